@@ -1,0 +1,66 @@
+//! The `#[differentiate]` macro of [chainrule](https://docs.rs/chainrule): a small
+//! compiler from an ordinary Rust function to its gradient, as ordinary Rust.
+//!
+//! The pipeline, one module per stage, data flowing one way:
+//! [`parse`] (syn → IR) → [`ir`] (the computational graph) → [`reverse`] (adjoints
+//! through the [`rules`] table) → [`simplify`] (peephole rules as nodes are built,
+//! liveness) → [`emit`] (quote). Use it through the `chainrule` crate.
+
+use proc_macro2::TokenStream;
+use quote::quote;
+
+mod diag;
+mod emit;
+mod ir;
+mod parse;
+mod reverse;
+mod rules;
+mod simplify;
+
+/// Generates the gradient of a function over `f64` (or `f32`), beside it.
+///
+/// For `fn f(x: f64, y: f64) -> f64`, `f` stays as written and a module `f` appears
+/// with `f::forward(x, y) -> (f64, f::Cache)`, `f::backward(&cache, upstream) -> f::Grad`,
+/// `f::grad(x, y) -> (f64, f::Grad)` and `f::Grad { x, y }`. See the `chainrule` crate's
+/// documentation for the supported language.
+#[proc_macro_attribute]
+pub fn differentiate(
+    attr: proc_macro::TokenStream,
+    item: proc_macro::TokenStream,
+) -> proc_macro::TokenStream {
+    expand(attr.into(), item.into()).into()
+}
+
+/// The whole expansion, on proc-macro2 tokens (so that it runs outside the compiler, in
+/// tests). Never panics: every problem becomes a `compile_error!` at its tokens, emitted
+/// after the user's function unchanged so that one mistake does not cascade.
+fn expand(attr: TokenStream, item: TokenStream) -> TokenStream {
+    let function: syn::ItemFn = match syn::parse2(item.clone()) {
+        Ok(function) => function,
+        Err(error) => {
+            let error = syn::Error::new(
+                error.span(),
+                format!("#[differentiate] applies to a function: {error}"),
+            )
+            .to_compile_error();
+            return quote!(#item #error);
+        }
+    };
+    match differentiate_function(attr, function.clone()) {
+        Ok(generated) => quote!(#function #generated),
+        Err(error) => {
+            let errors = error.to_compile_error();
+            quote!(#function #errors)
+        }
+    }
+}
+
+fn differentiate_function(attr: TokenStream, function: syn::ItemFn) -> syn::Result<TokenStream> {
+    let mut function = parse::parse(attr, function)?;
+    let forward_len = function.graph.len();
+    let adjoints = reverse::reverse(&mut function.graph, function.output);
+    Ok(emit::emit(&function, &adjoints, forward_len))
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,31 @@
+//! # chainrule: compile-time reverse-mode automatic differentiation
+//!
+//! Put [`macro@differentiate`] on an ordinary Rust function over floats, and a module of
+//! the same name appears beside it with the function's gradient, written out as plain
+//! Rust by the macro: no tape, no dual numbers, no run-time graph.
+//!
+//! ```
+//! use chainrule::differentiate;
+//!
+//! #[differentiate]
+//! fn f(x: f64, y: f64, z: f64) -> f64 {
+//!     let q = x + y;
+//!     q * z
+//! }
+//!
+//! let (value, grad) = f::grad(-2.0, 5.0, -4.0);
+//! assert_eq!(value, -12.0);
+//! assert_eq!((grad.x, grad.y, grad.z), (-4.0, -4.0, 3.0));
+//!
+//! // The same in two passes: the forward pass keeps what the backward pass needs.
+//! let (value, cache) = f::forward(-2.0, 5.0, -4.0);
+//! let grad = f::backward(&cache, 1.0);
+//! assert_eq!(grad, f::Grad { x: -4.0, y: -4.0, z: 3.0 });
+//! # let _ = value;
+//! ```
+//!
+//! See the README for the supported language, the derivative of every operation, the
+//! conventions at kinks, and the limits.
+
+pub use chainrule_core::*;
+pub use chainrule_derive::differentiate;
