@@ -458,7 +458,7 @@ pub static RULES: &[Rule] = &[
         &[F, F, F],
         exact = false,
         |a| a[0].mul_add(a[1], a[2]),
-        |g, x, out| { vec![Some(x[1]), Some(x[0]), Some(g.constant(1.0))] }
+        |g, x, out| vec![Some(x[1]), Some(x[0]), Some(g.constant(1.0))]
     ),
     // σ' = σ(1 − σ), from the forward value.
     Rule {

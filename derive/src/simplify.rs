@@ -50,6 +50,10 @@ fn prim_rules(g: &mut Graph, prim: Prim, args: &[NodeId]) -> Option<NodeId> {
                 Some(a)
             } else if reverse && is(g, a, 0.0) {
                 Some(b)
+            } else if a == b {
+                // x + x = 2x exactly; a reused variable's two gradients read as one.
+                let two = g.constant(2.0);
+                Some(g.mul(two, a))
             } else if let Some(b) = negated(g, b) {
                 Some(g.diff(a, b))
             } else {
@@ -84,10 +88,15 @@ fn prim_rules(g: &mut Graph, prim: Prim, args: &[NodeId]) -> Option<NodeId> {
             } else if let Some(b) = negated(g, b) {
                 let product = g.mul(a, b);
                 Some(g.neg(product))
+            } else if reverse && reciprocal(g, b).is_some() {
+                // upstream × (1/b) → upstream / b: one rounding instead of two.
+                reciprocal(g, b).map(|b| g.div(a, b))
+            } else if reverse && reciprocal(g, a).is_some() {
+                reciprocal(g, a).map(|a| g.div(b, a))
             } else if reverse {
                 // upstream × (if c { p } else { q }) → if c { upstream × p } else { upstream × q }:
                 // kinks then read as routing (`if m == a { d_m } else { 0.0 }`).
-                push_into_select(g, a, b).or_else(|| push_into_select(g, b, a))
+                push_into_select(g, a, b, false).or_else(|| push_into_select(g, b, a, true))
             } else {
                 None
             }
@@ -109,8 +118,14 @@ fn prim_rules(g: &mut Graph, prim: Prim, args: &[NodeId]) -> Option<NodeId> {
     }
 }
 
-/// `factor × select(c, p, q)` as `select(c, factor × p, factor × q)`.
-fn push_into_select(g: &mut Graph, factor: NodeId, select: NodeId) -> Option<NodeId> {
+/// `b` if the node is `1 / b`.
+fn reciprocal(g: &Graph, id: NodeId) -> Option<NodeId> {
+    (g.op(id) == &Op::Prim(Prim::Div) && g.is_const(g.args(id)[0], 1.0)).then(|| g.args(id)[1])
+}
+
+/// `factor × select(c, p, q)` as `select(c, factor × p, factor × q)`, keeping the
+/// factors' order (`select_first`: the select was the left factor).
+fn push_into_select(g: &mut Graph, factor: NodeId, select: NodeId, select_first: bool) -> Option<NodeId> {
     let Op::Select(cmp) = *g.op(select) else {
         return None;
     };
@@ -120,8 +135,15 @@ fn push_into_select(g: &mut Graph, factor: NodeId, select: NodeId) -> Option<Nod
         g.args(select)[2],
         g.args(select)[3],
     ];
-    let then = g.mul(factor, then);
-    let otherwise = g.mul(factor, otherwise);
+    let mut times = |arm: NodeId| {
+        if select_first {
+            g.mul(arm, factor)
+        } else {
+            g.mul(factor, arm)
+        }
+    };
+    let then = times(then);
+    let otherwise = times(otherwise);
     Some(g.select(cmp, lhs, rhs, then, otherwise))
 }
 

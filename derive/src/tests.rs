@@ -1,38 +1,232 @@
-//! Unit tests of the pipeline on `parse_quote!` input.
+//! Unit tests of the pipeline on `quote!` input: IR dumps, peephole rules, snapshots of
+//! the generated code (reviewed when they change: `cargo insta review`, or
+//! `INSTA_UPDATE=always cargo test -p chainrule-derive` and read the diff).
 
 use super::*;
 
-pub(crate) fn pretty(tokens: TokenStream) -> String {
+fn pretty(tokens: TokenStream) -> String {
     match syn::parse2::<syn::File>(tokens.clone()) {
         Ok(file) => prettyplease::unparse(&file),
         Err(error) => panic!("generated code does not parse: {error}\n{tokens}"),
     }
 }
 
-#[test]
-fn lecture_simple() {
-    let out = expand(
-        TokenStream::new(),
-        quote! {
-            fn f(x: f64, y: f64, z: f64) -> f64 {
-                let q = x + y;
-                q * z
-            }
-        },
-    );
-    println!("{}", pretty(out));
+fn expand_fn(item: TokenStream) -> String {
+    pretty(expand(TokenStream::new(), item))
+}
+
+fn graph_of(item: TokenStream) -> (ir::Graph, ir::NodeId) {
+    let function = parse::parse(TokenStream::new(), syn::parse2(item).expect("a function"))
+        .unwrap_or_else(|error| panic!("rejected: {error}"));
+    (function.graph, function.output)
 }
 
 #[test]
-fn lecture_neuron() {
-    let out = expand(
-        TokenStream::new(),
-        quote! {
-            fn neuron(w0: f64, x0: f64, w1: f64, x1: f64, w2: f64) -> f64 {
-                let dot = w0 * x0 + w1 * x1 + w2;
-                1.0 / (1.0 + (-dot).exp())
-            }
-        },
+fn snapshot_lecture_simple() {
+    insta::assert_snapshot!(expand_fn(quote! {
+        fn f(x: f64, y: f64, z: f64) -> f64 {
+            let q = x + y;
+            q * z
+        }
+    }));
+}
+
+#[test]
+fn snapshot_lecture_neuron() {
+    insta::assert_snapshot!(expand_fn(quote! {
+        fn neuron(w0: f64, x0: f64, w1: f64, x1: f64, w2: f64) -> f64 {
+            let dot = w0 * x0 + w1 * x1 + w2;
+            1.0 / (1.0 + (-dot).exp())
+        }
+    }));
+}
+
+#[test]
+fn snapshot_kinks_and_reuse() {
+    insta::assert_snapshot!(expand_fn(quote! {
+        pub fn kinks(a: f32, b: f32) -> f32 {
+            let m = a.max(b);
+            let r = relu(a * b) + m.abs();
+            r * a.tanh() + 2.0_f32.sqrt() * b.powi(3)
+        }
+    }));
+}
+
+#[test]
+fn ir_of_the_lecture_function() {
+    let (mut g, output) = graph_of(quote! {
+        fn f(x: f64, y: f64, z: f64) -> f64 {
+            let q = x + y;
+            q * z
+        }
+    });
+    assert_eq!(
+        g.to_string(),
+        "%0 = param x  // x\n%1 = param y  // y\n%2 = param z  // z\n%3 = add %0, %1  // q\n%4 = mul %3, %2\n"
     );
-    println!("{}", pretty(out));
+    let adjoints = reverse::reverse(&mut g, output);
+    // add distributes: x and y share q's adjoint; mul switches: d_q = upstream × z.
+    let d_q = adjoints.of(g.params[0].node).expect("d_x");
+    assert_eq!(adjoints.of(g.params[1].node), Some(d_q));
+    assert_eq!(g.op(d_q), &ir::Op::Prim(rules::Prim::Mul));
+    assert_eq!(g.op(g.args(d_q)[0]), &ir::Op::Upstream);
+    assert_eq!(g.args(d_q)[1], g.params[2].node);
+}
+
+#[test]
+fn every_written_out_sigmoid_is_recognized() {
+    for body in [
+        quote!(1.0 / (1.0 + (-z).exp())),
+        quote!(1.0 / (1.0 + f64::exp(-z))),
+        quote!(1.0 / ((-z).exp() + 1.0)),
+        quote!((1.0 + (-z).exp()).recip()),
+        quote!({
+            let e = (-z).exp();
+            let d = 1.0 + e;
+            1.0 / d
+        }),
+        quote!(chainrule::sigmoid(z)),
+    ] {
+        let (g, output) = graph_of(quote!(fn s(z: f64) -> f64 { #body }));
+        assert_eq!(g.op(output), &ir::Op::Prim(rules::Prim::Sigmoid), "{body}");
+    }
+    // Not a sigmoid: e^{+z}, or 2 in the numerator.
+    for body in [quote!(1.0 / (1.0 + z.exp())), quote!(2.0 / (1.0 + (-z).exp()))] {
+        let (g, output) = graph_of(quote!(fn s(z: f64) -> f64 { #body }));
+        assert_ne!(g.op(output), &ir::Op::Prim(rules::Prim::Sigmoid), "{body}");
+    }
+}
+
+#[test]
+fn forward_folding_is_exact_only() {
+    // 0.1 + 0.2 folds (exactly rounded); sin(1.0) stays for run time.
+    let (g, output) = graph_of(quote!(
+        fn c(x: f64) -> f64 {
+            x * (0.1 + 0.2) + 1.0_f64.sin()
+        }
+    ));
+    let text = g.to_string();
+    assert!(text.contains(&format!("const {:?}", 0.1 + 0.2)), "{text}");
+    assert!(text.contains("sin"), "{text}");
+    assert_eq!(g.op(output), &ir::Op::Prim(rules::Prim::Add));
+    // In f32, constants are rounded and folded in f32.
+    let (g, _) = graph_of(quote!(
+        fn c(x: f32) -> f32 {
+            x * (0.1 + 0.2)
+        }
+    ));
+    assert!(g
+        .to_string()
+        .contains(&format!("const {:?}", f64::from(0.1_f32 + 0.2_f32))));
+    // x * 0 is kept in the forward pass (it is NaN for infinite x) …
+    let (g, output) = graph_of(quote!(
+        fn c(x: f64) -> f64 {
+            x * 0.0
+        }
+    ));
+    assert_eq!(g.op(output), &ir::Op::Prim(rules::Prim::Mul));
+    // … and x - (-0.0) too (it turns -0 into +0), while x - 0.0 and x * 1.0 vanish.
+    let (g, output) = graph_of(quote!(
+        fn c(x: f64) -> f64 {
+            x - -0.0
+        }
+    ));
+    assert_eq!(g.op(output), &ir::Op::Prim(rules::Prim::Sub));
+    let (g, output) = graph_of(quote!(
+        fn c(x: f64) -> f64 {
+            (x - 0.0) * 1.0 / 1.0
+        }
+    ));
+    assert_eq!(g.op(output), &ir::Op::Param(0));
+}
+
+#[test]
+fn no_code_for_constants_or_unread_gradients() {
+    let code = expand_fn(quote! {
+        fn f(x: f64, y: f64) -> f64 {
+            let unused = y.exp();
+            x * 3.0 + std::f64::consts::PI.sin()
+        }
+    });
+    let backward = &code[code.find("pub fn backward").expect("backward")..];
+    assert!(backward.contains("let d_x = upstream * 3.0;"), "{code}");
+    assert!(backward.contains("y: 0.0"), "{code}");
+    let module = &code[code.find("mod f").expect("module")..];
+    assert!(!module.contains("exp"), "{code}");
+    assert!(!backward.contains("sin"), "{code}");
+}
+
+#[test]
+fn never_panics_on_odd_input() {
+    let cases = [
+        quote!(),
+        quote!(fn),
+        quote!(
+            struct S;
+        ),
+        quote!(
+            fn f() {}
+        ),
+        quote!(
+            fn f() -> f64 {}
+        ),
+        quote!(
+            fn f(x: f64) -> f64 {
+                x.powi(99999999999999999999999)
+            }
+        ),
+        quote!(
+            fn f(x: f64) -> f64 {
+                x.powi(-9223372036854775808)
+            }
+        ),
+        quote!(
+            fn f(x: f64) -> f64 {
+                1e999 * x
+            }
+        ),
+        quote!(
+            fn f(x: f64) -> f64 {
+                x.powi(i64::MAX).powi(-1)
+            }
+        ),
+        quote!(
+            fn f(x: f64) -> f64 {
+                {
+                    {
+                        {
+                            x
+                        }
+                    }
+                }
+            }
+        ),
+        quote!(
+            fn f(self) -> f64 {
+                self
+            }
+        ),
+        quote!(
+            fn f(x: f64) -> f64 {
+                return;
+            }
+        ),
+        quote!(fn f(x: f64) -> f64 { let; x }),
+        quote!(
+            fn f(x: f64) -> f64 {
+                x.max(x, x) + sigmoid() + f64::nope(x) + ::chainrule::relu(x)
+            }
+        ),
+    ];
+    for case in cases {
+        let _ = expand(TokenStream::new(), case);
+        let _ = expand(
+            quote!(stray, args),
+            quote!(
+                fn f(x: f64) -> f64 {
+                    x
+                }
+            ),
+        );
+    }
 }
