@@ -496,6 +496,9 @@ fn stem(g: &Graph, id: NodeId) -> &'static str {
 fn make_ident(name: &str) -> Ident {
     if syn::parse_str::<Ident>(name).is_ok() {
         Ident::new(name, Span::mixed_site())
+    } else if matches!(name, "self" | "Self" | "super" | "crate" | "_") || name.is_empty() {
+        // Not even a raw identifier can have these names.
+        Ident::new(&format!("{name}_"), Span::mixed_site())
     } else {
         Ident::new_raw(name, Span::mixed_site())
     }

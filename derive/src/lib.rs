@@ -35,8 +35,16 @@ pub fn differentiate(
 /// tests). Never panics: every problem becomes a `compile_error!` at its tokens, emitted
 /// after the user's function unchanged so that one mistake does not cascade.
 fn expand(attr: TokenStream, item: TokenStream) -> TokenStream {
-    let function: syn::ItemFn = match syn::parse2(item.clone()) {
-        Ok(function) => function,
+    let function = match syn::parse2::<syn::Item>(item.clone()) {
+        Ok(syn::Item::Fn(function)) => function,
+        Ok(other) => {
+            let error = syn::Error::new_spanned(
+                item_keyword(&other),
+                "#[differentiate] applies to a function (`fn`) over f64 or f32",
+            )
+            .to_compile_error();
+            return quote!(#item #error);
+        }
         Err(error) => {
             let error = syn::Error::new(
                 error.span(),
@@ -52,6 +60,22 @@ fn expand(attr: TokenStream, item: TokenStream) -> TokenStream {
             let errors = error.to_compile_error();
             quote!(#function #errors)
         }
+    }
+}
+
+/// The tokens naming an item's kind (`struct`, `const`, …), to point an error at.
+fn item_keyword(item: &syn::Item) -> TokenStream {
+    use quote::ToTokens;
+    match item {
+        syn::Item::Const(item) => item.const_token.into_token_stream(),
+        syn::Item::Struct(item) => item.struct_token.into_token_stream(),
+        syn::Item::Enum(item) => item.enum_token.into_token_stream(),
+        syn::Item::Static(item) => item.static_token.into_token_stream(),
+        syn::Item::Impl(item) => item.impl_token.into_token_stream(),
+        syn::Item::Mod(item) => item.mod_token.into_token_stream(),
+        syn::Item::Trait(item) => item.trait_token.into_token_stream(),
+        syn::Item::Type(item) => item.type_token.into_token_stream(),
+        other => other.into_token_stream(),
     }
 }
 

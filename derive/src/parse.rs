@@ -63,10 +63,15 @@ fn signature(item: &ItemFn, errors: &mut Errors) -> FloatType {
     if let Some(abi) = &sig.abi {
         errors.at(abi, "`extern` functions cannot be differentiated");
     }
-    if !sig.generics.params.is_empty() || sig.generics.where_clause.is_some() {
+    if !sig.generics.params.is_empty() {
         errors.at(
             &sig.generics,
             "generic functions are not supported yet: write the function for f64 or f32",
+        );
+    } else if let Some(where_clause) = &sig.generics.where_clause {
+        errors.at(
+            where_clause,
+            "a `where` clause is not supported: chainrule differentiates plain f64 and f32 functions",
         );
     }
     if let Some(variadic) = &sig.variadic {
@@ -146,8 +151,29 @@ fn is_integer_type(ty: &Type) -> bool {
     matches!(ty, Type::Path(path) if INTEGERS.iter().any(|name| path.path.is_ident(name)))
 }
 
+/// Tokens as the user would write them (`Vec<f64>`, not `Vec < f64 >`).
 fn tokens(tokens: impl ToTokens) -> String {
-    tokens.to_token_stream().to_string()
+    let mut text = tokens.to_token_stream().to_string();
+    for (spaced, tight) in [
+        (" :: ", "::"),
+        (":: ", "::"),
+        (" < ", "<"),
+        ("< ", "<"),
+        (" >", ">"),
+        (" ,", ","),
+        ("& ", "&"),
+        (" (", "("),
+        ("( ", "("),
+        (" )", ")"),
+        (" [", "["),
+        ("[ ", "["),
+        (" ]", "]"),
+        (" ;", ";"),
+        (" . ", "."),
+    ] {
+        text = text.replace(spaced, tight);
+    }
+    text
 }
 
 struct Lower<'e> {
@@ -170,6 +196,13 @@ impl Lower<'_> {
                 }
                 FnArg::Typed(typed) => typed,
             };
+            if !matches!(&*typed.pat, Pat::Ident(_) | Pat::Paren(_)) {
+                self.errors.at(
+                    &typed.pat,
+                    "destructuring parameters are not supported: take each float as its own parameter (`a: f64, b: f64`)",
+                );
+                continue;
+            }
             match &*typed.ty {
                 Type::Reference(reference) => self.errors.at(
                     reference,
@@ -209,7 +242,7 @@ impl Lower<'_> {
                 if let Some(token) = &binding.mutability {
                     self.errors.at(
                         token,
-                        format_args!("mutable variables are not supported yet: bind a new {what} with `let` instead of mutating"),
+                        format_args!("a mutable {what} is not supported yet: bind a new variable with `let` instead of mutating"),
                     );
                 }
                 if let Some((at, _)) = &binding.subpat {
@@ -278,7 +311,10 @@ impl Lower<'_> {
                     }
                     match &ret.expr {
                         Some(expr) => value = Some(self.expr(expr)),
-                        None => self.errors.at(ret, "`return` needs the function's value"),
+                        None => {
+                            self.errors.at(ret, "`return` needs the function's value: `return expr;`");
+                            value = Some(self.placeholder());
+                        }
                     }
                 }
                 Stmt::Expr(expr, None) if is_last => value = Some(self.expr(expr)),
@@ -291,13 +327,18 @@ impl Lower<'_> {
         self.scopes.pop();
         value.unwrap_or_else(|| {
             let closing = block.brace_token.span.close();
-            let message = match block.stmts.last() {
-                Some(Stmt::Expr(_, Some(_))) => {
-                    "this block ends with a statement: remove the last `;` so that the block has a value"
-                }
-                _ => "this block has no value: end it with an expression (without `;`)",
+                        let error = match block.stmts.last() {
+                Some(Stmt::Expr(_, Some(semi))) => syn::Error::new_spanned(
+                    semi,
+                    "this `;` leaves the block without a value: remove it, so that the block ends with its value",
+                ),
+                Some(Stmt::Local(_)) => syn::Error::new(
+                    closing,
+                    "the block ends with a `let`: end it with the value (an expression without `;`)",
+                ),
+                _ => syn::Error::new(closing, "this block has no value: end it with an expression (without `;`)"),
             };
-            self.errors.push(syn::Error::new(closing, message));
+            self.errors.push(error);
             self.placeholder()
         })
     }
@@ -309,10 +350,20 @@ impl Lower<'_> {
         };
         if let Some(ty) = ty {
             self.check_annotation(ty);
+            if is_integer_type(ty) {
+                return; // reported; its value is an integer, not worth a second error
+            }
         }
         let ident = match pat {
             Pat::Wild(_) => None,
-            pat => self.binding(pat, "variable"),
+            Pat::Ident(_) | Pat::Paren(_) => self.binding(pat, "variable"),
+            pat => {
+                self.errors.at(
+                    pat,
+                    "destructuring patterns are not supported: bind one name at a time (`let a = x; let b = y;`)",
+                );
+                return;
+            }
         };
         let Some(init) = &local.init else {
             self.errors.at(
@@ -346,7 +397,7 @@ impl Lower<'_> {
             None if is_integer_type(ty) => self.errors.at(
                 ty,
                 format_args!(
-                    "integer variables are not supported: a `let` holds a {} value (integers may appear only as `powi` exponents)",
+                    "integer variables are not supported: a `let` holds an {} value (integers may appear only as `powi` exponents)",
                     float.name()
                 ),
             ),
@@ -416,9 +467,9 @@ impl Lower<'_> {
         let Some(prim) = prim else {
             let op = &binary.op;
             let message = match op {
-                BinOp::Rem(_) => "the remainder `%` is not differentiable: supported operators are unary `-`, `+`, `-`, `*`, `/`".to_string(),
+                BinOp::Rem(_) => "the remainder `%` is not supported: the supported operators are unary `-` and binary `+ - * /`".to_string(),
                 BinOp::BitAnd(_) | BinOp::BitOr(_) | BinOp::BitXor(_) | BinOp::Shl(_) | BinOp::Shr(_) => format!(
-                    "the bit operator `{}` is not supported on floats: supported operators are unary `-`, `+`, `-`, `*`, `/`",
+                    "the bit operator `{}` is not supported on floats: the supported operators are unary `-` and binary `+ - * /`",
                     tokens(op)
                 ),
                 BinOp::And(_) | BinOp::Or(_) => format!("boolean `{}` is not supported: there are no boolean values yet", tokens(op)),
@@ -445,7 +496,10 @@ impl Lower<'_> {
         args.extend(call.args.iter());
         let name = call.method.to_string();
         match rules::method(&name) {
-            Some(prim) => self.apply(prim, &args, &call.method, call),
+            Some(prim) => {
+                let form = format!("`x.{name}(…)`");
+                self.apply(prim, &args, &form, 1, &call.method)
+            }
             None => {
                 self.args_for_diagnostics(&args);
                 let hint = match rules::function(&name) {
@@ -482,7 +536,10 @@ impl Lower<'_> {
             _ => None,
         };
         match prim {
-            Some(prim) => self.apply(prim, &args, &path.segments.last().map(|s| &s.ident), call),
+            Some(prim) => {
+                let form = format!("`{}`", tokens(path));
+                self.apply(prim, &args, &form, 0, path)
+            }
             None => {
                 self.args_for_diagnostics(&args);
                 let name = segments.last().copied().unwrap_or_default();
@@ -510,17 +567,26 @@ impl Lower<'_> {
     }
 
     /// `prim` applied to `args`, after checking their number and kinds.
-    fn apply(&mut self, prim: Prim, args: &[&Expr], name: &impl ToTokens, whole: &impl ToTokens) -> NodeId {
+    /// `form` is how the user called it (`` `x.max(…)` ``, `` `f64::max` ``); `receiver` is 1
+    /// for a method call, whose receiver is an argument but not counted as one.
+    fn apply(
+        &mut self,
+        prim: Prim,
+        args: &[&Expr],
+        form: &str,
+        receiver: usize,
+        at: &impl ToTokens,
+    ) -> NodeId {
         let rule = prim.rule();
         if args.len() != rule.args.len() {
             self.args_for_diagnostics(args);
-            let expected = match rule.syntax {
-                rules::Syntax::Method => {
-                    format!("`x.{}` takes {} argument(s)", rule.name, rule.args.len() - 1)
-                }
-                _ => format!("`{}` takes {} argument(s)", tokens(name), rule.args.len()),
-            };
-            return self.error(whole, expected);
+            let count = |n: usize| format!("{n} argument{}", if n == 1 { "" } else { "s" });
+            let message = format!(
+                "{form} takes {}, found {}",
+                count(rule.args.len().saturating_sub(receiver)),
+                args.len().saturating_sub(receiver)
+            );
+            return self.error(at, message);
         }
         let nodes: Vec<NodeId> = args
             .iter()
@@ -536,18 +602,18 @@ impl Lower<'_> {
     /// An integer argument: a literal, a negated literal, or a named constant.
     fn int(&mut self, expr: &Expr, method: &str) -> NodeId {
         match expr {
-            Expr::Lit(syn::ExprLit { lit: Lit::Int(int), .. }) => match int.base10_parse::<i64>() {
-                Ok(value) => self.graph.add(Op::Int { named: None, offset: value }, Vec::new()),
-                Err(error) => {
-                    self.errors.push(error);
-                    self.placeholder()
-                }
+            Expr::Lit(syn::ExprLit { lit: Lit::Int(int), .. }) => match int.base10_parse::<i32>() {
+                Ok(value) => self.graph.add(Op::Int { named: None, offset: value.into() }, Vec::new()),
+                Err(_) => self.error(int, format!("the exponent of `{method}` must fit in an i32")),
             },
             Expr::Unary(syn::ExprUnary { op: UnOp::Neg(_), expr: inner, .. }) => {
                 let positive = self.int(inner, method);
                 match *self.graph.op(positive) {
                     Op::Int { named: None, offset } => self.graph.add(Op::Int { named: None, offset: -offset }, Vec::new()),
-                    _ => self.error(expr, format!("the exponent of `{method}` must be an integer literal or a constant")),
+                    _ => self.error(
+                        expr,
+                        format!("a negated constant exponent is not supported yet: write `x.{method}(N).recip()`"),
+                    ),
                 }
             }
             Expr::Paren(inner) => self.int(&inner.expr, method),
@@ -573,12 +639,17 @@ impl Lower<'_> {
                 FloatType::F64 => float.base10_parse::<f64>(),
                 FloatType::F32 => float.base10_parse::<f32>().map(f64::from),
             },
+            // `2f64`: an integer literal with a float suffix, which Rust accepts.
+            Lit::Int(int) if matches!(int.suffix(), "f64" | "f32") => match self.graph.float {
+                FloatType::F64 => int.base10_parse::<f64>(),
+                FloatType::F32 => int.base10_parse::<f32>().map(f64::from),
+            },
             Lit::Int(int) => {
                 let float = self.graph.float.name();
                 return self.error(
                     int,
                     format!(
-                        "an integer literal where a {float} is expected: write `{}.0`",
+                        "an integer literal where an {float} is expected: write `{}.0`",
                         int.base10_digits()
                     ),
                 );
@@ -587,7 +658,7 @@ impl Lower<'_> {
                 let float = self.graph.float.name();
                 return self.error(
                     other,
-                    format!("this literal is not a number: a {float} is expected here"),
+                    format!("this literal is not a number: an {float} is expected here"),
                 );
             }
         };
@@ -625,7 +696,7 @@ impl Lower<'_> {
         self.errors.at(
             mac,
             format_args!(
-                "macros such as `{}!` are not supported inside a differentiated function: {LANGUAGE}",
+                "the macro call `{}!(…)` is not supported: chainrule cannot see inside macros; write the computation out",
                 tokens(&mac.path).replace(' ', "")
             ),
         );
@@ -633,7 +704,7 @@ impl Lower<'_> {
 
     fn unsupported(&mut self, expr: &Expr) -> NodeId {
         let what = match expr {
-            Expr::If(e) => return self.error(e.if_token, "`if` is not supported yet: the body must be straight-line code; for max(0, x) use `relu(x)` or `x.max(0.0)`"),
+            Expr::If(e) => return self.error(e.if_token, "`if` is not supported yet: the body must be straight-line code; for `max(0, x)` use `relu(x)` or `x.max(0.0)`"),
             Expr::Match(e) => return self.error(e.match_token, "`match` is not supported yet: the body must be straight-line code"),
             Expr::ForLoop(e) => return self.error(e.for_token, "`for` loops are not supported yet: the body must be straight-line code"),
             Expr::While(e) => return self.error(e.while_token, "`while` loops are not supported yet: the body must be straight-line code"),
@@ -642,7 +713,7 @@ impl Lower<'_> {
                 self.unsupported_macro(&e.mac);
                 return self.placeholder();
             }
-            Expr::Closure(_) => "closures are not supported: compute the value directly, or write a separate function",
+            Expr::Closure(_) => "closures are not supported: write the expression inline",
             Expr::Reference(_) => "references are not supported: use float values",
             Expr::Assign(_) => "assignment is not supported yet: bind a new variable with `let` instead",
             Expr::Index(_) => "indexing is not supported yet: pass each float as its own parameter",
@@ -657,10 +728,15 @@ impl Lower<'_> {
             Expr::Try(_) => "the `?` operator is not supported",
             Expr::Range(_) => "ranges are not supported",
             Expr::Let(_) => "`let` expressions are not supported",
-            Expr::Break(_) | Expr::Continue(_) => "`break` and `continue` are not supported",
+                        Expr::Break(_) | Expr::Continue(_) => "`break` and `continue` are not supported",
+            Expr::Block(_) => "labelled blocks are not supported: remove the label",
             Expr::Path(_) => "qualified paths (`<T>::NAME`) are not supported: name the constant directly",
             _ => "this expression is not supported",
         };
-        self.error(expr, format!("{what}; {LANGUAGE}"))
+        if what == "this expression is not supported" {
+            self.error(expr, format!("{what}; {LANGUAGE}"))
+        } else {
+            self.error(expr, what)
+        }
     }
 }

@@ -1,0 +1,11 @@
+use chainrule::differentiate;
+
+#[differentiate]
+fn f(x: f64) -> f64 {
+    let y = {
+        return x;
+    };
+    y
+}
+
+fn main() {}
