@@ -29,3 +29,8 @@
 
 pub use chainrule_core::*;
 pub use chainrule_derive::differentiate;
+
+/// The README's examples, compiled and run as doctests so that they stay true.
+#[doc = include_str!("../README.md")]
+#[cfg(doctest)]
+pub struct ReadmeDoctests;

@@ -122,15 +122,21 @@ pub fn emit(function: &Function, adjoints: &Adjoints, forward_len: usize) -> Tok
          each local gradient times the upstream gradient, by the chain rule."
     );
     let grad_docs = param_fields.iter().map(|p| format!(" ∂{fn_name}/∂{}", p.unraw()));
+    let cfgs: Vec<_> = cfgs.collect();
     quote! {
+        // The function counts as used: its gradient is used (no dead-code warning for it
+        // when only `grad` is called). Beside the module, so that it also works in a block.
+        #(#cfgs)*
+        const _: fn(#(#params_types),*) -> #float = #fn_name;
+
         #(#cfgs)*
         #[doc = #doc_module]
+                // Folded constants can look like `std` ones (0.7071067811865476 is FRAC_1_SQRT_2).
+        #[allow(clippy::approx_constant)]
         #vis mod #fn_name {
             #uses_super
 
-            // The function is used: its gradient is here (no dead-code warning for it
-            // when only `grad` is called).
-            const _: fn(#(#params_types),*) -> #float = super::#fn_name;
+
 
             /// What the backward pass needs from the forward pass.
             #[derive(Debug, Clone, Copy, PartialEq, Default)]
@@ -284,8 +290,14 @@ impl<'f> Plan<'f> {
             if !live {
                 continue;
             }
-            if matches!(g.op(id), Op::Named(_) | Op::Int { named: Some(_), .. }) {
-                plan.uses_named = true;
+            match *g.op(id) {
+                Op::Named(index)
+                | Op::Int {
+                    named: Some(index), ..
+                } if g.named[index].leading_colon.is_none() => {
+                    plan.uses_named = true;
+                }
+                _ => {}
             }
             if g.is_free(id) || matches!(g.op(id), Op::Param(_)) {
                 continue;

@@ -209,6 +209,32 @@ impl Graph {
         self.add(Op::Const(value.to_bits()), Vec::new())
     }
 
+    /// A constant of `core::{f32,f64}::consts` (`"LN_2"`), by name, as the reader knows it.
+    pub fn std_constant(&mut self, name: &str) -> NodeId {
+        let path = format!("::core::{}::consts::{name}", self.float.name());
+        let path: syn::Path =
+            syn::parse_str(&path).unwrap_or_else(|_| syn::Path::from(Ident::new(name, Span::call_site())));
+        let index = self.named_index(&path);
+        self.add(Op::Named(index), Vec::new())
+    }
+
+    /// The index of a named constant's path in [`Graph::named`], added if new (so that
+    /// equal paths make equal nodes).
+    pub fn named_index(&mut self, path: &syn::Path) -> usize {
+        let text = quote::quote!(#path).to_string();
+        match self
+            .named
+            .iter()
+            .position(|p| quote::quote!(#p).to_string() == text)
+        {
+            Some(index) => index,
+            None => {
+                self.named.push(path.clone());
+                self.named.len() - 1
+            }
+        }
+    }
+
     pub fn const_value(&self, id: NodeId) -> Option<f64> {
         match self.op(id) {
             Op::Const(bits) => Some(f64::from_bits(*bits)),

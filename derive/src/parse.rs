@@ -8,8 +8,8 @@ use proc_macro2::{Ident, TokenStream};
 use quote::ToTokens;
 use syn::spanned::Spanned;
 use syn::{
-    BinOp, Block, Expr, ExprCall, ExprMethodCall, FnArg, ItemFn, Lit, Local, Pat, Path, ReturnType, Stmt,
-    Type, UnOp,
+    BinOp, Block, Expr, ExprCall, ExprMethodCall, FnArg, ItemFn, Lit, Local, Pat, ReturnType, Stmt, Type,
+    UnOp,
 };
 
 use crate::diag::Errors;
@@ -196,7 +196,7 @@ impl Lower<'_> {
                 }
                 FnArg::Typed(typed) => typed,
             };
-            if !matches!(&*typed.pat, Pat::Ident(_) | Pat::Paren(_)) {
+            if !matches!(&*typed.pat, Pat::Ident(_) | Pat::Paren(_) | Pat::Wild(_)) {
                 self.errors.at(
                     &typed.pat,
                     "destructuring parameters are not supported: take each float as its own parameter (`a: f64, b: f64`)",
@@ -235,6 +235,13 @@ impl Lower<'_> {
     /// The identifier a pattern binds, or an error: only plain `x` is supported.
     fn binding(&mut self, pat: &Pat, what: &str) -> Option<Ident> {
         match pat {
+            Pat::Wild(_) => {
+                self.errors.at(
+                    pat,
+                    format_args!("a {what} needs a name: write `_x` for one you do not use"),
+                );
+                None
+            }
             Pat::Ident(binding) => {
                 if let Some(token) = &binding.by_ref {
                     self.errors.at(token, "`ref` bindings are not supported");
@@ -429,7 +436,7 @@ impl Lower<'_> {
                 }
                 // Not a variable: a named constant (`PI`, a user's `const`), which rustc
                 // resolves and type-checks where the generated code uses it.
-                let index = self.named(&path.path);
+                let index = self.graph.named_index(&path.path);
                 self.graph.add(Op::Named(index), Vec::new())
             }
             Expr::Paren(inner) => self.expr(&inner.expr),
@@ -607,19 +614,29 @@ impl Lower<'_> {
                 Err(_) => self.error(int, format!("the exponent of `{method}` must fit in an i32")),
             },
             Expr::Unary(syn::ExprUnary { op: UnOp::Neg(_), expr: inner, .. }) => {
+                if let Expr::Lit(syn::ExprLit { lit: Lit::Int(int), .. }) = &**inner {
+                    // Parsed with its sign, so that i32::MIN fits.
+                    return match format!("-{}", int.base10_digits()).parse::<i32>() {
+                        Ok(value) => self.graph.add(Op::Int { named: None, offset: value.into() }, Vec::new()),
+                        Err(_) => self.error(expr, format!("the exponent of `{method}` must fit in an i32")),
+                    };
+                }
                 let positive = self.int(inner, method);
                 match *self.graph.op(positive) {
-                    Op::Int { named: None, offset } => self.graph.add(Op::Int { named: None, offset: -offset }, Vec::new()),
-                    _ => self.error(
+                    Op::Int { named: None, offset } => {
+                        self.graph.add(Op::Int { named: None, offset: -offset }, Vec::new())
+                    }
+                    Op::Int { named: Some(_), .. } => self.error(
                         expr,
                         format!("a negated constant exponent is not supported yet: write `x.{method}(N).recip()`"),
                     ),
+                    _ => positive, // already reported
                 }
             }
             Expr::Paren(inner) => self.int(&inner.expr, method),
             Expr::Group(inner) => self.int(&inner.expr, method),
             Expr::Path(path) if path.qself.is_none() && path.path.get_ident().is_none_or(|ident| self.lookup(ident).is_none()) => {
-                let index = self.named(&path.path);
+                let index = self.graph.named_index(&path.path);
                 self.graph.add(Op::Int { named: Some(index), offset: 0 }, Vec::new())
             }
             Expr::Lit(syn::ExprLit { lit: Lit::Float(_), .. }) => self.error(
@@ -669,15 +686,6 @@ impl Lower<'_> {
                 self.placeholder()
             }
         }
-    }
-
-    fn named(&mut self, path: &Path) -> usize {
-        let text = tokens(path);
-        if let Some(index) = self.graph.named.iter().position(|p| tokens(p) == text) {
-            return index;
-        }
-        self.graph.named.push(path.clone());
-        self.graph.named.len() - 1
     }
 
     /// Lowers arguments only to report the errors inside them too.

@@ -9,8 +9,6 @@
 //! Adding an operation: a variant of [`Prim`], its row in [`RULES`] (in the same order),
 //! and a row in the finite-difference test table.
 
-use std::f64::consts::{LN_10, LN_2};
-
 use crate::ir::{Cmp, Graph, NodeId};
 
 /// A primitive operation. The discriminant indexes [`RULES`].
@@ -185,7 +183,7 @@ pub static RULES: &[Rule] = &[
         exact = false,
         |a| a[0].exp2(),
         |g, x, out| {
-            let ln_2 = g.constant(LN_2);
+            let ln_2 = g.std_constant("LN_2");
             vec![Some(g.mul(out, ln_2))]
         }
     ),
@@ -237,7 +235,7 @@ pub static RULES: &[Rule] = &[
         exact = false,
         |a| a[0].log2(),
         |g, x, out| {
-            let ln_2 = g.constant(LN_2);
+            let ln_2 = g.std_constant("LN_2");
             let x_ln_2 = g.mul(x[0], ln_2);
             vec![Some(g.recip(x_ln_2))]
         }
@@ -249,7 +247,7 @@ pub static RULES: &[Rule] = &[
         exact = false,
         |a| a[0].log10(),
         |g, x, out| {
-            let ln_10 = g.constant(LN_10);
+            let ln_10 = g.std_constant("LN_10");
             let x_ln_10 = g.mul(x[0], ln_10);
             vec![Some(g.recip(x_ln_10))]
         }
