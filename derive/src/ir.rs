@@ -5,9 +5,12 @@
 //! subexpression elimination for free; every new node first goes through the
 //! simplifier's peephole rules ([`crate::simplify::peephole`]).
 //!
-//! The graph is pure dataflow over one straight-line body. Branches and loops will
-//! enter as nodes that own sub-graphs (regions), keeping the arena and the
-//! inputs-before-node invariant.
+//! Control flow is structured: every node belongs to a [`Region`]. The function body is
+//! the top region; an `if` is an [`Op::Branch`] node owning two regions, a loop an
+//! [`Op::Loop`] or [`Op::While`] node owning its body. A region reads the nodes of the
+//! regions around it, and hands values out through its `yields` (read by
+//! [`Op::Project`] nodes beside the structured node); a loop body's `params` are the
+//! loop-carried values at the start of an iteration (SSA with block parameters).
 
 use std::collections::HashMap;
 use std::fmt;
@@ -76,6 +79,165 @@ impl Cmp {
     }
 }
 
+/// A comparison producing a bool, on floats or integers (`x > 0.0`, `i < n`).
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
+pub enum CmpOp {
+    Lt,
+    Le,
+    Gt,
+    Ge,
+    Eq,
+    Ne,
+}
+
+impl CmpOp {
+    pub fn symbol(self) -> &'static str {
+        match self {
+            CmpOp::Lt => "<",
+            CmpOp::Le => "<=",
+            CmpOp::Gt => ">",
+            CmpOp::Ge => ">=",
+            CmpOp::Eq => "==",
+            CmpOp::Ne => "!=",
+        }
+    }
+
+    pub fn eval<T: PartialOrd>(self, lhs: T, rhs: T) -> bool {
+        match self {
+            CmpOp::Lt => lhs < rhs,
+            CmpOp::Le => lhs <= rhs,
+            CmpOp::Gt => lhs > rhs,
+            CmpOp::Ge => lhs >= rhs,
+            CmpOp::Eq => lhs == rhs,
+            CmpOp::Ne => lhs != rhs,
+        }
+    }
+}
+
+/// Integer arithmetic (indices, trip counts): never differentiated.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
+pub enum IntOp {
+    Add,
+    Sub,
+    Mul,
+    Div,
+    Rem,
+}
+
+impl IntOp {
+    pub fn symbol(self) -> &'static str {
+        match self {
+            IntOp::Add => "+",
+            IntOp::Sub => "-",
+            IntOp::Mul => "*",
+            IntOp::Div => "/",
+            IntOp::Rem => "%",
+        }
+    }
+
+    /// Precedence level, as `Syntax::Infix`.
+    pub fn level(self) -> u8 {
+        match self {
+            IntOp::Add | IntOp::Sub => 1,
+            _ => 2,
+        }
+    }
+
+    pub fn eval(self, a: i64, b: i64) -> Option<i64> {
+        match self {
+            IntOp::Add => a.checked_add(b),
+            IntOp::Sub => a.checked_sub(b),
+            IntOp::Mul => a.checked_mul(b),
+            IntOp::Div => a.checked_div(b),
+            IntOp::Rem => a.checked_rem(b),
+        }
+    }
+}
+
+/// The length of an array type.
+#[derive(Clone, PartialEq, Eq, Hash, Debug)]
+pub enum Len {
+    /// `[f64; 3]`
+    Lit(u64),
+    /// `[f64; N]`, by index into [`Graph::named`].
+    Named(usize),
+    /// Known at run time only: a slice or `Vec` parameter, a stack of a loop whose trip
+    /// count is a run-time value.
+    Runtime,
+}
+
+/// The type of a node's value.
+#[derive(Clone, PartialEq, Eq, Hash, Debug)]
+pub enum Ty {
+    /// The function's float type.
+    Float,
+    /// An integer; the type's name where it is known (`usize`), else inferred by rustc
+    /// (and `usize` where a name is needed).
+    Int(Option<String>),
+    Bool,
+    Array(Box<Ty>, Len),
+    /// A structured node (its values come out through projections).
+    Unit,
+}
+
+impl Ty {
+    /// Whether values of this type carry gradients.
+    pub fn is_differentiable(&self) -> bool {
+        match self {
+            Ty::Float => true,
+            Ty::Array(element, _) => element.is_differentiable(),
+            _ => false,
+        }
+    }
+
+    /// The type after indexing `depth` times.
+    pub fn element(&self, depth: usize) -> Ty {
+        match (depth, self) {
+            (0, ty) => ty.clone(),
+            (_, Ty::Array(element, _)) => element.element(depth - 1),
+            _ => Ty::Float,
+        }
+    }
+
+    pub fn int() -> Ty {
+        Ty::Int(None)
+    }
+}
+
+/// Index of a region in [`Graph::regions`].
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Debug)]
+pub struct RegionId(u32);
+
+impl RegionId {
+    /// The function body.
+    pub const TOP: RegionId = RegionId(0);
+
+    pub fn index(self) -> usize {
+        self.0 as usize
+    }
+}
+
+/// A block of nodes: the function body, a branch of an `if`, the body or the condition of
+/// a loop; a forward one or its reverse.
+#[derive(Clone, Debug, Default)]
+pub struct Region {
+    pub parent: Option<RegionId>,
+    /// Part of the backward pass.
+    pub backward: bool,
+    /// The structured node that owns it.
+    pub owner: Option<NodeId>,
+    /// Loop-carried values at the start of an iteration ([`Op::RegionParam`] nodes).
+    pub params: Vec<NodeId>,
+    /// The loop's index (or, in a `while` loop, its iteration counter).
+    pub index: Option<NodeId>,
+    /// What the region hands out: a branch's values, a loop body's next carried values,
+    /// a `while` condition's bool.
+    pub yields: Vec<NodeId>,
+    /// Loop bodies: values the backward pass needs from every iteration, kept in
+    /// per-iteration stacks ([`Op::Stacked`]).
+    pub stacked: Vec<NodeId>,
+}
+
 /// What a node computes. Float-valued unless said otherwise.
 #[derive(Clone, PartialEq, Eq, Hash, Debug)]
 pub enum Op {
@@ -89,29 +251,85 @@ pub enum Op {
     /// A named constant the macro cannot see into (`PI`, a user's `const`), by index
     /// into [`Graph::named`].
     Named(usize),
-    /// An integer (only as `powi`'s exponent): a named integer constant, if any, plus an
-    /// offset — so that `n - 1` stays exact whatever `n` is.
-    Int { named: Option<usize>, offset: i64 },
-    /// An integer argument converted to the float type (`n as f64`).
+    /// An integer: a named integer constant, if any, plus an offset — so that `n - 1`
+    /// stays exact whatever `n` is.
+    Int {
+        named: Option<usize>,
+        offset: i64,
+    },
+    /// Integer arithmetic on two integers.
+    IntBin(IntOp),
+    /// An integer converted to the float type (`n as f64`).
     IntToFloat,
     /// A primitive operation of the rule table.
     Prim(Prim),
     /// `if args[0] CMP args[1] { args[2] } else { args[3] }`: how kinks (relu, abs, max)
     /// route gradients.
     Select(Cmp),
+    /// A comparison (bool).
+    Compare(CmpOp),
+    Bool(bool),
+    And,
+    Or,
+    Not,
+    /// `[a, b, c]`
+    ArrayLit,
+    /// `[value; len]`
+    ArrayRepeat(Len),
+    /// `array[i][j]…`: args are the array, then one index per level.
+    Index,
+    /// `array` with `array[i]… = value`: args are the array, the value, the indices.
+    Update,
+    /// `array` with `array[i]… += value` (gradients flowing into an element).
+    AddAt,
+    /// Zeros shaped like args[0] (an array's gradient before anything flows into it).
+    ZerosLike,
+    /// The length of an array or slice (`x.len()`).
+    Len,
+    /// The sum of all elements of an array.
+    Sum,
+    /// `if args[0] { then } else { otherwise }`.
+    Branch {
+        then: RegionId,
+        otherwise: RegionId,
+    },
+    /// `for i in args[0]..args[1]` (reversed if `rev`), the loop-carried values starting
+    /// from args[2..].
+    Loop {
+        body: RegionId,
+        rev: bool,
+    },
+    /// `while cond { body }`, the carried values starting from args[..]. Its last output is
+    /// the number of iterations.
+    While {
+        cond: RegionId,
+        body: RegionId,
+    },
+    /// The `k`-th loop-carried value, inside a loop body or condition.
+    RegionParam(usize),
+    /// The loop's index inside its body.
+    LoopIndex,
+    /// The `k`-th value coming out of the structured node args[0].
+    Project(usize),
+    /// The per-iteration stack of the loop args[0]'s `stacked[k]`.
+    Stacked(usize),
 }
 
 #[derive(Clone, PartialEq, Eq, Hash, Debug)]
 pub struct Node {
     pub op: Op,
     pub args: Vec<NodeId>,
+    pub region: RegionId,
 }
 
-/// A function parameter: its name as the user wrote it, and its node.
+/// A function parameter: its name as the user wrote it, its type, its node, and whether
+/// the gradient is taken with respect to it.
 #[derive(Clone, Debug)]
 pub struct Param {
     pub ident: Ident,
+    pub ty: syn::Type,
     pub node: NodeId,
+    pub wrt: bool,
 }
 
 /// Where peephole rules may change results: in the user's forward code only exact
@@ -125,6 +343,7 @@ pub enum Phase {
 
 pub struct Graph {
     pub nodes: Vec<Node>,
+    pub tys: Vec<Ty>,
     /// The node's user-given name (from a `let` or a parameter), if any.
     pub names: Vec<Option<Ident>>,
     /// The span of the tokens the node first came from, for diagnostics.
@@ -132,8 +351,16 @@ pub struct Graph {
     /// Paths of named constants, for [`Op::Named`] (emitted as the user wrote them).
     pub named: Vec<syn::Path>,
     pub params: Vec<Param>,
+    pub regions: Vec<Region>,
+    /// Where new nodes go.
+    pub current: RegionId,
     pub float: FloatType,
     pub phase: Phase,
+    /// Each forward loop body's index, as its reversed loop's index.
+    pub mirror_index: HashMap<RegionId, NodeId>,
+    /// For a backward node, the forward node whose adjoint it is (the first one), so that
+    /// it can be named after it (`d_q`).
+    pub adjoint_of: HashMap<NodeId, NodeId>,
     interned: HashMap<Node, NodeId>,
 }
 
@@ -141,12 +368,17 @@ impl Graph {
     pub fn new(float: FloatType) -> Self {
         Graph {
             nodes: Vec::new(),
+            tys: Vec::new(),
             names: Vec::new(),
             spans: Vec::new(),
             named: Vec::new(),
             params: Vec::new(),
+            regions: vec![Region::default()],
+            current: RegionId::TOP,
             float,
             phase: Phase::Forward,
+            mirror_index: HashMap::new(),
+            adjoint_of: HashMap::new(),
             interned: HashMap::new(),
         }
     }
@@ -167,8 +399,52 @@ impl Graph {
         &self.nodes[id.index()].args
     }
 
+    pub fn ty(&self, id: NodeId) -> &Ty {
+        &self.tys[id.index()]
+    }
+
+    pub fn region_of(&self, id: NodeId) -> RegionId {
+        self.nodes[id.index()].region
+    }
+
+    pub fn region(&self, id: RegionId) -> &Region {
+        &self.regions[id.index()]
+    }
+
+    pub fn region_mut(&mut self, id: RegionId) -> &mut Region {
+        &mut self.regions[id.index()]
+    }
+
     pub fn ids(&self) -> impl DoubleEndedIterator<Item = NodeId> + ExactSizeIterator {
         (0..self.nodes.len() as u32).map(NodeId)
+    }
+
+    /// The nodes of one region, in evaluation order.
+    pub fn region_nodes(&self, region: RegionId) -> Vec<NodeId> {
+        self.ids().filter(|&id| self.region_of(id) == region).collect()
+    }
+
+    /// A new region inside the current one (not entered).
+    pub fn new_region(&mut self, backward: bool) -> RegionId {
+        let id = RegionId(self.regions.len() as u32);
+        self.regions.push(Region {
+            parent: Some(self.current),
+            backward,
+            ..Region::default()
+        });
+        id
+    }
+
+    /// Whether `inner` is `outer` or nested in it.
+    pub fn is_within(&self, inner: RegionId, outer: RegionId) -> bool {
+        let mut region = Some(inner);
+        while let Some(r) = region {
+            if r == outer {
+                return true;
+            }
+            region = self.region(r).parent;
+        }
+        false
     }
 
     /// The node computing `op` on `args`: simplified, then interned.
@@ -176,19 +452,192 @@ impl Graph {
         if let Some(simpler) = crate::simplify::peephole(self, &op, &args) {
             return simpler;
         }
-        self.intern(Node { op, args })
+        let ty = self.infer(&op, &args);
+        self.add_typed(op, args, ty)
     }
 
-    fn intern(&mut self, node: Node) -> NodeId {
+    /// Adds a node of a given type, without simplification.
+    pub fn add_typed(&mut self, op: Op, mut args: Vec<NodeId>, ty: Ty) -> NodeId {
+        if self.region(self.current).backward {
+            // Backward code reads forward values through the cache and the stacks.
+            for arg in &mut args {
+                *arg = self.import(*arg);
+            }
+        }
+        // Constants belong to no block: one node serves everywhere.
+        let leaf =
+            matches!(op, Op::Const(_) | Op::Named(_) | Op::Int { .. } | Op::Bool(_)) && args.is_empty();
+        let region = if leaf { RegionId::TOP } else { self.current };
+        let node = Node { op, args, region };
         if let Some(&id) = self.interned.get(&node) {
             return id;
         }
         let id = NodeId(self.nodes.len() as u32);
-        self.interned.insert(node.clone(), id);
+        let internable = !matches!(
+            node.op,
+            Op::Branch { .. } | Op::Loop { .. } | Op::While { .. } | Op::RegionParam(_) | Op::LoopIndex
+        );
+        if internable {
+            self.interned.insert(node.clone(), id);
+        }
         self.nodes.push(node);
+        self.tys.push(ty);
         self.names.push(None);
         self.spans.push(None);
         id
+    }
+
+    /// The type of `op` applied to `args`.
+    fn infer(&self, op: &Op, args: &[NodeId]) -> Ty {
+        let arg_ty = |k: usize| args.get(k).map(|&a| self.ty(a).clone()).unwrap_or(Ty::Float);
+        match op {
+            Op::Param(i) => self
+                .params
+                .get(*i)
+                .map(|p| self.ty(p.node).clone())
+                .unwrap_or(Ty::Float),
+            Op::Int { .. } | Op::LoopIndex => Ty::int(),
+            Op::IntBin(_) => match (arg_ty(0), arg_ty(1)) {
+                (Ty::Int(Some(name)), _) | (_, Ty::Int(Some(name))) => Ty::Int(Some(name)),
+                _ => Ty::int(),
+            },
+            Op::Len => Ty::Int(Some("usize".to_string())),
+            Op::Compare(_) | Op::Bool(_) | Op::And | Op::Or | Op::Not => Ty::Bool,
+            Op::ArrayLit => Ty::Array(Box::new(arg_ty(0)), Len::Lit(args.len() as u64)),
+            Op::ArrayRepeat(len) => Ty::Array(Box::new(arg_ty(0)), len.clone()),
+            Op::Index => arg_ty(0).element(args.len().saturating_sub(1)),
+            Op::Update | Op::AddAt | Op::ZerosLike => arg_ty(0),
+            Op::Branch { .. } | Op::Loop { .. } | Op::While { .. } => Ty::Unit,
+            // Adjoints of arrays add up element by element.
+            Op::Prim(_) if matches!(arg_ty(0), Ty::Array(..)) => arg_ty(0),
+            _ => Ty::Float,
+        }
+    }
+
+    /// A forward value, as backward code in the current region can read it.
+    ///
+    /// Top-level values are read from the cache; integers computed from loop indices are
+    /// recomputed; anything else inside a branch or loop is exported from it (as an extra
+    /// output of the branch, or a per-iteration stack of the loop) and read from there.
+    pub fn import(&mut self, id: NodeId) -> NodeId {
+        let region = self.region_of(id);
+        if region == RegionId::TOP || self.is_free(id) || self.region(region).backward {
+            return id;
+        }
+        if self.recomputable(id) {
+            // Cheaper to compute again than to save: `i + 1`, `xs.len()`, `w[i]` of a
+            // cached `w`.
+            return match self.op(id).clone() {
+                Op::LoopIndex => self.mirror_index[&region],
+                op => {
+                    let args = self.args(id).to_vec();
+                    let ty = self.ty(id).clone();
+                    match op {
+                        Op::IntBin(_) | Op::Len | Op::Index | Op::IntToFloat => self.add(op, args),
+                        _ => self.add_typed(op, args, ty),
+                    }
+                }
+            };
+        }
+        let Some(owner) = self.region(region).owner else {
+            return id;
+        };
+        let outer = self.region_of(owner);
+        let saved = self.current;
+        let imported = match self.op(owner).clone() {
+            Op::Branch { then, otherwise } => {
+                // An extra output of the branch: the value, or zero in the other branch.
+                let k = self.region(region).yields.len();
+                let other = if region == then { otherwise } else { then };
+                self.region_mut(region).yields.push(id);
+                self.current = other;
+                let zero = self.add_typed(Op::ZerosLike, Vec::new(), self.ty(id).clone());
+                self.region_mut(other).yields.push(zero);
+                self.current = outer;
+                let out = self.project(owner, k, self.ty(id).clone());
+                self.current = saved;
+                self.import(out)
+            }
+            Op::Loop { .. } | Op::While { .. } => {
+                // A per-iteration stack, read back at the same iteration.
+                let stacked = &mut self.region_mut(region).stacked;
+                let k = match stacked.iter().position(|&s| s == id) {
+                    Some(k) => k,
+                    None => {
+                        stacked.push(id);
+                        stacked.len() - 1
+                    }
+                };
+                self.current = outer;
+                let ty = Ty::Array(Box::new(self.ty(id).clone()), self.stack_len(owner));
+                let stack = self.add_typed(Op::Stacked(k), vec![owner], ty);
+                self.current = saved;
+                let index = match self.mirror_index.get(&region) {
+                    Some(&index) => index,
+                    None => return id,
+                };
+                let position = match self.op(owner) {
+                    Op::Loop { .. } => {
+                        let start = self.args(owner)[0];
+                        self.int_bin(IntOp::Sub, index, start)
+                    }
+                    _ => index,
+                };
+                self.index(stack, &[position])
+            }
+            _ => id,
+        };
+        self.current = saved;
+        imported
+    }
+
+    /// Whether backward code can recompute a forward value from values it has anyway,
+    /// rather than saving it: integer arithmetic on loop indices, lengths, and elements of
+    /// arrays the backward pass has (a top-level `w[i]`).
+    pub fn recomputable(&self, id: NodeId) -> bool {
+        let region = self.region_of(id);
+        if region == RegionId::TOP || self.is_free(id) {
+            return true;
+        }
+        match self.op(id) {
+            Op::LoopIndex => self.mirror_index.contains_key(&region),
+            Op::IntBin(_) | Op::Len | Op::Index | Op::IntToFloat => {
+                self.args(id).iter().all(|&a| self.recomputable(a))
+            }
+            _ => false,
+        }
+    }
+
+    /// How many entries a loop's per-iteration stacks have: a literal or named constant
+    /// where the range says so, else a run-time length.
+    pub fn stack_len(&self, owner: NodeId) -> Len {
+        if !matches!(self.op(owner), Op::Loop { .. }) {
+            return Len::Runtime;
+        }
+        let (start, end) = (self.args(owner)[0], self.args(owner)[1]);
+        match (self.op(start), self.op(end)) {
+            (
+                Op::Int {
+                    named: None,
+                    offset: a,
+                },
+                Op::Int {
+                    named: None,
+                    offset: b,
+                },
+            ) => Len::Lit(u64::try_from(b - a).unwrap_or(0)),
+            (
+                Op::Int {
+                    named: None,
+                    offset: 0,
+                },
+                Op::Int {
+                    named: Some(n),
+                    offset: 0,
+                },
+            ) => Len::Named(*n),
+            _ => Len::Runtime,
+        }
     }
 
     /// Records where a node came from (the first place wins, as for names).
@@ -207,6 +656,16 @@ impl Graph {
     pub fn constant(&mut self, value: f64) -> NodeId {
         let value = self.float.round(value);
         self.add(Op::Const(value.to_bits()), Vec::new())
+    }
+
+    pub fn int(&mut self, value: i64) -> NodeId {
+        self.add(
+            Op::Int {
+                named: None,
+                offset: value,
+            },
+            Vec::new(),
+        )
     }
 
     /// A constant of `core::{f32,f64}::consts` (`"LN_2"`), by name, as the reader knows it.
@@ -242,6 +701,13 @@ impl Graph {
         }
     }
 
+    pub fn int_value(&self, id: NodeId) -> Option<i64> {
+        match self.op(id) {
+            Op::Int { named: None, offset } => Some(*offset),
+            _ => None,
+        }
+    }
+
     pub fn is_const(&self, id: NodeId, value: f64) -> bool {
         self.const_value(id) == Some(value)
     }
@@ -250,8 +716,8 @@ impl Graph {
     /// so that it needs no gradient and can be emitted wherever it is used.
     pub fn is_free(&self, id: NodeId) -> bool {
         match self.op(id) {
-            Op::Const(_) | Op::Named(_) | Op::Int { .. } => true,
-            Op::IntToFloat => self.is_free(self.args(id)[0]),
+            Op::Const(_) | Op::Named(_) | Op::Int { .. } | Op::Bool(_) => true,
+            Op::IntToFloat | Op::IntBin(_) => self.args(id).iter().all(|&a| self.is_free(a)),
             _ => false,
         }
     }
@@ -299,6 +765,10 @@ impl Graph {
         self.add(Op::IntToFloat, vec![int])
     }
 
+    pub fn int_bin(&mut self, op: IntOp, a: NodeId, b: NodeId) -> NodeId {
+        self.add(Op::IntBin(op), vec![a, b])
+    }
+
     /// The integer `n + delta`.
     pub fn int_offset(&mut self, int: NodeId, delta: i64) -> NodeId {
         match *self.op(int) {
@@ -309,51 +779,149 @@ impl Graph {
                 },
                 Vec::new(),
             ),
-            _ => int,
+            _ => {
+                let delta = self.int(delta);
+                self.int_bin(IntOp::Add, int, delta)
+            }
         }
     }
 
-    /// For every node, whether its value depends on a parameter (activity analysis:
-    /// only such nodes carry gradients).
+    /// `array[indices…]`
+    pub fn index(&mut self, array: NodeId, indices: &[NodeId]) -> NodeId {
+        let mut args = vec![array];
+        args.extend_from_slice(indices);
+        self.add(Op::Index, args)
+    }
+
+    /// Zeros shaped like `like`: a float zero, or an array of them.
+    pub fn zeros_like(&mut self, like: NodeId) -> NodeId {
+        match self.ty(like) {
+            Ty::Array(..) => self.add(Op::ZerosLike, vec![like]),
+            _ => self.constant(0.0),
+        }
+    }
+
+    /// `array` with `value` added at `indices`.
+    pub fn add_at(&mut self, array: NodeId, value: NodeId, indices: &[NodeId]) -> NodeId {
+        let mut args = vec![array, value];
+        args.extend_from_slice(indices);
+        self.add(Op::AddAt, args)
+    }
+
+    /// The `k`-th output of a structured node, of type `ty`.
+    pub fn project(&mut self, node: NodeId, k: usize, ty: Ty) -> NodeId {
+        self.add_typed(Op::Project(k), vec![node], ty)
+    }
+
+    /// For every node, whether its value depends on a parameter the gradient is taken
+    /// with respect to (activity analysis: only such nodes carry gradients). Loops are
+    /// iterated to a fixed point, since a carried value becomes active through its body.
     pub fn active(&self) -> Vec<bool> {
         let mut active = vec![false; self.len()];
-        for id in self.ids() {
-            let node = self.node(id);
-            active[id.index()] =
-                matches!(node.op, Op::Param(_)) || node.args.iter().any(|a| active[a.index()]);
+        loop {
+            let mut changed = false;
+            for id in self.ids() {
+                if active[id.index()]
+                    || !self.ty(id).is_differentiable()
+                        && !matches!(
+                            self.op(id),
+                            Op::Branch { .. } | Op::Loop { .. } | Op::While { .. }
+                        )
+                {
+                    continue;
+                }
+                let node = self.node(id);
+                let now = match &node.op {
+                    Op::Param(i) => self.params.get(*i).is_some_and(|p| p.wrt),
+                    Op::RegionParam(k) => {
+                        let region = self.region(node.region);
+                        let owner = region.owner.map(|o| (self.op(o).clone(), self.args(o).to_vec()));
+                        let init_active = match owner {
+                            Some((Op::Loop { .. }, args)) => {
+                                args.get(2 + k).is_some_and(|a| active[a.index()])
+                            }
+                            Some((Op::While { .. }, args)) => args.get(*k).is_some_and(|a| active[a.index()]),
+                            _ => false,
+                        };
+                        let body_yield = match self.region(node.region).owner.map(|o| self.op(o).clone()) {
+                            Some(Op::Loop { body, .. }) | Some(Op::While { body, .. }) => {
+                                self.region(body).yields.get(*k).copied()
+                            }
+                            _ => None,
+                        };
+                        init_active || body_yield.is_some_and(|y| active[y.index()])
+                    }
+                    Op::Project(k) => {
+                        let owner = node.args[0];
+                        match self.op(owner) {
+                            Op::Branch { then, otherwise } => [*then, *otherwise]
+                                .iter()
+                                .any(|r| self.region(*r).yields.get(*k).is_some_and(|y| active[y.index()])),
+                            Op::Loop { body, .. } => {
+                                self.args(owner).get(2 + k).is_some_and(|a| active[a.index()])
+                                    || self
+                                        .region(*body)
+                                        .yields
+                                        .get(*k)
+                                        .is_some_and(|y| active[y.index()])
+                            }
+                            Op::While { body, .. } => {
+                                self.args(owner).get(*k).is_some_and(|a| active[a.index()])
+                                    || self
+                                        .region(*body)
+                                        .yields
+                                        .get(*k)
+                                        .is_some_and(|y| active[y.index()])
+                            }
+                            _ => false,
+                        }
+                    }
+                    Op::Stacked(_) => false,
+                    Op::Branch { .. } | Op::Loop { .. } | Op::While { .. } => false,
+                    _ => node.args.iter().any(|a| active[a.index()]),
+                };
+                if now {
+                    active[id.index()] = true;
+                    changed = true;
+                }
+            }
+            if !changed {
+                return active;
+            }
         }
-        active
     }
 }
 
 /// The IR as text, one node a line (`%3 = mul %1, %2  // q`), for tests and debugging.
 impl fmt::Display for Graph {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let path = |i: usize| {
+            let path = &self.named[i];
+            quote::quote!(#path).to_string().replace(' ', "")
+        };
         for id in self.ids() {
             let node = self.node(id);
+            if node.region != RegionId::TOP {
+                write!(f, "[r{}] ", node.region.0)?;
+            }
             write!(f, "%{} = ", id.0)?;
             match &node.op {
                 Op::Param(i) => write!(f, "param {}", self.params[*i].ident)?,
-                Op::Upstream => write!(f, "upstream")?,
                 Op::Const(bits) => write!(f, "const {:?}", f64::from_bits(*bits))?,
-                Op::Named(i) => {
-                    let path = &self.named[*i];
-                    write!(f, "named {}", quote::quote!(#path).to_string().replace(' ', ""))?
-                }
-                Op::Int { named, offset } => match named {
-                    Some(i) => {
-                        let path = &self.named[*i];
-                        write!(
-                            f,
-                            "int {} + {offset}",
-                            quote::quote!(#path).to_string().replace(' ', "")
-                        )?
-                    }
-                    None => write!(f, "int {offset}")?,
-                },
-                Op::IntToFloat => write!(f, "int_to_float")?,
+                Op::Named(i) => write!(f, "named {}", path(*i))?,
+                Op::Int {
+                    named: Some(i),
+                    offset,
+                } => write!(f, "int {} + {offset}", path(*i))?,
+                Op::Int { named: None, offset } => write!(f, "int {offset}")?,
                 Op::Prim(prim) => write!(f, "{}", prim.rule().name)?,
                 Op::Select(cmp) => write!(f, "select {}", cmp.symbol())?,
+                Op::Compare(cmp) => write!(f, "compare {}", cmp.symbol())?,
+                Op::IntBin(op) => write!(f, "int {}", op.symbol())?,
+                Op::Branch { then, otherwise } => write!(f, "branch r{} r{}", then.0, otherwise.0)?,
+                Op::Loop { body, rev } => write!(f, "loop r{}{}", body.0, if *rev { " rev" } else { "" })?,
+                Op::While { cond, body } => write!(f, "while r{} r{}", cond.0, body.0)?,
+                other => write!(f, "{}", format!("{other:?}").to_lowercase())?,
             }
             for (i, arg) in node.args.iter().enumerate() {
                 write!(f, "{} %{}", if i == 0 { "" } else { "," }, arg.0)?;

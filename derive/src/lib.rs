@@ -81,9 +81,8 @@ fn item_keyword(item: &syn::Item) -> TokenStream {
 
 fn differentiate_function(attr: TokenStream, function: syn::ItemFn) -> syn::Result<TokenStream> {
     let mut function = parse::parse(attr, function)?;
-    let forward_len = function.graph.len();
-    let adjoints = reverse::reverse(&mut function.graph, function.output);
-    Ok(emit::emit(&function, &adjoints, forward_len))
+    let (adjoints, backward_top) = reverse::reverse(&mut function.graph, function.output);
+    Ok(emit::emit(&function, &adjoints, backward_top))
 }
 
 #[cfg(test)]

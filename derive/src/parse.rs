@@ -3,6 +3,10 @@
 //! Everything outside the supported language is reported here, at the user's tokens,
 //! with what is supported instead. Lowering goes on after an error (with a placeholder
 //! value), so that one build reports every problem.
+//!
+//! Variables become SSA values: `x = …` rebinds `x` to a new node. An `if` lowers each
+//! branch in a region of its own and merges the variables they change; a loop lowers its
+//! body once, in a region whose parameters are the variables it assigns.
 
 use proc_macro2::{Ident, TokenStream};
 use quote::ToTokens;
@@ -13,7 +17,7 @@ use syn::{
 };
 
 use crate::diag::Errors;
-use crate::ir::{FloatType, Graph, NodeId, Op, Param};
+use crate::ir::{CmpOp, FloatType, Graph, IntOp, Len, NodeId, Op, Param, RegionId, Ty};
 use crate::rules::{self, Arg, Prim};
 
 /// A function, read: its graph and the node of its result.
@@ -23,29 +27,71 @@ pub struct Function {
     pub output: NodeId,
 }
 
-const LANGUAGE: &str = "the body may contain `let` bindings, float literals and constants, \
-                        unary `-`, `+ - * /`, float methods such as `exp` or `powi`, and \
-                        chainrule's activation functions";
+const LANGUAGE: &str = "the body may contain `let` (and `let mut`) bindings, assignments, `if`, `match` on \
+                        integers, `for` and `while` loops, arrays, float literals and constants, \
+                        `+ - * /`, float methods such as `exp` or `powi`, and chainrule's activation functions";
 
 pub fn parse(attr: TokenStream, item: ItemFn) -> syn::Result<Function> {
     let mut errors = Errors::default();
-    if !attr.is_empty() {
-        errors.at(&attr, "`#[differentiate]` takes no arguments");
-    }
+    let wrt = parse_attr(attr, &mut errors);
     let float = signature(&item, &mut errors);
     let mut lower = Lower {
         graph: Graph::new(float),
         scopes: vec![Vec::new()],
         errors: &mut errors,
     };
-    lower.params(&item);
+    lower.params(&item, wrt.as_deref());
     let output = lower.body(&item.block);
+    if !matches!(lower.graph.ty(output), Ty::Float) {
+        let found = describe(lower.graph.ty(output));
+        lower.errors.at(
+            &item.block,
+            format_args!("the function returns {found}, not a float"),
+        );
+    }
     let graph = lower.graph;
     errors.finish()?;
     Ok(Function { item, graph, output })
 }
 
-/// Checks the signature; returns the function's float type (f64 when it cannot be told).
+/// The attribute's arguments: nothing, or `wrt(a, b)` naming the parameters to take the
+/// gradient with respect to.
+fn parse_attr(attr: TokenStream, errors: &mut Errors) -> Option<Vec<Ident>> {
+    if attr.is_empty() {
+        return None;
+    }
+    let parser = |input: syn::parse::ParseStream| -> syn::Result<Vec<Ident>> {
+        let keyword: Ident = input.parse()?;
+        if keyword != "wrt" {
+            return Err(syn::Error::new_spanned(
+                &keyword,
+                "unknown argument: `#[differentiate]` takes `wrt(a, b)`, the parameters to differentiate with respect to",
+            ));
+        }
+        let content;
+        syn::parenthesized!(content in input);
+        let names = content.parse_terminated(Ident::parse_any_ident, syn::Token![,])?;
+        Ok(names.into_iter().collect())
+    };
+    match syn::parse::Parser::parse2(parser, attr) {
+        Ok(names) => Some(names),
+        Err(error) => {
+            errors.push(error);
+            None
+        }
+    }
+}
+
+trait ParseAnyIdent {
+    fn parse_any_ident(input: syn::parse::ParseStream) -> syn::Result<Ident>;
+}
+
+impl ParseAnyIdent for Ident {
+    fn parse_any_ident(input: syn::parse::ParseStream) -> syn::Result<Ident> {
+        input.parse()
+    }
+}
+
 fn signature(item: &ItemFn, errors: &mut Errors) -> FloatType {
     let sig = &item.sig;
     if let Some(token) = &sig.constness {
@@ -102,28 +148,14 @@ fn signature(item: &ItemFn, errors: &mut Errors) -> FloatType {
             float
         }
     };
-    let float = returned
+    returned
         .or_else(|| {
             sig.inputs.iter().find_map(|input| match input {
                 FnArg::Typed(typed) => float_type(&typed.ty),
                 FnArg::Receiver(_) => None,
             })
         })
-        .unwrap_or(FloatType::F64);
-    for input in &sig.inputs {
-        let FnArg::Typed(typed) = input else { continue };
-        if let Some(other) = float_type(&typed.ty).filter(|&t| t != float) {
-            errors.at(
-                &typed.ty,
-                format_args!(
-                    "this parameter is {} but the function computes in {}: use one float type per function",
-                    other.name(),
-                    float.name()
-                ),
-            );
-        }
-    }
-    float
+        .unwrap_or(FloatType::F64)
 }
 
 /// `f64` or `f32`, written as a bare type name.
@@ -176,15 +208,174 @@ fn tokens(tokens: impl ToTokens) -> String {
     text
 }
 
+/// What a value is expected to be, where the context says (it decides what an
+/// unsuffixed literal or a named constant is).
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Expect {
+    Any,
+    Float,
+    Int,
+    Bool,
+}
+
+/// A variable in scope.
+#[derive(Clone)]
+struct Binding {
+    ident: Ident,
+    node: NodeId,
+    mutable: bool,
+}
+
 struct Lower<'e> {
     graph: Graph,
     /// Variables in scope, innermost block last; a later binding shadows an earlier one.
-    scopes: Vec<Vec<(Ident, NodeId)>>,
+    scopes: Vec<Vec<Binding>>,
     errors: &'e mut Errors,
 }
 
+/// The type of a parameter or `let` annotation: floats (of the function's type),
+/// integers, bools, arrays of them, and slices (`&[f64]`, `&Vec<f64>`) of run-time length.
+fn value_type(ty: &Type, float: FloatType) -> Result<Ty, String> {
+    match ty {
+        Type::Paren(inner) => value_type(&inner.elem, float),
+        Type::Group(inner) => value_type(&inner.elem, float),
+        Type::Path(path) if path.qself.is_none() => {
+            if let Some(found) = float_type(ty) {
+                return if found == float {
+                    Ok(Ty::Float)
+                } else {
+                    Err(format!(
+                        "this is {} but the function computes in {}: use one float type per function",
+                        found.name(),
+                        float.name()
+                    ))
+                };
+            }
+            if is_integer_type(ty) {
+                return Ok(Ty::Int(Some(tokens(ty))));
+            }
+            if path.path.is_ident("bool") {
+                return Ok(Ty::Bool);
+            }
+            Err(format!(
+                "the type `{}` is not supported: values are {float}, integers, bools, arrays `[{float}; N]` and slices `&[{float}]`",
+                tokens(ty),
+                float = float.name()
+            ))
+        }
+        Type::Array(array) => {
+            let element = value_type(&array.elem, float)?;
+            let len = match &array.len {
+                Expr::Lit(syn::ExprLit { lit: Lit::Int(n), .. }) => {
+                    Len::Lit(n.base10_parse::<u64>().map_err(|e| e.to_string())?)
+                }
+                Expr::Path(path) if path.qself.is_none() => Len::Named(usize::MAX), // resolved by the caller
+                other => return Err(format!("the array length `{}` must be a literal or a constant", tokens(other))),
+            };
+            Ok(Ty::Array(Box::new(element), len))
+        }
+        Type::Reference(reference) => {
+            if reference.mutability.is_some() {
+                return Err("`&mut` parameters are not supported: a differentiated function computes a value and changes nothing".to_string());
+            }
+            match &*reference.elem {
+                Type::Slice(slice) => Ok(Ty::Array(Box::new(value_type(&slice.elem, float)?), Len::Runtime)),
+                Type::Array(_) => value_type(&reference.elem, float),
+                Type::Path(path) if path.qself.is_none() => {
+                    let last = path.path.segments.last();
+                    match last.map(|s| (&s.ident, &s.arguments)) {
+                        Some((ident, syn::PathArguments::AngleBracketed(args))) if ident == "Vec" && args.args.len() == 1 => {
+                            match &args.args[0] {
+                                syn::GenericArgument::Type(element) => {
+                                    Ok(Ty::Array(Box::new(value_type(element, float)?), Len::Runtime))
+                                }
+                                _ => Err("unsupported `Vec` element type".to_string()),
+                            }
+                        }
+                        _ if float_type(&reference.elem).is_some() => Err(format!(
+                            "reference parameters are not supported: pass the float by value (`x: {}`)",
+                            float.name()
+                        )),
+                        _ => Err(format!("the type `{}` is not supported", tokens(ty))),
+                    }
+                }
+                _ => Err(format!("the type `{}` is not supported", tokens(ty))),
+            }
+        }
+        Type::Tuple(tuple) if tuple.elems.is_empty() => Err("a `()` value is not supported".to_string()),
+        _ => Err(format!(
+            "the type `{}` is not supported: values are {float}, integers, bools, arrays `[{float}; N]` and slices `&[{float}]`",
+            tokens(ty),
+            float = float.name()
+        )),
+    }
+}
+
+/// The names a block assigns to (`x = …`, `x += …`, `x[i] = …`), to find a loop's
+/// carried variables.
+fn assigned_names(body: &Block, extra: Option<&Expr>) -> Vec<Ident> {
+    struct Assigned(Vec<Ident>);
+    impl<'ast> syn::visit::Visit<'ast> for Assigned {
+        fn visit_expr(&mut self, expr: &'ast Expr) {
+            let target = match expr {
+                Expr::Assign(assign) => Some(&*assign.left),
+                Expr::Binary(binary) if is_compound(&binary.op) => Some(&*binary.left),
+                _ => None,
+            };
+            if let Some(mut target) = target {
+                while let Expr::Index(index) = target {
+                    target = &index.expr;
+                }
+                if let Some(ident) = path_ident(target) {
+                    if !self.0.contains(ident) {
+                        self.0.push(ident.clone());
+                    }
+                }
+            }
+            syn::visit::visit_expr(self, expr);
+        }
+    }
+    let mut assigned = Assigned(Vec::new());
+    syn::visit::Visit::visit_block(&mut assigned, body);
+    if let Some(extra) = extra {
+        syn::visit::Visit::visit_expr(&mut assigned, extra);
+    }
+    assigned.0
+}
+
+fn path_ident(expr: &Expr) -> Option<&Ident> {
+    match expr {
+        Expr::Path(path) if path.qself.is_none() => path.path.get_ident(),
+        Expr::Paren(inner) => path_ident(&inner.expr),
+        _ => None,
+    }
+}
+
+fn is_compound(op: &BinOp) -> bool {
+    matches!(
+        op,
+        BinOp::AddAssign(_)
+            | BinOp::SubAssign(_)
+            | BinOp::MulAssign(_)
+            | BinOp::DivAssign(_)
+            | BinOp::RemAssign(_)
+            | BinOp::BitXorAssign(_)
+            | BinOp::BitAndAssign(_)
+            | BinOp::BitOrAssign(_)
+            | BinOp::ShlAssign(_)
+            | BinOp::ShrAssign(_)
+    )
+}
+
+/// A range written in a `for` loop: start, end (exclusive), reversed.
+struct Range {
+    start: NodeId,
+    end: NodeId,
+    rev: bool,
+}
+
 impl Lower<'_> {
-    fn params(&mut self, item: &ItemFn) {
+    fn params(&mut self, item: &ItemFn, wrt: Option<&[Ident]>) {
         for input in &item.sig.inputs {
             let typed = match input {
                 FnArg::Receiver(receiver) => {
@@ -199,36 +390,70 @@ impl Lower<'_> {
             if !matches!(&*typed.pat, Pat::Ident(_) | Pat::Paren(_) | Pat::Wild(_)) {
                 self.errors.at(
                     &typed.pat,
-                    "destructuring parameters are not supported: take each float as its own parameter (`a: f64, b: f64`)",
+                    "destructuring parameters are not supported: take each value as its own parameter (`a: f64, b: f64`)",
                 );
                 continue;
             }
-            match &*typed.ty {
-                Type::Reference(reference) => self.errors.at(
-                    reference,
-                    "reference parameters are not supported: pass the float by value (`x: f64`)",
-                ),
-                ty if float_type(ty).is_none() => self.errors.at(
-                    ty,
-                    format_args!(
-                        "a parameter of type `{}` cannot be differentiated: parameters must be f64 or f32",
-                        tokens(ty)
-                    ),
-                ),
-                _ => {}
-            }
+            let ty = match self.resolve_type(&typed.ty) {
+                Ok(ty) => ty,
+                Err(message) => {
+                    self.errors.at(&typed.ty, message);
+                    Ty::Float
+                }
+            };
             let Some(ident) = self.binding(&typed.pat, "parameter") else {
                 continue;
             };
+            let differentiable = ty.is_differentiable();
+            let wrt = differentiable && wrt.is_none_or(|names| names.contains(&ident));
             let index = self.graph.params.len();
-            let node = self.graph.add(Op::Param(index), Vec::new());
+            let node = self.graph.add_typed(Op::Param(index), Vec::new(), ty);
             self.graph.name(node, &ident);
             self.graph.set_span(node, ident.span());
             self.graph.params.push(Param {
                 ident: ident.clone(),
+                ty: (*typed.ty).clone(),
                 node,
+                wrt,
             });
-            self.bind(ident, node);
+            self.bind(ident, node, false);
+        }
+        for name in wrt.unwrap_or_default() {
+            match self.graph.params.iter().find(|p| &p.ident == name) {
+                None => self
+                    .errors
+                    .at(name, format_args!("`wrt`: there is no parameter `{name}`")),
+                Some(p) if !p.wrt => self.errors.at(
+                    name,
+                    format_args!(
+                        "`wrt`: `{name}` is not a float (or an array of floats), so it has no gradient"
+                    ),
+                ),
+                Some(_) => {}
+            }
+        }
+    }
+
+    /// A type, with named array lengths (`[f64; N]`) resolved to constants.
+    fn resolve_type(&mut self, ty: &Type) -> Result<Ty, String> {
+        let resolved = value_type(ty, self.graph.float)?;
+        Ok(self.resolve_lengths(resolved, ty))
+    }
+
+    fn resolve_lengths(&mut self, resolved: Ty, ty: &Type) -> Ty {
+        match (resolved, ty) {
+            (resolved, Type::Paren(inner)) => self.resolve_lengths(resolved, &inner.elem),
+            (resolved, Type::Group(inner)) => self.resolve_lengths(resolved, &inner.elem),
+            (resolved, Type::Reference(reference)) => self.resolve_lengths(resolved, &reference.elem),
+            (Ty::Array(element, len), Type::Array(array)) => {
+                let element = self.resolve_lengths(*element, &array.elem);
+                let len = match (&len, &array.len) {
+                    (Len::Named(_), Expr::Path(path)) => Len::Named(self.graph.named_index(&path.path)),
+                    _ => len,
+                };
+                Ty::Array(Box::new(element), len)
+            }
+            (resolved, _) => resolved,
         }
     }
 
@@ -246,10 +471,10 @@ impl Lower<'_> {
                 if let Some(token) = &binding.by_ref {
                     self.errors.at(token, "`ref` bindings are not supported");
                 }
-                if let Some(token) = &binding.mutability {
+                if let Some(token) = binding.mutability.as_ref().filter(|_| what == "parameter") {
                     self.errors.at(
                         token,
-                        format_args!("a mutable {what} is not supported yet: bind a new variable with `let` instead of mutating"),
+                        "a mutable parameter is not supported: copy it into a `let mut` variable",
                     );
                 }
                 if let Some((at, _)) = &binding.subpat {
@@ -270,19 +495,26 @@ impl Lower<'_> {
         }
     }
 
-    fn bind(&mut self, ident: Ident, node: NodeId) {
+    fn bind(&mut self, ident: Ident, node: NodeId, mutable: bool) {
         if let Some(scope) = self.scopes.last_mut() {
-            scope.push((ident, node));
+            scope.push(Binding { ident, node, mutable });
         }
     }
 
-    fn lookup(&self, ident: &Ident) -> Option<NodeId> {
+    fn lookup(&self, ident: &Ident) -> Option<&Binding> {
         self.scopes
             .iter()
             .rev()
             .flat_map(|scope| scope.iter().rev())
-            .find(|(name, _)| name == ident)
-            .map(|&(_, node)| node)
+            .find(|b| &b.ident == ident)
+    }
+
+    fn lookup_mut(&mut self, ident: &Ident) -> Option<&mut Binding> {
+        self.scopes
+            .iter_mut()
+            .rev()
+            .flat_map(|scope| scope.iter_mut().rev())
+            .find(|b| &b.ident == ident)
     }
 
     /// A value to go on with after an error; never emitted, since errors stop expansion.
@@ -290,13 +522,20 @@ impl Lower<'_> {
         self.graph.constant(0.0)
     }
 
-    fn body(&mut self, block: &Block) -> NodeId {
-        self.block(block, true)
+    fn error(&mut self, tokens: impl ToTokens, message: impl std::fmt::Display) -> NodeId {
+        self.errors.at(tokens, message);
+        self.placeholder()
     }
 
-    /// A block's value: its statements, then its final expression (or, at the top level
-    /// of the function, `return expr;` as its last statement).
-    fn block(&mut self, block: &Block, function_body: bool) -> NodeId {
+    fn body(&mut self, block: &Block) -> NodeId {
+        let value = self.block(block, true);
+        value.unwrap_or_else(|| self.placeholder())
+    }
+
+    /// A block: its statements, then its value, if it ends with an expression (or, at the
+    /// top level of the function, with `return expr;`). A missing value is an error only
+    /// for the function body; inner blocks may be statements.
+    fn block(&mut self, block: &Block, function_body: bool) -> Option<NodeId> {
         self.scopes.push(Vec::new());
         let mut value = None;
         let last = block.stmts.len().saturating_sub(1);
@@ -317,24 +556,24 @@ impl Lower<'_> {
                         );
                     }
                     match &ret.expr {
-                        Some(expr) => value = Some(self.expr(expr)),
+                        Some(expr) => value = Some(self.expr_as(expr, Expect::Float)),
                         None => {
                             self.errors.at(ret, "`return` needs the function's value: `return expr;`");
                             value = Some(self.placeholder());
                         }
                     }
                 }
-                Stmt::Expr(expr, None) if is_last => value = Some(self.expr(expr)),
+                Stmt::Expr(expr, None) if is_last => value = self.expr_any(expr, Expect::Any),
                 Stmt::Expr(expr, _) => {
-                    // Evaluated for its diagnostics only: a pure expression has no effect.
-                    self.expr(expr);
+                    // A statement: assignments, `if`, loops; a pure expression has no effect.
+                    self.expr_any(expr, Expect::Any);
                 }
             }
         }
         self.scopes.pop();
-        value.unwrap_or_else(|| {
+        if value.is_none() && function_body {
             let closing = block.brace_token.span.close();
-                        let error = match block.stmts.last() {
+            let error = match block.stmts.last() {
                 Some(Stmt::Expr(_, Some(semi))) => syn::Error::new_spanned(
                     semi,
                     "this `;` leaves the block without a value: remove it, so that the block ends with its value",
@@ -346,24 +585,38 @@ impl Lower<'_> {
                 _ => syn::Error::new(closing, "this block has no value: end it with an expression (without `;`)"),
             };
             self.errors.push(error);
-            self.placeholder()
-        })
+        }
+        value
     }
 
     fn local(&mut self, local: &Local) {
-        let (pat, ty) = match &local.pat {
+        let (pat, annotation) = match &local.pat {
             Pat::Type(typed) => (&*typed.pat, Some(&*typed.ty)),
             pat => (pat, None),
         };
-        if let Some(ty) = ty {
-            self.check_annotation(ty);
-            if is_integer_type(ty) {
-                return; // reported; its value is an integer, not worth a second error
+        let mut expect = Expect::Any;
+        let mut annotated = None;
+        if let Some(ty) = annotation {
+            match self.resolve_type(ty) {
+                Ok(resolved) => {
+                    expect = match resolved {
+                        Ty::Float => Expect::Float,
+                        Ty::Int(_) => Expect::Int,
+                        Ty::Bool => Expect::Bool,
+                        _ => Expect::Any,
+                    };
+                    annotated = Some(resolved);
+                }
+                Err(message) => {
+                    self.errors.at(ty, message);
+                    return;
+                }
             }
         }
-        let ident = match pat {
-            Pat::Wild(_) => None,
-            Pat::Ident(_) | Pat::Paren(_) => self.binding(pat, "variable"),
+        let (ident, mutable) = match pat {
+            Pat::Wild(_) => (None, false),
+            Pat::Ident(binding) => (self.binding(pat, "variable"), binding.mutability.is_some()),
+            Pat::Paren(_) => (self.binding(pat, "variable"), false),
             pat => {
                 self.errors.at(
                     pat,
@@ -382,118 +635,1010 @@ impl Lower<'_> {
         if let Some((else_token, _)) = &init.diverge {
             self.errors.at(else_token, "`let … else` is not supported");
         }
-        let value = self.expr(&init.expr);
+        let value = self.expr_as(&init.expr, expect);
+        if let (Some(annotated), Some(ident)) = (annotated, &ident) {
+            let found = self.graph.ty(value).clone();
+            if !same_kind(&annotated, &found) {
+                self.errors.at(
+                    &init.expr,
+                    format_args!(
+                        "`{ident}` is declared {} but this is {}",
+                        describe(&annotated),
+                        describe(&found)
+                    ),
+                );
+            }
+        }
         if let Some(ident) = ident {
             self.graph.name(value, &ident);
-            self.bind(ident, value);
+            self.bind(ident, value, mutable);
         }
     }
 
-    fn check_annotation(&mut self, ty: &Type) {
-        let float = self.graph.float;
-        match float_type(ty) {
-            Some(annotated) if annotated == float => {}
-            Some(other) => self.errors.at(
-                ty,
-                format_args!(
-                    "this `let` is {} but the function computes in {}: use one float type per function",
-                    other.name(),
-                    float.name()
-                ),
-            ),
-            None if is_integer_type(ty) => self.errors.at(
-                ty,
-                format_args!(
-                    "integer variables are not supported: a `let` holds an {} value (integers may appear only as `powi` exponents)",
-                    float.name()
-                ),
-            ),
-            None => self.errors.at(
-                ty,
-                format_args!(
-                    "a `let` of type `{}` is not supported: variables hold {} values",
-                    tokens(ty),
-                    float.name()
-                ),
-            ),
+    /// An expression that must have a value.
+    fn expr_as(&mut self, expr: &Expr, expect: Expect) -> NodeId {
+        match self.expr_any(expr, expect) {
+            Some(node) => node,
+            None => self.error(expr, "this has no value here: a value is expected"),
         }
     }
 
-    fn expr(&mut self, expr: &Expr) -> NodeId {
-        let node = self.expr_inner(expr);
-        self.graph.set_span(node, expr.span());
+    /// A float-valued expression.
+    fn float(&mut self, expr: &Expr) -> NodeId {
+        let node = self.expr_as(expr, Expect::Float);
+        if !matches!(self.graph.ty(node), Ty::Float) {
+            let found = describe(self.graph.ty(node));
+            return self.error(
+                expr,
+                format!("expected an {}, found {found}", self.graph.float.name()),
+            );
+        }
         node
     }
 
-    fn expr_inner(&mut self, expr: &Expr) -> NodeId {
-        match expr {
-            Expr::Lit(lit) => self.float_literal(&lit.lit),
+    /// An integer-valued expression (an index, a bound, an exponent).
+    fn integer(&mut self, expr: &Expr) -> NodeId {
+        let node = self.expr_as(expr, Expect::Int);
+        if !matches!(self.graph.ty(node), Ty::Int(_)) {
+            let found = describe(self.graph.ty(node));
+            return self.error(expr, format!("expected an integer, found {found}"));
+        }
+        node
+    }
+
+    fn boolean(&mut self, expr: &Expr) -> NodeId {
+        let node = self.expr_as(expr, Expect::Bool);
+        if self.graph.ty(node) != &Ty::Bool {
+            let found = describe(self.graph.ty(node));
+            return self.error(expr, format!("expected a condition (a bool), found {found}"));
+        }
+        node
+    }
+
+    /// An expression: its value, or `None` for a statement-like one (an assignment, a
+    /// loop, an `if` without `else`).
+    fn expr_any(&mut self, expr: &Expr, expect: Expect) -> Option<NodeId> {
+        let node = self.expr_inner(expr, expect)?;
+        self.graph.set_span(node, expr.span());
+        Some(node)
+    }
+
+    fn expr_inner(&mut self, expr: &Expr, expect: Expect) -> Option<NodeId> {
+        Some(match expr {
+            Expr::Lit(lit) => self.literal(&lit.lit, expect),
             Expr::Path(path) if path.qself.is_none() => {
                 if let Some(ident) = path.path.get_ident() {
-                    if let Some(node) = self.lookup(ident) {
-                        return node;
+                    if let Some(binding) = self.lookup(ident) {
+                        return Some(binding.node);
                     }
                 }
                 // Not a variable: a named constant (`PI`, a user's `const`), which rustc
                 // resolves and type-checks where the generated code uses it.
                 let index = self.graph.named_index(&path.path);
-                self.graph.add(Op::Named(index), Vec::new())
+                match expect {
+                    Expect::Int => self.graph.add(
+                        Op::Int {
+                            named: Some(index),
+                            offset: 0,
+                        },
+                        Vec::new(),
+                    ),
+                    _ => self.graph.add(Op::Named(index), Vec::new()),
+                }
             }
-            Expr::Paren(inner) => self.expr(&inner.expr),
-            Expr::Group(inner) => self.expr(&inner.expr),
-            Expr::Block(block) if block.label.is_none() => self.block(&block.block, false),
+            Expr::Paren(inner) => return self.expr_any(&inner.expr, expect),
+            Expr::Group(inner) => return self.expr_any(&inner.expr, expect),
+            Expr::Block(block) if block.label.is_none() => return self.block(&block.block, false),
             Expr::Unary(unary) => match unary.op {
                 UnOp::Neg(_) => {
-                    let operand = self.expr(&unary.expr);
-                    self.graph.neg(operand)
+                    if let Expr::Lit(syn::ExprLit {
+                        lit: Lit::Int(int), ..
+                    }) = &*unary.expr
+                    {
+                        if expect != Expect::Float && int.suffix().is_empty()
+                            || int.suffix().starts_with(['i', 'u'])
+                        {
+                            return Some(match format!("-{}", int.base10_digits()).parse::<i64>() {
+                                Ok(value) => self.graph.int(value),
+                                Err(_) => self.error(int, "this integer is too large"),
+                            });
+                        }
+                    }
+                    let operand = self.expr_as(&unary.expr, expect);
+                    match self.graph.ty(operand) {
+                        Ty::Float => self.graph.neg(operand),
+                        Ty::Int(_) => {
+                            let zero = self.graph.int(0);
+                            self.graph.int_bin(IntOp::Sub, zero, operand)
+                        }
+                        other => {
+                            let found = describe(other);
+                            self.error(unary, format!("`-` applies to numbers, not to {found}"))
+                        }
+                    }
                 }
-                UnOp::Not(token) => self.error(
-                    token,
-                    "`!` is not supported: there are no booleans or bit operations on floats",
-                ),
-                UnOp::Deref(token) => self.error(token, "references are not supported: use float values"),
+                UnOp::Not(_) => {
+                    let operand = self.boolean(&unary.expr);
+                    self.graph.add(Op::Not, vec![operand])
+                }
+                // `*v` for an element bound by `for v in xs.iter()`: the same value.
+                UnOp::Deref(_) => return self.expr_any(&unary.expr, expect),
                 _ => self.error(unary, "this operator is not supported"),
             },
-            Expr::Binary(binary) => self.binary(binary),
+            Expr::Binary(binary) if is_compound(&binary.op) => {
+                self.assign(&binary.left, Some(&binary.op), &binary.right);
+                return None;
+            }
+            Expr::Assign(assign) => {
+                self.assign(&assign.left, None, &assign.right);
+                return None;
+            }
+            Expr::Binary(binary) => self.binary(binary, expect),
             Expr::MethodCall(call) => self.method_call(call),
             Expr::Call(call) => self.call(call),
+            Expr::Index(index) => {
+                let (array, indices) = self.index_chain(index);
+                self.graph.index(array, &indices)
+            }
+            Expr::Array(array) => {
+                let mut elements = Vec::new();
+                let mut element_expect = if expect == Expect::Float {
+                    Expect::Float
+                } else {
+                    Expect::Any
+                };
+                for element in &array.elems {
+                    let node = self.expr_as(element, element_expect);
+                    element_expect = expect_of(self.graph.ty(node));
+                    elements.push(node);
+                }
+                if elements.is_empty() {
+                    return Some(self.error(array, "an empty array is not supported"));
+                }
+                let first = self.graph.ty(elements[0]).clone();
+                if elements.iter().any(|&e| !same_kind(self.graph.ty(e), &first)) {
+                    return Some(self.error(array, "the elements of an array must have one type"));
+                }
+                self.graph.add(Op::ArrayLit, elements)
+            }
+            Expr::Repeat(repeat) => {
+                let value = self.expr_as(
+                    &repeat.expr,
+                    if expect == Expect::Float {
+                        Expect::Float
+                    } else {
+                        Expect::Any
+                    },
+                );
+                let len = match &*repeat.len {
+                    Expr::Lit(syn::ExprLit { lit: Lit::Int(n), .. }) => match n.base10_parse::<u64>() {
+                        Ok(n) => Len::Lit(n),
+                        Err(error) => {
+                            self.errors.push(error);
+                            return Some(self.placeholder());
+                        }
+                    },
+                    Expr::Path(path) if path.qself.is_none() => {
+                        Len::Named(self.graph.named_index(&path.path))
+                    }
+                    other => {
+                        return Some(self.error(other, "an array length must be a literal or a constant"))
+                    }
+                };
+                self.graph.add(Op::ArrayRepeat(len), vec![value])
+            }
+            Expr::Cast(cast) => self.cast(cast),
+            Expr::If(expr_if) => return self.if_expr(expr_if),
+            Expr::Match(expr_match) => return self.match_expr(expr_match),
+            Expr::ForLoop(for_loop) => {
+                self.for_loop(for_loop);
+                return None;
+            }
+            Expr::While(while_loop) => {
+                self.while_loop(while_loop);
+                return None;
+            }
             _ => self.unsupported(expr),
+        })
+    }
+
+    fn literal(&mut self, lit: &Lit, expect: Expect) -> NodeId {
+        match lit {
+            Lit::Float(float) => {
+                if expect == Expect::Int {
+                    return self.error(float, "a float literal where an integer is expected");
+                }
+                let parsed = match self.graph.float {
+                    FloatType::F64 => float.base10_parse::<f64>(),
+                    FloatType::F32 => float.base10_parse::<f32>().map(f64::from),
+                };
+                match parsed {
+                    Ok(value) => self.graph.constant(value),
+                    Err(error) => {
+                        self.errors.push(error);
+                        self.placeholder()
+                    }
+                }
+            }
+            // `2f64`: an integer literal with a float suffix, which Rust accepts.
+            Lit::Int(int) if matches!(int.suffix(), "f64" | "f32") => {
+                let parsed = match self.graph.float {
+                    FloatType::F64 => int.base10_parse::<f64>(),
+                    FloatType::F32 => int.base10_parse::<f32>().map(f64::from),
+                };
+                match parsed {
+                    Ok(value) => self.graph.constant(value),
+                    Err(error) => {
+                        self.errors.push(error);
+                        self.placeholder()
+                    }
+                }
+            }
+            Lit::Int(int) if expect == Expect::Float => {
+                let float = self.graph.float.name();
+                self.error(
+                    int,
+                    format!(
+                        "an integer literal where an {float} is expected: write `{}.0`",
+                        int.base10_digits()
+                    ),
+                )
+            }
+            Lit::Int(int) => match int.base10_parse::<i64>() {
+                Ok(value) => self.graph.int(value),
+                Err(_) => self.error(int, "this integer is too large"),
+            },
+            Lit::Bool(value) => self.graph.add(Op::Bool(value.value), Vec::new()),
+            other => {
+                let float = self.graph.float.name();
+                self.error(
+                    other,
+                    format!("this literal is not a number: an {float} is expected here"),
+                )
+            }
         }
     }
 
-    fn binary(&mut self, binary: &syn::ExprBinary) -> NodeId {
-        let prim = match binary.op {
+    fn binary(&mut self, binary: &syn::ExprBinary, expect: Expect) -> NodeId {
+        let op = &binary.op;
+        let (lhs_expect, logical) = match op {
+            BinOp::And(_) | BinOp::Or(_) => (Expect::Bool, true),
+            BinOp::Eq(_) | BinOp::Ne(_) | BinOp::Lt(_) | BinOp::Le(_) | BinOp::Gt(_) | BinOp::Ge(_) => {
+                (Expect::Any, false)
+            }
+            _ => (
+                if expect == Expect::Bool {
+                    Expect::Any
+                } else {
+                    expect
+                },
+                false,
+            ),
+        };
+        let lhs = self.expr_as(&binary.left, lhs_expect);
+        let rhs_expect = if logical {
+            Expect::Bool
+        } else {
+            expect_of(self.graph.ty(lhs))
+        };
+        let rhs = self.expr_as(&binary.right, rhs_expect);
+        let (lhs_ty, rhs_ty) = (self.graph.ty(lhs).clone(), self.graph.ty(rhs).clone());
+        let float_op = match op {
             BinOp::Add(_) => Some(Prim::Add),
             BinOp::Sub(_) => Some(Prim::Sub),
             BinOp::Mul(_) => Some(Prim::Mul),
             BinOp::Div(_) => Some(Prim::Div),
             _ => None,
         };
-        let lhs = self.expr(&binary.left);
-        let rhs = self.expr(&binary.right);
-        let Some(prim) = prim else {
-            let op = &binary.op;
-            let message = match op {
-                BinOp::Rem(_) => "the remainder `%` is not supported: the supported operators are unary `-` and binary `+ - * /`".to_string(),
-                BinOp::BitAnd(_) | BinOp::BitOr(_) | BinOp::BitXor(_) | BinOp::Shl(_) | BinOp::Shr(_) => format!(
-                    "the bit operator `{}` is not supported on floats: the supported operators are unary `-` and binary `+ - * /`",
-                    tokens(op)
-                ),
-                BinOp::And(_) | BinOp::Or(_) => format!("boolean `{}` is not supported: there are no boolean values yet", tokens(op)),
-                BinOp::Eq(_) | BinOp::Ne(_) | BinOp::Lt(_) | BinOp::Le(_) | BinOp::Gt(_) | BinOp::Ge(_) => format!(
-                    "a comparison (`{}`) cannot be used as a value: a differentiated function computes with floats only",
-                    tokens(op)
-                ),
-                _ => format!(
-                    "`{}` mutates a variable: mutation is not supported yet; bind a new variable with `let` instead",
-                    tokens(op)
-                ),
-            };
-            return self.error(op, message);
+        let int_op = match op {
+            BinOp::Add(_) => Some(IntOp::Add),
+            BinOp::Sub(_) => Some(IntOp::Sub),
+            BinOp::Mul(_) => Some(IntOp::Mul),
+            BinOp::Div(_) => Some(IntOp::Div),
+            BinOp::Rem(_) => Some(IntOp::Rem),
+            _ => None,
         };
-        self.graph.prim(prim, &[lhs, rhs])
+        let compare = match op {
+            BinOp::Eq(_) => Some(CmpOp::Eq),
+            BinOp::Ne(_) => Some(CmpOp::Ne),
+            BinOp::Lt(_) => Some(CmpOp::Lt),
+            BinOp::Le(_) => Some(CmpOp::Le),
+            BinOp::Gt(_) => Some(CmpOp::Gt),
+            BinOp::Ge(_) => Some(CmpOp::Ge),
+            _ => None,
+        };
+        let mismatch = |this: &mut Self| {
+            let message = format!(
+                "`{}` between {} and {}: both sides must have one type",
+                tokens(op),
+                describe(&lhs_ty),
+                describe(&rhs_ty)
+            );
+            this.error(op, message)
+        };
+        match (&lhs_ty, &rhs_ty) {
+            _ if logical => {
+                let op = if matches!(op, BinOp::And(_)) {
+                    Op::And
+                } else {
+                    Op::Or
+                };
+                self.graph.add(op, vec![lhs, rhs])
+            }
+            (Ty::Float, Ty::Float) | (Ty::Int(_), Ty::Int(_)) if compare.is_some() => self
+                .graph
+                .add(Op::Compare(compare.unwrap_or(CmpOp::Eq)), vec![lhs, rhs]),
+            (Ty::Float, Ty::Float) => match float_op {
+                Some(prim) => self.graph.prim(prim, &[lhs, rhs]),
+                None => self.unsupported_operator(op),
+            },
+            (Ty::Int(_), Ty::Int(_)) => match int_op {
+                Some(int_op) => self.graph.int_bin(int_op, lhs, rhs),
+                None => self.unsupported_operator(op),
+            },
+            (Ty::Array(..), _) | (_, Ty::Array(..)) => self.error(
+                op,
+                "arithmetic on whole arrays is not supported: write a loop over the elements",
+            ),
+            _ => mismatch(self),
+        }
     }
 
+    fn unsupported_operator(&mut self, op: &BinOp) -> NodeId {
+        let message = match op {
+            BinOp::Rem(_) => "the remainder `%` of floats is not supported: the supported operators are unary `-` and binary `+ - * /`".to_string(),
+            _ => format!(
+                "the operator `{}` is not supported here: the supported operators are unary `-` and binary `+ - * /` (and `%` on integers)",
+                tokens(op)
+            ),
+        };
+        self.error(op, message)
+    }
+
+    /// `a[i][j]`: the array and the indices.
+    fn index_chain(&mut self, index: &syn::ExprIndex) -> (NodeId, Vec<NodeId>) {
+        let mut indices = vec![&*index.index];
+        let mut base = &*index.expr;
+        while let Expr::Index(inner) = base {
+            indices.push(&*inner.index);
+            base = &inner.expr;
+        }
+        indices.reverse();
+        let array = self.expr_as(base, Expect::Any);
+        let depth = array_depth(self.graph.ty(array));
+        if depth < indices.len() {
+            let found = describe(self.graph.ty(array));
+            return (
+                self.error(
+                    index,
+                    format!("indexing {found}: only arrays and slices can be indexed"),
+                ),
+                Vec::new(),
+            );
+        }
+        let indices = indices
+            .into_iter()
+            .map(|i| match i {
+                Expr::Range(range) => {
+                    self.error(range, "slicing (`a[i..j]`) is not supported: index one element")
+                }
+                i => self.integer(i),
+            })
+            .collect();
+        (array, indices)
+    }
+
+    /// `x = v`, `x op= v`, `a[i] = v`, `a[i][j] op= v`: the variable is rebound to its new
+    /// value (SSA: every version is a node of its own).
+    fn assign(&mut self, target: &Expr, op: Option<&BinOp>, value: &Expr) {
+        let mut indices_exprs = Vec::new();
+        let mut base = target;
+        while let Expr::Index(index) = base {
+            indices_exprs.push(&*index.index);
+            base = &index.expr;
+        }
+        indices_exprs.reverse();
+        let Some(ident) = path_ident(base).cloned() else {
+            self.errors
+                .at(target, "only variables and their elements can be assigned to");
+            return;
+        };
+        let Some(binding) = self.lookup(&ident).cloned() else {
+            self.errors
+                .at(&ident, format_args!("cannot find variable `{ident}`"));
+            return;
+        };
+        if !binding.mutable {
+            self.errors.at(
+                &ident,
+                format_args!("`{ident}` is not mutable: declare it with `let mut {ident}`"),
+            );
+        }
+        let indices: Vec<NodeId> = indices_exprs.iter().map(|i| self.integer(i)).collect();
+        let old = if indices.is_empty() {
+            binding.node
+        } else {
+            self.graph.index(binding.node, &indices)
+        };
+        let old_ty = self.graph.ty(old).clone();
+        let rhs = self.expr_as(value, expect_of(&old_ty));
+        let new = match op {
+            None => rhs,
+            Some(op) => match (&old_ty, self.graph.ty(rhs).clone(), op) {
+                (Ty::Float, Ty::Float, BinOp::AddAssign(_)) => self.graph.sum(old, rhs),
+                (Ty::Float, Ty::Float, BinOp::SubAssign(_)) => self.graph.diff(old, rhs),
+                (Ty::Float, Ty::Float, BinOp::MulAssign(_)) => self.graph.mul(old, rhs),
+                (Ty::Float, Ty::Float, BinOp::DivAssign(_)) => self.graph.div(old, rhs),
+                (Ty::Int(_), Ty::Int(_), BinOp::AddAssign(_)) => self.graph.int_bin(IntOp::Add, old, rhs),
+                (Ty::Int(_), Ty::Int(_), BinOp::SubAssign(_)) => self.graph.int_bin(IntOp::Sub, old, rhs),
+                (Ty::Int(_), Ty::Int(_), BinOp::MulAssign(_)) => self.graph.int_bin(IntOp::Mul, old, rhs),
+                (Ty::Int(_), Ty::Int(_), BinOp::DivAssign(_)) => self.graph.int_bin(IntOp::Div, old, rhs),
+                (Ty::Int(_), Ty::Int(_), BinOp::RemAssign(_)) => self.graph.int_bin(IntOp::Rem, old, rhs),
+                _ => {
+                    self.errors.at(
+                        op,
+                        format_args!(
+                            "`{}` is not supported on {}: use `+=`, `-=`, `*=` or `/=` on numbers",
+                            tokens(op),
+                            describe(&old_ty)
+                        ),
+                    );
+                    return;
+                }
+            },
+        };
+        if !same_kind(self.graph.ty(new), &old_ty) {
+            let message = format!(
+                "`{ident}` holds {} but this is {}",
+                describe(&old_ty),
+                describe(self.graph.ty(new))
+            );
+            self.errors.at(value, message);
+            return;
+        }
+        let updated = if indices.is_empty() {
+            new
+        } else {
+            let mut args = vec![binding.node, new];
+            args.extend(indices);
+            self.graph.add(Op::Update, args)
+        };
+        self.graph.name(updated, &ident);
+        if let Some(binding) = self.lookup_mut(&ident) {
+            binding.node = updated;
+        }
+    }
+
+    fn cast(&mut self, cast: &syn::ExprCast) -> NodeId {
+        let value = self.expr_as(&cast.expr, Expect::Any);
+        let target = float_type(&cast.ty);
+        match (self.graph.ty(value).clone(), target) {
+            (Ty::Int(_), Some(float)) if float == self.graph.float => self.graph.int_to_float(value),
+            (Ty::Float, Some(float)) if float == self.graph.float => value,
+            (Ty::Int(_), None) if is_integer_type(&cast.ty) => value,
+            (found, _) => self.error(
+                cast,
+                format!(
+                    "`as {}` on {} is not supported: the supported casts are integer `as {}`",
+                    tokens(&cast.ty),
+                    describe(&found),
+                    self.graph.float.name()
+                ),
+            ),
+        }
+    }
+
+    /// The bindings now, to lower a branch or a loop body from them.
+    fn snapshot(&self) -> Vec<Vec<Binding>> {
+        self.scopes.clone()
+    }
+
+    /// `if cond { … } else { … }`: a branch node owning two regions. Variables assigned in
+    /// either branch, and the `if`'s own value, come out of it.
+    fn if_expr(&mut self, expr_if: &syn::ExprIf) -> Option<NodeId> {
+        if let Expr::Let(let_expr) = &*expr_if.cond {
+            self.errors
+                .at(let_expr, "`if let` is not supported: write a condition");
+            return Some(self.placeholder());
+        }
+        let cond = self.boolean(&expr_if.cond);
+        let else_branch = expr_if.else_branch.as_ref().map(|(_, e)| &**e);
+        self.branch(
+            cond,
+            &mut |this: &mut Self| this.block(&expr_if.then_branch, false),
+            &mut |this: &mut Self| match else_branch {
+                Some(else_expr) => this.expr_any(else_expr, Expect::Any),
+                None => None,
+            },
+            else_branch.is_some(),
+            expr_if,
+        )
+    }
+
+    /// A branch: lowers both sides in their own regions and merges what they change.
+    fn branch(
+        &mut self,
+        cond: NodeId,
+        then: &mut dyn FnMut(&mut Self) -> Option<NodeId>,
+        otherwise: &mut dyn FnMut(&mut Self) -> Option<NodeId>,
+        has_else: bool,
+        at: &dyn ToTokens,
+    ) -> Option<NodeId> {
+        let outer = self.graph.current;
+        let before = self.snapshot();
+        let mut sides = Vec::new();
+        for first in [true, false] {
+            let region = self.graph.new_region(false);
+            self.graph.current = region;
+            let value = if first { then(self) } else { otherwise(self) };
+            sides.push((region, value, self.snapshot()));
+            self.scopes = before.clone();
+            self.graph.current = outer;
+        }
+        // Values: the `if`'s own (when both sides have one), then each changed variable.
+        let has_value = has_else && sides.iter().all(|(_, v, _)| v.is_some());
+        let mut changed = Vec::new();
+        for (s, scope) in before.iter().enumerate() {
+            for (b, binding) in scope.iter().enumerate() {
+                if sides.iter().any(|(_, _, after)| after[s][b].node != binding.node) {
+                    changed.push((s, b));
+                }
+            }
+        }
+        for (region, value, after) in &sides {
+            let mut yields = Vec::new();
+            if has_value {
+                yields.extend(*value);
+            }
+            yields.extend(changed.iter().map(|&(s, b)| after[s][b].node));
+            self.graph.region_mut(*region).yields = yields;
+        }
+        let (then_region, otherwise_region) = (sides[0].0, sides[1].0);
+        let then_yields = self.graph.region(then_region).yields.clone();
+        let otherwise_yields = self.graph.region(otherwise_region).yields.clone();
+        for (&a, &b) in then_yields.iter().zip(&otherwise_yields) {
+            if !same_kind(self.graph.ty(a), self.graph.ty(b)) {
+                let message = format!(
+                    "the branches give different types: {} and {}",
+                    describe(self.graph.ty(a)),
+                    describe(self.graph.ty(b))
+                );
+                self.errors
+                    .push(syn::Error::new_spanned(at.to_token_stream(), message));
+                return Some(self.placeholder());
+            }
+        }
+        let node = self.graph.add_typed(
+            Op::Branch {
+                then: then_region,
+                otherwise: otherwise_region,
+            },
+            vec![cond],
+            Ty::Unit,
+        );
+        self.graph.region_mut(then_region).owner = Some(node);
+        self.graph.region_mut(otherwise_region).owner = Some(node);
+        let mut k = 0;
+        let value = has_value.then(|| {
+            k += 1;
+            self.graph.project(node, 0, self.graph.ty(then_yields[0]).clone())
+        });
+        for &(s, b) in &changed {
+            let ty = self.graph.ty(then_yields[k]).clone();
+            let out = self.graph.project(node, k, ty);
+            let ident = before[s][b].ident.clone();
+            self.graph.name(out, &ident);
+            self.scopes[s][b].node = out;
+            k += 1;
+        }
+        // `if c { a }` without `else`, or with a branch ending in `;`: a statement.
+        value
+    }
+
+    /// `match n { 0 => …, 1 | 2 => …, 3..=5 => …, _ => … }` on an integer: a chain of
+    /// branches.
+    fn match_expr(&mut self, expr_match: &syn::ExprMatch) -> Option<NodeId> {
+        let scrutinee = self.integer(&expr_match.expr);
+        self.match_arms(scrutinee, &expr_match.arms, expr_match)
+    }
+
+    fn match_arms(&mut self, scrutinee: NodeId, arms: &[syn::Arm], at: &syn::ExprMatch) -> Option<NodeId> {
+        let (arm, rest) = arms.split_first()?;
+        let arm_value = |this: &mut Self| this.expr_any(&arm.body, Expect::Any);
+        if rest.is_empty() {
+            // The last arm: taken whenever the others were not (rustc checks exhaustiveness).
+            let _ = self.pattern(scrutinee, &arm.pat);
+            if let Some((_, guard)) = &arm.guard {
+                self.errors.at(
+                    guard,
+                    "the last arm of a `match` cannot have a guard here: end with `_ => …`",
+                );
+            }
+            return arm_value(self);
+        }
+        let mut cond = self.pattern(scrutinee, &arm.pat);
+        if let Some((_, guard)) = &arm.guard {
+            let guard = self.boolean(guard);
+            cond = self.graph.add(Op::And, vec![cond, guard]);
+        }
+        let mut then = arm_value;
+        self.branch(
+            cond,
+            &mut then,
+            &mut |this: &mut Self| this.match_arms(scrutinee, rest, at),
+            true,
+            at,
+        )
+    }
+
+    /// The condition under which an integer matches a pattern.
+    fn pattern(&mut self, scrutinee: NodeId, pat: &Pat) -> NodeId {
+        let bound = |this: &mut Self, expr: &Expr| this.integer(expr);
+        match pat {
+            Pat::Wild(_) => self.graph.add(Op::Bool(true), Vec::new()),
+            Pat::Lit(lit) => {
+                let value = self.literal(&lit.lit, Expect::Int);
+                self.graph.add(Op::Compare(CmpOp::Eq), vec![scrutinee, value])
+            }
+            Pat::Or(or) => {
+                let mut cond = None;
+                for case in &or.cases {
+                    let this = self.pattern(scrutinee, case);
+                    cond = Some(match cond {
+                        None => this,
+                        Some(before) => self.graph.add(Op::Or, vec![before, this]),
+                    });
+                }
+                cond.unwrap_or_else(|| self.graph.add(Op::Bool(false), Vec::new()))
+            }
+            Pat::Range(range) => {
+                let mut cond = self.graph.add(Op::Bool(true), Vec::new());
+                if let Some(start) = &range.start {
+                    let start = bound(self, start);
+                    let above = self.graph.add(Op::Compare(CmpOp::Ge), vec![scrutinee, start]);
+                    cond = self.graph.add(Op::And, vec![cond, above]);
+                }
+                if let Some(end) = &range.end {
+                    let end = bound(self, end);
+                    let cmp = match range.limits {
+                        syn::RangeLimits::HalfOpen(_) => CmpOp::Lt,
+                        syn::RangeLimits::Closed(_) => CmpOp::Le,
+                    };
+                    let below = self.graph.add(Op::Compare(cmp), vec![scrutinee, end]);
+                    cond = self.graph.add(Op::And, vec![cond, below]);
+                }
+                cond
+            }
+            Pat::Path(path) => {
+                let index = self.graph.named_index(&path.path);
+                let value = self.graph.add(Op::Int { named: Some(index), offset: 0 }, Vec::new());
+                self.graph.add(Op::Compare(CmpOp::Eq), vec![scrutinee, value])
+            }
+            Pat::Paren(inner) => self.pattern(scrutinee, &inner.pat),
+            other => self.error(
+                other,
+                "this pattern is not supported: `match` takes integer literals, ranges (`1..=3`), `|` and `_`",
+            ),
+        }
+    }
+
+    /// The range of a `for` loop: `a..b`, `a..=b`, `(a..b).rev()`, and the element
+    /// forms `xs`, `xs.iter()`, `xs.iter().enumerate()` (as an index range plus what to
+    /// bind per element).
+    fn range(&mut self, expr: &Expr) -> Option<(Range, Option<NodeId>, bool)> {
+        match expr {
+            Expr::Paren(inner) => self.range(&inner.expr),
+            Expr::Group(inner) => self.range(&inner.expr),
+            Expr::Range(range) => {
+                let (Some(start), Some(end)) = (&range.start, &range.end) else {
+                    self.errors.at(range, "a loop range needs both ends: `a..b`");
+                    return None;
+                };
+                let start = self.integer(start);
+                let mut end = self.integer(end);
+                if let syn::RangeLimits::Closed(_) = range.limits {
+                    end = self.graph.int_offset(end, 1);
+                }
+                Some((
+                    Range {
+                        start,
+                        end,
+                        rev: false,
+                    },
+                    None,
+                    false,
+                ))
+            }
+            Expr::MethodCall(call) if call.method == "rev" && call.args.is_empty() => {
+                let (mut range, elements, enumerate) = self.range(&call.receiver)?;
+                range.rev = !range.rev;
+                Some((range, elements, enumerate))
+            }
+            Expr::MethodCall(call) if call.method == "enumerate" && call.args.is_empty() => {
+                let (range, elements, _) = self.range(&call.receiver)?;
+                Some((range, elements, true))
+            }
+            Expr::MethodCall(call) if call.method == "iter" && call.args.is_empty() => {
+                self.elements(&call.receiver)
+            }
+            Expr::Reference(reference) => self.elements(&reference.expr),
+            Expr::Path(_) | Expr::Index(_) | Expr::Field(_) => self.elements(expr),
+            other => {
+                self.errors.at(
+                    other,
+                    "this loop is not supported: loop over a range (`0..n`, `(0..n).rev()`) or over an array or slice (`xs`, `xs.iter()`, `xs.iter().enumerate()`)",
+                );
+                None
+            }
+        }
+    }
+
+    /// A loop over the elements of an array: the range of its indices.
+    fn elements(&mut self, expr: &Expr) -> Option<(Range, Option<NodeId>, bool)> {
+        let array = self.expr_as(expr, Expect::Any);
+        if !matches!(self.graph.ty(array), Ty::Array(..)) {
+            let found = describe(self.graph.ty(array));
+            self.errors.at(
+                expr,
+                format_args!("cannot loop over {found}: loop over a range or an array"),
+            );
+            return None;
+        }
+        let start = self.graph.int(0);
+        let end = match self.graph.ty(array) {
+            Ty::Array(_, Len::Lit(n)) => self.graph.int(*n as i64),
+            Ty::Array(_, Len::Named(index)) => {
+                let index = *index;
+                self.graph.add(
+                    Op::Int {
+                        named: Some(index),
+                        offset: 0,
+                    },
+                    Vec::new(),
+                )
+            }
+            _ => self.graph.add(Op::Len, vec![array]),
+        };
+        Some((
+            Range {
+                start,
+                end,
+                rev: false,
+            },
+            Some(array),
+            false,
+        ))
+    }
+
+    /// `for i in range { body }`: a loop node owning its body region; the variables the
+    /// body assigns are carried from one iteration to the next.
+    fn for_loop(&mut self, for_loop: &syn::ExprForLoop) {
+        if let Some(label) = &for_loop.label {
+            self.errors.at(label, "loop labels are not supported");
+        }
+        let Some((range, elements, enumerate)) = self.range(&for_loop.expr) else {
+            return;
+        };
+        let carried = self.carried(&for_loop.body, None);
+        let outer = self.graph.current;
+        let before = self.snapshot();
+        let body = self.graph.new_region(false);
+        self.graph.current = body;
+        let index_ty = self.graph.ty(range.end).clone();
+        let index = self.graph.add_typed(Op::LoopIndex, Vec::new(), index_ty);
+        self.graph.region_mut(body).index = Some(index);
+        let params = self.enter_loop(body, &carried);
+        self.scopes.push(Vec::new());
+        self.bind_loop_pattern(&for_loop.pat, index, elements, enumerate);
+        self.loop_body(&for_loop.body);
+        self.scopes.pop();
+        self.leave_loop(body, &carried, &params);
+        self.scopes = before;
+        self.graph.current = outer;
+        let mut args = vec![range.start, range.end];
+        args.extend(carried.iter().map(|&(s, b)| self.scopes[s][b].node));
+        let node = self
+            .graph
+            .add_typed(Op::Loop { body, rev: range.rev }, args, Ty::Unit);
+        self.graph.region_mut(body).owner = Some(node);
+        self.rebind_outputs(node, &carried);
+    }
+
+    /// `while cond { body }`.
+    fn while_loop(&mut self, while_loop: &syn::ExprWhile) {
+        if let Some(label) = &while_loop.label {
+            self.errors.at(label, "loop labels are not supported");
+        }
+        if let Expr::Let(let_expr) = &*while_loop.cond {
+            self.errors
+                .at(let_expr, "`while let` is not supported: write a condition");
+            return;
+        }
+        let carried = self.carried(&while_loop.body, Some(&while_loop.cond));
+        let outer = self.graph.current;
+        let before = self.snapshot();
+        let cond = self.graph.new_region(false);
+        self.graph.current = cond;
+        let cond_params = self.enter_loop(cond, &carried);
+        let value = self.boolean(&while_loop.cond);
+        self.graph.region_mut(cond).yields = vec![value];
+        let _ = cond_params;
+        self.scopes = before.clone();
+        self.graph.current = outer;
+        let body = self.graph.new_region(false);
+        self.graph.current = body;
+        let counter = self
+            .graph
+            .add_typed(Op::LoopIndex, Vec::new(), Ty::Int(Some("usize".to_string())));
+        self.graph.region_mut(body).index = Some(counter);
+        let params = self.enter_loop(body, &carried);
+        self.loop_body(&while_loop.body);
+        self.leave_loop(body, &carried, &params);
+        self.scopes = before;
+        self.graph.current = outer;
+        let args = carried.iter().map(|&(s, b)| self.scopes[s][b].node).collect();
+        let node = self.graph.add_typed(Op::While { cond, body }, args, Ty::Unit);
+        self.graph.region_mut(cond).owner = Some(node);
+        self.graph.region_mut(body).owner = Some(node);
+        self.rebind_outputs(node, &carried);
+    }
+
+    /// The variables a loop carries: those in scope that the loop assigns to.
+    fn carried(&mut self, body: &Block, cond: Option<&Expr>) -> Vec<(usize, usize)> {
+        let mut carried = Vec::new();
+        for ident in assigned_names(body, cond) {
+            let position = self
+                .scopes
+                .iter()
+                .enumerate()
+                .rev()
+                .find_map(|(s, scope)| scope.iter().rposition(|b| b.ident == ident).map(|b| (s, b)));
+            if let Some(position) = position {
+                carried.push(position);
+            }
+        }
+        carried.sort();
+        carried
+    }
+
+    /// Inside a loop region: each carried variable is its parameter.
+    fn enter_loop(&mut self, region: RegionId, carried: &[(usize, usize)]) -> Vec<NodeId> {
+        let mut params = Vec::new();
+        for (k, &(s, b)) in carried.iter().enumerate() {
+            let binding = self.scopes[s][b].clone();
+            let ty = self.graph.ty(binding.node).clone();
+            let param = self.graph.add_typed(Op::RegionParam(k), Vec::new(), ty);
+            self.graph.name(param, &binding.ident);
+            self.graph.region_mut(region).params.push(param);
+            self.scopes[s][b].node = param;
+            params.push(param);
+        }
+        params
+    }
+
+    /// The end of a loop body: the carried variables' values are what it yields.
+    fn leave_loop(&mut self, region: RegionId, carried: &[(usize, usize)], params: &[NodeId]) {
+        let yields = carried
+            .iter()
+            .map(|&(s, b)| self.scopes[s][b].node)
+            .collect::<Vec<_>>();
+        for (&y, &p) in yields.iter().zip(params) {
+            if !same_kind(self.graph.ty(y), self.graph.ty(p)) {
+                self.errors.at(
+                    self.graph.names[p.index()]
+                        .clone()
+                        .map(|i| i.into_token_stream())
+                        .unwrap_or_default(),
+                    "a loop changes this variable's type",
+                );
+            }
+        }
+        self.graph.region_mut(region).yields = yields;
+    }
+
+    /// After a loop: each carried variable is the loop's output.
+    fn rebind_outputs(&mut self, node: NodeId, carried: &[(usize, usize)]) {
+        for (k, &(s, b)) in carried.iter().enumerate() {
+            let ty = self.graph.ty(self.scopes[s][b].node).clone();
+            let out = self.graph.project(node, k, ty);
+            let ident = self.scopes[s][b].ident.clone();
+            self.graph.name(out, &ident);
+            self.scopes[s][b].node = out;
+        }
+    }
+
+    fn bind_loop_pattern(&mut self, pat: &Pat, index: NodeId, elements: Option<NodeId>, enumerate: bool) {
+        let element = |this: &mut Self| elements.map(|array| this.graph.index(array, &[index]));
+        match (pat, enumerate) {
+            (Pat::Tuple(tuple), true) if tuple.elems.len() == 2 => {
+                if let Some(ident) = self.loop_binding(&tuple.elems[0]) {
+                    self.bind(ident, index, false);
+                }
+                if let (Some(ident), Some(value)) = (self.loop_binding(&tuple.elems[1]), element(self)) {
+                    self.graph.name(value, &ident);
+                    self.bind(ident, value, false);
+                }
+            }
+            (pat, false) => {
+                let value = element(self).unwrap_or(index);
+                if let Some(ident) = self.loop_binding(pat) {
+                    if value != index {
+                        self.graph.name(value, &ident);
+                    }
+                    self.bind(ident, value, false);
+                }
+            }
+            (other, true) => self
+                .errors
+                .at(other, "`enumerate()` binds a pair: `for (i, x) in …`"),
+        }
+    }
+
+    /// A loop variable: `i`, `&x`, `_`.
+    fn loop_binding(&mut self, pat: &Pat) -> Option<Ident> {
+        match pat {
+            Pat::Wild(_) => None,
+            Pat::Reference(reference) => self.loop_binding(&reference.pat),
+            Pat::Ident(binding) if binding.mutability.is_none() && binding.by_ref.is_none() => {
+                Some(binding.ident.clone())
+            }
+            other => {
+                self.errors.at(other, "a loop binds one name (`i`, `x` or `&x`)");
+                None
+            }
+        }
+    }
+
+    fn loop_body(&mut self, body: &Block) {
+        if let Some(value) = self.block(body, false) {
+            if self.graph.ty(value) != &Ty::Unit {
+                if let Some(Stmt::Expr(last, None)) = body.stmts.last() {
+                    self.errors
+                        .at(last, "a loop body has no value: end this with `;`");
+                }
+            }
+        }
+    }
+}
+
+/// The kind of value a type holds, for expectations.
+fn expect_of(ty: &Ty) -> Expect {
+    match ty {
+        Ty::Float => Expect::Float,
+        Ty::Int(_) => Expect::Int,
+        Ty::Bool => Expect::Bool,
+        _ => Expect::Any,
+    }
+}
+
+/// Whether two types are the same kind of value (integer types are told apart by rustc).
+fn same_kind(a: &Ty, b: &Ty) -> bool {
+    match (a, b) {
+        (Ty::Int(_), Ty::Int(_)) => true,
+        (Ty::Array(x, _), Ty::Array(y, _)) => same_kind(x, y),
+        _ => a == b,
+    }
+}
+
+fn array_depth(ty: &Ty) -> usize {
+    match ty {
+        Ty::Array(element, _) => 1 + array_depth(element),
+        _ => 0,
+    }
+}
+
+/// "a float", "an integer", "an array", for messages.
+fn describe(ty: &Ty) -> &'static str {
+    match ty {
+        Ty::Float => "a float",
+        Ty::Int(_) => "an integer",
+        Ty::Bool => "a bool",
+        Ty::Array(..) => "an array",
+        Ty::Unit => "no value",
+    }
+}
+
+impl Lower<'_> {
     fn method_call(&mut self, call: &ExprMethodCall) -> NodeId {
         if let Some(turbofish) = &call.turbofish {
             self.errors
@@ -502,6 +1647,16 @@ impl Lower<'_> {
         let mut args = vec![&*call.receiver];
         args.extend(call.args.iter());
         let name = call.method.to_string();
+        if name == "len" && call.args.is_empty() {
+            let array = self.expr_as(&call.receiver, Expect::Any);
+            if matches!(self.graph.ty(array), Ty::Array(..)) {
+                return self.graph.add(Op::Len, vec![array]);
+            }
+            return self.error(
+                &call.receiver,
+                "`len()` of something that is not an array or slice",
+            );
+        }
         match rules::method(&name) {
             Some(prim) => {
                 let form = format!("`x.{name}(…)`");
@@ -598,106 +1753,31 @@ impl Lower<'_> {
         let nodes: Vec<NodeId> = args
             .iter()
             .zip(rule.args)
-            .map(|(arg, kind)| match kind {
-                Arg::Float => self.expr(arg),
-                Arg::Int => self.int(arg, rule.name),
+            .map(|(arg, kind)| match (kind, arg) {
+                (Arg::Float, arg) => self.float(arg),
+                (
+                    Arg::Int,
+                    Expr::Lit(syn::ExprLit {
+                        lit: Lit::Float(_), ..
+                    }),
+                ) => self.error(
+                    arg,
+                    format!(
+                        "`{}` takes an integer exponent: write `2`, or use `powf` for a float exponent",
+                        rule.name
+                    ),
+                ),
+                (Arg::Int, arg) => self.integer(arg),
             })
             .collect();
         self.graph.prim(prim, &nodes)
     }
 
-    /// An integer argument: a literal, a negated literal, or a named constant.
-    fn int(&mut self, expr: &Expr, method: &str) -> NodeId {
-        match expr {
-            Expr::Lit(syn::ExprLit { lit: Lit::Int(int), .. }) => match int.base10_parse::<i32>() {
-                Ok(value) => self.graph.add(Op::Int { named: None, offset: value.into() }, Vec::new()),
-                Err(_) => self.error(int, format!("the exponent of `{method}` must fit in an i32")),
-            },
-            Expr::Unary(syn::ExprUnary { op: UnOp::Neg(_), expr: inner, .. }) => {
-                if let Expr::Lit(syn::ExprLit { lit: Lit::Int(int), .. }) = &**inner {
-                    // Parsed with its sign, so that i32::MIN fits.
-                    return match format!("-{}", int.base10_digits()).parse::<i32>() {
-                        Ok(value) => self.graph.add(Op::Int { named: None, offset: value.into() }, Vec::new()),
-                        Err(_) => self.error(expr, format!("the exponent of `{method}` must fit in an i32")),
-                    };
-                }
-                let positive = self.int(inner, method);
-                match *self.graph.op(positive) {
-                    Op::Int { named: None, offset } => {
-                        self.graph.add(Op::Int { named: None, offset: -offset }, Vec::new())
-                    }
-                    Op::Int { named: Some(_), .. } => self.error(
-                        expr,
-                        format!("a negated constant exponent is not supported yet: write `x.{method}(N).recip()`"),
-                    ),
-                    _ => positive, // already reported
-                }
-            }
-            Expr::Paren(inner) => self.int(&inner.expr, method),
-            Expr::Group(inner) => self.int(&inner.expr, method),
-            Expr::Path(path) if path.qself.is_none() && path.path.get_ident().is_none_or(|ident| self.lookup(ident).is_none()) => {
-                let index = self.graph.named_index(&path.path);
-                self.graph.add(Op::Int { named: Some(index), offset: 0 }, Vec::new())
-            }
-            Expr::Lit(syn::ExprLit { lit: Lit::Float(_), .. }) => self.error(
-                expr,
-                format!("`{method}` takes an integer exponent: write `2`, or use `powf` for a float exponent"),
-            ),
-            _ => self.error(
-                expr,
-                format!("the exponent of `{method}` must be an integer literal or a constant; for a float exponent use `powf`"),
-            ),
-        }
-    }
-
-    fn float_literal(&mut self, lit: &Lit) -> NodeId {
-        let parsed = match lit {
-            Lit::Float(float) => match self.graph.float {
-                FloatType::F64 => float.base10_parse::<f64>(),
-                FloatType::F32 => float.base10_parse::<f32>().map(f64::from),
-            },
-            // `2f64`: an integer literal with a float suffix, which Rust accepts.
-            Lit::Int(int) if matches!(int.suffix(), "f64" | "f32") => match self.graph.float {
-                FloatType::F64 => int.base10_parse::<f64>(),
-                FloatType::F32 => int.base10_parse::<f32>().map(f64::from),
-            },
-            Lit::Int(int) => {
-                let float = self.graph.float.name();
-                return self.error(
-                    int,
-                    format!(
-                        "an integer literal where an {float} is expected: write `{}.0`",
-                        int.base10_digits()
-                    ),
-                );
-            }
-            other => {
-                let float = self.graph.float.name();
-                return self.error(
-                    other,
-                    format!("this literal is not a number: an {float} is expected here"),
-                );
-            }
-        };
-        match parsed {
-            Ok(value) => self.graph.constant(value),
-            Err(error) => {
-                self.errors.push(error);
-                self.placeholder()
-            }
-        }
-    }
-
     /// Lowers arguments only to report the errors inside them too.
     fn args_for_diagnostics(&mut self, args: &[&Expr]) {
         for arg in args {
-            self.expr(arg);
+            self.expr_any(arg, Expect::Any);
         }
-    }
-
-    fn error(&mut self, tokens: impl ToTokens, message: impl std::fmt::Display) -> NodeId {
-        self.errors.at(tokens, message);
-        self.placeholder()
     }
 
     fn unsupported_macro(&mut self, mac: &syn::Macro) {
@@ -712,31 +1792,24 @@ impl Lower<'_> {
 
     fn unsupported(&mut self, expr: &Expr) -> NodeId {
         let what = match expr {
-            Expr::If(e) => return self.error(e.if_token, "`if` is not supported yet: the body must be straight-line code; for `max(0, x)` use `relu(x)` or `x.max(0.0)`"),
-            Expr::Match(e) => return self.error(e.match_token, "`match` is not supported yet: the body must be straight-line code"),
-            Expr::ForLoop(e) => return self.error(e.for_token, "`for` loops are not supported yet: the body must be straight-line code"),
-            Expr::While(e) => return self.error(e.while_token, "`while` loops are not supported yet: the body must be straight-line code"),
-            Expr::Loop(e) => return self.error(e.loop_token, "`loop` is not supported yet: the body must be straight-line code"),
+            Expr::Loop(e) => return self.error(e.loop_token, "`loop` is not supported: write a `for` loop over a range, or a `while` loop with its condition"),
             Expr::Macro(e) => {
                 self.unsupported_macro(&e.mac);
                 return self.placeholder();
             }
             Expr::Closure(_) => "closures are not supported: write the expression inline",
             Expr::Reference(_) => "references are not supported: use float values",
-            Expr::Assign(_) => "assignment is not supported yet: bind a new variable with `let` instead",
-            Expr::Index(_) => "indexing is not supported yet: pass each float as its own parameter",
             Expr::Field(_) => "field access is not supported: pass each float as its own parameter",
-            Expr::Tuple(_) | Expr::Array(_) | Expr::Repeat(_) | Expr::Struct(_) => {
-                "tuples, arrays and structs are not supported yet: a differentiated function computes one float"
+            Expr::Tuple(_) | Expr::Struct(_) => {
+                "tuples and structs are not supported: use arrays, or separate variables"
             }
-            Expr::Cast(_) => "`as` casts are not supported: write float literals (`2.0`) and use `powi` for integer powers",
             Expr::Return(_) => "early `return` is not supported: `return` may only be the function's last statement",
             Expr::Unsafe(_) => "`unsafe` blocks are not supported",
             Expr::Async(_) | Expr::Await(_) => "`async` code is not supported",
             Expr::Try(_) => "the `?` operator is not supported",
             Expr::Range(_) => "ranges are not supported",
             Expr::Let(_) => "`let` expressions are not supported",
-                        Expr::Break(_) | Expr::Continue(_) => "`break` and `continue` are not supported",
+                        Expr::Break(_) | Expr::Continue(_) => "`break` and `continue` are not supported: put the condition in a `while` loop or an `if`",
             Expr::Block(_) => "labelled blocks are not supported: remove the label",
             Expr::Path(_) => "qualified paths (`<T>::NAME`) are not supported: name the constant directly",
             _ => "this expression is not supported",

@@ -1,52 +1,398 @@
-//! The reverse pass: adjoints by the chain rule, node by node.
+//! The reverse pass: adjoints by the chain rule, node by node, region by region.
 //!
-//! Walking the arena backwards, each node's adjoint (the gradient of the output with
-//! respect to it, "upstream" from its inputs' point of view) is multiplied by the local
-//! gradient of each input from the rule table, and added into that input's adjoint:
-//! `adjoint[input] += adjoint[node] × local_grad`. Nothing here knows any operation.
+//! Walking a region backwards, each node's adjoint (the gradient of the output with
+//! respect to it, "upstream" from its inputs' point of view) goes through the rule table
+//! ([`crate::rules::vjp`]) into its inputs' adjoints: `adjoint[input] += adjoint[node] ×
+//! local_grad`. Nothing here knows an operation; what it knows is structure:
+//!
+//! - an `if` becomes an `if` on the same (saved) condition, each branch reversed;
+//! - a loop becomes a loop over the same range in the other direction, carrying the
+//!   adjoints of the carried values, and accumulating (in place) the gradients of what the
+//!   body reads from outside;
+//! - a value the backward pass reads from inside a branch or loop is exported: out of a
+//!   branch as an extra output, out of a loop as a per-iteration stack ([`Op::Stacked`]).
 
-use crate::ir::{Graph, NodeId, Op, Phase};
+use std::collections::HashMap;
 
-/// The adjoint nodes of a graph's forward part.
+use crate::ir::{Graph, NodeId, Op, Phase, RegionId, Ty};
+
+/// The gradient of the output with respect to each parameter (`None` where it is zero).
 pub struct Adjoints {
-    /// Per forward node (indexed like the arena up to the reverse pass), its adjoint, or
-    /// `None` where it is zero (the node does not influence the output).
-    pub of_node: Vec<Option<NodeId>>,
+    pub of_param: Vec<Option<NodeId>>,
 }
 
-impl Adjoints {
-    pub fn of(&self, id: NodeId) -> Option<NodeId> {
-        self.of_node.get(id.index()).copied().flatten()
-    }
-}
-
-/// Appends the backward pass of `output` to the graph.
-pub fn reverse(g: &mut Graph, output: NodeId) -> Adjoints {
-    let forward_len = g.len();
+/// Appends the backward pass of `output` to the graph, in a new top region.
+pub fn reverse(g: &mut Graph, output: NodeId) -> (Adjoints, RegionId) {
     let active = g.active();
     g.phase = Phase::Reverse;
-    let mut adjoint: Vec<Option<NodeId>> = vec![None; forward_len];
-    if active[output.index()] {
-        adjoint[output.index()] = Some(g.add(Op::Upstream, Vec::new()));
+    let backward_top = g.new_region(true);
+    g.region_mut(backward_top).parent = None;
+    g.current = backward_top;
+    let mut pass = Reverse { active };
+    let mut seeds = Vec::new();
+    if pass.is_active(output) {
+        seeds.push((output, g.add(Op::Upstream, Vec::new())));
     }
-    for id in g.ids().take(forward_len).rev() {
-        let (Some(upstream), Op::Prim(prim)) = (adjoint[id.index()], g.op(id).clone()) else {
-            continue;
-        };
-        let args = g.args(id).to_vec();
-        let local_grads = (prim.rule().partials)(g, &args, id);
-        for (input, local_grad) in args.into_iter().zip(local_grads) {
-            let Some(local_grad) = local_grad else { continue };
-            if !active[input.index()] {
-                continue; // constants get no gradient, and no code for one
+    let adjoints = pass.region(g, RegionId::TOP, seeds, None);
+    let of_param = g.params.iter().map(|p| adjoints.get(&p.node).copied()).collect();
+    (Adjoints { of_param }, backward_top)
+}
+
+struct Reverse {
+    active: Vec<bool>,
+}
+
+/// A loop body being reversed: the gradients of values from outside it are accumulated
+/// across iterations in carried parameters of the reversed body.
+struct Accumulators {
+    body: RegionId,
+    /// (outside node, its accumulator parameter in the reversed body)
+    params: Vec<(NodeId, NodeId)>,
+    first_index: usize,
+}
+
+impl Reverse {
+    fn is_active(&self, id: NodeId) -> bool {
+        self.active.get(id.index()).copied().unwrap_or(false)
+    }
+
+    /// Reverses region `forward` into the current (backward) region, starting from the
+    /// `seeds` (node, adjoint). Returns every adjoint it ends with, keyed by forward node:
+    /// those of the region's own nodes and of the nodes from outside it that it reads.
+    fn region(
+        &mut self,
+        g: &mut Graph,
+        forward: RegionId,
+        seeds: Vec<(NodeId, NodeId)>,
+        mut accumulators: Option<&mut Accumulators>,
+    ) -> HashMap<NodeId, NodeId> {
+        let mut adjoint: HashMap<NodeId, NodeId> = HashMap::new();
+        let mut outputs: HashMap<NodeId, Vec<(usize, NodeId)>> = HashMap::new();
+        for (node, seed) in seeds {
+            self.accumulate(g, &mut adjoint, &mut accumulators, forward, node, seed);
+        }
+        for id in g.region_nodes(forward).into_iter().rev() {
+            match g.op(id).clone() {
+                Op::Project(k) => {
+                    if let Some(&upstream) = adjoint.get(&id) {
+                        outputs.entry(g.args(id)[0]).or_default().push((k, upstream));
+                    }
+                }
+                Op::Branch { then, otherwise } => {
+                    let Some(outs) = outputs.remove(&id) else { continue };
+                    let contributions = self.branch(g, id, then, otherwise, &outs);
+                    for (node, contribution) in contributions {
+                        self.accumulate(g, &mut adjoint, &mut accumulators, forward, node, contribution);
+                    }
+                }
+                Op::Loop { body, .. } | Op::While { body, .. } => {
+                    let outs = outputs.remove(&id).unwrap_or_default();
+                    self.repeat(g, id, body, &outs, &mut adjoint, &mut accumulators, forward);
+                }
+                _ => {
+                    let Some(&upstream) = adjoint.get(&id) else {
+                        continue;
+                    };
+                    let args = g.args(id).to_vec();
+                    for (k, grad) in crate::rules::vjp(g, id, &args, upstream) {
+                        let input = args[k];
+                        if !self.is_active(input) {
+                            continue; // constants get no gradient, and no code for one
+                        }
+                        match grad {
+                            crate::rules::Grad::Value(value) => {
+                                self.accumulate(g, &mut adjoint, &mut accumulators, forward, input, value)
+                            }
+                            crate::rules::Grad::AtIndex(value, indices) => self.accumulate_at(
+                                g,
+                                &mut adjoint,
+                                &mut accumulators,
+                                forward,
+                                input,
+                                value,
+                                &indices,
+                            ),
+                        }
+                    }
+                }
             }
-            let contribution = g.mul(upstream, local_grad);
-            adjoint[input.index()] = Some(match adjoint[input.index()] {
-                // a reused variable: its gradients add up
-                Some(earlier) => g.sum(earlier, contribution),
-                None => contribution,
-            });
+        }
+        adjoint
+    }
+
+    /// adjoint[node] += contribution (a reused variable's gradients add up).
+    fn accumulate(
+        &mut self,
+        g: &mut Graph,
+        adjoint: &mut HashMap<NodeId, NodeId>,
+        accumulators: &mut Option<&mut Accumulators>,
+        forward: RegionId,
+        node: NodeId,
+        contribution: NodeId,
+    ) {
+        if !self.is_active(node) {
+            return;
+        }
+        self.start_accumulator(g, adjoint, accumulators, forward, node);
+        let sum = match adjoint.get(&node) {
+            Some(&earlier) => g.sum(earlier, contribution),
+            None => contribution,
+        };
+        record(g, adjoint, node, sum);
+    }
+
+    /// adjoint[array][indices] += contribution: in place, element by element.
+    #[allow(clippy::too_many_arguments)]
+    fn accumulate_at(
+        &mut self,
+        g: &mut Graph,
+        adjoint: &mut HashMap<NodeId, NodeId>,
+        accumulators: &mut Option<&mut Accumulators>,
+        forward: RegionId,
+        array: NodeId,
+        contribution: NodeId,
+        indices: &[NodeId],
+    ) {
+        if !self.is_active(array) {
+            return;
+        }
+        self.start_accumulator(g, adjoint, accumulators, forward, array);
+        let base = match adjoint.get(&array) {
+            Some(&earlier) => earlier,
+            None => {
+                let like = g.import(array);
+                g.zeros_like(like)
+            }
+        };
+        let sum = g.add_at(base, contribution, indices);
+        record(g, adjoint, array, sum);
+    }
+
+    /// In a loop body, the first gradient into a value from outside the loop starts from
+    /// the accumulator carried across iterations.
+    fn start_accumulator(
+        &mut self,
+        g: &mut Graph,
+        adjoint: &mut HashMap<NodeId, NodeId>,
+        accumulators: &mut Option<&mut Accumulators>,
+        forward: RegionId,
+        node: NodeId,
+    ) {
+        let Some(acc) = accumulators.as_deref_mut() else {
+            return;
+        };
+        if adjoint.contains_key(&node) || g.is_within(g.region_of(node), forward) {
+            return;
+        }
+        let k = acc.first_index + acc.params.len();
+        let saved = g.current;
+        g.current = acc.body;
+        let param = g.add_typed(Op::RegionParam(k), Vec::new(), g.ty(node).clone());
+        g.current = saved;
+        g.region_mut(acc.body).params.push(param);
+        acc.params.push((node, param));
+        record(g, adjoint, node, param);
+    }
+
+    /// The reverse of `if cond { then } else { otherwise }`: an `if` on the same condition,
+    /// each branch reversed; returns the gradients of what the branches read from outside.
+    fn branch(
+        &mut self,
+        g: &mut Graph,
+        node: NodeId,
+        then: RegionId,
+        otherwise: RegionId,
+        outs: &[(usize, NodeId)],
+    ) -> Vec<(NodeId, NodeId)> {
+        let outer = g.current;
+        let cond = g.import(g.args(node)[0]);
+        let mut reversed = Vec::new();
+        for forward in [then, otherwise] {
+            let backward = g.new_region(true);
+            g.current = backward;
+            let seeds = outs
+                .iter()
+                .filter_map(|&(k, upstream)| Some((*g.region(forward).yields.get(k)?, upstream)))
+                .collect();
+            let adjoints = self.region(g, forward, seeds, None);
+            let outside: HashMap<NodeId, NodeId> = adjoints
+                .into_iter()
+                .filter(|(n, _)| !g.is_within(g.region_of(*n), forward))
+                .collect();
+            reversed.push((backward, outside));
+            g.current = outer;
+        }
+        let mut nodes: Vec<NodeId> = reversed.iter().flat_map(|(_, m)| m.keys().copied()).collect();
+        nodes.sort();
+        nodes.dedup();
+        if nodes.is_empty() {
+            return Vec::new();
+        }
+        for (backward, outside) in &reversed {
+            g.current = *backward;
+            let yields = nodes
+                .iter()
+                .map(|n| match outside.get(n) {
+                    Some(&adjoint) => adjoint,
+                    None => {
+                        let like = g.import(*n);
+                        g.zeros_like(like)
+                    }
+                })
+                .collect();
+            g.region_mut(*backward).yields = yields;
+        }
+        g.current = outer;
+        let (then_b, otherwise_b) = (reversed[0].0, reversed[1].0);
+        let reverse = g.add_typed(
+            Op::Branch {
+                then: then_b,
+                otherwise: otherwise_b,
+            },
+            vec![cond],
+            Ty::Unit,
+        );
+        g.region_mut(then_b).owner = Some(reverse);
+        g.region_mut(otherwise_b).owner = Some(reverse);
+        nodes
+            .iter()
+            .enumerate()
+            .map(|(j, &n)| (n, g.project(reverse, j, g.ty(n).clone())))
+            .collect()
+    }
+
+    /// The reverse of a loop (`for` or `while`): a loop over the same iterations, the other
+    /// way round. It carries the adjoints of the loop-carried values, and accumulates the
+    /// gradients of the values the body reads from outside, starting from (and replacing)
+    /// their adjoints so far.
+    #[allow(clippy::too_many_arguments)]
+    fn repeat(
+        &mut self,
+        g: &mut Graph,
+        node: NodeId,
+        body: RegionId,
+        outs: &[(usize, NodeId)],
+        adjoint: &mut HashMap<NodeId, NodeId>,
+        accumulators: &mut Option<&mut Accumulators>,
+        forward: RegionId,
+    ) {
+        let outer = g.current;
+        let (range, inits, rev) = match g.op(node).clone() {
+            Op::Loop { rev, .. } => (
+                Some((g.args(node)[0], g.args(node)[1])),
+                g.args(node)[2..].to_vec(),
+                rev,
+            ),
+            _ => (None, g.args(node).to_vec(), false),
+        };
+        let params = g.region(body).params.clone();
+        // Carried values whose gradient matters: active, differentiable.
+        let carried: Vec<usize> = (0..params.len()).filter(|&k| self.is_active(params[k])).collect();
+        let reads_outside = g.ids().any(|id| {
+            g.is_within(g.region_of(id), body)
+                && g.args(id)
+                    .iter()
+                    .any(|&a| self.is_active(a) && !g.is_within(g.region_of(a), body))
+        });
+        if carried.is_empty() && !reads_outside {
+            return;
+        }
+        let (start, end) = match range {
+            Some((start, end)) => (g.import(start), g.import(end)),
+            None => {
+                // A `while` loop runs 0..count, its count being its last output.
+                g.current = g.region_of(node);
+                let count = g.project(node, params.len(), Ty::Int(Some("usize".to_string())));
+                g.current = outer;
+                (g.int(0), g.import(count))
+            }
+        };
+        let backward = g.new_region(true);
+        g.current = backward;
+        let forward_index = g.region(body).index;
+        let index_ty = forward_index
+            .map(|i| g.ty(i).clone())
+            .unwrap_or(Ty::Int(Some("usize".to_string())));
+        let index = g.add_typed(Op::LoopIndex, Vec::new(), index_ty);
+        g.region_mut(backward).index = Some(index);
+        g.mirror_index.insert(body, index);
+        let mut seeds = Vec::new();
+        let mut carried_params = Vec::new();
+        for (j, &k) in carried.iter().enumerate() {
+            let param = g.add_typed(Op::RegionParam(j), Vec::new(), g.ty(params[k]).clone());
+            g.adjoint_of.entry(param).or_insert(params[k]);
+            g.region_mut(backward).params.push(param);
+            carried_params.push(param);
+            if let Some(&y) = g.region(body).yields.get(k) {
+                seeds.push((y, param));
+            }
+        }
+        let mut acc = Accumulators {
+            body: backward,
+            params: Vec::new(),
+            first_index: carried.len(),
+        };
+        let adjoints = self.region(g, body, seeds, Some(&mut acc));
+        let mut yields: Vec<NodeId> = carried
+            .iter()
+            .map(|&k| match adjoints.get(&params[k]) {
+                Some(&a) => a,
+                None => {
+                    let like = g.import(params[k]);
+                    g.zeros_like(like)
+                }
+            })
+            .collect();
+        yields.extend(acc.params.iter().map(|(n, _)| adjoints[n]));
+        g.region_mut(backward).yields = yields;
+        g.current = outer;
+        // Initial values: the outputs' adjoints, and each accumulator's adjoint so far.
+        let mut args = vec![start, end];
+        for &k in &carried {
+            let init = match outs.iter().find(|(o, _)| *o == k) {
+                Some(&(_, upstream)) => upstream,
+                None => {
+                    let like = g.import(params[k]);
+                    g.zeros_like(like)
+                }
+            };
+            args.push(init);
+        }
+        for &(n, _) in &acc.params {
+            self.start_accumulator(g, adjoint, accumulators, forward, n);
+            let init = match adjoint.get(&n) {
+                Some(&a) => a,
+                None => {
+                    let like = g.import(n);
+                    g.zeros_like(like)
+                }
+            };
+            args.push(init);
+        }
+        let reverse = g.add_typed(
+            Op::Loop {
+                body: backward,
+                rev: !rev,
+            },
+            args,
+            Ty::Unit,
+        );
+        g.region_mut(backward).owner = Some(reverse);
+        for (j, &k) in carried.iter().enumerate() {
+            let out = g.project(reverse, j, g.ty(params[k]).clone());
+            self.accumulate(g, adjoint, accumulators, forward, inits[k], out);
+        }
+        for (j, &(n, _)) in acc.params.iter().enumerate() {
+            let out = g.project(reverse, carried.len() + j, g.ty(n).clone());
+            record(g, adjoint, n, out); // the accumulator continued the adjoint so far
         }
     }
-    Adjoints { of_node: adjoint }
+}
+
+/// adjoint[node] = value, remembering whose adjoint the value is (for its name).
+fn record(g: &mut Graph, adjoint: &mut HashMap<NodeId, NodeId>, node: NodeId, value: NodeId) {
+    adjoint.insert(node, value);
+    if !g.is_free(value) && !matches!(g.op(value), Op::Upstream) {
+        g.adjoint_of.entry(value).or_insert(node);
+    }
 }

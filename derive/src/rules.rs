@@ -9,7 +9,7 @@
 //! Adding an operation: a variant of [`Prim`], its row in [`RULES`] (in the same order),
 //! and a row in the finite-difference test table.
 
-use crate::ir::{Cmp, Graph, NodeId};
+use crate::ir::{Cmp, Graph, NodeId, Op};
 
 /// A primitive operation. The discriminant indexes [`RULES`].
 #[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
@@ -531,6 +531,52 @@ fn route(g: &mut Graph, x: &[NodeId], out: NodeId) -> Vec<Option<NodeId>> {
     let to_first = g.select(Cmp::Eq, out, x[0], one, zero);
     let to_second = g.select(Cmp::Eq, out, x[0], zero, one);
     vec![Some(to_first), Some(to_second)]
+}
+
+/// What flows back into one input of a node.
+pub enum Grad {
+    /// The whole gradient of the input.
+    Value(NodeId),
+    /// A gradient for one element of an array input: `d_array[indices…] += value`.
+    AtIndex(NodeId, Vec<NodeId>),
+}
+
+/// The vector-Jacobian product of node `id` (inputs `args`) with its adjoint `upstream`:
+/// for each input, by position, what flows into its gradient. For primitives that is
+/// `upstream × local_grad` from [`RULES`]; array operations move gradients between
+/// elements — a gradient has its variable's shape, and no Jacobian is ever formed.
+pub fn vjp(g: &mut Graph, id: NodeId, args: &[NodeId], upstream: NodeId) -> Vec<(usize, Grad)> {
+    match g.op(id).clone() {
+        Op::Prim(prim) => {
+            let local_grads = (prim.rule().partials)(g, args, id);
+            local_grads
+                .into_iter()
+                .enumerate()
+                .filter_map(|(k, local_grad)| Some((k, Grad::Value(g.mul(upstream, local_grad?)))))
+                .collect()
+        }
+        // y = a[i]: the gradient of a[i] grows by dy; the other elements get nothing.
+        Op::Index => vec![(0, Grad::AtIndex(upstream, args[1..].to_vec()))],
+        // b = a with a[i] = v: v gets db[i]; a gets db, except at i (overwritten).
+        Op::Update => {
+            let indices = &args[2..];
+            let into_value = g.index(upstream, indices);
+            let zero = g.zeros_like(args[1]);
+            let mut update_args = vec![upstream, zero];
+            update_args.extend_from_slice(indices);
+            let into_array = g.add(Op::Update, update_args);
+            vec![(1, Grad::Value(into_value)), (0, Grad::Value(into_array))]
+        }
+        Op::ArrayLit => (0..args.len())
+            .map(|k| {
+                let position = g.int(k as i64);
+                (k, Grad::Value(g.index(upstream, &[position])))
+            })
+            .collect(),
+        // [v; n]: v is in every element.
+        Op::ArrayRepeat(_) => vec![(0, Grad::Value(g.add(Op::Sum, vec![upstream])))],
+        _ => Vec::new(),
+    }
 }
 
 impl Prim {

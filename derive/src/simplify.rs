@@ -6,7 +6,9 @@
 //! ([`Phase::Reverse`]) may also drop zero terms (`x·0 → 0`, `x + 0 → x`), which is what
 //! makes add distribute and max route visibly in the generated code.
 
-use crate::ir::{Graph, NodeId, Op, Phase};
+use std::collections::{HashMap, HashSet};
+
+use crate::ir::{Graph, IntOp, NodeId, Op, Phase, RegionId, Ty};
 use crate::rules::Prim;
 
 /// A simpler node computing `op` on `args`, if there is one.
@@ -17,6 +19,29 @@ pub fn peephole(g: &mut Graph, op: &Op, args: &[NodeId]) -> Option<NodeId> {
             Op::Int { named: None, offset } => Some(g.constant(offset as f64)),
             _ => None,
         },
+        Op::IntBin(int_op) => int_rules(g, *int_op, args[0], args[1]),
+        Op::Compare(cmp) => {
+            if let (Some(l), Some(r)) = (g.const_value(args[0]), g.const_value(args[1])) {
+                return Some(g.add(Op::Bool(cmp.eval(l, r)), Vec::new()));
+            }
+            match (g.int_value(args[0]), g.int_value(args[1])) {
+                (Some(l), Some(r)) => Some(g.add(Op::Bool(cmp.eval(l, r)), Vec::new())),
+                _ => None,
+            }
+        }
+        Op::Not => match g.op(args[0]) {
+            Op::Bool(b) => Some(g.add(Op::Bool(!b), Vec::new())),
+            _ => None,
+        },
+        Op::Index => {
+            // [a, b, c][1] is b; an element of zeros is zero.
+            if let (Op::ArrayLit, [array, position]) = (g.op(args[0]), args) {
+                let k = usize::try_from(g.int_value(*position)?).ok()?;
+                return g.args(*array).get(k).copied();
+            }
+            (g.op(args[0]) == &Op::ZerosLike && g.ty(args[0]).element(args.len() - 1) == Ty::Float)
+                .then(|| g.constant(0.0))
+        }
         Op::Select(cmp) => {
             let [lhs, rhs, then, otherwise] = [args[0], args[1], args[2], args[3]];
             if let (Some(l), Some(r)) = (g.const_value(lhs), g.const_value(rhs)) {
@@ -28,7 +53,41 @@ pub fn peephole(g: &mut Graph, op: &Op, args: &[NodeId]) -> Option<NodeId> {
     }
 }
 
+/// Integer arithmetic: folded, and `i + 0`, `i - 0`, `i * 1` vanish (all exact).
+fn int_rules(g: &mut Graph, op: IntOp, a: NodeId, b: NodeId) -> Option<NodeId> {
+    match (g.op(a).clone(), g.int_value(b)) {
+        (Op::Int { named, offset }, Some(k)) if matches!(op, IntOp::Add | IntOp::Sub) => {
+            let offset = if op == IntOp::Add {
+                offset.checked_add(k)?
+            } else {
+                offset.checked_sub(k)?
+            };
+            Some(g.add(Op::Int { named, offset }, Vec::new()))
+        }
+        (_, Some(0)) if matches!(op, IntOp::Add | IntOp::Sub) => Some(a),
+        (_, Some(1)) if matches!(op, IntOp::Mul | IntOp::Div) => Some(a),
+        _ => match (g.int_value(a), g.int_value(b)) {
+            (Some(x), Some(y)) => Some(g.int(op.eval(x, y)?)),
+            (Some(0), _) if op == IntOp::Add => Some(b),
+            (Some(1), _) if op == IntOp::Mul => Some(b),
+            _ => None,
+        },
+    }
+}
+
+fn is_zero_array(g: &Graph, id: NodeId) -> bool {
+    g.op(id) == &Op::ZerosLike
+}
+
 fn prim_rules(g: &mut Graph, prim: Prim, args: &[NodeId]) -> Option<NodeId> {
+    if args.iter().any(|&a| g.ty(a) != &Ty::Float) {
+        // Adjoints of arrays: adding zeros is nothing.
+        return match (prim, args) {
+            (Prim::Add, &[a, b]) if is_zero_array(g, a) => Some(b),
+            (Prim::Add, &[a, b]) if is_zero_array(g, b) => Some(a),
+            _ => None,
+        };
+    }
     let rule = prim.rule();
     if rule.exact {
         let values: Option<Vec<f64>> = args.iter().map(|&a| g.const_value(a)).collect();
@@ -173,18 +232,102 @@ fn written_out_sigmoid(g: &mut Graph, denominator: NodeId) -> Option<NodeId> {
     Some(g.prim(Prim::Sigmoid, &[z]))
 }
 
-/// Which nodes the roots need, transitively.
-pub fn live(g: &Graph, roots: impl IntoIterator<Item = NodeId>) -> Vec<bool> {
+/// Which nodes are needed for the roots, and which outputs of each structured node.
+pub fn liveness(
+    g: &Graph,
+    roots: impl IntoIterator<Item = NodeId>,
+) -> (Vec<bool>, HashMap<NodeId, HashSet<usize>>) {
     let mut live = vec![false; g.len()];
+    let mut slots: HashMap<NodeId, HashSet<usize>> = HashMap::new();
+    let mut work: Vec<NodeId> = Vec::new();
+    let mark = |id: NodeId, live: &mut Vec<bool>, work: &mut Vec<NodeId>| {
+        if !live[id.index()] {
+            live[id.index()] = true;
+            work.push(id);
+        }
+    };
     for root in roots {
-        live[root.index()] = true;
+        mark(root, &mut live, &mut work);
     }
-    for id in g.ids().rev() {
-        if live[id.index()] {
-            for arg in g.args(id) {
-                live[arg.index()] = true;
+    while let Some(id) = work.pop() {
+        let node = g.node(id);
+        let mut slot = None;
+        match &node.op {
+            Op::Project(k) => {
+                mark(node.args[0], &mut live, &mut work);
+                slot = Some((node.args[0], *k));
+            }
+            Op::Stacked(k) => {
+                mark(node.args[0], &mut live, &mut work);
+                // Stacks are written at the iteration's index.
+                if let Some(index) = body_of(g, node.args[0]).and_then(|b| g.region(b).index) {
+                    mark(index, &mut live, &mut work);
+                }
+                if let Some(saved) =
+                    body_of(g, node.args[0]).and_then(|b| g.region(b).stacked.get(*k).copied())
+                {
+                    mark(saved, &mut live, &mut work);
+                }
+            }
+            Op::RegionParam(k) => {
+                if let Some(owner) = g.region(node.region).owner {
+                    mark(owner, &mut live, &mut work);
+                    slot = Some((owner, *k));
+                }
+            }
+            Op::Branch { .. } => mark(node.args[0], &mut live, &mut work),
+            Op::Loop { body, .. } => {
+                mark(node.args[0], &mut live, &mut work);
+                mark(node.args[1], &mut live, &mut work);
+                if let Some(index) = g.region(*body).index {
+                    let _ = index; // the index is live when something reads it
+                }
+            }
+            Op::While { cond, .. } => {
+                if let Some(&c) = g.region(*cond).yields.first() {
+                    mark(c, &mut live, &mut work);
+                }
+            }
+            _ => {
+                for &arg in &node.args {
+                    mark(arg, &mut live, &mut work);
+                }
+            }
+        }
+        if let Some((owner, k)) = slot {
+            if slots.entry(owner).or_default().insert(k) {
+                match *g.op(owner) {
+                    Op::Branch { then, otherwise } => {
+                        for r in [then, otherwise] {
+                            if let Some(&y) = g.region(r).yields.get(k) {
+                                mark(y, &mut live, &mut work);
+                            }
+                        }
+                    }
+                    Op::Loop { body, .. } | Op::While { body, .. } => {
+                        let first_init = if matches!(g.op(owner), Op::Loop { .. }) {
+                            2
+                        } else {
+                            0
+                        };
+                        if let Some(&init) = g.args(owner).get(first_init + k) {
+                            mark(init, &mut live, &mut work);
+                        }
+                        if let Some(&y) = g.region(body).yields.get(k) {
+                            mark(y, &mut live, &mut work);
+                        }
+                    }
+                    _ => {}
+                }
             }
         }
     }
-    live
+    (live, slots)
+}
+
+fn body_of(g: &Graph, loop_node: NodeId) -> Option<RegionId> {
+    match *g.op(loop_node) {
+        Op::Loop { body, .. } | Op::While { body, .. } => Some(body),
+        _ => None,
+    }
 }

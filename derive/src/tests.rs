@@ -64,10 +64,10 @@ fn ir_of_the_lecture_function() {
         g.to_string(),
         "%0 = param x  // x\n%1 = param y  // y\n%2 = param z  // z\n%3 = add %0, %1  // q\n%4 = mul %3, %2\n"
     );
-    let adjoints = reverse::reverse(&mut g, output);
+    let (adjoints, _) = reverse::reverse(&mut g, output);
     // add distributes: x and y share q's adjoint; mul switches: d_q = upstream × z.
-    let d_q = adjoints.of(g.params[0].node).expect("d_x");
-    assert_eq!(adjoints.of(g.params[1].node), Some(d_q));
+    let d_q = adjoints.of_param[0].expect("d_x");
+    assert_eq!(adjoints.of_param[1], Some(d_q));
     assert_eq!(g.op(d_q), &ir::Op::Prim(rules::Prim::Mul));
     assert_eq!(g.op(g.args(d_q)[0]), &ir::Op::Upstream);
     assert_eq!(g.args(d_q)[1], g.params[2].node);
@@ -148,7 +148,8 @@ fn no_code_for_constants_or_unread_gradients() {
             x * 3.0 + std::f64::consts::PI.sin()
         }
     });
-    let backward = &code[code.find("pub fn backward").expect("backward")..];
+    let backward =
+        &code[code.find("pub fn backward").expect("backward")..code.find("pub fn grad").expect("grad")];
     assert!(backward.contains("let d_x = upstream * 3.0;"), "{code}");
     assert!(backward.contains("y: 0.0"), "{code}");
     let module = &code[code.find("mod f").expect("module")..];
@@ -229,4 +230,39 @@ fn never_panics_on_odd_input() {
             ),
         );
     }
+}
+
+#[test]
+fn snapshot_neuron_with_arrays_and_a_loop() {
+    insta::assert_snapshot!(expand_fn(quote! {
+        fn neuron(w: [f64; 3], x: [f64; 2]) -> f64 {
+            let mut dot = w[2];
+            for i in 0..2 {
+                dot += w[i] * x[i];
+            }
+            sigmoid(dot)
+        }
+    }));
+}
+
+#[test]
+fn snapshot_branch_and_loops() {
+    insta::assert_snapshot!(expand_fn(quote! {
+        fn control(x: f64, xs: &[f64], n: usize) -> f64 {
+            let y = if x > 0.0 { x * x } else { -x };
+            let mut p = 1.0;
+            for _ in 0..n {
+                p = p * y;
+            }
+            let mut s = 0.0;
+            for &v in xs.iter() {
+                s += v.sin();
+            }
+            let mut z = s;
+            while z < 10.0 {
+                z = z * 2.0 + p;
+            }
+            z
+        }
+    }));
 }
