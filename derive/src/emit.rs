@@ -40,18 +40,50 @@ const INFIX_SCALE: u8 = 10;
 pub fn emit(function: &Function, adjoints: &Adjoints, backward_top: RegionId) -> TokenStream {
     let g = &function.graph;
     let plan = Plan::new(function, adjoints);
-    let float = float_type(g.float);
-    let vis = &function.item.vis;
+    let float = plan.float();
     let fn_name = &function.item.sig.ident;
-    let cfgs: Vec<_> = function
-        .item
-        .attrs
-        .iter()
-        .filter(|attr| attr.path().is_ident("cfg"))
-        .collect();
     let params: Vec<Ident> = g.params.iter().map(|p| plan.ident(p.node)).collect();
-    let param_types: Vec<&syn::Type> = g.params.iter().map(|p| &p.ty).collect();
     let (cache, upstream) = (make_ident("cache"), make_ident("upstream"));
+    let mut module = Module::new(function, &plan);
+
+    if let Some(custom) = &function.custom {
+        // A custom rule: the function computes the value, the user's rule the gradient.
+        let fields: Vec<Ident> = g
+            .params
+            .iter()
+            .map(|p| make_ident(&p.ident.unraw().to_string()))
+            .collect();
+        let value = make_ident("value");
+        let rule = plan.user_path(custom);
+        // The fields as `backward` unpacks them: slices by reference, the rest by value.
+        let arguments = g
+            .params
+            .iter()
+            .zip(&fields)
+            .map(|(p, field)| match (&p.ty, g.ty(p.node)) {
+                (syn::Type::Reference(_), Ty::Array(_, Len::Runtime)) => quote!(#field),
+                (syn::Type::Reference(_), _) => quote!(&#field),
+                _ => quote!(#field),
+            });
+        for (param, field) in g.params.iter().zip(&fields) {
+            module.cache_field(field.clone(), g.ty(param.node), cache_value(param, field));
+        }
+        module.cache_field(value.clone(), &Ty::Float, value.to_token_stream());
+        let turbofish = plan.turbofish();
+        module.forward = quote! {
+            let #value = super::#fn_name #turbofish(#(#params),*);
+        };
+        module.output = value.to_token_stream();
+        module.backward = quote!(#rule(#(#arguments,)* #value, #upstream));
+        module.grad = {
+            let one = plan.literal(1.0, false).tokens;
+            quote! {
+                let (#value, #cache) = forward(#(#params),*);
+                (#value, backward(&#cache, #one))
+            }
+        };
+        return module.finish();
+    }
 
     // forward
     let mut unused_params = TokenStream::new();
@@ -63,25 +95,14 @@ pub fn emit(function: &Function, adjoints: &Adjoints, backward_top: RegionId) ->
     }
     let forward_body = plan.region(RegionId::TOP);
     let output = plan.expr(function.output).tokens;
-    let cached: Vec<Ident> = plan.cached.iter().map(|&id| plan.ident(id)).collect();
-    let cache_values = plan.cached.iter().map(|&id| {
+    for &id in &plan.cached {
         let ident = plan.ident(id);
-        match g.ty(id) {
-            // A slice parameter is copied: the cache owns what it keeps.
-            Ty::Array(_, Len::Runtime) if matches!(g.op(id), Op::Param(_)) => quote!(#ident: #ident.to_vec()),
-            _ => quote!(#ident),
-        }
-    });
-    let cache_types = plan.cached.iter().map(|&id| plan.rust_type(g.ty(id)));
-    let cache_copy = plan.cached.iter().all(|&id| is_copy(g.ty(id)));
-    let cache_patterns = plan.cached.iter().map(|&id| {
-        let ident = plan.ident(id);
-        if is_copy(g.ty(id)) {
-            quote!(#ident)
-        } else {
-            quote!(ref #ident)
-        }
-    });
+        let value = match g.op(id) {
+            Op::Param(k) => cache_value(&g.params[*k], &ident),
+            _ => ident.to_token_stream(),
+        };
+        module.cache_field(ident, g.ty(id), value);
+    }
 
     // backward
     let reads_upstream = g
@@ -91,17 +112,12 @@ pub fn emit(function: &Function, adjoints: &Adjoints, backward_top: RegionId) ->
     let backward_body = plan.region(backward_top);
     let mut grad_lets = TokenStream::new();
     let mut grad_fields = Vec::new();
-    let mut grad_types = Vec::new();
-    let mut grad_zeros = Vec::new();
-    let mut grad_copy = true;
-    let mut grad_docs = Vec::new();
     for (param, (ident, adjoint)) in g.params.iter().zip(params.iter().zip(&adjoints.of_param)) {
         if !param.wrt {
             continue;
         }
         let field = &param.ident;
         let ty = g.ty(param.node);
-        grad_copy &= is_copy(ty);
         let value = match adjoint {
             None => plan.zero(ty, Some(param.node)),
             Some(adjoint) => {
@@ -120,116 +136,247 @@ pub fn emit(function: &Function, adjoints: &Adjoints, backward_top: RegionId) ->
             }
         };
         grad_fields.push(quote!(#field: #value));
-        grad_types.push(plan.rust_type(ty));
-        grad_zeros.push(plan.zero(ty, None));
-        grad_docs.push(format!(" ∂{fn_name}/∂{}", field.unraw()));
     }
-    let grad_field_names: Vec<&Ident> = g.params.iter().filter(|p| p.wrt).map(|p| &p.ident).collect();
-
-    let uses_super = plan.uses_named.then(|| {
-        quote! {
-            // The user's constants resolve as they do beside the function (an absolute
-            // path like `std::f64::consts::PI` leaves the import unused).
-            #[allow(unused_imports)]
-            use super::*;
-        }
-    });
-    let cache_derive = if cache_copy {
-        quote!(Clone, Copy)
-    } else {
-        quote!(Clone)
+    let one = plan.literal(1.0, false).tokens;
+    let grad_marker = plan.grad_marker();
+    module.forward = quote!(#unused_params #forward_body);
+    module.output = output.clone();
+    module.backward = quote! {
+        #ignore_upstream
+        #backward_body
+        #grad_lets
+        Grad { #(#grad_fields,)* #grad_marker }
     };
-    let grad_derive = if grad_copy {
-        quote!(Clone, Copy)
-    } else {
-        quote!(Clone)
+    module.grad = quote! {
+        #unused_params
+        #forward_body
+        let #upstream: #float = #one;
+        #ignore_upstream
+        #backward_body
+        #grad_lets
+        (#output, Grad { #(#grad_fields,)* #grad_marker })
     };
-    let doc_module = format!(
-        " Gradient of `{fn_name}`, generated by `#[differentiate]`: [`forward`] computes the \
-         value and a [`Cache`], [`backward`] turns the cache and an upstream gradient into \
-         a [`Grad`], and [`grad`] does both with upstream 1."
-    );
-    let doc_backward = format!(
-        " The backward pass: given `upstream` = ∂L/∂{fn_name}, the gradient ∂L/∂(each parameter) — \
-         each local gradient times the upstream gradient, by the chain rule."
-    );
-    let fn_pointer_types = param_types.iter().map(|ty| strip_lifetimes(ty));
-    quote! {
-        // The function counts as used: its gradient is used (no dead-code warning for it
-        // when only `grad` is called). Beside the module, so that it also works in a block.
-        #(#cfgs)*
-        const _: fn(#(#fn_pointer_types),*) -> #float = #fn_name;
+    module.finish()
+}
 
-        #(#cfgs)*
-        #[doc = #doc_module]
-        // Folded constants can look like `std` ones (0.7071067811865476 is FRAC_1_SQRT_2);
-        // index loops are the clearest way to write a gradient.
-        #[allow(clippy::approx_constant, clippy::needless_range_loop, clippy::too_many_arguments)]
-        #vis mod #fn_name {
-            #uses_super
-
-            /// What the backward pass needs from the forward pass.
-            #[derive(Debug, #cache_derive, PartialEq)]
-            pub struct Cache {
-                #(#cached: #cache_types,)*
-            }
-
-            /// The gradient: one field per parameter it is taken with respect to, of the
-            /// parameter's shape.
-            #[derive(Debug, #grad_derive, PartialEq)]
-            pub struct Grad {
-                #(#[doc = #grad_docs] pub #grad_field_names: #grad_types,)*
-            }
-
-            impl ::core::default::Default for Grad {
-                fn default() -> Self {
-                    Grad { #(#grad_field_names: #grad_zeros),* }
-                }
-            }
-
-            /// The forward pass: the function's value, and the cache for [`backward`].
-            #[inline]
-            pub fn forward(#(#params: #param_types),*) -> (#float, Cache) {
-                #unused_params
-                #forward_body
-                (#output, Cache { #(#cache_values),* })
-            }
-
-            #[doc = #doc_backward]
-            #[inline]
-            pub fn backward(#cache: &Cache, #upstream: #float) -> Grad {
-                let Cache { #(#cache_patterns),* } = *#cache;
-                #ignore_upstream
-                #backward_body
-                #grad_lets
-                Grad { #(#grad_fields),* }
-            }
-
-            /// The value and the gradient at one point: `forward`, then `backward` with
-            /// upstream 1, in one function (no cache is built).
-            #[inline]
-            pub fn grad(#(#params: #param_types),*) -> (#float, Grad) {
-                #unused_params
-                #forward_body
-                let #upstream: #float = 1.0;
-                #ignore_upstream
-                #backward_body
-                #grad_lets
-                (#output, Grad { #(#grad_fields),* })
-            }
-        }
+/// How a cached parameter is stored: slices copied (the cache owns what it keeps),
+/// references to arrays dereferenced.
+fn cache_value(param: &crate::ir::Param, ident: &Ident) -> TokenStream {
+    match &param.ty {
+        syn::Type::Reference(reference) if matches!(&*reference.elem, syn::Type::Array(_)) => quote!(*#ident),
+        syn::Type::Reference(_) => quote!(#ident.to_vec()),
+        _ => quote!(#ident),
     }
 }
 
-/// `&'a [f64]` as `&[f64]`, for a function-pointer type.
-fn strip_lifetimes(ty: &syn::Type) -> TokenStream {
-    match ty {
-        syn::Type::Reference(reference) => {
-            let mutability = &reference.mutability;
-            let elem = strip_lifetimes(&reference.elem);
-            quote!(&#mutability #elem)
+/// The generated module, assembled from its parts.
+struct Module<'p, 'f> {
+    function: &'f Function,
+    plan: &'p Plan<'f>,
+    cached: Vec<Ident>,
+    cache_types: Vec<TokenStream>,
+    cache_values: Vec<TokenStream>,
+    cache_zeros: Vec<TokenStream>,
+    cache_patterns: Vec<TokenStream>,
+    cache_copy: bool,
+    /// Statements of `forward`, then its value.
+    forward: TokenStream,
+    output: TokenStream,
+    /// Statements of `backward` (after the cache is unpacked), ending in a `Grad`.
+    backward: TokenStream,
+    /// The body of `grad`.
+    grad: TokenStream,
+}
+
+impl<'p, 'f> Module<'p, 'f> {
+    fn new(function: &'f Function, plan: &'p Plan<'f>) -> Self {
+        Module {
+            function,
+            plan,
+            cached: Vec::new(),
+            cache_types: Vec::new(),
+            cache_values: Vec::new(),
+            cache_zeros: Vec::new(),
+            cache_patterns: Vec::new(),
+            cache_copy: true,
+            forward: TokenStream::new(),
+            output: TokenStream::new(),
+            backward: TokenStream::new(),
+            grad: TokenStream::new(),
         }
-        other => other.into_token_stream(),
+    }
+
+    fn cache_field(&mut self, ident: Ident, ty: &Ty, value: TokenStream) {
+        let copy = is_copy(ty);
+        self.cache_copy &= copy;
+        self.cache_types.push(self.plan.rust_type(ty));
+        self.cache_zeros.push(self.plan.zero(ty, None));
+        self.cache_values.push(quote!(#ident: #value));
+        self.cache_patterns
+            .push(if copy { quote!(#ident) } else { quote!(ref #ident) });
+        self.cached.push(ident);
+    }
+
+    fn finish(self) -> TokenStream {
+        let Module {
+            function,
+            plan,
+            cached,
+            cache_types,
+            cache_values,
+            cache_zeros,
+            cache_patterns,
+            ..
+        } = &self;
+        let g = &function.graph;
+        let float = plan.float();
+        let vis = &function.item.vis;
+        let fn_name = &function.item.sig.ident;
+        let cfgs: Vec<_> = function
+            .item
+            .attrs
+            .iter()
+            .filter(|attr| attr.path().is_ident("cfg"))
+            .collect();
+        let params: Vec<Ident> = g.params.iter().map(|p| plan.ident(p.node)).collect();
+        let param_types: Vec<&syn::Type> = g.params.iter().map(|p| &p.ty).collect();
+        let (cache, upstream) = (make_ident("cache"), make_ident("upstream"));
+        let (generics, type_args) = plan.generics();
+        let wrt: Vec<&crate::ir::Param> = g.params.iter().filter(|p| p.wrt).collect();
+        let grad_fields: Vec<&Ident> = wrt.iter().map(|p| &p.ident).collect();
+        let grad_types: Vec<TokenStream> = wrt.iter().map(|p| plan.rust_type(g.ty(p.node))).collect();
+        let grad_zeros = wrt.iter().map(|p| plan.zero(g.ty(p.node), None));
+        let grad_docs = wrt.iter().map(|p| format!(" ∂{fn_name}/∂{}", p.ident.unraw()));
+        let grad_copy = wrt.iter().all(|p| is_copy(g.ty(p.node)));
+        // The positional gradient for callers: one entry per parameter, `()` for those
+        // without a gradient (integers, or not in `wrt`).
+        let vjp_types = g.params.iter().map(|p| {
+            if p.wrt {
+                plan.rust_type(g.ty(p.node))
+            } else {
+                quote!(())
+            }
+        });
+        let vjp_values = g.params.iter().map(|p| {
+            let field = &p.ident;
+            if p.wrt {
+                quote!(grad.#field)
+            } else {
+                quote!(())
+            }
+        });
+        let uses_super = (plan.uses_named || function.custom.is_some()).then(|| {
+            quote! {
+                // The user's constants resolve as they do beside the function (an absolute
+                // path like `std::f64::consts::PI` leaves the import unused).
+                #[allow(unused_imports)]
+                use super::*;
+            }
+        });
+        let derive = |copy: bool| if copy { quote!(Clone, Copy) } else { quote!(Clone) };
+        let (cache_derive, grad_derive) = (derive(self.cache_copy), derive(grad_copy));
+        // A generic float type may appear in no field: a marker keeps it used.
+        let marker = plan
+            .generic()
+            .map(|t| quote!(_float: ::core::marker::PhantomData<#t>,));
+        let marker_value = plan
+            .generic()
+            .map(|_| quote!(_float: ::core::marker::PhantomData,));
+        let grad_marker = plan.grad_marker().map(|_| marker.clone());
+        let grad_marker_value = plan.grad_marker();
+        let doc_module = format!(
+            " Gradient of `{fn_name}`, generated by `#[differentiate]`: [`forward`] computes the \
+             value and a [`Cache`], [`backward`] turns the cache and an upstream gradient into \
+             a [`Grad`], and [`grad`] does both with upstream 1."
+        );
+        let doc_backward = format!(
+            " The backward pass: given `upstream` = ∂L/∂{fn_name}, the gradient ∂L/∂(each parameter) — \
+             each local gradient times the upstream gradient, by the chain rule."
+        );
+        let turbofish = plan.turbofish();
+        let (forward, output, backward, grad) = (&self.forward, &self.output, &self.backward, &self.grad);
+        quote! {
+            // The function counts as used: its gradient is used (no dead-code warning for it
+            // when only `grad` is called). Beside the module, so that it also works in a block.
+            #(#cfgs)*
+            const _: () = {
+                let _ = #fn_name #turbofish;
+            };
+
+            #(#cfgs)*
+            #[doc = #doc_module]
+            // Generated code: lints are for the user's code, which stays as written (a folded
+            // constant can look like `std`'s, an index loop is the clearest gradient, …).
+            #[allow(unused, clippy::all, clippy::pedantic, clippy::nursery)]
+            #vis mod #fn_name {
+                #uses_super
+
+                /// What the backward pass needs from the forward pass.
+                #[derive(Debug, #cache_derive, PartialEq)]
+                pub struct Cache #generics {
+                    #(#cached: #cache_types,)*
+                    #marker
+                }
+
+                /// The gradient: one field per parameter it is taken with respect to, of the
+                /// parameter's shape.
+                #[derive(Debug, #grad_derive, PartialEq)]
+                pub struct Grad #generics {
+                    #(#[doc = #grad_docs] pub #grad_fields: #grad_types,)*
+                    #grad_marker
+                }
+
+                impl #generics ::core::default::Default for Cache #type_args {
+                    fn default() -> Self {
+                        Cache { #(#cached: #cache_zeros,)* #marker_value }
+                    }
+                }
+
+                impl #generics ::core::default::Default for Grad #type_args {
+                    fn default() -> Self {
+                        Grad { #(#grad_fields: #grad_zeros,)* #grad_marker_value }
+                    }
+                }
+
+                /// Names this function's cache type for the functions that call it.
+                #[doc(hidden)]
+                pub struct Types;
+
+                impl #generics ::chainrule::__private::Caches<#float> for Types {
+                    type Cache = Cache #type_args;
+                }
+
+                /// The forward pass: the function's value, and the cache for [`backward`].
+                #[inline]
+                pub fn forward #generics (#(#params: #param_types),*) -> (#float, Cache #type_args) {
+                    #forward
+                    (#output, Cache { #(#cache_values,)* #marker_value })
+                }
+
+                #[doc = #doc_backward]
+                #[inline]
+                pub fn backward #generics (#cache: &Cache #type_args, #upstream: #float) -> Grad #type_args {
+                    let Cache { #(#cache_patterns,)* .. } = *#cache;
+                    #backward
+                }
+
+                /// The gradient by position, for a `#[differentiate]` function calling this one.
+                #[doc(hidden)]
+                #[inline]
+                pub fn __vjp #generics (#cache: &Cache #type_args, #upstream: #float) -> (#(#vjp_types,)*) {
+                    let grad = backward(#cache, #upstream);
+                    let _ = &grad;
+                    (#(#vjp_values,)*)
+                }
+
+                /// The value and the gradient at one point: `forward`, then `backward` with
+                /// upstream 1, in one function (no cache is built).
+                #[inline]
+                pub fn grad #generics (#(#params: #param_types),*) -> (#float, Grad #type_args) {
+                    #grad
+                }
+            }
+        }
     }
 }
 
@@ -239,7 +386,7 @@ fn float_type(float: FloatType) -> Ident {
 
 fn is_copy(ty: &Ty) -> bool {
     match ty {
-        Ty::Array(_, Len::Runtime) => false,
+        Ty::Array(_, Len::Runtime) | Ty::Opaque(_) => false,
         Ty::Array(element, _) => is_copy(element),
         _ => true,
     }
@@ -556,6 +703,35 @@ impl<'f> Plan<'f> {
                 stem(g, id).to_string()
             };
             let stem = match g.op(id) {
+                Op::Project(k)
+                    if matches!(g.op(g.args(id)[0]), Op::Call { .. }) && !stem.starts_with("d_") =>
+                {
+                    let Op::Call { callee, .. } = *g.op(g.args(id)[0]) else {
+                        unreachable_name()
+                    };
+                    let callee = g.named[callee]
+                        .segments
+                        .last()
+                        .map(|s| s.ident.unraw().to_string())
+                        .unwrap_or_default();
+                    if *k == 0 && g.names[id.index()].is_none() {
+                        format!("{callee}_value")
+                    } else if *k == 1 {
+                        format!("{callee}_cache")
+                    } else {
+                        stem
+                    }
+                }
+                Op::Project(k)
+                    if matches!(g.op(g.args(id)[0]), Op::CallBackward { .. }) && !stem.starts_with("d_") =>
+                {
+                    // The gradient of argument k of the call.
+                    let call_arg = call_argument(g, g.args(id)[0], *k);
+                    let argument = call_arg
+                        .and_then(|a| plan.names[a.index()].clone())
+                        .unwrap_or(stem);
+                    format!("d_{argument}")
+                }
                 Op::Stacked(k) => {
                     let owner = g.args(id)[0];
                     let saved = body_of(g, owner).and_then(|b| g.region(b).stacked.get(*k).copied());
@@ -575,6 +751,52 @@ impl<'f> Plan<'f> {
         }
         plan.mutable = mutable;
         plan
+    }
+
+    /// The float type: `f64`, `f32`, or the function's type parameter.
+    fn float(&self) -> Ident {
+        match &self.g.generic {
+            Some(t) => t.clone(),
+            None => float_type(self.g.float),
+        }
+    }
+
+    /// A generic `Grad` with no field of the float type needs a marker field.
+    fn grad_marker(&self) -> Option<TokenStream> {
+        (self.generic().is_some() && !self.g.params.iter().any(|p| p.wrt))
+            .then(|| quote!(_float: ::core::marker::PhantomData,))
+    }
+
+    fn generic(&self) -> Option<&Ident> {
+        self.g.generic.as_ref()
+    }
+
+    /// `<T: ::chainrule::Real>` and `<T>` for a generic function, else nothing.
+    fn generics(&self) -> (TokenStream, TokenStream) {
+        match self.generic() {
+            Some(t) => (quote!(<#t: ::chainrule::Real>), quote!(<#t>)),
+            None => (TokenStream::new(), TokenStream::new()),
+        }
+    }
+
+    /// `::<f64>` to name a generic function (instantiated with f64), else nothing.
+    fn turbofish(&self) -> TokenStream {
+        match self.generic() {
+            Some(_) => quote!(::<f64>),
+            None => TokenStream::new(),
+        }
+    }
+
+    /// A path the user wrote beside the function, as generated code in its module reads it.
+    fn user_path(&self, path: &syn::Path) -> TokenStream {
+        match path.segments.first() {
+            Some(first) if path.leading_colon.is_none() && first.ident == "self" => {
+                let rest = path.segments.iter().skip(1);
+                quote!(super #(:: #rest)*)
+            }
+            Some(first) if path.leading_colon.is_none() && first.ident == "super" => quote!(super::#path),
+            _ => path.into_token_stream(),
+        }
     }
 
     fn backward(&self, id: NodeId) -> bool {
@@ -614,6 +836,8 @@ impl<'f> Plan<'f> {
                 Op::Branch { then, otherwise } => out.extend(self.branch(id, *then, *otherwise)),
                 Op::Loop { body, rev } => out.extend(self.for_loop(id, *body, *rev)),
                 Op::While { cond, body } => out.extend(self.while_loop(id, *cond, *body)),
+                Op::Call { callee, by_ref } => out.extend(self.call(id, *callee, *by_ref)),
+                Op::CallBackward { callee, arity } => out.extend(self.call_backward(id, *callee, *arity)),
                 Op::Project(_) | Op::Stacked(_) | Op::RegionParam(_) | Op::LoopIndex => {}
                 Op::Update | Op::AddAt if self.in_place.contains(&id) => {
                     let args = g.args(id);
@@ -656,6 +880,53 @@ impl<'f> Plan<'f> {
             .unwrap_or_default();
         slots.sort();
         slots
+    }
+
+    /// `let y = g(a, &b);`, or `let (y, g_cache) = g::forward(a, &b);` where the backward
+    /// pass needs the callee's cache.
+    fn call(&self, node: NodeId, callee: usize, by_ref: u64) -> TokenStream {
+        let path = self.path(callee);
+        let args = self.g.args(node).iter().enumerate().map(|(k, &a)| {
+            let value = self.expr(a).tokens;
+            if k < 64 && by_ref & (1 << k) != 0 {
+                quote!(&#value)
+            } else {
+                value
+            }
+        });
+        let value = self.output(node, 0).map(|v| self.ident(v));
+        match (value, self.output(node, 1).map(|c| self.ident(c))) {
+            (value, Some(cache)) => {
+                let value = value.map(|v| v.into_token_stream()).unwrap_or(quote!(_));
+                quote!(let (#value, #cache) = #path::forward(#(#args),*);)
+            }
+            (Some(value), None) => quote!(let #value = #path(#(#args),*);),
+            (None, None) => TokenStream::new(),
+        }
+    }
+
+    /// `let (d_a, _) = g::__vjp(&g_cache, d_y);`: the callee's gradient, one entry per
+    /// argument (`()` for one it does not differentiate, which a gradient here rejects).
+    fn call_backward(&self, node: NodeId, callee: usize, arity: usize) -> TokenStream {
+        let g = self.g;
+        let path = self.path(callee);
+        let cache = self.expr(g.args(node)[0]).tokens;
+        let upstream = self.expr(g.args(node)[1]).tokens;
+        let outputs: Vec<Option<Ident>> = (0..arity)
+            .map(|k| self.output(node, k).map(|o| self.ident(o)))
+            .collect();
+        let pattern = outputs.iter().map(|o| match o {
+            Some(ident) => ident.into_token_stream(),
+            None => quote!(_),
+        });
+        let checks = outputs
+            .iter()
+            .flatten()
+            .map(|ident| quote!(let #ident = ::chainrule::__private::gradient(#ident);));
+        quote! {
+            let (#(#pattern,)*) = #path::__vjp(&#cache, #upstream);
+            #(#checks)*
+        }
     }
 
     /// `let (a, b) = if cond { …; (a1, b1) } else { …; (a2, b2) };`
@@ -703,10 +974,11 @@ impl<'f> Plan<'f> {
             let next = g.region(body).yields.get(k).copied();
             let assigned =
                 next.is_some_and(|next| self.names[next.index()].as_deref() != Some(name.as_str()));
-            let in_place = next.is_some_and(|next| self.in_place.contains(&next));
+            // Changed in the body at all (assigned here, updated in place, or by an inner loop).
+            let changes = next.is_some_and(|next| Some(next) != g.region(body).params.get(k).copied());
             if self.names[inits[k].index()].as_deref() != Some(name.as_str()) {
                 let init = self.expr(inits[k]).tokens;
-                let mutable = (assigned || in_place).then(|| quote!(mut));
+                let mutable = changes.then(|| quote!(mut));
                 declarations.extend(quote!(let #mutable #ident = #init;));
             }
             if let Some(next) = next.filter(|_| assigned) {
@@ -892,7 +1164,13 @@ impl<'f> Plan<'f> {
             | Op::Project(_)
             | Op::Stacked(_) => Printed::new(self.ident(id).into_token_stream(), POSTFIX),
             Op::Const(bits) => self.literal(f64::from_bits(*bits), false),
-            Op::Named(index) => Printed::new(self.path(*index), POSTFIX),
+            Op::Named(index) => {
+                let path = self.path(*index);
+                match self.generic() {
+                    Some(t) => Printed::new(quote!(<#t as ::chainrule::Real>::from_f64(#path)), POSTFIX),
+                    None => Printed::new(path, POSTFIX),
+                }
+            }
             Op::Int { named, offset } => {
                 let offset_tokens = proc_macro2::Literal::u64_unsuffixed(offset.unsigned_abs());
                 match (named, offset) {
@@ -915,8 +1193,15 @@ impl<'f> Plan<'f> {
             }
             Op::IntToFloat => {
                 let int = self.expr(args[0]).at(CAST);
-                let float = float_type(g.float);
-                Printed::new(quote!(#int as #float), CAST)
+                match self.generic() {
+                    Some(t) => {
+                        Printed::new(quote!(<#t as ::chainrule::Real>::from_f64(#int as f64)), POSTFIX)
+                    }
+                    None => {
+                        let float = self.float();
+                        Printed::new(quote!(#int as #float), CAST)
+                    }
+                }
             }
             Op::Compare(cmp) => {
                 let symbol: TokenStream = cmp.symbol().parse().unwrap_or_default();
@@ -976,8 +1261,8 @@ impl<'f> Plan<'f> {
             }
             Op::Sum => {
                 let array = self.expr(args[0]).at(POSTFIX);
-                let float = float_type(g.float);
-                Printed::new(quote!(#array.iter().sum::<#float>()), POSTFIX)
+                let zero = self.literal(0.0, false).tokens;
+                Printed::new(quote!(#array.iter().fold(#zero, |sum, &x| sum + x)), POSTFIX)
             }
             Op::Select(cmp) => {
                 let lhs = self.expr(args[0]).at(INFIX_SCALE);
@@ -997,7 +1282,11 @@ impl<'f> Plan<'f> {
                 Printed::new(quote!(::chainrule::__private::add(#a, #b)), POSTFIX)
             }
             Op::Prim(prim) => self.prim(*prim, args),
-            Op::Branch { .. } | Op::Loop { .. } | Op::While { .. } => Printed::new(quote!(()), POSTFIX),
+            Op::Branch { .. }
+            | Op::Loop { .. }
+            | Op::While { .. }
+            | Op::Call { .. }
+            | Op::CallBackward { .. } => Printed::new(quote!(()), POSTFIX),
         }
     }
 
@@ -1039,7 +1328,23 @@ impl<'f> Plan<'f> {
     }
 
     fn literal(&self, value: f64, typed: bool) -> Printed {
-        let float = float_type(self.g.float);
+        let float = self.float();
+        if self.generic().is_some() {
+            // A generic float is made from an f64 (exactly, for the literals people write).
+            return Printed::new(
+                match value {
+                    0.0 if value.is_sign_positive() => quote!(#float::zero()),
+                    1.0 => quote!(#float::one()),
+                    _ if value.is_nan() => quote!(#float::nan()),
+                    _ => {
+                        let text = format!("{value:?}");
+                        let literal = syn::LitFloat::new(&text.replace("inf", "1e999"), Span::call_site());
+                        quote!(<#float as ::chainrule::Real>::from_f64(#literal))
+                    }
+                },
+                POSTFIX,
+            );
+        }
         if value.is_nan() {
             return Printed::new(quote!(#float::NAN), POSTFIX);
         }
@@ -1053,7 +1358,7 @@ impl<'f> Plan<'f> {
         }
         let magnitude = value.abs();
         let mut text = match self.g.float {
-            FloatType::F64 => format!("{magnitude:?}"),
+            FloatType::F64 | FloatType::Generic => format!("{magnitude:?}"),
             FloatType::F32 => format!("{:?}", magnitude as f32),
         };
         if typed {
@@ -1071,10 +1376,11 @@ impl<'f> Plan<'f> {
     /// A zero of a type: `0.0`, `[0.0; 3]`, or (run-time length) `vec![0.0; like.len()]`.
     fn zero(&self, ty: &Ty, like: Option<NodeId>) -> TokenStream {
         match ty {
-            Ty::Float => quote!(0.0),
+            Ty::Float => self.literal(0.0, false).tokens,
             Ty::Int(_) => quote!(0),
             Ty::Bool => quote!(false),
             Ty::Unit => quote!(()),
+            Ty::Opaque(_) => quote!(::core::default::Default::default()),
             Ty::Array(element, Len::Runtime) => {
                 let zero = self.zero(element, None);
                 match like {
@@ -1104,11 +1410,16 @@ impl<'f> Plan<'f> {
     /// The Rust type of a value: `f64`, `[f64; 3]`, `Vec<f64>` (run-time length), …
     fn rust_type(&self, ty: &Ty) -> TokenStream {
         match ty {
-            Ty::Float => float_type(self.g.float).into_token_stream(),
+            Ty::Float => self.float().into_token_stream(),
             Ty::Int(Some(name)) => make_ident(name).into_token_stream(),
             Ty::Int(None) => quote!(usize),
             Ty::Bool => quote!(bool),
             Ty::Unit => quote!(()),
+            Ty::Opaque(index) => {
+                let path = self.path(*index);
+                let float = self.float();
+                quote!(<#path::Types as ::chainrule::__private::Caches<#float>>::Cache)
+            }
             Ty::Array(element, Len::Runtime) => {
                 let element = self.rust_type(element);
                 quote!(::std::vec::Vec<#element>)
@@ -1124,15 +1435,7 @@ impl<'f> Plan<'f> {
     /// A user's constant, as written; a relative `self::`/`super::` path gains a level,
     /// since generated code lives in a module one below the function.
     fn path(&self, index: usize) -> TokenStream {
-        let path = &self.g.named[index];
-        match path.segments.first() {
-            Some(first) if path.leading_colon.is_none() && first.ident == "self" => {
-                let rest = path.segments.iter().skip(1);
-                quote!(super #(:: #rest)*)
-            }
-            Some(first) if path.leading_colon.is_none() && first.ident == "super" => quote!(super::#path),
-            _ => path.into_token_stream(),
-        }
+        self.user_path(&self.g.named[index])
     }
 }
 
@@ -1175,11 +1478,15 @@ fn stacked_live(g: &Graph, live: &[bool], owner: NodeId, saved: NodeId) -> bool 
 /// The named constants a node mentions (its path, or an array length in its type).
 fn named_indices(g: &Graph, id: NodeId) -> Vec<usize> {
     fn of_ty(ty: &Ty, out: &mut Vec<usize>) {
-        if let Ty::Array(element, len) = ty {
-            if let Len::Named(index) = len {
-                out.push(*index);
+        match ty {
+            Ty::Opaque(index) => out.push(*index),
+            Ty::Array(element, len) => {
+                if let Len::Named(index) = len {
+                    out.push(*index);
+                }
+                of_ty(element, out);
             }
-            of_ty(element, out);
+            _ => {}
         }
     }
     let mut out = Vec::new();
@@ -1187,8 +1494,10 @@ fn named_indices(g: &Graph, id: NodeId) -> Vec<usize> {
         Op::Named(index)
         | Op::Int {
             named: Some(index), ..
-        } => out.push(*index),
-        Op::ArrayRepeat(Len::Named(index)) => out.push(*index),
+        }
+        | Op::Call { callee: index, .. }
+        | Op::CallBackward { callee: index, .. }
+        | Op::ArrayRepeat(Len::Named(index)) => out.push(*index),
         _ => {}
     }
     of_ty(g.ty(id), &mut out);
@@ -1243,4 +1552,31 @@ fn init_of(g: &Graph, owner: NodeId, k: usize) -> Option<NodeId> {
         0
     };
     g.args(owner).get(first + k).copied()
+}
+
+fn unreachable_name() -> ! {
+    panic!("a call's projection always has a call")
+}
+
+/// Argument `k` of the call whose backward pass `backward` is (through its cache).
+fn call_argument(g: &Graph, backward: NodeId, k: usize) -> Option<NodeId> {
+    let mut cache = *g.args(backward).first()?;
+    // A cache read back from a loop's stack: `g_cache_saved[i]`.
+    while let Op::Index | Op::Stacked(_) = g.op(cache) {
+        cache = match g.op(cache) {
+            Op::Index => g.args(cache)[0],
+            Op::Stacked(j) => {
+                let body = match *g.op(g.args(cache)[0]) {
+                    Op::Loop { body, .. } | Op::While { body, .. } => body,
+                    _ => return None,
+                };
+                *g.region(body).stacked.get(*j)?
+            }
+            _ => return None,
+        };
+    }
+    match g.op(cache) {
+        Op::Project(1) => g.args(g.args(cache)[0]).get(k).copied(),
+        _ => None,
+    }
 }

@@ -34,6 +34,8 @@ impl NodeId {
 pub enum FloatType {
     F32,
     F64,
+    /// A type parameter bounded by `chainrule::Real` (its name is [`Graph::generic`]).
+    Generic,
 }
 
 impl FloatType {
@@ -41,6 +43,7 @@ impl FloatType {
         match self {
             FloatType::F32 => "f32",
             FloatType::F64 => "f64",
+            FloatType::Generic => "the generic float type",
         }
     }
 
@@ -48,7 +51,7 @@ impl FloatType {
     pub fn round(self, value: f64) -> f64 {
         match self {
             FloatType::F32 => value as f32 as f64,
-            FloatType::F64 => value,
+            FloatType::F64 | FloatType::Generic => value,
         }
     }
 }
@@ -176,6 +179,9 @@ pub enum Ty {
     Int(Option<String>),
     Bool,
     Array(Box<Ty>, Len),
+    /// The cache of a called differentiated function (`g::Cache`), by index into
+    /// [`Graph::named`] of its path.
+    Opaque(usize),
     /// A structured node (its values come out through projections).
     Unit,
 }
@@ -313,6 +319,19 @@ pub enum Op {
     Project(usize),
     /// The per-iteration stack of the loop args[0]'s `stacked[k]`.
     Stacked(usize),
+    /// A call of another `#[differentiate]` function (path by index into
+    /// [`Graph::named`]); `by_ref` has bit k set where argument k is passed as `&arg`.
+    /// Outputs: the value, and the callee's cache.
+    Call {
+        callee: usize,
+        by_ref: u64,
+    },
+    /// Its backward pass, args [cache, upstream]; output k is the gradient of argument k
+    /// (of `arity`).
+    CallBackward {
+        callee: usize,
+        arity: usize,
+    },
 }
 
 #[derive(Clone, PartialEq, Eq, Hash, Debug)]
@@ -355,6 +374,9 @@ pub struct Graph {
     /// Where new nodes go.
     pub current: RegionId,
     pub float: FloatType,
+    /// The type parameter of a generic function (`T` in `fn f<T: Real>`), which then
+    /// computes in `T` (constants are folded as f64 values only where exact for any `T`).
+    pub generic: Option<Ident>,
     pub phase: Phase,
     /// Each forward loop body's index, as its reversed loop's index.
     pub mirror_index: HashMap<RegionId, NodeId>,
@@ -376,6 +398,7 @@ impl Graph {
             regions: vec![Region::default()],
             current: RegionId::TOP,
             float,
+            generic: None,
             phase: Phase::Forward,
             mirror_index: HashMap::new(),
             adjoint_of: HashMap::new(),
@@ -473,10 +496,18 @@ impl Graph {
             return id;
         }
         let id = NodeId(self.nodes.len() as u32);
-        let internable = !matches!(
+        // Structured nodes are each their own; a typed zero's type is not in the key.
+        let unique = matches!(
             node.op,
-            Op::Branch { .. } | Op::Loop { .. } | Op::While { .. } | Op::RegionParam(_) | Op::LoopIndex
-        );
+            Op::Branch { .. }
+                | Op::Loop { .. }
+                | Op::While { .. }
+                | Op::RegionParam(_)
+                | Op::LoopIndex
+                | Op::Call { .. }
+                | Op::CallBackward { .. }
+        ) || (node.op == Op::ZerosLike && node.args.is_empty());
+        let internable = !unique;
         if internable {
             self.interned.insert(node.clone(), id);
         }
@@ -508,6 +539,7 @@ impl Graph {
             Op::Index => arg_ty(0).element(args.len().saturating_sub(1)),
             Op::Update | Op::AddAt | Op::ZerosLike => arg_ty(0),
             Op::Branch { .. } | Op::Loop { .. } | Op::While { .. } => Ty::Unit,
+            Op::Call { .. } | Op::CallBackward { .. } => Ty::Unit,
             // Adjoints of arrays add up element by element.
             Op::Prim(_) if matches!(arg_ty(0), Ty::Array(..)) => arg_ty(0),
             _ => Ty::Float,
@@ -669,7 +701,10 @@ impl Graph {
     }
 
     /// A constant of `core::{f32,f64}::consts` (`"LN_2"`), by name, as the reader knows it.
-    pub fn std_constant(&mut self, name: &str) -> NodeId {
+    pub fn std_constant(&mut self, name: &str, value: f64) -> NodeId {
+        if self.generic.is_some() {
+            return self.constant(value); // made with `T::from_f64`
+        }
         let path = format!("::core::{}::consts::{name}", self.float.name());
         let path: syn::Path =
             syn::parse_str(&path).unwrap_or_else(|_| syn::Path::from(Ident::new(name, Span::call_site())));
@@ -854,6 +889,7 @@ impl Graph {
                     Op::Project(k) => {
                         let owner = node.args[0];
                         match self.op(owner) {
+                            Op::Call { .. } => *k == 0 && self.args(owner).iter().any(|a| active[a.index()]),
                             Op::Branch { then, otherwise } => [*then, *otherwise]
                                 .iter()
                                 .any(|r| self.region(*r).yields.get(*k).is_some_and(|y| active[y.index()])),

@@ -25,6 +25,9 @@ pub struct Function {
     pub item: ItemFn,
     pub graph: Graph,
     pub output: NodeId,
+    /// `#[differentiate(backward = path)]`: the user's own backward rule; the body is
+    /// not read.
+    pub custom: Option<syn::Path>,
 }
 
 const LANGUAGE: &str = "the body may contain `let` (and `let mut`) bindings, assignments, `if`, `match` on \
@@ -33,14 +36,30 @@ const LANGUAGE: &str = "the body may contain `let` (and `let mut`) bindings, ass
 
 pub fn parse(attr: TokenStream, item: ItemFn) -> syn::Result<Function> {
     let mut errors = Errors::default();
-    let wrt = parse_attr(attr, &mut errors);
-    let float = signature(&item, &mut errors);
+    let options = parse_attr(attr, &mut errors);
+    let wrt = options.wrt;
+    let (float, generic) = signature(&item, &mut errors);
+    let mut graph = Graph::new(float);
+    graph.generic = generic;
     let mut lower = Lower {
-        graph: Graph::new(float),
+        graph,
+        name: item.sig.ident.clone(),
         scopes: vec![Vec::new()],
         errors: &mut errors,
     };
     lower.params(&item, wrt.as_deref());
+    if let Some(custom) = options.backward {
+        // A custom rule: the body may be any Rust; its value comes from calling it.
+        let output = lower.placeholder();
+        let graph = lower.graph;
+        errors.finish()?;
+        return Ok(Function {
+            item,
+            graph,
+            output,
+            custom: Some(custom),
+        });
+    }
     let output = lower.body(&item.block);
     if !matches!(lower.graph.ty(output), Ty::Float) {
         let found = describe(lower.graph.ty(output));
@@ -51,33 +70,55 @@ pub fn parse(attr: TokenStream, item: ItemFn) -> syn::Result<Function> {
     }
     let graph = lower.graph;
     errors.finish()?;
-    Ok(Function { item, graph, output })
+    Ok(Function {
+        item,
+        graph,
+        output,
+        custom: None,
+    })
 }
 
-/// The attribute's arguments: nothing, or `wrt(a, b)` naming the parameters to take the
-/// gradient with respect to.
-fn parse_attr(attr: TokenStream, errors: &mut Errors) -> Option<Vec<Ident>> {
-    if attr.is_empty() {
-        return None;
-    }
-    let parser = |input: syn::parse::ParseStream| -> syn::Result<Vec<Ident>> {
-        let keyword: Ident = input.parse()?;
-        if keyword != "wrt" {
-            return Err(syn::Error::new_spanned(
-                &keyword,
-                "unknown argument: `#[differentiate]` takes `wrt(a, b)`, the parameters to differentiate with respect to",
-            ));
+/// What the attribute says.
+#[derive(Default)]
+struct Options {
+    /// `wrt(a, b)`: the parameters to take the gradient with respect to.
+    wrt: Option<Vec<Ident>>,
+    /// `backward = path`: a custom backward rule.
+    backward: Option<syn::Path>,
+}
+
+/// The attribute's arguments: `wrt(a, b)` naming the parameters to take the gradient
+/// with respect to, and `backward = path` naming a custom backward rule.
+fn parse_attr(attr: TokenStream, errors: &mut Errors) -> Options {
+    let parser = |input: syn::parse::ParseStream| -> syn::Result<Options> {
+        let mut options = Options::default();
+        while !input.is_empty() {
+            let keyword: Ident = input.parse()?;
+            if keyword == "wrt" && options.wrt.is_none() {
+                let content;
+                syn::parenthesized!(content in input);
+                let names = content.parse_terminated(Ident::parse_any_ident, syn::Token![,])?;
+                options.wrt = Some(names.into_iter().collect());
+            } else if keyword == "backward" && options.backward.is_none() {
+                input.parse::<syn::Token![=]>()?;
+                options.backward = Some(input.parse()?);
+            } else {
+                return Err(syn::Error::new_spanned(
+                    &keyword,
+                    "unknown argument: `#[differentiate]` takes `wrt(a, b)` (the parameters to differentiate with respect to) and `backward = path` (a custom backward rule), each once",
+                ));
+            }
+            if !input.is_empty() {
+                input.parse::<syn::Token![,]>()?;
+            }
         }
-        let content;
-        syn::parenthesized!(content in input);
-        let names = content.parse_terminated(Ident::parse_any_ident, syn::Token![,])?;
-        Ok(names.into_iter().collect())
+        Ok(options)
     };
     match syn::parse::Parser::parse2(parser, attr) {
-        Ok(names) => Some(names),
+        Ok(options) => options,
         Err(error) => {
             errors.push(error);
-            None
+            Options::default()
         }
     }
 }
@@ -92,7 +133,7 @@ impl ParseAnyIdent for Ident {
     }
 }
 
-fn signature(item: &ItemFn, errors: &mut Errors) -> FloatType {
+fn signature(item: &ItemFn, errors: &mut Errors) -> (FloatType, Option<Ident>) {
     let sig = &item.sig;
     if let Some(token) = &sig.constness {
         errors.at(token, "`const fn` cannot be differentiated: remove `const`");
@@ -109,17 +150,7 @@ fn signature(item: &ItemFn, errors: &mut Errors) -> FloatType {
     if let Some(abi) = &sig.abi {
         errors.at(abi, "`extern` functions cannot be differentiated");
     }
-    if !sig.generics.params.is_empty() {
-        errors.at(
-            &sig.generics,
-            "generic functions are not supported yet: write the function for f64 or f32",
-        );
-    } else if let Some(where_clause) = &sig.generics.where_clause {
-        errors.at(
-            where_clause,
-            "a `where` clause is not supported: chainrule differentiates plain f64 and f32 functions",
-        );
-    }
+    let generic = generic_float(&sig.generics, errors);
     if let Some(variadic) = &sig.variadic {
         errors.at(variadic, "variadic functions cannot be differentiated");
     }
@@ -135,7 +166,7 @@ fn signature(item: &ItemFn, errors: &mut Errors) -> FloatType {
             None
         }
         ReturnType::Type(_, ty) => {
-            let float = float_type(ty);
+            let float = float_type(ty, generic.as_ref());
             if float.is_none() {
                 errors.at(
                     ty,
@@ -148,30 +179,79 @@ fn signature(item: &ItemFn, errors: &mut Errors) -> FloatType {
             float
         }
     };
-    returned
+    let float = returned
         .or_else(|| {
             sig.inputs.iter().find_map(|input| match input {
-                FnArg::Typed(typed) => float_type(&typed.ty),
+                FnArg::Typed(typed) => float_type(&typed.ty, generic.as_ref()),
                 FnArg::Receiver(_) => None,
             })
         })
-        .unwrap_or(FloatType::F64)
+        .unwrap_or(FloatType::F64);
+    (float, generic)
+}
+
+/// The one type parameter a generic function may have, `T: chainrule::Real` (in the
+/// parameter list or a `where` clause); anything else is an error.
+fn generic_float(generics: &syn::Generics, errors: &mut Errors) -> Option<Ident> {
+    let is_real = |bound: &syn::TypeParamBound| matches!(bound, syn::TypeParamBound::Trait(t) if t.path.segments.last().is_some_and(|s| s.ident == "Real"));
+    let message = "a generic differentiated function has one type parameter, its float type: `fn f<T: chainrule::Real>(x: T) -> T`";
+    let mut found = None;
+    for param in &generics.params {
+        match param {
+            syn::GenericParam::Type(t) if found.is_none() && t.default.is_none() => found = Some(t),
+            other => errors.at(other, message),
+        }
+    }
+    let Some(found) = found else {
+        if let Some(where_clause) = &generics.where_clause {
+            errors.at(
+                where_clause,
+                "a `where` clause without a type parameter is not supported: chainrule differentiates f64, f32 or `T: chainrule::Real` functions",
+            );
+        }
+        return None;
+    };
+    let mut bounded = found.bounds.iter().any(is_real);
+    if let Some(where_clause) = &generics.where_clause {
+        for predicate in &where_clause.predicates {
+            match predicate {
+                syn::WherePredicate::Type(p) if matches!(&p.bounded_ty, Type::Path(t) if t.path.is_ident(&found.ident)) =>
+                {
+                    bounded |= p.bounds.iter().any(is_real);
+                }
+                other => errors.at(other, message),
+            }
+        }
+    }
+    if !bounded {
+        errors.at(
+            found,
+            format_args!(
+                "`{}` must be bounded by `chainrule::Real`: {message}",
+                found.ident
+            ),
+        );
+    }
+    Some(found.ident.clone())
 }
 
 /// `f64` or `f32`, written as a bare type name.
-fn float_type(ty: &Type) -> Option<FloatType> {
+/// `f64`, `f32`, or the generic float type parameter, written as a bare type name.
+fn float_type(ty: &Type, generic: Option<&Ident>) -> Option<FloatType> {
     match ty {
         Type::Path(path) if path.qself.is_none() => {
             if path.path.is_ident("f64") {
                 Some(FloatType::F64)
             } else if path.path.is_ident("f32") {
                 Some(FloatType::F32)
+            } else if generic.is_some_and(|t| path.path.is_ident(t)) {
+                Some(FloatType::Generic)
             } else {
                 None
             }
         }
-        Type::Paren(inner) => float_type(&inner.elem),
-        Type::Group(inner) => float_type(&inner.elem),
+        Type::Paren(inner) => float_type(&inner.elem, generic),
+        Type::Group(inner) => float_type(&inner.elem, generic),
         _ => None,
     }
 }
@@ -228,6 +308,8 @@ struct Binding {
 
 struct Lower<'e> {
     graph: Graph,
+    /// The function's name (a call of it is recursion).
+    name: Ident,
     /// Variables in scope, innermost block last; a later binding shadows an earlier one.
     scopes: Vec<Vec<Binding>>,
     errors: &'e mut Errors,
@@ -235,12 +317,12 @@ struct Lower<'e> {
 
 /// The type of a parameter or `let` annotation: floats (of the function's type),
 /// integers, bools, arrays of them, and slices (`&[f64]`, `&Vec<f64>`) of run-time length.
-fn value_type(ty: &Type, float: FloatType) -> Result<Ty, String> {
+fn value_type(ty: &Type, float: FloatType, generic: Option<&Ident>) -> Result<Ty, String> {
     match ty {
-        Type::Paren(inner) => value_type(&inner.elem, float),
-        Type::Group(inner) => value_type(&inner.elem, float),
+        Type::Paren(inner) => value_type(&inner.elem, float, generic),
+        Type::Group(inner) => value_type(&inner.elem, float, generic),
         Type::Path(path) if path.qself.is_none() => {
-            if let Some(found) = float_type(ty) {
+            if let Some(found) = float_type(ty, generic) {
                 return if found == float {
                     Ok(Ty::Float)
                 } else {
@@ -264,7 +346,7 @@ fn value_type(ty: &Type, float: FloatType) -> Result<Ty, String> {
             ))
         }
         Type::Array(array) => {
-            let element = value_type(&array.elem, float)?;
+            let element = value_type(&array.elem, float, generic)?;
             let len = match &array.len {
                 Expr::Lit(syn::ExprLit { lit: Lit::Int(n), .. }) => {
                     Len::Lit(n.base10_parse::<u64>().map_err(|e| e.to_string())?)
@@ -279,20 +361,20 @@ fn value_type(ty: &Type, float: FloatType) -> Result<Ty, String> {
                 return Err("`&mut` parameters are not supported: a differentiated function computes a value and changes nothing".to_string());
             }
             match &*reference.elem {
-                Type::Slice(slice) => Ok(Ty::Array(Box::new(value_type(&slice.elem, float)?), Len::Runtime)),
-                Type::Array(_) => value_type(&reference.elem, float),
+                Type::Slice(slice) => Ok(Ty::Array(Box::new(value_type(&slice.elem, float, generic)?), Len::Runtime)),
+                Type::Array(_) => value_type(&reference.elem, float, generic),
                 Type::Path(path) if path.qself.is_none() => {
                     let last = path.path.segments.last();
                     match last.map(|s| (&s.ident, &s.arguments)) {
                         Some((ident, syn::PathArguments::AngleBracketed(args))) if ident == "Vec" && args.args.len() == 1 => {
                             match &args.args[0] {
                                 syn::GenericArgument::Type(element) => {
-                                    Ok(Ty::Array(Box::new(value_type(element, float)?), Len::Runtime))
+                                    Ok(Ty::Array(Box::new(value_type(element, float, generic)?), Len::Runtime))
                                 }
                                 _ => Err("unsupported `Vec` element type".to_string()),
                             }
                         }
-                        _ if float_type(&reference.elem).is_some() => Err(format!(
+                        _ if float_type(&reference.elem, generic).is_some() => Err(format!(
                             "reference parameters are not supported: pass the float by value (`x: {}`)",
                             float.name()
                         )),
@@ -436,7 +518,7 @@ impl Lower<'_> {
 
     /// A type, with named array lengths (`[f64; N]`) resolved to constants.
     fn resolve_type(&mut self, ty: &Type) -> Result<Ty, String> {
-        let resolved = value_type(ty, self.graph.float)?;
+        let resolved = value_type(ty, self.graph.float, self.graph.generic.as_ref())?;
         Ok(self.resolve_lengths(resolved, ty))
     }
 
@@ -849,7 +931,7 @@ impl Lower<'_> {
                     return self.error(float, "a float literal where an integer is expected");
                 }
                 let parsed = match self.graph.float {
-                    FloatType::F64 => float.base10_parse::<f64>(),
+                    FloatType::F64 | FloatType::Generic => float.base10_parse::<f64>(),
                     FloatType::F32 => float.base10_parse::<f32>().map(f64::from),
                 };
                 match parsed {
@@ -863,7 +945,7 @@ impl Lower<'_> {
             // `2f64`: an integer literal with a float suffix, which Rust accepts.
             Lit::Int(int) if matches!(int.suffix(), "f64" | "f32") => {
                 let parsed = match self.graph.float {
-                    FloatType::F64 => int.base10_parse::<f64>(),
+                    FloatType::F64 | FloatType::Generic => int.base10_parse::<f64>(),
                     FloatType::F32 => int.base10_parse::<f32>().map(f64::from),
                 };
                 match parsed {
@@ -1111,7 +1193,7 @@ impl Lower<'_> {
 
     fn cast(&mut self, cast: &syn::ExprCast) -> NodeId {
         let value = self.expr_as(&cast.expr, Expect::Any);
-        let target = float_type(&cast.ty);
+        let target = float_type(&cast.ty, self.graph.generic.as_ref());
         match (self.graph.ty(value).clone(), target) {
             (Ty::Int(_), Some(float)) if float == self.graph.float => self.graph.int_to_float(value),
             (Ty::Float, Some(float)) if float == self.graph.float => value,
@@ -1634,6 +1716,7 @@ fn describe(ty: &Ty) -> &'static str {
         Ty::Int(_) => "an integer",
         Ty::Bool => "a bool",
         Ty::Array(..) => "an array",
+        Ty::Opaque(_) => "a cache",
         Ty::Unit => "no value",
     }
 }
@@ -1692,9 +1775,22 @@ impl Lower<'_> {
                 .at(&generic.arguments, "type arguments on a call are not supported");
         }
         let segments: Vec<&str> = segments.iter().map(String::as_str).collect();
+        // In a generic function, `T::…` stands for the float type.
+        let generic = self.graph.generic.as_ref().map(|t| t.to_string());
+        let is_float = |name: &str| matches!(name, "f64" | "f32") || generic.as_deref() == Some(name);
+        if let [t, constructor] = segments.as_slice() {
+            if generic.as_deref() == Some(*t) && func.qself.is_none() {
+                match (*constructor, args.as_slice()) {
+                    ("one", []) => return self.graph.constant(1.0),
+                    ("zero", []) => return self.graph.constant(0.0),
+                    ("from_f64", [value]) => return self.generic_constant(value),
+                    _ => {}
+                }
+            }
+        }
         let prim = match segments.as_slice() {
             [name] | ["chainrule", name] => rules::function(name),
-            ["f64" | "f32", name] if func.qself.is_none() => rules::method(name),
+            [float, name] if is_float(float) && func.qself.is_none() => rules::method(name),
             _ => None,
         };
         match prim {
@@ -1703,29 +1799,93 @@ impl Lower<'_> {
                 self.apply(prim, &args, &form, 0, path)
             }
             None => {
-                self.args_for_diagnostics(&args);
                 let name = segments.last().copied().unwrap_or_default();
-                let message = match segments.as_slice() {
-                    ["f64" | "f32", _] => format!(
-                        "unsupported function `{}`: the differentiable float methods are {}",
-                        tokens(path),
-                        rules::supported_methods()
-                    ),
-                    _ => format!(
-                        "unknown function `{}`: chainrule differentiates the activation functions {} \
-                         and the float methods ({}); calling your own functions is not supported yet",
-                        tokens(path).replace(' ', ""),
-                        rules::supported_functions(),
-                        if rules::method(name).is_some() {
-                            format!("write `x.{name}()`")
-                        } else {
-                            "`x.exp()`, …".to_string()
-                        }
-                    ),
-                };
-                self.error(path, message)
+                match segments.as_slice() {
+                    [float, _] if is_float(float) => {
+                        self.args_for_diagnostics(&args);
+                        let message = format!(
+                            "unsupported function `{}`: the differentiable float methods are {}",
+                            tokens(path),
+                            rules::supported_methods()
+                        );
+                        self.error(path, message)
+                    }
+                    [_] if rules::method(name).is_some() => {
+                        self.args_for_diagnostics(&args);
+                        self.error(path, format!("`{name}` is a float method: write `x.{name}()`"))
+                    }
+                    _ if func.qself.is_some() => {
+                        self.args_for_diagnostics(&args);
+                        self.error(path, "qualified paths (`<T>::f`) are not supported in calls")
+                    }
+                    _ if path.is_ident(&self.name) => {
+                        self.args_for_diagnostics(&args);
+                        self.error(
+                            path,
+                            format!(
+                                "`{}` calls itself: recursion is not supported (the backward pass would need a call stack); write a loop",
+                                self.name
+                            ),
+                        )
+                    }
+                    // Another `#[differentiate]` function: its forward and backward passes.
+                    _ => self.differentiated_call(path, &args),
+                }
             }
         }
+    }
+
+    /// `T::from_f64(c)` in a generic function: a literal, a named constant, or an integer
+    /// `as f64`.
+    fn generic_constant(&mut self, value: &Expr) -> NodeId {
+        match value {
+            Expr::Lit(lit) => self.literal(&lit.lit, Expect::Float),
+            Expr::Unary(syn::ExprUnary {
+                op: UnOp::Neg(_),
+                expr,
+                ..
+            }) => {
+                let positive = self.generic_constant(expr);
+                self.graph.neg(positive)
+            }
+            Expr::Paren(inner) => self.generic_constant(&inner.expr),
+            Expr::Path(path)
+                if path.qself.is_none() && path.path.get_ident().is_none_or(|i| self.lookup(i).is_none()) =>
+            {
+                let index = self.graph.named_index(&path.path);
+                self.graph.add(Op::Named(index), Vec::new())
+            }
+            Expr::Cast(cast) if float_type(&cast.ty, None) == Some(FloatType::F64) => {
+                let int = self.integer(&cast.expr);
+                self.graph.int_to_float(int)
+            }
+            other => self.error(
+                other,
+                "`T::from_f64` takes a literal, a constant, or an integer `as f64` here",
+            ),
+        }
+    }
+
+    /// `g(a, &b)` for a `#[differentiate]` function `g`: its value, its cache for the
+    /// backward pass, and its `__vjp` there.
+    fn differentiated_call(&mut self, path: &syn::Path, args: &[&Expr]) -> NodeId {
+        let mut by_ref = 0u64;
+        let mut nodes = Vec::new();
+        for (k, arg) in args.iter().enumerate() {
+            let arg = match arg {
+                Expr::Reference(reference) if reference.mutability.is_none() => {
+                    if k < 64 {
+                        by_ref |= 1 << k;
+                    }
+                    &*reference.expr
+                }
+                arg => *arg,
+            };
+            nodes.push(self.expr_as(arg, Expect::Any));
+        }
+        let callee = self.graph.named_index(path);
+        let call = self.graph.add_typed(Op::Call { callee, by_ref }, nodes, Ty::Unit);
+        self.graph.project(call, 0, Ty::Float)
     }
 
     /// `prim` applied to `args`, after checking their number and kinds.

@@ -89,6 +89,30 @@ impl Reverse {
                     let outs = outputs.remove(&id).unwrap_or_default();
                     self.repeat(g, id, body, &outs, &mut adjoint, &mut accumulators, forward);
                 }
+                Op::Call { callee, .. } => {
+                    let Some(&(_, upstream)) = outputs.get(&id).and_then(|o| o.iter().find(|(k, _)| *k == 0))
+                    else {
+                        continue;
+                    };
+                    // The callee's own backward pass, from the cache its forward pass kept.
+                    let outer = g.current;
+                    g.current = g.region_of(id);
+                    let cache = g.project(id, 1, Ty::Opaque(callee));
+                    g.current = outer;
+                    let args = g.args(id).to_vec();
+                    let arity = args.len();
+                    let backward = g.add_typed(
+                        Op::CallBackward { callee, arity },
+                        vec![cache, upstream],
+                        Ty::Unit,
+                    );
+                    for (k, &arg) in args.iter().enumerate() {
+                        if self.is_active(arg) {
+                            let gradient = g.project(backward, k, g.ty(arg).clone());
+                            self.accumulate(g, &mut adjoint, &mut accumulators, forward, arg, gradient);
+                        }
+                    }
+                }
                 _ => {
                     let Some(&upstream) = adjoint.get(&id) else {
                         continue;

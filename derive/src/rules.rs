@@ -183,7 +183,7 @@ pub static RULES: &[Rule] = &[
         exact = false,
         |a| a[0].exp2(),
         |g, x, out| {
-            let ln_2 = g.std_constant("LN_2");
+            let ln_2 = g.std_constant("LN_2", std::f64::consts::LN_2);
             vec![Some(g.mul(out, ln_2))]
         }
     ),
@@ -235,7 +235,7 @@ pub static RULES: &[Rule] = &[
         exact = false,
         |a| a[0].log2(),
         |g, x, out| {
-            let ln_2 = g.std_constant("LN_2");
+            let ln_2 = g.std_constant("LN_2", std::f64::consts::LN_2);
             let x_ln_2 = g.mul(x[0], ln_2);
             vec![Some(g.recip(x_ln_2))]
         }
@@ -247,7 +247,7 @@ pub static RULES: &[Rule] = &[
         exact = false,
         |a| a[0].log10(),
         |g, x, out| {
-            let ln_10 = g.std_constant("LN_10");
+            let ln_10 = g.std_constant("LN_10", std::f64::consts::LN_10);
             let x_ln_10 = g.mul(x[0], ln_10);
             vec![Some(g.recip(x_ln_10))]
         }
@@ -609,12 +609,6 @@ pub fn function(name: &str) -> Option<Prim> {
 /// Names for error messages: "exp, exp2, …".
 pub fn supported_methods() -> String {
     names(Syntax::Method)
-}
-
-pub fn supported_functions() -> String {
-    let mut names = names(Syntax::Function);
-    names.push_str(", maxout, tanh");
-    names
 }
 
 fn names(syntax: Syntax) -> String {

@@ -89,7 +89,8 @@ fn prim_rules(g: &mut Graph, prim: Prim, args: &[NodeId]) -> Option<NodeId> {
         };
     }
     let rule = prim.rule();
-    if rule.exact {
+    // A generic float's arithmetic is not known here, except negation's.
+    if rule.exact && (g.generic.is_none() || prim == Prim::Neg) {
         let values: Option<Vec<f64>> = args.iter().map(|&a| g.const_value(a)).collect();
         if let Some(values) = values {
             return Some(g.constant((rule.eval)(&values)));

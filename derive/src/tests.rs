@@ -266,3 +266,16 @@ fn snapshot_branch_and_loops() {
         }
     }));
 }
+
+#[test]
+fn debug_calls() {
+    println!(
+        "{}",
+        expand_fn(quote! {
+            fn composed(a: f64, b: f64) -> f64 {
+                let h = square(a) + b;
+                h * square(h)
+            }
+        })
+    );
+}
