@@ -211,7 +211,8 @@ impl<'p, 'f> Module<'p, 'f> {
         self.cache_copy &= copy;
         self.cache_types.push(self.plan.rust_type(ty));
         self.cache_zeros.push(self.plan.zero(ty, None));
-        self.cache_values.push(quote!(#ident: #value));
+        let shorthand = value.to_string() == ident.to_string();
+        self.cache_values.push(if shorthand { quote!(#ident) } else { quote!(#ident: #value) });
         self.cache_patterns
             .push(if copy { quote!(#ident) } else { quote!(ref #ident) });
         self.cached.push(ident);

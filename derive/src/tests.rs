@@ -268,14 +268,25 @@ fn snapshot_branch_and_loops() {
 }
 
 #[test]
-fn debug_calls() {
-    println!(
-        "{}",
-        expand_fn(quote! {
-            fn composed(a: f64, b: f64) -> f64 {
-                let h = square(a) + b;
-                h * square(h)
+fn snapshot_calls_custom_rule_and_generic() {
+    insta::assert_snapshot!(expand_fn(quote! {
+        fn composed(a: f64, b: f64) -> f64 {
+            let h = square(a) + b;
+            h * layers::square(h)
+        }
+    }));
+    insta::assert_snapshot!(expand(
+        quote!(backward = erf_backward),
+        quote! {
+            fn erf(x: f64) -> f64 {
+                libm::erf(x)
             }
-        })
-    );
+        }
+    )
+    .to_string());
+    insta::assert_snapshot!(expand_fn(quote! {
+        fn softplus<T: chainrule::Real>(x: T) -> T {
+            (T::one() + x.exp()).ln() * T::from_f64(0.5)
+        }
+    }));
 }
