@@ -13,7 +13,7 @@ use std::cell::RefCell;
 use std::collections::{HashMap, HashSet};
 
 use proc_macro2::{Delimiter, Group, Ident, Span, TokenStream};
-use quote::{format_ident, quote, ToTokens};
+use quote::{format_ident, quote, quote_spanned, ToTokens};
 use syn::ext::IdentExt;
 
 use crate::ir::{FloatType, Graph, Len, NodeId, Op, RegionId, Ty};
@@ -212,7 +212,11 @@ impl<'p, 'f> Module<'p, 'f> {
         self.cache_types.push(self.plan.rust_type(ty));
         self.cache_zeros.push(self.plan.zero(ty, None));
         let shorthand = value.to_string() == ident.to_string();
-        self.cache_values.push(if shorthand { quote!(#ident) } else { quote!(#ident: #value) });
+        self.cache_values.push(if shorthand {
+            quote!(#ident)
+        } else {
+            quote!(#ident: #value)
+        });
         self.cache_patterns
             .push(if copy { quote!(#ident) } else { quote!(ref #ident) });
         self.cached.push(ident);
@@ -920,10 +924,14 @@ impl<'f> Plan<'f> {
             Some(ident) => ident.into_token_stream(),
             None => quote!(_),
         });
-        let checks = outputs
-            .iter()
-            .flatten()
-            .map(|ident| quote!(let #ident = ::chainrule::__private::gradient(#ident);));
+        // Each gradient is checked to be one, at the argument (a `wrt` callee gives `()`).
+        let checks = outputs.iter().enumerate().filter_map(|(k, o)| {
+            let ident = o.as_ref()?;
+            let span = call_argument(g, node, k)
+                .and_then(|a| g.spans[a.index()])
+                .unwrap_or_else(Span::call_site);
+            Some(quote_spanned!(span=> let #ident = ::chainrule::__private::gradient(#ident);))
+        });
         quote! {
             let (#(#pattern,)*) = #path::__vjp(&#cache, #upstream);
             #(#checks)*

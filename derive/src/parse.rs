@@ -1058,10 +1058,13 @@ impl Lower<'_> {
                 Some(int_op) => self.graph.int_bin(int_op, lhs, rhs),
                 None => self.unsupported_operator(op),
             },
-            (Ty::Array(..), _) | (_, Ty::Array(..)) => self.error(
-                op,
-                "arithmetic on whole arrays is not supported: write a loop over the elements",
-            ),
+            (Ty::Array(..), _) | (_, Ty::Array(..)) => {
+                self.errors.at(
+                    op,
+                    "arithmetic on whole arrays is not supported: write a loop over the elements",
+                );
+                lhs // still an array, so that its uses report nothing more
+            }
             _ => mismatch(self),
         }
     }
@@ -1086,6 +1089,12 @@ impl Lower<'_> {
             base = &inner.expr;
         }
         indices.reverse();
+        if let Some(Expr::Range(range)) = indices.iter().find(|i| matches!(i, Expr::Range(_))) {
+            return (
+                self.error(range, "slicing (`a[i..j]`) is not supported: index one element"),
+                Vec::new(),
+            );
+        }
         let array = self.expr_as(base, Expect::Any);
         let depth = array_depth(self.graph.ty(array));
         if depth < indices.len() {
