@@ -503,10 +503,10 @@ impl<'f> Plan<'f> {
                             as_init_or_yield[init.index()] = true;
                         }
                     }
-                    let (body, cond) = match *g.op(id) {
-                        Op::Loop { body, .. } => (body, None),
-                        Op::While { cond, body } => (body, Some(cond)),
-                        _ => unreachable_region(),
+                                        let Some(body) = body_of(g, id) else { continue };
+                    let cond = match *g.op(id) {
+                        Op::While { cond, .. } => Some(cond),
+                        _ => None,
                     };
                     for (k, &y) in g.region(body).yields.iter().enumerate() {
                         if slots.contains(&k) {
@@ -707,13 +707,12 @@ impl<'f> Plan<'f> {
             } else {
                 stem(g, id).to_string()
             };
-            let stem = match g.op(id) {
-                Op::Project(k)
-                    if matches!(g.op(g.args(id)[0]), Op::Call { .. }) && !stem.starts_with("d_") =>
-                {
-                    let Op::Call { callee, .. } = *g.op(g.args(id)[0]) else {
-                        unreachable_name()
-                    };
+                        let called = match *g.op(g.args(id).first().copied().unwrap_or(id)) {
+                Op::Call { callee, .. } => Some(callee),
+                _ => None,
+            };
+            let stem = match (g.op(id), called) {
+                (Op::Project(k), Some(callee)) if !stem.starts_with("d_") => {
                     let callee = g.named[callee]
                         .segments
                         .last()
@@ -727,7 +726,7 @@ impl<'f> Plan<'f> {
                         stem
                     }
                 }
-                Op::Project(k)
+                                (Op::Project(k), _)
                     if matches!(g.op(g.args(id)[0]), Op::CallBackward { .. }) && !stem.starts_with("d_") =>
                 {
                     // The gradient of argument k of the call.
@@ -737,7 +736,7 @@ impl<'f> Plan<'f> {
                         .unwrap_or(stem);
                     format!("d_{argument}")
                 }
-                Op::Stacked(k) => {
+                                (Op::Stacked(k), _) => {
                     let owner = g.args(id)[0];
                     let saved = body_of(g, owner).and_then(|b| g.region(b).stacked.get(*k).copied());
                     let base = saved.and_then(|s| plan.names[s.index()].clone()).unwrap_or(stem);
@@ -1456,9 +1455,7 @@ fn tuple(values: &[TokenStream]) -> TokenStream {
     }
 }
 
-fn unreachable_region() -> (RegionId, Option<RegionId>) {
-    (RegionId::TOP, None)
-}
+
 
 fn body_of(g: &Graph, loop_node: NodeId) -> Option<RegionId> {
     match *g.op(loop_node) {
@@ -1563,9 +1560,7 @@ fn init_of(g: &Graph, owner: NodeId, k: usize) -> Option<NodeId> {
     g.args(owner).get(first + k).copied()
 }
 
-fn unreachable_name() -> ! {
-    panic!("a call's projection always has a call")
-}
+
 
 /// Argument `k` of the call whose backward pass `backward` is (through its cache).
 fn call_argument(g: &Graph, backward: NodeId, k: usize) -> Option<NodeId> {
