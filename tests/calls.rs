@@ -1,6 +1,8 @@
-//! Calls between differentiated functions: by name and by path, in loops.
+//! Calls between differentiated functions: by name and by path, three deep, in loops
+//! and branches, with arrays and slices, in f32; each against central differences.
 
-use chainrule::{differentiate, sigmoid};
+use approx::assert_relative_eq;
+use chainrule::{differentiate, numerical_gradient, sigmoid};
 
 #[differentiate]
 fn square(x: f64) -> f64 {
@@ -14,12 +16,26 @@ fn layer(w: [f64; 2], x: [f64; 2], b: f64) -> f64 {
 
 mod inner {
     use chainrule::differentiate;
+
     #[differentiate]
     pub fn cube(x: f64) -> f64 {
         x * x * x
     }
+
+    /// Two deep: calls `super::square`.
+    #[differentiate]
+    pub fn square_then_sin(x: f64) -> f64 {
+        super::square(x).sin()
+    }
 }
 
+/// Three deep: calls `inner::square_then_sin`, which calls `square`.
+#[differentiate]
+fn three_deep(x: f64, y: f64) -> f64 {
+    inner::square_then_sin(x * y) + inner::cube(y)
+}
+
+/// Calls in a loop (the callee's caches are saved per iteration) and with arrays.
 #[differentiate]
 fn composed(a: f64, w: [f64; 2], b: f64) -> f64 {
     let h = square(a) + inner::cube(b);
@@ -31,13 +47,102 @@ fn composed(a: f64, w: [f64; 2], b: f64) -> f64 {
     s * square(h)
 }
 
-#[test]
-fn calls() {
-    let (v, g) = composed::grad(0.3, [0.5, -0.7], 0.2);
-    let f = |p: &[f64]| composed(p[0], [p[1], p[2]], p[3]);
-    let n = chainrule::numerical_gradient(f, &[0.3, 0.5, -0.7, 0.2]);
-    assert_eq!(v, composed(0.3, [0.5, -0.7], 0.2));
-    for (a, b) in [g.a, g.w[0], g.w[1], g.b].iter().zip(&n) {
-        assert!((a - b).abs() < 1e-7, "{a} vs {b}");
+/// A call in each branch.
+#[differentiate]
+fn branchy(x: f64, y: f64) -> f64 {
+    if x > y {
+        square(x - y) * y
+    } else {
+        inner::cube(y - x) + x
     }
+}
+
+#[differentiate]
+fn sum_of_squares(xs: &[f64]) -> f64 {
+    let mut s = 0.0;
+    for &v in xs.iter() {
+        s += square(v);
+    }
+    s
+}
+
+/// A slice passed on by reference.
+#[differentiate]
+fn scaled_norm(xs: &[f64], k: f64) -> f64 {
+    (sum_of_squares(xs) * k).sqrt()
+}
+
+#[differentiate]
+fn square32(x: f32) -> f32 {
+    x * x
+}
+
+#[differentiate]
+fn uses_square32(x: f32, y: f32) -> f32 {
+    square32(x * y) + y
+}
+
+#[test]
+fn three_calls_deep() {
+    for &(x, y) in &[(0.3, 1.2), (-0.7, 0.4), (1.1, -0.9)] {
+        let (value, g) = three_deep::grad(x, y);
+        assert_eq!(value, three_deep(x, y));
+        let numeric = numerical_gradient(|v: &[f64]| three_deep(v[0], v[1]), &[x, y]);
+        assert_relative_eq!(g.x, numeric[0], max_relative = 1e-6, epsilon = 1e-9);
+        assert_relative_eq!(g.y, numeric[1], max_relative = 1e-6, epsilon = 1e-9);
+        // ∂/∂x sin((xy)²) = cos((xy)²) · 2xy · y, exactly as the chain rule gives it.
+        let u = x * y;
+        assert_relative_eq!(g.x, (u * u).cos() * 2.0 * u * y, max_relative = 1e-12);
+    }
+}
+
+#[test]
+fn calls_in_a_loop_with_arrays() {
+    for point in [[0.3, 0.5, -0.7, 0.2], [-0.4, 1.5, 0.25, -0.6]] {
+        let f = |p: &[f64]| composed(p[0], [p[1], p[2]], p[3]);
+        let (value, g) = composed::grad(point[0], [point[1], point[2]], point[3]);
+        assert_eq!(value, f(&point));
+        let numeric = numerical_gradient(f, &point);
+        for (a, n) in [g.a, g.w[0], g.w[1], g.b].iter().zip(&numeric) {
+            assert_relative_eq!(a, n, max_relative = 1e-6, epsilon = 1e-9);
+        }
+        // The same through forward and backward, with the callee caches in the cache.
+        let (forward_value, cache) = composed::forward(point[0], [point[1], point[2]], point[3]);
+        assert_eq!(forward_value, value);
+        assert_eq!(composed::backward(&cache, 1.0), g);
+    }
+}
+
+#[test]
+fn calls_in_branches() {
+    for &(x, y) in &[(1.5, 0.5), (0.25, 1.0), (-1.0, -0.5), (2.0, -3.0)] {
+        let (value, g) = branchy::grad(x, y);
+        assert_eq!(value, branchy(x, y));
+        let numeric = numerical_gradient(|v: &[f64]| branchy(v[0], v[1]), &[x, y]);
+        assert_relative_eq!(g.x, numeric[0], max_relative = 1e-6, epsilon = 1e-9);
+        assert_relative_eq!(g.y, numeric[1], max_relative = 1e-6, epsilon = 1e-9);
+    }
+}
+
+#[test]
+fn calls_with_slices() {
+    let xs = [0.5, -1.25, 2.0, 0.75];
+    let (value, g) = scaled_norm::grad(&xs, 1.5);
+    assert_eq!(value, scaled_norm(&xs, 1.5));
+    let f = |p: &[f64]| scaled_norm(&p[..4], p[4]);
+    let numeric = numerical_gradient(f, &[0.5, -1.25, 2.0, 0.75, 1.5]);
+    for (a, n) in g.xs.iter().chain([&g.k]).zip(&numeric) {
+        assert_relative_eq!(a, n, max_relative = 1e-6, epsilon = 1e-9);
+    }
+    // d/dx_i sqrt(k Σx²) = k x_i / value.
+    assert_relative_eq!(g.xs[2], 1.5 * 2.0 / value, max_relative = 1e-12);
+}
+
+#[test]
+fn calls_in_f32() {
+    let (value, g) = uses_square32::grad(0.5, 1.5);
+    assert_eq!(value, uses_square32(0.5, 1.5));
+    // ∂/∂x (xy)² + y = 2xy², ∂/∂y = 2x²y + 1.
+    assert_relative_eq!(g.x, 2.0 * 0.5 * 1.5 * 1.5, max_relative = 1e-6);
+    assert_relative_eq!(g.y, 2.0 * 0.25 * 1.5 + 1.0, max_relative = 1e-6);
 }

@@ -37,3 +37,38 @@ fn custom_rule() {
     assert!((g.a - (erf(0.77) + 0.7 * 1.1 * d)).abs() < 1e-12, "{g:?}");
     assert!((g.b - 0.7 * 0.7 * d).abs() < 1e-12);
 }
+
+/// A custom rule over an array, used in a loop: a "black box" weighted sum.
+#[differentiate(backward = weighted_backward)]
+fn weighted(w: [f64; 3], x: f64) -> f64 {
+    w.iter().enumerate().map(|(i, wi)| wi * x.powi(i as i32)).sum()
+}
+
+fn weighted_backward(w: [f64; 3], x: f64, _value: f64, upstream: f64) -> weighted::Grad {
+    weighted::Grad {
+        w: [upstream, upstream * x, upstream * x * x],
+        x: upstream * (w[1] + 2.0 * w[2] * x),
+    }
+}
+
+#[differentiate]
+fn polynomial_steps(w: [f64; 3], x: f64) -> f64 {
+    let mut y = x;
+    for _ in 0..4 {
+        y = 0.5 * weighted(w, y) + erf(y);
+    }
+    y
+}
+
+#[test]
+fn custom_rule_in_a_loop() {
+    let (w, x) = ([0.1, 0.4, -0.2], 0.3);
+    let (value, g) = polynomial_steps::grad(w, x);
+    assert_eq!(value, polynomial_steps(w, x));
+    let f = |p: &[f64]| polynomial_steps([p[0], p[1], p[2]], p[3]);
+    let numeric = chainrule::numerical_gradient(f, &[w[0], w[1], w[2], x]);
+    // erf's own rule is exact, the series it stands for is accurate to ~1e-7: compare loosely.
+    for (a, n) in g.w.iter().chain([&g.x]).zip(&numeric) {
+        assert!((a - n).abs() < 1e-5 * n.abs().max(1.0), "{a} vs {n}");
+    }
+}

@@ -147,8 +147,7 @@ pub mod __private {
     )]
     pub trait Gradient {}
 
-    impl Gradient for f32 {}
-    impl Gradient for f64 {}
+    impl<T: crate::Real> Gradient for T {}
     impl<T: Gradient, const N: usize> Gradient for [T; N] {}
     impl<T: Gradient> Gradient for Vec<T> {}
 
