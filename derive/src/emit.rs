@@ -211,7 +211,7 @@ impl<'p, 'f> Module<'p, 'f> {
         self.cache_copy &= copy;
         self.cache_types.push(self.plan.rust_type(ty));
         self.cache_zeros.push(self.plan.zero(ty, None));
-        let shorthand = value.to_string() == ident.to_string();
+        let shorthand = ident == value.to_string();
         self.cache_values.push(if shorthand {
             quote!(#ident)
         } else {
@@ -503,7 +503,7 @@ impl<'f> Plan<'f> {
                             as_init_or_yield[init.index()] = true;
                         }
                     }
-                                        let Some(body) = body_of(g, id) else { continue };
+                    let Some(body) = body_of(g, id) else { continue };
                     let cond = match *g.op(id) {
                         Op::While { cond, .. } => Some(cond),
                         _ => None,
@@ -707,7 +707,7 @@ impl<'f> Plan<'f> {
             } else {
                 stem(g, id).to_string()
             };
-                        let called = match *g.op(g.args(id).first().copied().unwrap_or(id)) {
+            let called = match *g.op(g.args(id).first().copied().unwrap_or(id)) {
                 Op::Call { callee, .. } => Some(callee),
                 _ => None,
             };
@@ -726,7 +726,7 @@ impl<'f> Plan<'f> {
                         stem
                     }
                 }
-                                (Op::Project(k), _)
+                (Op::Project(k), _)
                     if matches!(g.op(g.args(id)[0]), Op::CallBackward { .. }) && !stem.starts_with("d_") =>
                 {
                     // The gradient of argument k of the call.
@@ -736,7 +736,7 @@ impl<'f> Plan<'f> {
                         .unwrap_or(stem);
                     format!("d_{argument}")
                 }
-                                (Op::Stacked(k), _) => {
+                (Op::Stacked(k), _) => {
                     let owner = g.args(id)[0];
                     let saved = body_of(g, owner).and_then(|b| g.region(b).stacked.get(*k).copied());
                     let base = saved.and_then(|s| plan.names[s.index()].clone()).unwrap_or(stem);
@@ -1455,8 +1455,6 @@ fn tuple(values: &[TokenStream]) -> TokenStream {
     }
 }
 
-
-
 fn body_of(g: &Graph, loop_node: NodeId) -> Option<RegionId> {
     match *g.op(loop_node) {
         Op::Loop { body, .. } | Op::While { body, .. } => Some(body),
@@ -1559,8 +1557,6 @@ fn init_of(g: &Graph, owner: NodeId, k: usize) -> Option<NodeId> {
     };
     g.args(owner).get(first + k).copied()
 }
-
-
 
 /// Argument `k` of the call whose backward pass `backward` is (through its cache).
 fn call_argument(g: &Graph, backward: NodeId, k: usize) -> Option<NodeId> {

@@ -560,7 +560,7 @@ impl Graph {
             // Cheaper to compute again than to save: `i + 1`, `xs.len()`, `w[i]` of a
             // cached `w`.
             return match self.op(id).clone() {
-                                Op::LoopIndex => self.mirror_index.get(&region).copied().unwrap_or(id),
+                Op::LoopIndex => self.mirror_index.get(&region).copied().unwrap_or(id),
                 op => {
                     let args = self.args(id).to_vec();
                     let ty = self.ty(id).clone();
