@@ -587,6 +587,7 @@ impl<'f> Plan<'f> {
 
         // In-place chains: base → the update of it.
         let successor: HashMap<NodeId, NodeId> = in_place.iter().map(|&u| (g.args(u)[0], u)).collect();
+        let successor_of_base = in_place.clone();
         let mut plan = Plan {
             g,
             live,
@@ -605,7 +606,76 @@ impl<'f> Plan<'f> {
         }
         let fn_name = function.item.sig.ident.unraw().to_string();
         let mut shared: HashMap<NodeId, String> = HashMap::new(); // carried variables
-        for id in g.ids() {
+                                                                  // A loop inside a loop carrying the same variable uses one variable: its carried
+                                                                  // parameter is named after the outer one, so it comes after it, outer loops first.
+        let is_inner_carried = |id: NodeId| {
+            let Op::RegionParam(k) = *g.op(id) else {
+                return false;
+            };
+            let Some(init) = g.region(g.region_of(id)).owner.and_then(|o| init_of(g, o, k)) else {
+                return false;
+            };
+            // The initial value is a variable of its own that nothing else reads: the loop
+            // can go on in it (`let mut a = …; a[0] = …; for … { a[i] = … }`).
+            let is_variable = !matches!(g.op(init), Op::Param(_) | Op::Upstream | Op::LoopIndex)
+                && !g.is_free(init)
+                && !matches!(g.op(init), Op::Project(_) if matches!(g.op(g.args(init)[0]), Op::Branch { .. } | Op::Call { .. }))
+                && !cached_set.contains(&init)
+                && g.region(g.region_of(id))
+                    .owner
+                    .is_some_and(|o| g.region_of(o) == g.region_of(init));
+            is_variable && uses[init.index()] == 1 && g.names[init.index()] == g.names[id.index()]
+        };
+        let depth = |id: NodeId| {
+            let mut depth = 0;
+            let mut region = Some(g.region_of(id));
+            while let Some(r) = region {
+                depth += 1;
+                region = g.region(r).parent;
+            }
+            depth
+        };
+        // Names that are another node's: an inner loop's carried variable is the outer one,
+        // an in-place update is its array's variable, a loop's output and its condition's
+        // parameter are the body's carried variable. Those are named after what they depend on.
+        let depends_on = |id: NodeId| -> Option<NodeId> {
+            if successor_of_base.contains(&id) {
+                return g.args(id).first().copied();
+            }
+            let carried = match *g.op(id) {
+                Op::RegionParam(k) if is_inner_carried(id) => {
+                    g.region(g.region_of(id)).owner.and_then(|o| init_of(g, o, k))
+                }
+                Op::RegionParam(k) => g
+                    .region(g.region_of(id))
+                    .owner
+                    .map(|owner| carried_key(g, owner, k))
+                    .filter(|&key| key != id),
+                Op::Project(k) if body_of(g, g.args(id)[0]).is_some() => {
+                    let key = carried_key(g, g.args(id)[0], k);
+                    (key != g.args(id)[0] && key != id).then_some(key)
+                }
+                Op::Stacked(k) => body_of(g, g.args(id)[0]).and_then(|b| g.region(b).stacked.get(k).copied()),
+                _ => None,
+            };
+            // Else `d_q` after `q`.
+            carried.or_else(|| g.adjoint_of.get(&id).copied())
+        };
+        let dependency_depth = |mut id: NodeId| {
+            let mut depth = 0usize;
+            while let Some(next) = depends_on(id) {
+                depth += 1;
+                id = next;
+                if depth > g.len() {
+                    break;
+                }
+            }
+            depth
+        };
+        let mut order: Vec<NodeId> = g.ids().collect();
+        order.sort_by_key(|&id| (dependency_depth(id), id));
+        let _ = depth;
+        for id in order {
             if !plan.live[id.index()] {
                 continue;
             }
@@ -645,14 +715,8 @@ impl<'f> Plan<'f> {
                     let owner = g.region(g.region_of(id)).owner;
                     owner.and_then(|o| {
                         shared.get(&carried_key(g, o, *k)).cloned().or_else(|| {
-                            // A loop inside a loop carrying the same variable: one variable.
-                            let init = init_of(g, o, *k)?;
-                            let same_variable = g.names[init.index()] == g.names[id.index()];
-                            let is_variable = matches!(g.op(init), Op::RegionParam(_))
-                                || matches!(g.op(init), Op::Project(_) if !matches!(g.op(g.args(init)[0]), Op::Branch { .. }));
-                            let name = plan.names[init.index()]
-                                .clone()
-                                .filter(|_| is_variable && same_variable && uses[init.index()] == 1)?;
+                            let init = init_of(g, o, *k).filter(|_| is_inner_carried(id))?;
+                            let name = plan.names[init.index()].clone()?;
                             shared.insert(carried_key(g, o, *k), name.clone());
                             Some(name)
                         })
@@ -696,9 +760,13 @@ impl<'f> Plan<'f> {
                 .or_else(|| g.adjoint_of.get(&chain_end))
                 .filter(|_| backward)
             {
+                let forward_name = plan.names[of.index()].clone();
+                let user_name = g.names[of.index()].as_ref().map(|n| n.unraw().to_string());
                 format!(
                     "d_{}",
-                    plan.names[of.index()].as_deref().unwrap_or_else(|| stem(g, *of))
+                    forward_name
+                        .or(user_name)
+                        .unwrap_or_else(|| stem(g, *of).to_string())
                 )
             } else if id == function.output {
                 user_name.unwrap_or_else(|| fn_name.clone())

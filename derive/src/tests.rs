@@ -290,3 +290,43 @@ fn snapshot_calls_custom_rule_and_generic() {
         }
     }));
 }
+
+#[test]
+fn snapshot_two_layer_net() {
+    insta::assert_snapshot!(expand_fn(quote! {
+        fn net(w1: [[f64; 4]; 3], b1: [f64; 3], w2: [f64; 3], b2: f64, x: [f64; 4], y: f64) -> f64 {
+            let mut h = [0.0; 3];
+            for i in 0..3 {
+                let mut z = b1[i];
+                for j in 0..4 {
+                    z += w1[i][j] * x[j];
+                }
+                h[i] = relu(z);
+            }
+            let mut out = b2;
+            for i in 0..3 {
+                out += w2[i] * h[i];
+            }
+            let e = out - y;
+            e * e
+        }
+    }));
+}
+
+#[test]
+fn snapshot_array_updated_in_place() {
+    insta::assert_snapshot!(expand_fn(quote! {
+        fn prefix_products(w: [f64; 6]) -> f64 {
+            let mut a = [0.0; 6];
+            a[0] = w[0];
+            for i in 1..6 {
+                a[i] = a[i - 1] * w[i];
+            }
+            let mut s = 0.0;
+            for i in 0..6 {
+                s += a[i];
+            }
+            s
+        }
+    }));
+}
