@@ -830,7 +830,16 @@ impl Graph {
 
     /// Zeros shaped like `like`: a float zero, or an array of them.
     pub fn zeros_like(&mut self, like: NodeId) -> NodeId {
-        match self.ty(like) {
+        fn runtime_length(ty: &Ty) -> bool {
+            match ty {
+                Ty::Array(_, Len::Runtime) => true,
+                Ty::Array(element, _) => runtime_length(element),
+                _ => false,
+            }
+        }
+        match self.ty(like).clone() {
+            // Only a run-time length needs the value itself (`vec![0.0; like.len()]`).
+            ty @ Ty::Array(..) if !runtime_length(&ty) => self.add_typed(Op::ZerosLike, Vec::new(), ty),
             Ty::Array(..) => self.add(Op::ZerosLike, vec![like]),
             _ => self.constant(0.0),
         }
