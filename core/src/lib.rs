@@ -27,9 +27,10 @@ pub use check::{check_gradient, numerical_gradient, relative_error, GradCheck};
 /// signed zeros).
 ///
 /// In a generic `#[differentiate]` function, write constants as `T::from_f64(2.0)`,
-/// `T::one()`, `T::zero()`, and float methods as `x.exp()` or `T::exp(x)`:
+/// `T::one()`, `T::zero()`, and float methods as `x.exp()` or `T::exp(x)` (this example,
+/// which uses the `chainrule` crate, is tested in its README):
 ///
-/// ```
+/// ```ignore
 /// use chainrule::{differentiate, Real};
 ///
 /// #[differentiate]
@@ -103,41 +104,49 @@ mod sealed {
 pub mod __private {
     /// Element-by-element sum of two gradients of one shape (floats, arrays, vectors).
     pub trait Add {
-        fn add_to(self, other: Self) -> Self;
+        fn add_in_place(&mut self, other: Self);
     }
 
-    impl Add for f32 {
+    impl<T: crate::Real> Add for T {
         #[inline]
-        fn add_to(self, other: Self) -> Self {
-            self + other
+        fn add_in_place(&mut self, other: Self) {
+            *self += other;
         }
     }
 
-    impl Add for f64 {
+    impl<T: Add, const N: usize> Add for [T; N] {
         #[inline]
-        fn add_to(self, other: Self) -> Self {
-            self + other
-        }
-    }
-
-    impl<T: Add + Copy, const N: usize> Add for [T; N] {
-        #[inline]
-        fn add_to(mut self, other: Self) -> Self {
+        fn add_in_place(&mut self, other: Self) {
             for (a, b) in self.iter_mut().zip(other) {
-                *a = a.add_to(b);
+                a.add_in_place(b);
             }
-            self
         }
     }
 
-    impl<T: Add + Clone> Add for Vec<T> {
+    impl<T: Add> Add for Vec<T> {
         #[inline]
-        fn add_to(mut self, other: Self) -> Self {
-            for (a, b) in self.iter_mut().zip(other) {
-                *a = a.clone().add_to(b);
+        fn add_in_place(&mut self, other: Self) {
+            if self.is_empty() {
+                *self = other; // an empty gradient is zero
+            } else {
+                for (a, b) in self.iter_mut().zip(other) {
+                    a.add_in_place(b);
+                }
             }
-            self
         }
+    }
+
+    /// `a + b` for gradients of any shape.
+    #[inline]
+    pub fn add<T: Add>(mut a: T, b: T) -> T {
+        a.add_in_place(b);
+        a
+    }
+
+    /// `*target += value` for gradients of any shape (a row of a matrix's gradient).
+    #[inline]
+    pub fn add_assign<T: Add>(target: &mut T, value: T) {
+        target.add_in_place(value);
     }
 
     /// A value that can be a gradient: floats, and arrays and vectors of them.
@@ -161,11 +170,5 @@ pub mod __private {
     /// calling it can keep that cache (`<g::Types as Caches<f64>>::Cache`).
     pub trait Caches<F> {
         type Cache;
-    }
-
-    /// `a + b` for gradients of any shape.
-    #[inline]
-    pub fn add<T: Add>(a: T, b: T) -> T {
-        a.add_to(b)
     }
 }

@@ -821,6 +821,14 @@ impl<'f> Plan<'f> {
             plan.names[id.index()] = Some(name);
             plan.lets[id.index()] = true;
         }
+        // A variable a loop goes on in is `mut`.
+        for id in g.ids() {
+            if plan.live[id.index()] && is_inner_carried(id) {
+                if let (Op::RegionParam(k), Some(owner)) = (g.op(id), g.region(g.region_of(id)).owner) {
+                    mutable.extend(init_of(g, owner, *k));
+                }
+            }
+        }
         plan.mutable = mutable;
         plan
     }
@@ -916,12 +924,7 @@ impl<'f> Plan<'f> {
                     let target = self.ident(args[0]);
                     let indices = args[2..].iter().map(|&i| self.expr(i).tokens);
                     let value = self.expr(args[1]).tokens;
-                    let op = if g.op(id) == &Op::Update {
-                        quote!(=)
-                    } else {
-                        quote!(+=)
-                    };
-                    out.extend(quote!(#target #([#indices])* #op #value;));
+                    out.extend(update_statement(g, id, quote!(#target #([#indices])*), value));
                 }
                 _ if self.lets[id.index()] => {
                     let ident = self.ident(id);
@@ -1053,8 +1056,14 @@ impl<'f> Plan<'f> {
             // Changed in the body at all (assigned here, updated in place, or by an inner loop).
             let changes = next.is_some_and(|next| Some(next) != g.region(body).params.get(k).copied());
             if self.names[inits[k].index()].as_deref() != Some(name.as_str()) {
-                let init = self.expr(inits[k]).tokens;
-                let mutable = changes.then(|| quote!(mut));
+                // A literal gets its type: `let mut s = 0.0_f64;` (`s.sin()` must type-check).
+                let init = match g.const_value(inits[k]) {
+                    Some(value) => self.literal(value, true).tokens,
+                    None => self.expr(inits[k]).tokens,
+                };
+                // `mut` if the loop changes it, or a later loop goes on in it.
+                let reused = self.output(node, k).is_some_and(|o| self.mutable.contains(&o));
+                let mutable = (changes || reused).then(|| quote!(mut));
                 declarations.extend(quote!(let #mutable #ident = #init;));
             }
             if let Some(next) = next.filter(|_| assigned) {
@@ -1107,14 +1116,7 @@ impl<'f> Plan<'f> {
             let element = g.ty(saved);
             let zero = self.zero(element, None);
             let init = match g.ty(id) {
-                Ty::Array(_, Len::Lit(n)) => {
-                    let n = proc_macro2::Literal::u64_unsuffixed(*n);
-                    quote!([#zero; #n])
-                }
-                Ty::Array(_, Len::Named(index)) => {
-                    let path = self.path(*index);
-                    quote!([#zero; #path])
-                }
+                Ty::Array(_, len @ (Len::Lit(_) | Len::Named(_))) => self.repeat(element, &self.len(len)),
                 _ if push => quote!(::std::vec::Vec::new()),
                 _ => {
                     let (start, end) = (g.args(node)[0], g.args(node)[1]);
@@ -1267,6 +1269,11 @@ impl<'f> Plan<'f> {
                 let rhs = self.expr(args[1]).at(level + 1);
                 Printed::new(quote!(#lhs #symbol #rhs), level)
             }
+            Op::IntCast(name) => {
+                let int = self.expr(args[0]).at(CAST);
+                let ty = make_ident(name);
+                Printed::new(quote!(#int as #ty), CAST)
+            }
             Op::IntToFloat => {
                 let int = self.expr(args[0]).at(CAST);
                 match self.generic() {
@@ -1319,14 +1326,10 @@ impl<'f> Plan<'f> {
                 let array = self.expr(args[0]).tokens;
                 let value = self.expr(args[1]).tokens;
                 let indices = args[2..].iter().map(|&i| self.expr(i).tokens);
-                let op = if g.op(id) == &Op::Update {
-                    quote!(=)
-                } else {
-                    quote!(+=)
-                };
                 let copy = make_ident("updated");
+                let statement = update_statement(g, id, quote!(#copy #([#indices])*), value);
                 Printed::new(
-                    quote!({ let mut #copy = ::core::clone::Clone::clone(&#array); #copy #([#indices])* #op #value; #copy }),
+                    quote!({ let mut #copy = ::core::clone::Clone::clone(&#array); #statement #copy }),
                     POSTFIX,
                 )
             }
@@ -1467,11 +1470,17 @@ impl<'f> Plan<'f> {
                     None => quote!(::std::vec::Vec::new()),
                 }
             }
-            Ty::Array(element, len) => {
-                let zero = self.zero(element, None);
-                let len = self.len(len);
-                quote!([#zero; #len])
-            }
+            Ty::Array(element, len) => self.repeat(element, &self.len(len)),
+        }
+    }
+
+    /// `[zero; n]` of an element type; `from_fn` where the element is not `Copy`.
+    fn repeat(&self, element: &Ty, len: &TokenStream) -> TokenStream {
+        let zero = self.zero(element, None);
+        if is_copy(element) {
+            quote!([#zero; #len])
+        } else {
+            quote!(::core::array::from_fn::<_, #len, _>(|_| #zero))
         }
     }
 
@@ -1512,6 +1521,17 @@ impl<'f> Plan<'f> {
     /// since generated code lives in a module one below the function.
     fn path(&self, index: usize) -> TokenStream {
         self.user_path(&self.g.named[index])
+    }
+}
+
+/// `place = value;`, or `place += value;` for a gradient flowing into an element (a
+/// whole row of a matrix goes through `add_assign`).
+fn update_statement(g: &Graph, id: NodeId, place: TokenStream, value: TokenStream) -> TokenStream {
+    let args = g.args(id);
+    match g.op(id) {
+        Op::Update => quote!(#place = #value;),
+        _ if g.ty(args[1]) == &Ty::Float => quote!(#place += #value;),
+        _ => quote!(::chainrule::__private::add_assign(&mut #place, #value);),
     }
 }
 

@@ -267,6 +267,8 @@ pub enum Op {
     IntBin(IntOp),
     /// An integer converted to the float type (`n as f64`).
     IntToFloat,
+    /// An integer converted to another integer type (`k as usize`).
+    IntCast(String),
     /// A primitive operation of the rule table.
     Prim(Prim),
     /// `if args[0] CMP args[1] { args[2] } else { args[3] }`: how kinks (relu, abs, max)
@@ -533,6 +535,7 @@ impl Graph {
                 _ => Ty::int(),
             },
             Op::Len => Ty::Int(Some("usize".to_string())),
+            Op::IntCast(name) => Ty::Int(Some(name.clone())),
             Op::Compare(_) | Op::Bool(_) | Op::And | Op::Or | Op::Not => Ty::Bool,
             Op::ArrayLit => Ty::Array(Box::new(arg_ty(0)), Len::Lit(args.len() as u64)),
             Op::ArrayRepeat(len) => Ty::Array(Box::new(arg_ty(0)), len.clone()),
@@ -565,7 +568,9 @@ impl Graph {
                     let args = self.args(id).to_vec();
                     let ty = self.ty(id).clone();
                     match op {
-                        Op::IntBin(_) | Op::Len | Op::Index | Op::IntToFloat => self.add(op, args),
+                        Op::IntBin(_) | Op::Len | Op::Index | Op::IntToFloat | Op::IntCast(_) => {
+                            self.add(op, args)
+                        }
                         _ => self.add_typed(op, args, ty),
                     }
                 }
@@ -633,7 +638,7 @@ impl Graph {
         }
         match self.op(id) {
             Op::LoopIndex => self.mirror_index.contains_key(&region),
-            Op::IntBin(_) | Op::Len | Op::Index | Op::IntToFloat => {
+            Op::IntBin(_) | Op::Len | Op::Index | Op::IntToFloat | Op::IntCast(_) => {
                 self.args(id).iter().all(|&a| self.recomputable(a))
             }
             _ => false,
@@ -752,7 +757,7 @@ impl Graph {
     pub fn is_free(&self, id: NodeId) -> bool {
         match self.op(id) {
             Op::Const(_) | Op::Named(_) | Op::Int { .. } | Op::Bool(_) => true,
-            Op::IntToFloat | Op::IntBin(_) => self.args(id).iter().all(|&a| self.is_free(a)),
+            Op::IntToFloat | Op::IntBin(_) | Op::IntCast(_) => self.args(id).iter().all(|&a| self.is_free(a)),
             _ => false,
         }
     }

@@ -1206,7 +1206,9 @@ impl Lower<'_> {
         match (self.graph.ty(value).clone(), target) {
             (Ty::Int(_), Some(float)) if float == self.graph.float => self.graph.int_to_float(value),
             (Ty::Float, Some(float)) if float == self.graph.float => value,
-            (Ty::Int(_), None) if is_integer_type(&cast.ty) => value,
+            (Ty::Int(_), None) if is_integer_type(&cast.ty) => {
+                self.graph.add(Op::IntCast(tokens(&cast.ty)), vec![value])
+            }
             (found, _) => self.error(
                 cast,
                 format!(

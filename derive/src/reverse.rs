@@ -402,13 +402,16 @@ impl Reverse {
             Ty::Unit,
         );
         g.region_mut(backward).owner = Some(reverse);
+        // First the accumulators, which continued the adjoints so far and replace them; then
+        // the carried values' adjoints flow into the initial values (which may be the same
+        // variables: `let mut s = x; for … { s = s * x }`).
+        for (j, &(n, _)) in acc.params.iter().enumerate() {
+            let out = g.project(reverse, carried.len() + j, g.ty(n).clone());
+            record(g, adjoint, n, out);
+        }
         for (j, &k) in carried.iter().enumerate() {
             let out = g.project(reverse, j, g.ty(params[k]).clone());
             self.accumulate(g, adjoint, accumulators, forward, inits[k], out);
-        }
-        for (j, &(n, _)) in acc.params.iter().enumerate() {
-            let out = g.project(reverse, carried.len() + j, g.ty(n).clone());
-            record(g, adjoint, n, out); // the accumulator continued the adjoint so far
         }
     }
 }

@@ -1,0 +1,72 @@
+//! Regressions found while writing the docs and tests: each once failed to compile or gave
+//! a wrong gradient.
+#![allow(clippy::needless_range_loop)]
+use chainrule::differentiate;
+
+#[differentiate]
+fn nested(x: f64, n: usize) -> f64 {
+    let mut s = x;
+    for _ in 0..2 {
+        for _ in 0..n {
+            s = s.sin();
+        }
+    }
+    s
+}
+
+#[differentiate]
+fn dot(w: &[f64], x: f64) -> f64 {
+    let mut s = 0.0;
+    for i in 0..w.len() {
+        s += w[i] * x;
+    }
+    s
+}
+
+#[differentiate]
+fn outer(w: &[f64], x: f64) -> f64 {
+    let mut s = x;
+    for _ in 0..3 {
+        s = dot(w, s).tanh();
+    }
+    s
+}
+
+#[differentiate]
+fn row_let(m: [[f64; 2]; 3]) -> f64 {
+    let r = m[1];
+    r[0] * r[1]
+}
+
+#[differentiate]
+fn rows(xs: &[[f64; 2]]) -> f64 {
+    let mut s = 0.0;
+    for x in xs.iter() {
+        s += x[0] * x[1];
+    }
+    s
+}
+
+#[differentiate]
+fn pick(xs: &[f64], k: i32, n: usize) -> f64 {
+    xs[k as usize] * 2.0 + xs[0].powi(n as i32)
+}
+
+#[test]
+fn repros() {
+    let (v, g) = nested::grad(0.5, 3);
+    let n = chainrule::numerical_gradient(|p: &[f64]| nested(p[0], 3), &[0.5]);
+    assert!((g.x - n[0]).abs() < 1e-8, "{v} {g:?} {n:?}");
+    let w = [0.3, -0.2, 0.5];
+    let (_, g) = outer::grad(&w, 0.7);
+    let n = chainrule::numerical_gradient(|p: &[f64]| outer(&p[..3], p[3]), &[0.3, -0.2, 0.5, 0.7]);
+    for (a, b) in g.w.iter().chain([&g.x]).zip(&n) {
+        assert!((a - b).abs() < 1e-8, "{a} {b}");
+    }
+    let (_, g) = row_let::grad([[1.0, 2.0], [3.0, 4.0], [5.0, 6.0]]);
+    assert_eq!(g.m, [[0.0, 0.0], [4.0, 3.0], [0.0, 0.0]]);
+    let (_, g) = rows::grad(&[[1.0, 2.0], [3.0, 4.0]]);
+    assert_eq!(g.xs, vec![[2.0, 1.0], [4.0, 3.0]]);
+    let (_, g) = pick::grad(&[1.5, 2.0, 3.0], 2, 3);
+    assert_eq!(g.xs, vec![3.0 * 1.5 * 1.5, 0.0, 2.0]);
+}
