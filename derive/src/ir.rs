@@ -582,14 +582,21 @@ impl Graph {
         let outer = self.region_of(owner);
         let saved = self.current;
         let imported = match self.op(owner).clone() {
-            Op::Branch { then, otherwise } => {
-                // An extra output of the branch: the value, or zero in the other branch.
-                let k = self.region(region).yields.len();
+                        Op::Branch { then, otherwise } => {
+                // An output of the branch: one that already gives the value where this
+                // branch runs (the backward code reading it runs only there), or a new one
+                // giving it here and zero in the other branch.
                 let other = if region == then { otherwise } else { then };
-                self.region_mut(region).yields.push(id);
-                self.current = other;
-                let zero = self.add_typed(Op::ZerosLike, Vec::new(), self.ty(id).clone());
-                self.region_mut(other).yields.push(zero);
+                let k = match self.region(region).yields.iter().position(|&y| y == id) {
+                    Some(k) => k,
+                    None => {
+                        self.region_mut(region).yields.push(id);
+                        self.current = other;
+                        let zero = self.add_typed(Op::ZerosLike, Vec::new(), self.ty(id).clone());
+                        self.region_mut(other).yields.push(zero);
+                        self.region(region).yields.len() - 1
+                    }
+                };
                 self.current = outer;
                 let out = self.project(owner, k, self.ty(id).clone());
                 self.current = saved;
