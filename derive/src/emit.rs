@@ -36,6 +36,8 @@ const UNARY: u8 = 30;
 const POSTFIX: u8 = 40;
 /// Infix operators: `Syntax::Infix`'s level times ten.
 const INFIX_SCALE: u8 = 10;
+/// How deep an expression may nest before a part of it gets a `let`.
+const MAX_INLINE_DEPTH: usize = 16;
 
 pub fn emit(function: &Function, adjoints: &Adjoints, backward_top: RegionId) -> TokenStream {
     let g = &function.graph;
@@ -820,6 +822,22 @@ impl<'f> Plan<'f> {
             }
             plan.names[id.index()] = Some(name);
             plan.lets[id.index()] = true;
+        }
+        // No expression nests deeper than a reader (or rustc) wants: past a depth, a value
+        // gets a `let` of its own.
+        let mut depth = vec![0usize; len];
+        for id in g.ids() {
+            if !plan.live[id.index()] || plan.names[id.index()].is_some() || g.is_free(id) {
+                continue;
+            }
+            let deepest = g.args(id).iter().map(|a| depth[a.index()]).max().unwrap_or(0);
+            if deepest >= MAX_INLINE_DEPTH && !matches!(g.op(id), Op::Project(_) | Op::Stacked(_)) {
+                let name = plan.fresh(stem(g, id));
+                plan.names[id.index()] = Some(name);
+                plan.lets[id.index()] = true;
+            } else {
+                depth[id.index()] = deepest + 1;
+            }
         }
         // A variable a loop goes on in is `mut`.
         for id in g.ids() {

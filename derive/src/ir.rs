@@ -582,7 +582,7 @@ impl Graph {
         let outer = self.region_of(owner);
         let saved = self.current;
         let imported = match self.op(owner).clone() {
-                        Op::Branch { then, otherwise } => {
+            Op::Branch { then, otherwise } => {
                 // An output of the branch: one that already gives the value where this
                 // branch runs (the backward code reading it runs only there), or a new one
                 // giving it here and zero in the other branch.

@@ -35,6 +35,16 @@ pub fn differentiate(
 /// tests). Never panics: every problem becomes a `compile_error!` at its tokens, emitted
 /// after the user's function unchanged so that one mistake does not cascade.
 fn expand(attr: TokenStream, item: TokenStream) -> TokenStream {
+    // Parsing and lowering recurse once per level of nesting: a 1,000-deep expression
+    // needs more than the stack the compiler leaves a macro. Run on a stack of our own (on
+    // this thread, so that the compiler's tokens stay valid).
+    stacker::grow(STACK_SEGMENT, || expand_on_stack(attr, item))
+}
+
+/// The stack the expansion runs on (reserved, and committed only as it is used).
+const STACK_SEGMENT: usize = 256 << 20;
+
+fn expand_on_stack(attr: TokenStream, item: TokenStream) -> TokenStream {
     let function = match syn::parse2::<syn::Item>(item.clone()) {
         Ok(syn::Item::Fn(function)) => function,
         Ok(other) => {

@@ -780,9 +780,9 @@ impl Lower<'_> {
     /// An expression: its value, or `None` for a statement-like one (an assignment, a
     /// loop, an `if` without `else`).
     fn expr_any(&mut self, expr: &Expr, expect: Expect) -> Option<NodeId> {
-        let node = self.expr_inner(expr, expect)?;
-        self.graph.set_span(node, expr.span());
-        Some(node)
+        // (No span recorded here: an expression's span walks all its tokens, which would
+        // make reading a long expression quadratic. Errors point at tokens directly.)
+        self.expr_inner(expr, expect)
     }
 
     fn expr_inner(&mut self, expr: &Expr, expect: Expect) -> Option<NodeId> {
@@ -1892,7 +1892,10 @@ impl Lower<'_> {
                 }
                 arg => *arg,
             };
-            nodes.push(self.expr_as(arg, Expect::Any));
+            let node = self.expr_as(arg, Expect::Any);
+            // Where a missing gradient of this argument is reported.
+            self.graph.set_span(node, arg.span());
+            nodes.push(node);
         }
         let callee = self.graph.named_index(path);
         let call = self.graph.add_typed(Op::Call { callee, by_ref }, nodes, Ty::Unit);

@@ -330,3 +330,36 @@ fn snapshot_array_updated_in_place() {
         }
     }));
 }
+
+/// Valid but extreme input: a 1,000-deep nesting, 10,000 operations, 200 parameters. Each
+/// expands (no stack overflow, no hang) to code that parses.
+#[test]
+fn pathological_sizes() {
+    stacker::grow(256 << 20, || {
+        let deep = format!(
+            "fn deep(x: f64) -> f64 {{ {}x{} }}",
+            "(".repeat(1000),
+            ").sin()".repeat(1000)
+        );
+        let long = format!("fn long(x: f64) -> f64 {{ x{} }}", " * 1.5 + x".repeat(10_000));
+        let params: Vec<String> = (0..200).map(|k| format!("p{k}")).collect();
+        let many = format!(
+            "fn many({}) -> f64 {{ {} }}",
+            params
+                .iter()
+                .map(|p| format!("{p}: f64"))
+                .collect::<Vec<_>>()
+                .join(", "),
+            params.join(" * ")
+        );
+        for source in [deep, long, many] {
+            let item: TokenStream = source.parse().expect("test input parses");
+            let started = std::time::Instant::now();
+            let expanded = expand(TokenStream::new(), item);
+            let elapsed = started.elapsed();
+            let file = syn::parse2::<syn::File>(expanded).expect("the expansion parses");
+            assert_eq!(file.items.len(), 3, "the function, its marker and its module");
+            assert!(elapsed.as_secs() < 20, "expansion took {elapsed:?}");
+        }
+    });
+}
