@@ -2,6 +2,9 @@
 //! the generated code (reviewed when they change: `cargo insta review`, or
 //! `INSTA_UPDATE=always cargo test -p chainrule-derive` and read the diff).
 
+use proc_macro2::TokenStream;
+use quote::quote;
+
 use super::*;
 
 fn pretty(tokens: TokenStream) -> String {
