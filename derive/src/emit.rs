@@ -436,6 +436,7 @@ struct Plan<'f> {
     /// Variables that need `let mut`.
     mutable: HashSet<NodeId>,
     taken: RefCell<HashSet<String>>,
+    next_suffix: RefCell<HashMap<String, usize>>,
     uses_named: bool,
 }
 
@@ -600,6 +601,7 @@ impl<'f> Plan<'f> {
             in_place,
             mutable: HashSet::new(),
             taken: RefCell::new(RESERVED.iter().map(|s| s.to_string()).collect()),
+            next_suffix: RefCell::new(HashMap::new()),
             uses_named: false,
         };
         for param in &g.params {
@@ -739,7 +741,7 @@ impl<'f> Plan<'f> {
                 || uses[id.index()] >= 2
                 || used_elsewhere[id.index()]
                 || forced_lets.contains(&id)
-                || plan.cached.contains(&id)
+                || cached_set.contains(&id)
                 || roots.contains(&id)
                 || id == function.output
                 || matches!(
@@ -904,10 +906,12 @@ impl<'f> Plan<'f> {
     /// A name not used yet: `stem`, else `stem_1`, `stem_2`, …
     fn fresh(&self, stem: &str) -> String {
         let mut taken = self.taken.borrow_mut();
+        let mut next_suffix = self.next_suffix.borrow_mut();
         let mut name = stem.to_string();
-        let mut counter = 0;
+        // Each stem remembers how far its suffixes got: naming stays linear.
+        let counter = next_suffix.entry(stem.to_string()).or_insert(0);
         while taken.contains(&name) {
-            counter += 1;
+            *counter += 1;
             name = format!("{stem}_{counter}");
         }
         taken.insert(name.clone());

@@ -366,3 +366,78 @@ fn pathological_sizes() {
         }
     });
 }
+
+/// Functions of growing size for the compile-cost measurements: `n` operations in a
+/// chain (`x * c + x …`), or an `n`-deep composition of one method, or a product of `n`
+/// factors.
+fn sized_source(shape: &str, n: usize) -> String {
+    match shape {
+        "chain" => format!("fn f(x: f64) -> f64 {{ x{} }}", " * 1.5 + x".repeat(n / 2)),
+        "sin" | "exp" => {
+            format!(
+                "fn f(x: f64) -> f64 {{ {}x{} }}",
+                "(".repeat(n),
+                format!(").{shape}()").repeat(n)
+            )
+        }
+        "product" => {
+            let params: Vec<String> = (0..n).map(|k| format!("x{k}")).collect();
+            let list = params
+                .iter()
+                .map(|p| format!("{p}: f64"))
+                .collect::<Vec<_>>()
+                .join(", ");
+            format!("fn f({list}) -> f64 {{ {} }}", params.join(" * "))
+        }
+        _ => String::new(),
+    }
+}
+
+fn expansion_size(source: &str) -> usize {
+    let item: TokenStream = source.parse().expect("a function");
+    stacker::grow(256 << 20, || expand(TokenStream::new(), item).to_string().len())
+}
+
+/// Naive symbolic differentiation of sin(sin(…(x))) swells exponentially; reverse mode
+/// over a graph is linear: the generated code of a 1,000-deep composition is a bounded
+/// multiple of the input, and doubling the depth doubles it.
+#[test]
+fn generated_code_grows_linearly() {
+    for shape in ["sin", "exp", "chain", "product"] {
+        let (small, large) = (sized_source(shape, 500), sized_source(shape, 1000));
+        let (small_out, large_out) = (expansion_size(&small), expansion_size(&large));
+        let ratio = large_out as f64 / large.len() as f64;
+        assert!(ratio < 40.0, "{shape}: the expansion is {ratio:.1}× the input");
+        let growth = large_out as f64 / small_out as f64;
+        assert!(
+            (1.7..2.3).contains(&growth),
+            "{shape}: doubling the size grew the output {growth:.2}×"
+        );
+    }
+}
+
+/// The compile-cost table of BENCHMARKS.md:
+/// `cargo test -p chainrule-derive --release -- --ignored compile_cost --nocapture`.
+#[test]
+#[ignore = "a measurement, not a check: run it to refresh BENCHMARKS.md"]
+fn compile_cost() {
+    println!("| shape | operations | input bytes | output bytes | expansion (median of 5) |");
+    println!("|---|---:|---:|---:|---:|");
+    for shape in ["chain", "sin", "exp", "product"] {
+        for n in [10, 100, 1000, 10_000] {
+            if shape == "product" && n > 1000 {
+                continue; // 10,000 parameters is not a function anyone writes
+            }
+            let source = sized_source(shape, n);
+            let mut times = Vec::new();
+            let mut size = 0;
+            for _ in 0..5 {
+                let started = std::time::Instant::now();
+                size = expansion_size(&source);
+                times.push(started.elapsed());
+            }
+            times.sort();
+            println!("| {shape} | {n} | {} | {size} | {:.2?} |", source.len(), times[2]);
+        }
+    }
+}
