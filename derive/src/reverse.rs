@@ -15,6 +15,7 @@
 use std::collections::HashMap;
 
 use crate::ir::{Graph, NodeId, Op, Phase, RegionId, Ty};
+use crate::rules::Grad;
 
 /// The gradient of the output with respect to each parameter (`None` where it is zero).
 pub struct Adjoints {
@@ -51,6 +52,15 @@ struct Accumulators {
     first_index: usize,
 }
 
+/// One forward region being reversed: the adjoints so far, keyed by forward node (its
+/// own nodes, and the nodes from outside it that it reads).
+struct Frame<'a> {
+    forward: RegionId,
+    adjoint: HashMap<NodeId, NodeId>,
+    /// In a loop body: where gradients of outside values accumulate across iterations.
+    accumulators: Option<&'a mut Accumulators>,
+}
+
 impl Reverse {
     fn is_active(&self, id: NodeId) -> bool {
         self.active.get(id.index()).copied().unwrap_or(false)
@@ -64,30 +74,33 @@ impl Reverse {
         g: &mut Graph,
         forward: RegionId,
         seeds: Vec<(NodeId, NodeId)>,
-        mut accumulators: Option<&mut Accumulators>,
+        accumulators: Option<&mut Accumulators>,
     ) -> HashMap<NodeId, NodeId> {
-        let mut adjoint: HashMap<NodeId, NodeId> = HashMap::new();
+        let mut frame = Frame {
+            forward,
+            adjoint: HashMap::new(),
+            accumulators,
+        };
         let mut outputs: HashMap<NodeId, Vec<(usize, NodeId)>> = HashMap::new();
         for (node, seed) in seeds {
-            self.accumulate(g, &mut adjoint, &mut accumulators, forward, node, seed);
+            self.accumulate(g, &mut frame, node, Grad::Value(seed));
         }
         for id in g.region_nodes(forward).into_iter().rev() {
             match g.op(id).clone() {
                 Op::Project(k) => {
-                    if let Some(&upstream) = adjoint.get(&id) {
+                    if let Some(&upstream) = frame.adjoint.get(&id) {
                         outputs.entry(g.args(id)[0]).or_default().push((k, upstream));
                     }
                 }
                 Op::Branch { then, otherwise } => {
                     let Some(outs) = outputs.remove(&id) else { continue };
-                    let contributions = self.branch(g, id, then, otherwise, &outs);
-                    for (node, contribution) in contributions {
-                        self.accumulate(g, &mut adjoint, &mut accumulators, forward, node, contribution);
+                    for (node, contribution) in self.branch(g, id, then, otherwise, &outs) {
+                        self.accumulate(g, &mut frame, node, Grad::Value(contribution));
                     }
                 }
                 Op::Loop { body, .. } | Op::While { body, .. } => {
                     let outs = outputs.remove(&id).unwrap_or_default();
-                    self.repeat(g, id, body, &outs, &mut adjoint, &mut accumulators, forward);
+                    self.repeat(g, id, body, &outs, &mut frame);
                 }
                 Op::Call { callee, .. } => {
                     let Some(&(_, upstream)) = outputs.get(&id).and_then(|o| o.iter().find(|(k, _)| *k == 0))
@@ -109,103 +122,57 @@ impl Reverse {
                     for (k, &arg) in args.iter().enumerate() {
                         if self.is_active(arg) {
                             let gradient = g.project(backward, k, g.ty(arg).clone());
-                            self.accumulate(g, &mut adjoint, &mut accumulators, forward, arg, gradient);
+                            self.accumulate(g, &mut frame, arg, Grad::Value(gradient));
                         }
                     }
                 }
                 _ => {
-                    let Some(&upstream) = adjoint.get(&id) else {
+                    let Some(&upstream) = frame.adjoint.get(&id) else {
                         continue;
                     };
                     let args = g.args(id).to_vec();
                     for (k, grad) in crate::rules::vjp(g, id, &args, upstream) {
-                        let input = args[k];
-                        if !self.is_active(input) {
-                            continue; // constants get no gradient, and no code for one
-                        }
-                        match grad {
-                            crate::rules::Grad::Value(value) => {
-                                self.accumulate(g, &mut adjoint, &mut accumulators, forward, input, value)
-                            }
-                            crate::rules::Grad::AtIndex(value, indices) => self.accumulate_at(
-                                g,
-                                &mut adjoint,
-                                &mut accumulators,
-                                forward,
-                                input,
-                                value,
-                                &indices,
-                            ),
-                        }
+                        // (constants get no gradient, and no code for one)
+                        self.accumulate(g, &mut frame, args[k], grad);
                     }
                 }
             }
         }
-        adjoint
+        frame.adjoint
     }
 
-    /// adjoint[node] += contribution (a reused variable's gradients add up).
-    fn accumulate(
-        &mut self,
-        g: &mut Graph,
-        adjoint: &mut HashMap<NodeId, NodeId>,
-        accumulators: &mut Option<&mut Accumulators>,
-        forward: RegionId,
-        node: NodeId,
-        contribution: NodeId,
-    ) {
+    /// adjoint[node] += contribution (a reused variable's gradients add up), or, for one
+    /// element of an array, adjoint[array][indices] += contribution in place.
+    fn accumulate(&mut self, g: &mut Graph, frame: &mut Frame, node: NodeId, grad: Grad) {
         if !self.is_active(node) {
             return;
         }
-        self.start_accumulator(g, adjoint, accumulators, forward, node);
-        let sum = match adjoint.get(&node) {
-            Some(&earlier) => g.sum(earlier, contribution),
-            None => contribution,
-        };
-        record(g, adjoint, node, sum);
-    }
-
-    /// adjoint[array][indices] += contribution: in place, element by element.
-    #[allow(clippy::too_many_arguments)]
-    fn accumulate_at(
-        &mut self,
-        g: &mut Graph,
-        adjoint: &mut HashMap<NodeId, NodeId>,
-        accumulators: &mut Option<&mut Accumulators>,
-        forward: RegionId,
-        array: NodeId,
-        contribution: NodeId,
-        indices: &[NodeId],
-    ) {
-        if !self.is_active(array) {
-            return;
-        }
-        self.start_accumulator(g, adjoint, accumulators, forward, array);
-        let base = match adjoint.get(&array) {
-            Some(&earlier) => earlier,
-            None => {
-                let like = g.import(array);
-                g.zeros_like(like)
+        self.start_accumulator(g, frame, node);
+        let earlier = frame.adjoint.get(&node).copied();
+        let sum = match (grad, earlier) {
+            (Grad::Value(contribution), Some(earlier)) => g.sum(earlier, contribution),
+            (Grad::Value(contribution), None) => contribution,
+            (Grad::AtIndex(contribution, indices), earlier) => {
+                let base = match earlier {
+                    Some(earlier) => earlier,
+                    None => {
+                        let like = g.import(node);
+                        g.zeros_like(like)
+                    }
+                };
+                g.add_at(base, contribution, &indices)
             }
         };
-        let sum = g.add_at(base, contribution, indices);
-        record(g, adjoint, array, sum);
+        record(g, &mut frame.adjoint, node, sum);
     }
 
     /// In a loop body, the first gradient into a value from outside the loop starts from
     /// the accumulator carried across iterations.
-    fn start_accumulator(
-        &mut self,
-        g: &mut Graph,
-        adjoint: &mut HashMap<NodeId, NodeId>,
-        accumulators: &mut Option<&mut Accumulators>,
-        forward: RegionId,
-        node: NodeId,
-    ) {
-        let Some(acc) = accumulators.as_deref_mut() else {
+    fn start_accumulator(&mut self, g: &mut Graph, frame: &mut Frame, node: NodeId) {
+        let Some(acc) = frame.accumulators.as_deref_mut() else {
             return;
         };
-        if adjoint.contains_key(&node) || g.is_within(g.region_of(node), forward) {
+        if frame.adjoint.contains_key(&node) || g.is_within(g.region_of(node), frame.forward) {
             return;
         }
         let k = acc.first_index + acc.params.len();
@@ -215,7 +182,7 @@ impl Reverse {
         g.current = saved;
         g.region_mut(acc.body).params.push(param);
         acc.params.push((node, param));
-        record(g, adjoint, node, param);
+        record(g, &mut frame.adjoint, node, param);
     }
 
     /// The reverse of `if cond { then } else { otherwise }`: an `if` on the same condition,
@@ -289,16 +256,13 @@ impl Reverse {
     /// way round. It carries the adjoints of the loop-carried values, and accumulates the
     /// gradients of the values the body reads from outside, starting from (and replacing)
     /// their adjoints so far.
-    #[allow(clippy::too_many_arguments)]
     fn repeat(
         &mut self,
         g: &mut Graph,
         node: NodeId,
         body: RegionId,
         outs: &[(usize, NodeId)],
-        adjoint: &mut HashMap<NodeId, NodeId>,
-        accumulators: &mut Option<&mut Accumulators>,
-        forward: RegionId,
+        frame: &mut Frame,
     ) {
         let outer = g.current;
         let (range, inits, rev) = match g.op(node).clone() {
@@ -383,8 +347,8 @@ impl Reverse {
             args.push(init);
         }
         for &(n, _) in &acc.params {
-            self.start_accumulator(g, adjoint, accumulators, forward, n);
-            let init = match adjoint.get(&n) {
+            self.start_accumulator(g, frame, n);
+            let init = match frame.adjoint.get(&n) {
                 Some(&a) => a,
                 None => {
                     let like = g.import(n);
@@ -407,11 +371,11 @@ impl Reverse {
         // variables: `let mut s = x; for … { s = s * x }`).
         for (j, &(n, _)) in acc.params.iter().enumerate() {
             let out = g.project(reverse, carried.len() + j, g.ty(n).clone());
-            record(g, adjoint, n, out);
+            record(g, &mut frame.adjoint, n, out);
         }
         for (j, &k) in carried.iter().enumerate() {
             let out = g.project(reverse, j, g.ty(params[k]).clone());
-            self.accumulate(g, adjoint, accumulators, forward, inits[k], out);
+            self.accumulate(g, frame, inits[k], Grad::Value(out));
         }
     }
 }
