@@ -70,3 +70,53 @@ fn repros() {
     let (_, g) = pick::grad(&[1.5, 2.0, 3.0], 2, 3);
     assert_eq!(g.xs, vec![3.0 * 1.5 * 1.5, 0.0, 2.0]);
 }
+
+// Found by the random-program checks (derive/src/random.rs).
+
+#[differentiate]
+fn unused_loop(x: f64) -> f64 {
+    let mut s = 0.0;
+    for _ in 0..2 {
+        s += (x - x).sqrt();
+    }
+    let _ = s;
+    x
+}
+#[differentiate]
+fn cast_lt(x: f64, n: usize) -> f64 {
+    if (n as f64) < x {
+        x
+    } else {
+        0.0
+    }
+}
+#[allow(unused_variables)] // the point: a slice the value does not read
+#[differentiate]
+fn unused_slice(x: f64, xs: &[f64]) -> f64 {
+    x
+}
+#[differentiate]
+fn const_array(x: f64) -> f64 {
+    let a = [4f64; 2];
+    a[0].ln() * x + f64::ln(chainrule::sigmoid(1.0)) * x
+}
+#[differentiate]
+fn copy_ref(x: f64, w: &[f64; 2]) -> f64 {
+    let mut a = *w;
+    a[0] = x;
+    a[0] * a[1]
+}
+#[test]
+fn found_by_random_programs() {
+    assert_eq!(unused_loop::grad(2.0).1.x, 1.0);
+    assert_eq!(cast_lt::grad(3.0, 2).1.x, 1.0);
+    assert_eq!(unused_slice::grad(3.0, &[1.0, 2.0]).1.xs, vec![0.0, 0.0]);
+    assert!((const_array::grad(1.0).1.x - (4f64.ln() + chainrule::sigmoid(1.0f64).ln())).abs() < 1e-12);
+    assert_eq!(
+        copy_ref::grad(3.0, &[1.0, 2.0]).1,
+        copy_ref::Grad {
+            x: 2.0,
+            w: [0.0, 3.0]
+        }
+    );
+}

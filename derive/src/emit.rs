@@ -459,9 +459,15 @@ impl<'f> Plan<'f> {
                 }
             }
         }
-        for &root in &roots {
+                for &root in &roots {
             if !is_backward(root) && !g.is_free(root) {
                 cached_set.insert(root);
+            }
+        }
+        // A slice with no gradient still gets one of its length, read from the cache.
+        for (param, adjoint) in g.params.iter().zip(&adjoints.of_param) {
+            if param.wrt && adjoint.is_none() && matches!(g.ty(param.node), Ty::Array(_, Len::Runtime)) {
+                cached_set.insert(param.node);
             }
         }
         let mut cached: Vec<NodeId> = cached_set.iter().copied().collect();
@@ -1252,6 +1258,15 @@ impl<'f> Plan<'f> {
         }
     }
 
+        /// As [`Plan::expr`], but a literal gets its type (`4.0_f64`): where nothing else tells
+    /// rustc the float type (an array of constants, a function of constants).
+    fn typed(&self, id: NodeId) -> Printed {
+        match self.g.const_value(id) {
+            Some(value) if self.names[id.index()].is_none() => self.literal(value, true),
+            _ => self.expr(id),
+        }
+    }
+
     /// The node's own computation, its operands by [`Plan::expr`].
     fn inline(&self, id: NodeId) -> Printed {
         let g = self.g;
@@ -1309,8 +1324,9 @@ impl<'f> Plan<'f> {
                 }
             }
             Op::Compare(cmp) => {
-                let symbol: TokenStream = cmp.symbol().parse().unwrap_or_default();
-                let lhs = self.expr(args[0]).at(COMPARE + 1);
+                                let symbol: TokenStream = cmp.symbol().parse().unwrap_or_default();
+                // `(n as f64) < x`: without parentheses, `<` after a cast opens generics.
+                let lhs = self.expr(args[0]).at(CAST + 1);
                 let rhs = self.expr(args[1]).at(COMPARE + 1);
                 Printed::new(quote!(#lhs #symbol #rhs), COMPARE)
             }
@@ -1329,12 +1345,12 @@ impl<'f> Plan<'f> {
                 let operand = self.expr(args[0]).at(UNARY);
                 Printed::new(quote!(!#operand), UNARY)
             }
-            Op::ArrayLit => {
-                let elements = args.iter().map(|&a| self.expr(a).tokens);
+                        Op::ArrayLit => {
+                let elements = args.iter().map(|&a| self.typed(a).tokens);
                 Printed::new(quote!([#(#elements),*]), POSTFIX)
             }
-            Op::ArrayRepeat(len) => {
-                let value = self.expr(args[0]).tokens;
+                        Op::ArrayRepeat(len) => {
+                let value = self.typed(args[0]).tokens;
                 let len = self.len(len);
                 Printed::new(quote!([#value; #len]), POSTFIX)
             }
@@ -1348,12 +1364,17 @@ impl<'f> Plan<'f> {
                 let array = self.expr(args[0]).tokens;
                 let value = self.expr(args[1]).tokens;
                 let indices = args[2..].iter().map(|&i| self.expr(i).tokens);
-                let copy = make_ident("updated");
+                                let copy = make_ident("updated");
                 let statement = update_statement(g, id, quote!(#copy #([#indices])*), value);
-                Printed::new(
-                    quote!({ let mut #copy = ::core::clone::Clone::clone(&#array); #statement #copy }),
-                    POSTFIX,
-                )
+                // An owned copy: of a reference parameter, its array (not the reference).
+                let owned = match g.op(args[0]) {
+                    Op::Param(k) if matches!(g.params[*k].ty, syn::Type::Reference(_)) => match g.ty(args[0]) {
+                        Ty::Array(_, Len::Runtime) => quote!(#array.to_vec()),
+                        _ => quote!(*#array),
+                    },
+                    _ => quote!(::core::clone::Clone::clone(&#array)),
+                };
+                Printed::new(quote!({ let mut #copy = #owned; #statement #copy }), POSTFIX)
             }
             Op::ZerosLike => Printed::new(self.zero(g.ty(id), args.first().copied()), POSTFIX),
             Op::Len => {
@@ -1365,8 +1386,8 @@ impl<'f> Plan<'f> {
                 let zero = self.literal(0.0, false).tokens;
                 Printed::new(quote!(#array.iter().fold(#zero, |sum, &x| sum + x)), POSTFIX)
             }
-            Op::Select(cmp) => {
-                let lhs = self.expr(args[0]).at(INFIX_SCALE);
+                        Op::Select(cmp) => {
+                let lhs = self.expr(args[0]).at(CAST + 1);
                 let rhs = self.expr(args[1]).at(INFIX_SCALE);
                 let op: TokenStream = cmp.symbol().parse().unwrap_or_default();
                 let then = self.expr(args[2]).tokens;
@@ -1420,9 +1441,9 @@ impl<'f> Plan<'f> {
                 let rest = args[1..].iter().map(|&a| self.expr(a).tokens);
                 Printed::new(quote!(#receiver.#method(#(#rest),*)), POSTFIX)
             }
-            Syntax::Function => {
+                        Syntax::Function => {
                 let function = format_ident!("{}", rule.name);
-                let args = args.iter().map(|&a| self.expr(a).tokens);
+                let args = args.iter().map(|&a| self.typed(a).tokens);
                 Printed::new(quote!(::chainrule::#function(#(#args),*)), POSTFIX)
             }
         }

@@ -10,8 +10,12 @@
 mod diag;
 mod emit;
 mod expand;
+#[cfg(test)]
+mod interpret;
 mod ir;
 mod parse;
+#[cfg(test)]
+mod random;
 mod reverse;
 mod rules;
 mod simplify;
