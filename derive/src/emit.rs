@@ -459,7 +459,7 @@ impl<'f> Plan<'f> {
                 }
             }
         }
-                for &root in &roots {
+        for &root in &roots {
             if !is_backward(root) && !g.is_free(root) {
                 cached_set.insert(root);
             }
@@ -1258,7 +1258,7 @@ impl<'f> Plan<'f> {
         }
     }
 
-        /// As [`Plan::expr`], but a literal gets its type (`4.0_f64`): where nothing else tells
+    /// As [`Plan::expr`], but a literal gets its type (`4.0_f64`): where nothing else tells
     /// rustc the float type (an array of constants, a function of constants).
     fn typed(&self, id: NodeId) -> Printed {
         match self.g.const_value(id) {
@@ -1324,7 +1324,7 @@ impl<'f> Plan<'f> {
                 }
             }
             Op::Compare(cmp) => {
-                                let symbol: TokenStream = cmp.symbol().parse().unwrap_or_default();
+                let symbol: TokenStream = cmp.symbol().parse().unwrap_or_default();
                 // `(n as f64) < x`: without parentheses, `<` after a cast opens generics.
                 let lhs = self.expr(args[0]).at(CAST + 1);
                 let rhs = self.expr(args[1]).at(COMPARE + 1);
@@ -1345,11 +1345,11 @@ impl<'f> Plan<'f> {
                 let operand = self.expr(args[0]).at(UNARY);
                 Printed::new(quote!(!#operand), UNARY)
             }
-                        Op::ArrayLit => {
+            Op::ArrayLit => {
                 let elements = args.iter().map(|&a| self.typed(a).tokens);
                 Printed::new(quote!([#(#elements),*]), POSTFIX)
             }
-                        Op::ArrayRepeat(len) => {
+            Op::ArrayRepeat(len) => {
                 let value = self.typed(args[0]).tokens;
                 let len = self.len(len);
                 Printed::new(quote!([#value; #len]), POSTFIX)
@@ -1364,11 +1364,12 @@ impl<'f> Plan<'f> {
                 let array = self.expr(args[0]).tokens;
                 let value = self.expr(args[1]).tokens;
                 let indices = args[2..].iter().map(|&i| self.expr(i).tokens);
-                                let copy = make_ident("updated");
+                let copy = make_ident("updated");
                 let statement = update_statement(g, id, quote!(#copy #([#indices])*), value);
                 // An owned copy: of a reference parameter, its array (not the reference).
                 let owned = match g.op(args[0]) {
-                    Op::Param(k) if matches!(g.params[*k].ty, syn::Type::Reference(_)) => match g.ty(args[0]) {
+                    Op::Param(k) if matches!(g.params[*k].ty, syn::Type::Reference(_)) => match g.ty(args[0])
+                    {
                         Ty::Array(_, Len::Runtime) => quote!(#array.to_vec()),
                         _ => quote!(*#array),
                     },
@@ -1386,7 +1387,7 @@ impl<'f> Plan<'f> {
                 let zero = self.literal(0.0, false).tokens;
                 Printed::new(quote!(#array.iter().fold(#zero, |sum, &x| sum + x)), POSTFIX)
             }
-                        Op::Select(cmp) => {
+            Op::Select(cmp) => {
                 let lhs = self.expr(args[0]).at(CAST + 1);
                 let rhs = self.expr(args[1]).at(INFIX_SCALE);
                 let op: TokenStream = cmp.symbol().parse().unwrap_or_default();
@@ -1441,7 +1442,7 @@ impl<'f> Plan<'f> {
                 let rest = args[1..].iter().map(|&a| self.expr(a).tokens);
                 Printed::new(quote!(#receiver.#method(#(#rest),*)), POSTFIX)
             }
-                        Syntax::Function => {
+            Syntax::Function => {
                 let function = format_ident!("{}", rule.name);
                 let args = args.iter().map(|&a| self.typed(a).tokens);
                 Printed::new(quote!(::chainrule::#function(#(#args),*)), POSTFIX)

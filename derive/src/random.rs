@@ -2649,7 +2649,7 @@ fn random_programs_expand_to_rust() {
         }
         let file = match syn::parse2::<syn::File>(expanded) {
             Ok(file) => file,
-            
+
             Err(error) => {
                 return Err(failure(
                     &program,
@@ -2657,18 +2657,21 @@ fn random_programs_expand_to_rust() {
                 ))
             }
         };
-                // Methods of constants must have a float type (`regression_constants_lose_their_float_type`).
+        // Methods of constants must have a float type (`regression_constants_lose_their_float_type`).
         for name in ["forward", "grad"] {
             let calls = ambiguous_method_calls(&generated_fn(&file, name));
             if !calls.is_empty() {
                 untyped_constants.fetch_add(1, Ordering::Relaxed);
-                return Err(failure(&program, &format!("methods of untyped constants in `{name}`: {calls:?}")));
+                return Err(failure(
+                    &program,
+                    &format!("methods of untyped constants in `{name}`: {calls:?}"),
+                ));
             }
         }
         Ok(())
     });
     println!(
-                "{} programs expanded in {:?}; {} with methods of untyped constants",
+        "{} programs expanded in {:?}; {} with methods of untyped constants",
         stats.programs,
         started.elapsed(),
         untyped_constants.into_inner(),
