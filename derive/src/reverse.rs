@@ -282,7 +282,7 @@ impl Reverse {
                     .iter()
                     .any(|&a| self.is_active(a) && !g.is_within(g.region_of(a), body))
         });
-                // No gradient flows out of a loop none of whose results is read: nothing to reverse
+        // No gradient flows out of a loop none of whose results is read: nothing to reverse
         // (and nothing to multiply by an infinite local gradient, which would give NaN).
         if (carried.is_empty() && !reads_outside) || outs.is_empty() {
             return;
