@@ -13,6 +13,8 @@ mod expand;
 #[cfg(test)]
 mod interpret;
 mod ir;
+#[cfg(test)]
+mod never_panics;
 mod parse;
 #[cfg(test)]
 mod random;

@@ -101,7 +101,17 @@ fn parse_attr(attr: TokenStream, errors: &mut Errors) -> Options {
                 options.wrt = Some(names.into_iter().collect());
             } else if keyword == "backward" && options.backward.is_none() {
                 input.parse::<syn::Token![=]>()?;
-                options.backward = Some(input.parse()?);
+                let rule: syn::Path = input.parse()?;
+                // `crate`, `self`, `super` alone name a module, not a function.
+                if rule.segments.last().is_some_and(|s| {
+                    matches!(s.ident.to_string().as_str(), "crate" | "self" | "super" | "Self")
+                }) {
+                    return Err(syn::Error::new_spanned(
+                        &rule,
+                        "`backward = …` names the function computing the gradient, such as `backward = erf_backward`",
+                    ));
+                }
+                options.backward = Some(rule);
             } else {
                 return Err(syn::Error::new_spanned(
                     &keyword,
