@@ -1421,7 +1421,6 @@ pub fn known_bug(attr: &TokenStream) -> Option<&'static str> {
     None
 }
 
-
 pub fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
     if let Some(text) = payload.downcast_ref::<&str>() {
         (*text).to_string()
