@@ -19,6 +19,10 @@ use proc_macro2::{Ident, Span};
 
 use crate::rules::Prim;
 
+/// How many floating-point operations the backward pass may redo to recompute a value of
+/// a loop body instead of saving it per iteration.
+const RECOMPUTE_BUDGET: usize = 4;
+
 /// Index of a node in [`Graph::nodes`].
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Debug)]
 pub struct NodeId(u32);
@@ -60,6 +64,7 @@ impl FloatType {
 #[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
 pub enum Cmp {
     Gt,
+    Ge,
     Lt,
     Eq,
 }
@@ -68,6 +73,7 @@ impl Cmp {
     pub fn eval(self, lhs: f64, rhs: f64) -> bool {
         match self {
             Cmp::Gt => lhs > rhs,
+            Cmp::Ge => lhs >= rhs,
             Cmp::Lt => lhs < rhs,
             Cmp::Eq => lhs == rhs,
         }
@@ -76,6 +82,7 @@ impl Cmp {
     pub fn symbol(self) -> &'static str {
         match self {
             Cmp::Gt => ">",
+            Cmp::Ge => ">=",
             Cmp::Lt => "<",
             Cmp::Eq => "==",
         }
@@ -481,6 +488,20 @@ impl Graph {
         self.add_typed(op, args, ty)
     }
 
+    /// Replaces a node's operation (same arguments and type), keeping the interning
+    /// table true.
+    pub fn set_op(&mut self, id: NodeId, op: Op) {
+        let node = &self.nodes[id.index()];
+        if self.interned.get(node) == Some(&id) {
+            self.interned.remove(node);
+        }
+        let node = &mut self.nodes[id.index()];
+        node.op = op;
+        if !self.interned.contains_key(node) {
+            self.interned.insert(node.clone(), id);
+        }
+    }
+
     /// Adds a node of a given type, without simplification.
     pub fn add_typed(&mut self, op: Op, mut args: Vec<NodeId>, ty: Ty) -> NodeId {
         if self.region(self.current).backward {
@@ -639,6 +660,12 @@ impl Graph {
     /// rather than saving it: integer arithmetic on loop indices, lengths, and elements of
     /// arrays the backward pass has (a top-level `w[i]`).
     pub fn recomputable(&self, id: NodeId) -> bool {
+        let mut budget = RECOMPUTE_BUDGET;
+        self.recompute_within(id, &mut budget)
+    }
+
+    /// [`Graph::recomputable`], spending at most `budget` floating-point operations.
+    fn recompute_within(&self, id: NodeId, budget: &mut usize) -> bool {
         let region = self.region_of(id);
         if region == RegionId::TOP || self.is_free(id) {
             return true;
@@ -646,7 +673,16 @@ impl Graph {
         match self.op(id) {
             Op::LoopIndex => self.mirror_index.contains_key(&region),
             Op::IntBin(_) | Op::Len | Op::Index | Op::IntToFloat | Op::IntCast(_) => {
-                self.args(id).iter().all(|&a| self.recomputable(a))
+                self.args(id).iter().all(|&a| self.recompute_within(a, budget))
+            }
+            // A few additions and multiplications (`x[i + 1] - x[i] * x[i]`) cost less than
+            // a per-iteration stack: an allocation, a store and a load. They give the same
+            // bits again.
+            Op::Prim(Prim::Add | Prim::Sub | Prim::Mul | Prim::Neg | Prim::Max | Prim::Min)
+                if self.ty(id) == &Ty::Float && *budget > 0 =>
+            {
+                *budget -= 1;
+                self.args(id).iter().all(|&a| self.recompute_within(a, budget))
             }
             _ => false,
         }

@@ -36,7 +36,99 @@ pub fn reverse(g: &mut Graph, output: NodeId) -> (Adjoints, RegionId) {
     }
     let adjoints = pass.region(g, RegionId::TOP, seeds, None);
     let of_param = g.params.iter().map(|p| adjoints.get(&p.node).copied()).collect();
+    first_writes(g);
     (Adjoints { of_param }, backward_top)
+}
+
+/// `d_w[i] += v` becomes `d_w[i] = v` where `d_w[i]` is provably still zero: the gradient's
+/// first contribution to an element is written, not added to 0.0 (which the compiler may
+/// not drop: 0.0 + -0.0 is +0.0). So a loop filling a gradient array, the usual case
+/// (`d_w[i] = d_dot * x[i]`), costs what the hand-written one does.
+fn first_writes(g: &mut Graph) {
+    let writes: Vec<NodeId> = g
+        .ids()
+        .filter(|&id| g.op(id) == &Op::AddAt && g.region(g.region_of(id)).backward)
+        .collect();
+    for id in writes {
+        let (base, indices) = (g.args(id)[0], index_args(g, id));
+        if zero_at(g, base, &indices) {
+            g.set_op(id, Op::Update);
+        }
+    }
+}
+
+/// The index nodes of an element write (`AddAt`/`Update`: array, value, indices…).
+fn index_args(g: &Graph, write: NodeId) -> Vec<NodeId> {
+    g.args(write)[2..].to_vec()
+}
+
+/// Whether `array` is zero at `indices`: a zero array; an array written elsewhere only
+/// (a different constant index); or an accumulator carried by a loop whose every write
+/// in an iteration is at that iteration's index (so earlier iterations wrote elsewhere)
+/// and which started zero there.
+fn zero_at(g: &Graph, array: NodeId, indices: &[NodeId]) -> bool {
+    match g.op(array) {
+        Op::ZerosLike => true,
+        Op::AddAt | Op::Update => {
+            let other = index_args(g, array);
+            let elsewhere = other.len() == indices.len()
+                && other
+                    .iter()
+                    .zip(indices)
+                    .any(|(&a, &b)| matches!((g.int_value(a), g.int_value(b)), (Some(a), Some(b)) if a != b));
+            elsewhere && zero_at(g, g.args(array)[0], indices)
+        }
+        Op::RegionParam(k) => {
+            let body = g.region_of(array);
+            let (Some(owner), Some(index)) = (g.region(body).owner, g.region(body).index) else {
+                return false;
+            };
+            if !matches!(g.op(owner), Op::Loop { .. }) {
+                return false;
+            }
+            let Some(&end_of_iteration) = g.region(body).yields.get(*k) else {
+                return false;
+            };
+            let Some(written) = writes_between(g, end_of_iteration, array) else {
+                return false;
+            };
+            let Some(init) = g.args(owner).get(2 + k) else {
+                return false;
+            };
+            (0..indices.len()).any(|j| {
+                indices[j] == index && written.iter().all(|w| w.len() == indices.len() && w[j] == index)
+            }) && zero_at(g, *init, indices)
+        }
+        _ => false,
+    }
+}
+
+/// The indices of the element writes by which `start` (a carried parameter) becomes `end`
+/// in one iteration, through nested loops carrying it; `None` where it becomes `end`
+/// otherwise (a branch, a whole-array operation).
+fn writes_between(g: &Graph, end: NodeId, start: NodeId) -> Option<Vec<Vec<NodeId>>> {
+    let mut written = Vec::new();
+    let mut at = end;
+    while at != start {
+        match g.op(at) {
+            Op::AddAt | Op::Update => {
+                written.push(index_args(g, at));
+                at = g.args(at)[0];
+            }
+            Op::Project(k) => {
+                let inner = g.args(at)[0];
+                let Op::Loop { body, .. } = *g.op(inner) else {
+                    return None;
+                };
+                let region = g.region(body);
+                let (param, end_of_iteration) = (*region.params.get(*k)?, *region.yields.get(*k)?);
+                written.extend(writes_between(g, end_of_iteration, param)?);
+                at = *g.args(inner).get(2 + k)?;
+            }
+            _ => return None,
+        }
+    }
+    Some(written)
 }
 
 struct Reverse {

@@ -423,7 +423,7 @@ pub static RULES: &[Rule] = &[
         BINARY,
         exact = true,
         |a| a[0].max(a[1]),
-        |g, x, out| route(g, x, out)
+        |g, x, _out| route(g, x, Prim::Max)
     ),
     method!(
         Min,
@@ -431,7 +431,7 @@ pub static RULES: &[Rule] = &[
         BINARY,
         exact = true,
         |a| a[0].min(a[1]),
-        |g, x, out| route(g, x, out)
+        |g, x, _out| route(g, x, Prim::Min)
     ),
     // hypot(a, b) = √(a² + b²): ∂a = a/out, ∂b = b/out, and 0 at the origin (as abs'(0)).
     method!(
@@ -525,11 +525,23 @@ fn one_minus_square_sqrt(g: &mut Graph, x: NodeId) -> NodeId {
     g.prim(Prim::Sqrt, &[difference])
 }
 
-/// max and min: all to the argument equal to the result, the first on a tie.
-fn route(g: &mut Graph, x: &[NodeId], out: NodeId) -> Vec<Option<NodeId>> {
+/// max and min: all to the argument that was returned — the first on a tie, the other
+/// one where an argument is NaN (`f64::max` and `f64::min` ignore NaN). Decided from the
+/// arguments, not the result, so that the backward pass need not keep the result:
+/// `a.max(b)` returns `a` exactly when `a >= b || b.is_nan()` (`b == b` is false only for
+/// NaN, and folds away for a constant `b`: `z.max(0.0)` routes on `z >= 0.0`).
+fn route(g: &mut Graph, x: &[NodeId], prim: Prim) -> Vec<Option<NodeId>> {
     let (zero, one) = (g.constant(0.0), g.constant(1.0));
-    let to_first = g.select(Cmp::Eq, out, x[0], one, zero);
-    let to_second = g.select(Cmp::Eq, out, x[0], zero, one);
+    // max: a ≥ b; min: b ≥ a.
+    let (high, low) = if prim == Prim::Max {
+        (x[0], x[1])
+    } else {
+        (x[1], x[0])
+    };
+    let first_if_b_is_nan = g.select(Cmp::Eq, x[1], x[1], zero, one);
+    let second_if_b_is_nan = g.select(Cmp::Eq, x[1], x[1], one, zero);
+    let to_first = g.select(Cmp::Ge, high, low, one, first_if_b_is_nan);
+    let to_second = g.select(Cmp::Ge, high, low, zero, second_if_b_is_nan);
     vec![Some(to_first), Some(to_second)]
 }
 

@@ -80,6 +80,10 @@ fn is_zero_array(g: &Graph, id: NodeId) -> bool {
 }
 
 fn prim_rules(g: &mut Graph, prim: Prim, args: &[NodeId]) -> Option<NodeId> {
+    if prim == Prim::Powi && g.int_value(args[1]) == Some(1) {
+        // x¹ = x exactly (the power rule's n xⁿ⁻¹ at n = 2).
+        return Some(args[0]);
+    }
     if args.iter().any(|&a| g.ty(a) != &Ty::Float) {
         // Adjoints of arrays: adding zeros is nothing.
         return match (prim, args) {
