@@ -78,6 +78,34 @@ fn zero_at(g: &Graph, array: NodeId, indices: &[NodeId]) -> bool {
                     .any(|(&a, &b)| matches!((g.int_value(a), g.int_value(b)), (Some(a), Some(b)) if a != b));
             elsewhere && zero_at(g, g.args(array)[0], indices)
         }
+        Op::Project(k) if matches!(g.op(g.args(array)[0]), Op::Loop { .. }) => {
+            // After a loop over a literal range that wrote only at its index: zero where
+            // that position is a constant outside the range (`d_w[2]` after `for i in 0..2`).
+            let owner = g.args(array)[0];
+            let Op::Loop { body, .. } = *g.op(owner) else {
+                return false;
+            };
+            let region = g.region(body);
+            let (Some(&param), Some(&end_of_iteration), Some(index)) =
+                (region.params.get(*k), region.yields.get(*k), region.index)
+            else {
+                return false;
+            };
+            let (Some(first), Some(end)) = (g.int_value(g.args(owner)[0]), g.int_value(g.args(owner)[1]))
+            else {
+                return false;
+            };
+            let Some(written) = writes_between(g, end_of_iteration, param) else {
+                return false;
+            };
+            let Some(&init) = g.args(owner).get(2 + k) else {
+                return false;
+            };
+            (0..indices.len()).any(|j| {
+                g.int_value(indices[j]).is_some_and(|i| i < first || i >= end)
+                    && written.iter().all(|w| w.len() == indices.len() && w[j] == index)
+            }) && zero_at(g, init, indices)
+        }
         Op::RegionParam(k) => {
             let body = g.region_of(array);
             let (Some(owner), Some(index)) = (g.region(body).owner, g.region(body).index) else {
