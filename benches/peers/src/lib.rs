@@ -1,0 +1,1 @@
+//! Empty: the comparison is the bench target `benches/peers.rs`.
