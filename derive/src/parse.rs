@@ -833,6 +833,11 @@ impl Lower<'_> {
                     let operand = self.expr_as(&unary.expr, expect);
                     match self.graph.ty(operand) {
                         Ty::Float => self.graph.neg(operand),
+                        Ty::Tensor { elem, .. } if **elem == Ty::Float => {
+                            let negated = self.graph.neg(operand);
+                            self.check_array_result(negated, unary);
+                            negated
+                        }
                         Ty::Int(_) => {
                             let zero = self.graph.int(0);
                             self.graph.int_bin(IntOp::Sub, zero, operand)
