@@ -393,3 +393,74 @@ fn views_owned_and_f32() {
         assert!((a - n).abs() < 2e-3, "{a} {n}");
     }
 }
+
+// ---------------------------------------------------------------------------------------------
+// The lecture's networks, on small sizes
+
+/// f = W2 max(0, W1 x + b1) + b2, for one input vector; a scalar of it is checked.
+#[differentiate]
+fn two_layer(w1: &Array2<f64>, b1: &Array1<f64>, w2: &Array2<f64>, b2: &Array1<f64>, x: &Array1<f64>) -> f64 {
+    let h = relu(&(w1.dot(x) + b1));
+    let f = w2.dot(&h) + b2;
+    f.mapv(f64::sin).sum()
+}
+
+/// A 3-layer network over a batch (one example per row) with the softmax loss.
+#[differentiate(wrt(w1, b1, w2, b2, w3, b3))]
+fn three_layer(
+    w1: &Array2<f64>,
+    b1: &Array1<f64>,
+    w2: &Array2<f64>,
+    b2: &Array1<f64>,
+    w3: &Array2<f64>,
+    b3: &Array1<f64>,
+    x: &Array2<f64>,
+    y: &[usize],
+) -> f64 {
+    let h1 = relu(&(x.dot(w1) + b1));
+    let h2 = relu(&(h1.dot(w2) + b2));
+    let scores = h2.dot(w3) + b3;
+    chainrule::cross_entropy(&scores, y)
+}
+
+#[test]
+fn networks() {
+    check!(two_layer(
+        w1: m = matrix(4, 3, 0.11),
+        b1: v = vector(4, 0.21),
+        w2: m = matrix(2, 4, 0.31),
+        b2: v = vector(2, 0.41),
+        x: v = vector(3, 0.51),
+    ));
+    let (w1, b1, w2, b2, w3, b3) = (
+        matrix(3, 5, 0.13),
+        vector(5, 0.23),
+        matrix(5, 4, 0.33),
+        vector(4, 0.43),
+        matrix(4, 3, 0.53),
+        vector(3, 0.63),
+    );
+    let x = matrix(6, 3, 0.73);
+    let y = [0usize, 2, 1, 1, 0, 2];
+    let (loss, g) = three_layer::grad(&w1, &b1, &w2, &b2, &w3, &b3, &x, &y);
+    assert_eq!(loss, three_layer(&w1, &b1, &w2, &b2, &w3, &b3, &x, &y));
+    let params = [&w1, &w2, &w3].map(|w| w.clone().into_dyn());
+    let biases = [&b1, &b2, &b3].map(|b| b.clone().into_dyn());
+    let all: Vec<ArrayD<f64>> = params.iter().chain(&biases).cloned().collect();
+    let analytic: Vec<ArrayD<f64>> = [g.w1.into_dyn(), g.w2.into_dyn(), g.w3.into_dyn()]
+        .into_iter()
+        .chain([g.b1.into_dyn(), g.b2.into_dyn(), g.b3.into_dyn()])
+        .collect();
+    check(&all, &analytic, |p| {
+        three_layer(
+            &m(&p[0]),
+            &v(&p[3]),
+            &m(&p[1]),
+            &v(&p[4]),
+            &m(&p[2]),
+            &v(&p[5]),
+            &x,
+            &y,
+        )
+    });
+}

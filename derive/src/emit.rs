@@ -1569,10 +1569,11 @@ impl<'f> Plan<'f> {
                 }
             }
             Ty::Array(element, len) => self.repeat(element, &self.len(len)),
-            Ty::Tensor { .. } => match like {
+            Ty::Tensor { elem, .. } => match like {
                 Some(like) => {
                     let like = self.expr(like).at(POSTFIX);
-                    quote!(::chainrule::ndarray::Array::zeros(#like.raw_dim()))
+                    let elem = self.rust_type(elem);
+                    quote!(::chainrule::ndarray::Array::<#elem, _>::zeros(#like.raw_dim()))
                 }
                 None => quote!(::core::default::Default::default()),
             },

@@ -452,3 +452,15 @@ fn snapshot_tensor_two_layer_net() {
         }
     }));
 }
+
+#[test]
+fn snapshot_tensor_relu_layer() {
+    insta::assert_snapshot!(pretty(expand(
+        quote!(wrt(x)),
+        quote! {
+            fn relu_layer(x: &Array1<f64>, dy: &Array1<f64>) -> f64 {
+                relu(x).dot(dy)
+            }
+        }
+    )));
+}

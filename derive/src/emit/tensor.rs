@@ -67,6 +67,18 @@ impl Plan<'_> {
         }
     }
 
+    /// An owned array written inline and read once: an operator may consume it.
+    fn is_owned_temporary(&self, id: NodeId) -> bool {
+        let g = self.g;
+        let view = match g.op(id) {
+            Op::Tensor(op) => matches!(op, TensorOp::T | TensorOp::InsertAxis(_)),
+            Op::Index => true,
+            Op::Param(_) | Op::RegionParam(_) | Op::Project(_) | Op::Stacked(_) => true,
+            _ => false,
+        };
+        g.ty(id).is_tensor() && self.names[id.index()].is_none() && !view && self.closure_param(id).is_none()
+    }
+
     fn receiver(&self, arg: NodeId) -> TokenStream {
         self.expr(arg).at(POSTFIX)
     }
@@ -201,9 +213,12 @@ impl Plan<'_> {
         let args = g.args(id);
         let tensors = args.iter().filter(|&&a| g.ty(a).is_tensor()).count();
         let rule = prim.rule();
-        // A float operand beside an array gets its type written (`2.0_f64 * &x`).
+        // A float operand beside an array gets its type written (`2.0_f64 * &x`); an array
+        // computed just for this operation is consumed, its buffer reused for the result.
         let operand = |a: NodeId, level: u8| {
-            if g.ty(a).is_tensor() {
+            if self.is_owned_temporary(a) {
+                self.expr(a).at(level)
+            } else if g.ty(a).is_tensor() {
                 self.by_ref(id, a)
             } else {
                 self.typed(a).at(level)
@@ -306,11 +321,21 @@ impl Plan<'_> {
                 let v = idents[0];
                 Printed::new(quote!(#x.mapv(|#v| #body)), POSTFIX)
             }
-            [first, rest @ ..] => Printed::new(
-                quote!(::chainrule::ndarray::Zip::from(#first) #(.and_broadcast(#rest))*
-                    .map_collect(|#(&#idents),*| #body)),
-                POSTFIX,
-            ),
+            [first, rest @ ..] => {
+                // Arrays of the result's rank have its shape; lower ranks broadcast to it.
+                let and = producers[1..].iter().zip(rest).map(|(&p, r)| {
+                    if g.ty(p).rank() == rank {
+                        quote!(.and(#r))
+                    } else {
+                        quote!(.and_broadcast(#r))
+                    }
+                });
+                Printed::new(
+                    quote!(::chainrule::ndarray::Zip::from(#first) #(#and)*
+                        .map_collect(|#(&#idents),*| #body)),
+                    POSTFIX,
+                )
+            }
         }
     }
 
