@@ -4,6 +4,7 @@
 //! every parameter, and asserts that `forward` computes the function's value exactly and
 //! that `backward(&cache, 1.0)` is `grad`'s gradient.
 #![cfg(feature = "ndarray")]
+#![allow(clippy::needless_range_loop)]
 
 use chainrule::ndarray::{array, Array1, Array2, ArrayD, ArrayView2, Axis, IxDyn};
 use chainrule::{differentiate, elu, leaky_relu, maxout, relu, sigmoid, tanh};
@@ -223,9 +224,9 @@ fn kinks_as_for_floats() {
         }
         (0, [-1.0, 0.0, 2.0].map(|x| one::grad(x, x).1))
     };
-    for j in 0..3 {
-        assert!((g.z[[0, j]] - scalar[j].z).abs() < 1e-12);
-        assert_eq!(g.other[[0, j]], scalar[j].other);
+    for (j, scalar) in scalar.iter().enumerate() {
+        assert!((g.z[[0, j]] - scalar.z).abs() < 1e-12);
+        assert_eq!(g.other[[0, j]], scalar.other);
     }
 }
 
@@ -406,6 +407,7 @@ fn two_layer(w1: &Array2<f64>, b1: &Array1<f64>, w2: &Array2<f64>, b2: &Array1<f
 }
 
 /// A 3-layer network over a batch (one example per row) with the softmax loss.
+#[allow(clippy::too_many_arguments)]
 #[differentiate(wrt(w1, b1, w2, b2, w3, b3))]
 fn three_layer(
     w1: &Array2<f64>,

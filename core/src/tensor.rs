@@ -11,7 +11,7 @@ use ndarray::{Array, Array2, ArrayBase, Axis, Data, Dimension, Ix1, Zip};
 use crate::activation::Elementwise;
 use crate::Real;
 
-impl<'a, A: Real, S: Data<Elem = A>, D: Dimension> Elementwise for &'a ArrayBase<S, D> {
+impl<A: Real, S: Data<Elem = A>, D: Dimension> Elementwise for &ArrayBase<S, D> {
     type Elem = A;
     type Output = Array<A, D>;
 

@@ -131,6 +131,8 @@ pub fn tensor_type(ty: &Type, float: FloatType, generic: Option<&syn::Ident>) ->
     )))
 }
 
+const ARRAY_METHODS: &str = "`dot`, `t`, `sum`, `mean().unwrap()`, `sum_axis`, `insert_axis`, `row`, `mapv`, `len`, `view`, `to_owned` and `clone`";
+
 fn is_float_tensor(ty: &Ty) -> bool {
     matches!(ty, Ty::Tensor { elem, .. } if **elem == Ty::Float)
 }
@@ -266,7 +268,21 @@ impl Lower<'_> {
         let identity = matches!(name.as_str(), "view" | "to_owned" | "clone");
         let known = op.is_some() || identity || matches!(name.as_str(), "row" | "mapv" | "unwrap" | "expect");
         if !known {
-            return None;
+            // An unknown method of an array variable: say what arrays have.
+            let receiver = super::path_ident(&call.receiver)
+                .and_then(|i| self.lookup(i))
+                .map(|b| b.node)?;
+            if !self.graph.ty(receiver).is_tensor() || rules::method(&name).is_some() || name == "len" {
+                return None;
+            }
+            self.args_for_diagnostics(&call.args.iter().collect::<Vec<_>>());
+            return Some(self.error(
+                &call.method,
+                format!(
+                    "unsupported method `{name}` of an array: the differentiable array methods are {ARRAY_METHODS}, and the float methods element by element ({})",
+                    rules::supported_methods()
+                ),
+            ));
         }
         if matches!(name.as_str(), "unwrap" | "expect") {
             // `x.mean().unwrap()`: ndarray's mean is `None` for an empty array.
@@ -290,7 +306,9 @@ impl Lower<'_> {
             let found = describe(&ty);
             return Some(self.error(
                 &call.method,
-                format!("`{name}` is a method of arrays (`Array1`, `Array2`), not of {found}"),
+                format!(
+                    "`{name}` is a method of arrays (`Array1`, `Array2`), but this is {found} here: the macro knows a value is an array, and its rank, from a parameter's type (`&Array2<f64>`) and the array operations on it; a value returned by another function is not one"
+                ),
             ));
         }
         if identity {
