@@ -177,6 +177,15 @@ fn benches(c: &mut Criterion) {
     group.bench_function("hand-written backward", |b| {
         b.iter(|| relu_backward_by_hand(black_box(&x), black_box(&dy)))
     });
+    let upstream = 1.0;
+    group.bench_function("hand-written backward, times an upstream float", |b| {
+        b.iter(|| {
+            let u = black_box(upstream);
+            Zip::from(black_box(&x))
+                .and(black_box(&dy))
+                .map_collect(|&x, &dy| if x > 0.0 { dy * u } else { 0.0 })
+        })
+    });
     group.finish();
 
     // The 2-layer network.
@@ -209,7 +218,7 @@ fn benches(c: &mut Criterion) {
 
 criterion_group! {
     name = tensors;
-    config = Criterion::default().warm_up_time(Duration::from_secs(1)).measurement_time(Duration::from_secs(4));
+    config = Criterion::default().warm_up_time(Duration::from_secs(1)).measurement_time(Duration::from_secs(8));
     targets = benches
 }
 criterion_main!(tensors);
