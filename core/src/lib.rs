@@ -4,6 +4,8 @@
 //! - [`Real`]: the float trait (f32 and f64).
 //! - the lecture's activation functions: [`sigmoid`], [`tanh`], [`relu`],
 //!   [`leaky_relu`], [`maxout`], [`elu`]. `#[differentiate]` knows their derivatives.
+//! - with the `ndarray` feature: the same activations on whole arrays, [`softmax`],
+//!   [`log_softmax`], [`cross_entropy`], [`svm_loss`], [`outer`], and `ndarray` itself.
 //! - gradient checking by central differences: [`numerical_gradient`],
 //!   [`check_gradient`], [`relative_error`].
 //!
@@ -12,9 +14,15 @@
 
 mod activation;
 mod check;
+#[cfg(feature = "ndarray")]
+mod tensor;
 
-pub use activation::{elu, leaky_relu, maxout, relu, sigmoid, tanh};
+pub use activation::{elu, leaky_relu, maxout, relu, sigmoid, tanh, Elementwise};
 pub use check::{check_gradient, numerical_gradient, relative_error, GradCheck};
+#[cfg(feature = "ndarray")]
+pub use ndarray;
+#[cfg(feature = "ndarray")]
+pub use tensor::{cross_entropy, log_softmax, outer, softmax, svm_loss, Labels};
 
 /// The float types chainrule differentiates: `f32` and `f64`.
 ///
@@ -159,6 +167,8 @@ pub mod __private {
     impl<T: crate::Real> Gradient for T {}
     impl<T: Gradient, const N: usize> Gradient for [T; N] {}
     impl<T: Gradient> Gradient for Vec<T> {}
+    #[cfg(feature = "ndarray")]
+    impl<T: crate::Real, D: ndarray::Dimension> Gradient for ndarray::Array<T, D> {}
 
     /// The gradient a called function returned, checked to be one.
     #[inline]
@@ -171,4 +181,8 @@ pub mod __private {
     pub trait Caches<F> {
         type Cache;
     }
+
+    /// The backward passes of array operations (the `ndarray` feature).
+    #[cfg(feature = "ndarray")]
+    pub use crate::tensor::backward as tensor;
 }

@@ -21,6 +21,8 @@ use crate::parse::Function;
 use crate::reverse::Adjoints;
 use crate::rules::{Prim, Syntax};
 
+mod tensor;
+
 /// Names the generated code uses itself; user variables with these names get a suffix.
 const RESERVED: &[&str] = &[
     "cache", "upstream", "value", "forward", "backward", "grad", "Cache", "Grad",
@@ -141,6 +143,16 @@ pub fn emit(function: &Function, adjoints: &Adjoints, backward_top: RegionId) ->
     }
     let one = plan.literal(1.0, false).tokens;
     let grad_marker = plan.grad_marker();
+    // The backward part reads forward arrays by reference, as `backward` has them.
+    let mut rebind = TokenStream::new();
+    for &id in &plan.cached {
+        let reference_param =
+            matches!(g.op(id), Op::Param(k) if matches!(g.params[*k].ty, syn::Type::Reference(_)));
+        if g.ty(id).is_tensor() && !reference_param {
+            let ident = plan.ident(id);
+            rebind.extend(quote!(let #ident = &#ident;));
+        }
+    }
     module.forward = quote!(#unused_params #forward_body);
     module.output = output.clone();
     module.backward = quote! {
@@ -154,6 +166,7 @@ pub fn emit(function: &Function, adjoints: &Adjoints, backward_top: RegionId) ->
         #forward_body
         let #upstream: #float = #one;
         #ignore_upstream
+        #rebind
         #backward_body
         #grad_lets
         (#output, Grad { #(#grad_fields,)* #grad_marker })
@@ -164,6 +177,13 @@ pub fn emit(function: &Function, adjoints: &Adjoints, backward_top: RegionId) ->
 /// How a cached parameter is stored: slices copied (the cache owns what it keeps),
 /// references to arrays dereferenced.
 fn cache_value(param: &crate::ir::Param, ident: &Ident) -> TokenStream {
+    if crate::parse::is_tensor_type(&param.ty) {
+        // An owned array moves into the cache; a reference or a view is copied.
+        return match &param.ty {
+            syn::Type::Path(path) if !crate::parse::is_view_type(path) => quote!(#ident),
+            _ => quote!(#ident.to_owned()),
+        };
+    }
     match &param.ty {
         syn::Type::Reference(reference) if matches!(&*reference.elem, syn::Type::Array(_)) => quote!(*#ident),
         syn::Type::Reference(_) => quote!(#ident.to_vec()),
@@ -272,7 +292,9 @@ impl<'p, 'f> Module<'p, 'f> {
                 quote!(())
             }
         });
-        let uses_super = (plan.uses_named || function.custom.is_some()).then(|| {
+        // Array parameters keep their written types (`&Array2<f64>`), named beside the function.
+        let array_params = g.params.iter().any(|p| crate::parse::is_tensor_type(&p.ty));
+        let uses_super = (plan.uses_named || function.custom.is_some() || array_params).then(|| {
             quote! {
                 // The user's constants resolve as they do beside the function (an absolute
                 // path like `std::f64::consts::PI` leaves the import unused).
@@ -393,7 +415,7 @@ fn float_type(float: FloatType) -> Ident {
 
 fn is_copy(ty: &Ty) -> bool {
     match ty {
-        Ty::Array(_, Len::Runtime) | Ty::Opaque(_) => false,
+        Ty::Array(_, Len::Runtime) | Ty::Opaque(_) | Ty::Tensor { .. } => false,
         Ty::Array(element, _) => is_copy(element),
         _ => true,
     }
@@ -438,6 +460,8 @@ struct Plan<'f> {
     taken: RefCell<HashSet<String>>,
     next_suffix: RefCell<HashMap<String, usize>>,
     uses_named: bool,
+    /// Inside a `Zip` closure over arrays: what is read as its float parameters.
+    closure: RefCell<tensor::Closure>,
 }
 
 impl<'f> Plan<'f> {
@@ -466,7 +490,10 @@ impl<'f> Plan<'f> {
         }
         // A slice with no gradient still gets one of its length, read from the cache.
         for (param, adjoint) in g.params.iter().zip(&adjoints.of_param) {
-            if param.wrt && adjoint.is_none() && matches!(g.ty(param.node), Ty::Array(_, Len::Runtime)) {
+            if param.wrt
+                && adjoint.is_none()
+                && matches!(g.ty(param.node), Ty::Array(_, Len::Runtime) | Ty::Tensor { .. })
+            {
                 cached_set.insert(param.node);
             }
         }
@@ -609,6 +636,7 @@ impl<'f> Plan<'f> {
             taken: RefCell::new(RESERVED.iter().map(|s| s.to_string()).collect()),
             next_suffix: RefCell::new(HashMap::new()),
             uses_named: false,
+            closure: RefCell::new(tensor::Closure::default()),
         };
         for param in &g.params {
             let name = plan.fresh(&param.ident.unraw().to_string());
@@ -750,6 +778,12 @@ impl<'f> Plan<'f> {
                 || cached_set.contains(&id)
                 || roots.contains(&id)
                 || id == function.output
+                // The gradient of a named array reads as one: `let d_h = d_scores.dot(&w2.t());`.
+                || (backward
+                    && g.ty(id).is_tensor()
+                    && g.adjoint_of.get(&id).is_some_and(|of| {
+                        g.names[of.index()].is_some() && !matches!(g.op(*of), Op::Param(_))
+                    }))
                 || matches!(
                     g.op(id),
                     Op::Project(_) | Op::Stacked(_) | Op::RegionParam(_) | Op::LoopIndex
@@ -947,6 +981,10 @@ impl<'f> Plan<'f> {
                 Op::Call { callee, by_ref } => out.extend(self.call(id, *callee, *by_ref)),
                 Op::CallBackward { callee, arity } => out.extend(self.call_backward(id, *callee, *arity)),
                 Op::Project(_) | Op::Stacked(_) | Op::RegionParam(_) | Op::LoopIndex => {}
+                Op::Update | Op::AddAt if self.in_place.contains(&id) && g.ty(id).is_tensor() => {
+                    let target = self.ident(g.args(id)[0]).into_token_stream();
+                    out.extend(self.tensor_update(id, target));
+                }
                 Op::Update | Op::AddAt if self.in_place.contains(&id) => {
                     let args = g.args(id);
                     let target = self.ident(args[0]);
@@ -1251,6 +1289,9 @@ impl<'f> Plan<'f> {
 
     /// The node as an operand: its name if it has one, else inline.
     fn expr(&self, id: NodeId) -> Printed {
+        if let Some(param) = self.closure_param(id) {
+            return param;
+        }
         if self.names[id.index()].is_some() {
             Printed::new(self.ident(id).into_token_stream(), POSTFIX)
         } else {
@@ -1271,6 +1312,9 @@ impl<'f> Plan<'f> {
     fn inline(&self, id: NodeId) -> Printed {
         let g = self.g;
         let args = g.args(id);
+        if let Some(array) = self.tensor_inline(id) {
+            return array;
+        }
         match g.op(id) {
             Op::Param(_)
             | Op::Upstream
@@ -1359,6 +1403,15 @@ impl<'f> Plan<'f> {
                 let indices = args[1..].iter().map(|&i| self.expr(i).tokens);
                 Printed::new(quote!(#array #([#indices])*), POSTFIX)
             }
+            Op::Update | Op::AddAt if g.ty(id).is_tensor() => {
+                let array = self.expr(args[0]).tokens;
+                let copy = make_ident("updated");
+                let statement = self.tensor_update(id, copy.to_token_stream());
+                Printed::new(
+                    quote!({ let mut #copy = ::core::clone::Clone::clone(&#array); #statement #copy }),
+                    POSTFIX,
+                )
+            }
             Op::Update | Op::AddAt => {
                 // Not in place: a copy, updated (arrays of fixed size are `Copy`).
                 let array = self.expr(args[0]).tokens;
@@ -1409,7 +1462,8 @@ impl<'f> Plan<'f> {
             | Op::Loop { .. }
             | Op::While { .. }
             | Op::Call { .. }
-            | Op::CallBackward { .. } => Printed::new(quote!(()), POSTFIX),
+            | Op::CallBackward { .. }
+            | Op::Tensor(_) => Printed::new(quote!(()), POSTFIX),
         }
     }
 
@@ -1515,6 +1569,14 @@ impl<'f> Plan<'f> {
                 }
             }
             Ty::Array(element, len) => self.repeat(element, &self.len(len)),
+            Ty::Tensor { elem, .. } => match like {
+                Some(like) => {
+                    let like = self.expr(like).at(POSTFIX);
+                    let elem = self.rust_type(elem);
+                    quote!(::chainrule::ndarray::Array::<#elem, _>::zeros(#like.raw_dim()))
+                }
+                None => quote!(::core::default::Default::default()),
+            },
         }
     }
 
@@ -1558,6 +1620,7 @@ impl<'f> Plan<'f> {
                 let len = self.len(len);
                 quote!([#element; #len])
             }
+            Ty::Tensor { elem, rank } => self.tensor_type(elem, *rank),
         }
     }
 

@@ -386,6 +386,7 @@ impl Machine<'_> {
             Op::Call { .. } | Op::CallBackward { .. } => {
                 return Err(Error::Unsupported("a call of another function".to_string()))
             }
+            Op::Tensor(_) => return Err(Error::Unsupported("an ndarray operation".to_string())),
             Op::Param(k) => self
                 .inputs
                 .get(*k)

@@ -191,6 +191,13 @@ pub enum Ty {
     Opaque(usize),
     /// A structured node (its values come out through projections).
     Unit,
+    /// An ndarray array of `rank` axes (`Array2<f64>`, `&Array1<f64>`, `ArrayView2<f64>`),
+    /// its elements floats of the function's type or integers (labels); its shape is known
+    /// at run time only. See [`crate::rules::tensor`].
+    Tensor {
+        elem: Box<Ty>,
+        rank: u8,
+    },
 }
 
 impl Ty {
@@ -198,9 +205,32 @@ impl Ty {
     pub fn is_differentiable(&self) -> bool {
         match self {
             Ty::Float => true,
-            Ty::Array(element, _) => element.is_differentiable(),
+            Ty::Array(element, _) | Ty::Tensor { elem: element, .. } => element.is_differentiable(),
             _ => false,
         }
+    }
+
+    /// A float array of `rank` axes (a float for rank 0).
+    pub fn tensor(rank: u8) -> Ty {
+        match rank {
+            0 => Ty::Float,
+            rank => Ty::Tensor {
+                elem: Box::new(Ty::Float),
+                rank,
+            },
+        }
+    }
+
+    /// The rank of an array value (0 for anything else).
+    pub fn rank(&self) -> u8 {
+        match self {
+            Ty::Tensor { rank, .. } => *rank,
+            _ => 0,
+        }
+    }
+
+    pub fn is_tensor(&self) -> bool {
+        matches!(self, Ty::Tensor { .. })
     }
 
     /// The type after indexing `depth` times.
@@ -208,6 +238,11 @@ impl Ty {
         match (depth, self) {
             (0, ty) => ty.clone(),
             (_, Ty::Array(element, _)) => element.element(depth - 1),
+            (_, Ty::Tensor { elem, rank }) if depth >= *rank as usize => (**elem).clone(),
+            (_, Ty::Tensor { elem, rank }) => Ty::Tensor {
+                elem: elem.clone(),
+                rank: rank - depth as u8,
+            },
             _ => Ty::Float,
         }
     }
@@ -341,6 +376,10 @@ pub enum Op {
         callee: usize,
         arity: usize,
     },
+    /// An operation on whole arrays, of the rule table's array part
+    /// ([`crate::rules::tensor`]). Arithmetic and the float methods applied to arrays
+    /// are [`Op::Prim`] nodes of array type: element by element.
+    Tensor(crate::rules::tensor::TensorOp),
 }
 
 #[derive(Clone, PartialEq, Eq, Hash, Debug)]
@@ -566,6 +605,14 @@ impl Graph {
             Op::Call { .. } | Op::CallBackward { .. } => Ty::Unit,
             // Adjoints of arrays add up element by element.
             Op::Prim(_) if matches!(arg_ty(0), Ty::Array(..)) => arg_ty(0),
+            // Element by element on ndarray arrays (broadcast to the largest rank).
+            Op::Prim(_) | Op::Select(_) if args.iter().any(|&a| self.ty(a).is_tensor()) => {
+                Ty::tensor(args.iter().map(|&a| self.ty(a).rank()).max().unwrap_or(0))
+            }
+            Op::Tensor(op) => {
+                let tys: Vec<Ty> = args.iter().map(|&a| self.ty(a).clone()).collect();
+                op.result(&tys)
+            }
             _ => Ty::Float,
         }
     }
@@ -888,7 +935,7 @@ impl Graph {
         match self.ty(like).clone() {
             // Only a run-time length needs the value itself (`vec![0.0; like.len()]`).
             ty @ Ty::Array(..) if !runtime_length(&ty) => self.add_typed(Op::ZerosLike, Vec::new(), ty),
-            Ty::Array(..) => self.add(Op::ZerosLike, vec![like]),
+            Ty::Array(..) | Ty::Tensor { .. } => self.add(Op::ZerosLike, vec![like]),
             _ => self.constant(0.0),
         }
     }

@@ -20,6 +20,10 @@ use crate::diag::Errors;
 use crate::ir::{CmpOp, FloatType, Graph, IntOp, Len, NodeId, Op, Param, RegionId, Ty};
 use crate::rules::{self, Arg, Prim};
 
+mod tensor;
+
+pub use tensor::{is_tensor_type, is_view_type};
+
 /// A function, read: its graph and the node of its result.
 pub struct Function {
     pub item: ItemFn,
@@ -328,6 +332,9 @@ struct Lower<'e> {
 /// The type of a parameter or `let` annotation: floats (of the function's type),
 /// integers, bools, arrays of them, and slices (`&[f64]`, `&Vec<f64>`) of run-time length.
 fn value_type(ty: &Type, float: FloatType, generic: Option<&Ident>) -> Result<Ty, String> {
+    if let Some(array) = tensor::tensor_type(ty, float, generic) {
+        return array;
+    }
     match ty {
         Type::Paren(inner) => value_type(&inner.elem, float, generic),
         Type::Group(inner) => value_type(&inner.elem, float, generic),
@@ -755,19 +762,6 @@ impl Lower<'_> {
         }
     }
 
-    /// A float-valued expression.
-    fn float(&mut self, expr: &Expr) -> NodeId {
-        let node = self.expr_as(expr, Expect::Float);
-        if !matches!(self.graph.ty(node), Ty::Float) {
-            let found = describe(self.graph.ty(node));
-            return self.error(
-                expr,
-                format!("expected an {}, found {found}", self.graph.float.name()),
-            );
-        }
-        node
-    }
-
     /// An integer-valued expression (an index, a bound, an exponent).
     fn integer(&mut self, expr: &Expr) -> NodeId {
         let node = self.expr_as(expr, Expect::Int);
@@ -839,6 +833,11 @@ impl Lower<'_> {
                     let operand = self.expr_as(&unary.expr, expect);
                     match self.graph.ty(operand) {
                         Ty::Float => self.graph.neg(operand),
+                        Ty::Tensor { elem, .. } if **elem == Ty::Float => {
+                            let negated = self.graph.neg(operand);
+                            self.check_array_result(negated, unary);
+                            negated
+                        }
                         Ty::Int(_) => {
                             let zero = self.graph.int(0);
                             self.graph.int_bin(IntOp::Sub, zero, operand)
@@ -868,6 +867,10 @@ impl Lower<'_> {
             Expr::Binary(binary) => self.binary(binary, expect),
             Expr::MethodCall(call) => self.method_call(call),
             Expr::Call(call) => self.call(call),
+            Expr::Reference(reference) => return self.reference(reference, expect),
+            Expr::Index(index) if self.tensor_index(index).is_some() => {
+                return self.tensor_index(index);
+            }
             Expr::Index(index) => {
                 let (array, indices) = self.index_chain(index);
                 self.graph.index(array, &indices)
@@ -1068,6 +1071,7 @@ impl Lower<'_> {
                 Some(int_op) => self.graph.int_bin(int_op, lhs, rhs),
                 None => self.unsupported_operator(op),
             },
+            (Ty::Tensor { .. }, _) | (_, Ty::Tensor { .. }) => self.tensor_binary(op, float_op, lhs, rhs),
             (Ty::Array(..), _) | (_, Ty::Array(..)) => {
                 self.errors.at(
                     op,
@@ -1165,6 +1169,9 @@ impl Lower<'_> {
         let rhs = self.expr_as(value, expect_of(&old_ty));
         let new = match op {
             None => rhs,
+            Some(op) if old_ty.is_tensor() && self.tensor_assign(old, op, rhs).is_some() => {
+                self.tensor_assign(old, op, rhs).unwrap_or(old)
+            }
             Some(op) => match (&old_ty, self.graph.ty(rhs).clone(), op) {
                 (Ty::Float, Ty::Float, BinOp::AddAssign(_)) => self.graph.sum(old, rhs),
                 (Ty::Float, Ty::Float, BinOp::SubAssign(_)) => self.graph.diff(old, rhs),
@@ -1708,6 +1715,7 @@ impl Lower<'_> {
 fn expect_of(ty: &Ty) -> Expect {
     match ty {
         Ty::Float => Expect::Float,
+        Ty::Tensor { elem, .. } if **elem == Ty::Float => Expect::Float,
         Ty::Int(_) => Expect::Int,
         Ty::Bool => Expect::Bool,
         _ => Expect::Any,
@@ -1739,6 +1747,8 @@ fn describe(ty: &Ty) -> &'static str {
         Ty::Array(..) => "an array",
         Ty::Opaque(_) => "a cache",
         Ty::Unit => "no value",
+        Ty::Tensor { rank: 1, .. } => "a vector (`Array1`)",
+        Ty::Tensor { .. } => "a matrix (`Array2`)",
     }
 }
 
@@ -1748,12 +1758,15 @@ impl Lower<'_> {
             self.errors
                 .at(turbofish, "type arguments on a method call are not supported");
         }
+        if let Some(node) = self.tensor_method(call) {
+            return node;
+        }
         let mut args = vec![&*call.receiver];
         args.extend(call.args.iter());
         let name = call.method.to_string();
         if name == "len" && call.args.is_empty() {
             let array = self.expr_as(&call.receiver, Expect::Any);
-            if matches!(self.graph.ty(array), Ty::Array(..)) {
+            if matches!(self.graph.ty(array), Ty::Array(..) | Ty::Tensor { .. }) {
                 return self.graph.add(Op::Len, vec![array]);
             }
             return self.error(
@@ -1807,6 +1820,11 @@ impl Lower<'_> {
                     ("from_f64", [value]) => return self.generic_constant(value),
                     _ => {}
                 }
+            }
+        }
+        if let [name] | ["chainrule", name] = segments.as_slice() {
+            if let Some(node) = self.tensor_function(name, &args, path) {
+                return node;
             }
         }
         let prim = match segments.as_slice() {
@@ -1938,7 +1956,8 @@ impl Lower<'_> {
             .iter()
             .zip(rule.args)
             .map(|(arg, kind)| match (kind, arg) {
-                (Arg::Float, arg) => self.float(arg),
+                // A float method or activation applies to arrays element by element.
+                (Arg::Float, arg) => self.float_or_tensor(arg),
                 (
                     Arg::Int,
                     Expr::Lit(syn::ExprLit {
@@ -1954,7 +1973,9 @@ impl Lower<'_> {
                 (Arg::Int, arg) => self.integer(arg),
             })
             .collect();
-        self.graph.prim(prim, &nodes)
+        let node = self.graph.prim(prim, &nodes);
+        self.check_array_result(node, at);
+        node
     }
 
     /// Lowers arguments only to report the errors inside them too.

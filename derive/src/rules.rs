@@ -8,6 +8,10 @@
 //!
 //! Adding an operation: a variant of [`Prim`], its row in [`RULES`] (in the same order),
 //! and a row in the finite-difference test table.
+//!
+//! Operations on whole ndarray arrays are the table's second part, [`tensor`].
+
+pub mod tensor;
 
 use crate::ir::{Cmp, Graph, NodeId, Op};
 
@@ -559,6 +563,15 @@ pub enum Grad {
 /// elements — a gradient has its variable's shape, and no Jacobian is ever formed.
 pub fn vjp(g: &mut Graph, id: NodeId, args: &[NodeId], upstream: NodeId) -> Vec<(usize, Grad)> {
     match g.op(id).clone() {
+        // On arrays, element by element (the Jacobian is diagonal).
+        Op::Prim(prim) if g.ty(id).is_tensor() => tensor::elementwise_vjp(g, prim, id, args, upstream)
+            .into_iter()
+            .map(|(k, contribution)| (k, Grad::Value(contribution)))
+            .collect(),
+        Op::Tensor(op) => tensor::vjp(g, op, id, args, upstream)
+            .into_iter()
+            .map(|(k, contribution)| (k, Grad::Value(contribution)))
+            .collect(),
         Op::Prim(prim) => {
             let local_grads = (prim.rule().partials)(g, args, id);
             local_grads

@@ -75,6 +75,14 @@ fn int_rules(g: &mut Graph, op: IntOp, a: NodeId, b: NodeId) -> Option<NodeId> {
     }
 }
 
+/// `like` if the node is an array of `like`'s shape filled with one value.
+fn filled_like(g: &Graph, id: NodeId) -> Option<NodeId> {
+    match g.op(id) {
+        Op::Tensor(crate::rules::tensor::TensorOp::Fill) => g.args(id).get(1).copied(),
+        _ => None,
+    }
+}
+
 fn is_zero_array(g: &Graph, id: NodeId) -> bool {
     g.op(id) == &Op::ZerosLike
 }
@@ -84,7 +92,24 @@ fn prim_rules(g: &mut Graph, prim: Prim, args: &[NodeId]) -> Option<NodeId> {
         // x¹ = x exactly (the power rule's n xⁿ⁻¹ at n = 2).
         return Some(args[0]);
     }
-    if args.iter().any(|&a| g.ty(a) != &Ty::Float) {
+    // ndarray arrays: adding zeros is nothing; otherwise the float rules hold element by
+    // element (no constant is an array, so nothing is folded).
+    if args.iter().any(|&a| g.ty(a).is_tensor()) {
+        match (prim, args) {
+            (Prim::Add, &[a, b]) if is_zero_array(g, a) => return Some(b),
+            (Prim::Add, &[a, b]) if is_zero_array(g, b) => return Some(a),
+            // An array of `x`'s shape filled with s, times x, is x times s.
+            (Prim::Mul, &[a, b]) if filled_like(g, a) == Some(b) => {
+                let s = g.args(a)[0];
+                return Some(g.mul(b, s));
+            }
+            (Prim::Mul, &[a, b]) if filled_like(g, b) == Some(a) => {
+                let s = g.args(b)[0];
+                return Some(g.mul(a, s));
+            }
+            _ => {}
+        }
+    } else if args.iter().any(|&a| g.ty(a) != &Ty::Float) {
         // Adjoints of arrays: adding zeros is nothing.
         return match (prim, args) {
             (Prim::Add, &[a, b]) if is_zero_array(g, a) => Some(b),

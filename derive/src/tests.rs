@@ -441,3 +441,26 @@ fn compile_cost() {
         }
     }
 }
+
+#[test]
+fn snapshot_tensor_two_layer_net() {
+    insta::assert_snapshot!(expand_fn(quote! {
+        fn two_layer(w1: &Array2<f64>, b1: &Array1<f64>, w2: &Array2<f64>, b2: &Array1<f64>, x: &Array2<f64>, y: &[usize]) -> f64 {
+            let h = chainrule::relu(&(x.dot(w1) + b1));
+            let scores = h.dot(w2) + b2;
+            chainrule::cross_entropy(&scores, y) + 0.5 * 1e-3 * ((w1 * w1).sum() + (w2 * w2).sum())
+        }
+    }));
+}
+
+#[test]
+fn snapshot_tensor_relu_layer() {
+    insta::assert_snapshot!(pretty(expand(
+        quote!(wrt(x)),
+        quote! {
+            fn relu_layer(x: &Array1<f64>, dy: &Array1<f64>) -> f64 {
+                relu(x).dot(dy)
+            }
+        }
+    )));
+}

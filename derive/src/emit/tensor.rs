@@ -1,0 +1,363 @@
+//! Emission of array operations as plain ndarray code: `x.dot(&w)`, `&h + &b`,
+//! `d_scores.sum_axis(Axis(0))`, `z.mapv(f64::exp)`, and for the element-by-element
+//! backward passes one `Zip` over the arrays involved, with the scalar rule as its
+//! closure: `Zip::from(h).and_broadcast(&d_h).map_collect(|&h, &d_h| if h > 0.0 { d_h } else { 0.0 })`.
+//!
+//! Operands are taken by reference. A value is a reference already where it is a reference
+//! parameter, and where backward code reads a forward array: `backward` unpacks the cache by
+//! reference, and `grad` rebinds each such array (`let h = &h;`) before its backward part,
+//! so that both read the same text.
+
+use std::collections::HashSet;
+
+use proc_macro2::{Ident, TokenStream};
+use quote::{quote, ToTokens};
+
+use super::{is_copy, make_ident, Plan, Printed, CAST, INFIX_SCALE, POSTFIX, UNARY};
+use crate::ir::{NodeId, Op, Ty};
+use crate::rules::tensor::TensorOp;
+use crate::rules::{Prim, Syntax};
+
+/// At most this many arrays go into one `Zip` (ndarray's limit).
+const MAX_PRODUCERS: usize = 6;
+
+/// What a `Zip` closure is being written for: the array operands it reads as floats, and
+/// the element-by-element nodes written inside it as float code.
+#[derive(Default)]
+pub(super) struct Closure {
+    pub params: Vec<(NodeId, Ident)>,
+    pub fused: HashSet<NodeId>,
+}
+
+impl Plan<'_> {
+    /// An array operation as ndarray code, or `None` for a node that is not one.
+    pub(super) fn tensor_inline(&self, id: NodeId) -> Option<Printed> {
+        let g = self.g;
+        if self.closure.borrow().fused.contains(&id) {
+            return None; // written as float code inside a closure
+        }
+        let args = g.args(id);
+        match g.op(id) {
+            Op::Tensor(op) => Some(self.tensor_op(id, *op)),
+            Op::Index if g.ty(args[0]).is_tensor() => Some(self.tensor_index(id)),
+            Op::Prim(prim) if g.ty(id).is_tensor() => Some(self.elementwise(id, *prim)),
+            Op::Select(_) if g.ty(id).is_tensor() => Some(self.zip(id)),
+            _ => None,
+        }
+    }
+
+    /// Whether backward or forward code reading `arg` for `reader` has a reference already.
+    pub(super) fn is_reference(&self, reader: NodeId, arg: NodeId) -> bool {
+        let g = self.g;
+        if let Op::Param(k) = g.op(arg) {
+            if matches!(g.params[*k].ty, syn::Type::Reference(_)) && !self.backward(reader) {
+                return true;
+            }
+        }
+        self.backward(reader) && !self.backward(arg) && !g.is_free(arg) && !is_copy(g.ty(arg))
+    }
+
+    /// `&x`, or `x` where it is a reference already.
+    pub(super) fn by_ref(&self, reader: NodeId, arg: NodeId) -> TokenStream {
+        let value = self.expr(arg).at(UNARY);
+        if self.is_reference(reader, arg) {
+            value
+        } else {
+            quote!(&#value)
+        }
+    }
+
+    /// An owned array written inline and read once: an operator may consume it.
+    fn is_owned_temporary(&self, id: NodeId) -> bool {
+        let g = self.g;
+        let view = match g.op(id) {
+            Op::Tensor(op) => matches!(op, TensorOp::T | TensorOp::InsertAxis(_)),
+            Op::Index => true,
+            Op::Param(_) | Op::RegionParam(_) | Op::Project(_) | Op::Stacked(_) => true,
+            _ => false,
+        };
+        g.ty(id).is_tensor() && self.names[id.index()].is_none() && !view && self.closure_param(id).is_none()
+    }
+
+    fn receiver(&self, arg: NodeId) -> TokenStream {
+        self.expr(arg).at(POSTFIX)
+    }
+
+    /// A view made owned where it gets a name of its own (`let w_t = w.t().to_owned();`).
+    fn owned_if_named(&self, id: NodeId, view: TokenStream) -> Printed {
+        if self.names[id.index()].is_some() {
+            Printed::new(quote!(#view.to_owned()), POSTFIX)
+        } else {
+            Printed::new(view, POSTFIX)
+        }
+    }
+
+    fn tensor_op(&self, id: NodeId, op: TensorOp) -> Printed {
+        let g = self.g;
+        let args = g.args(id);
+        let r = |k: usize| self.by_ref(id, args[k]);
+        let ndarray = quote!(::chainrule::ndarray);
+        let private = quote!(::chainrule::__private::tensor);
+        let axis = |k: u8| {
+            let k = proc_macro2::Literal::u8_unsuffixed(k);
+            quote!(#ndarray::Axis(#k))
+        };
+        let call = |tokens: TokenStream| Printed::new(tokens, POSTFIX);
+        match op {
+            TensorOp::Dot => {
+                let (a, b) = (self.receiver(args[0]), r(1));
+                call(quote!(#a.dot(#b)))
+            }
+            TensorOp::T => {
+                let a = self.receiver(args[0]);
+                self.owned_if_named(id, quote!(#a.t()))
+            }
+            TensorOp::Sum => {
+                let a = self.receiver(args[0]);
+                call(quote!(#a.sum()))
+            }
+            TensorOp::Mean => {
+                let a = self.receiver(args[0]);
+                call(quote!(#a.mean().unwrap()))
+            }
+            TensorOp::SumAxis(k) => {
+                let (a, axis) = (self.receiver(args[0]), axis(k));
+                call(quote!(#a.sum_axis(#axis)))
+            }
+            TensorOp::InsertAxis(k) => {
+                let (a, axis) = (self.receiver(args[0]), axis(k));
+                self.owned_if_named(id, quote!(#a.view().insert_axis(#axis)))
+            }
+            TensorOp::Softmax | TensorOp::LogSoftmax => {
+                let name = make_ident(op.rule().name);
+                let z = r(0);
+                call(quote!(::chainrule::#name(#z)))
+            }
+            TensorOp::CrossEntropy | TensorOp::SvmLoss => {
+                let name = make_ident(op.rule().name);
+                let (scores, labels) = (r(0), r(1));
+                call(quote!(::chainrule::#name(#scores, #labels)))
+            }
+            TensorOp::Fill => {
+                let value = self.typed(args[0]).tokens;
+                let like = self.receiver(args[1]);
+                call(quote!(#ndarray::Array::from_elem(#like.raw_dim(), #value)))
+            }
+            TensorOp::Outer => {
+                let (a, b) = (r(0), r(1));
+                call(quote!(::chainrule::outer(#a, #b)))
+            }
+            TensorOp::SpreadAxis(k) => {
+                let (d, like) = (r(0), r(1));
+                let k = proc_macro2::Literal::u8_unsuffixed(k);
+                call(quote!(#private::sum_axis(#d, #k, #like)))
+            }
+            TensorOp::Count => {
+                let a = self.receiver(args[0]);
+                let float = self.float();
+                Printed::new(quote!(#a.len() as #float), CAST)
+            }
+            TensorOp::SoftmaxBackward | TensorOp::LogSoftmaxBackward => {
+                let name = make_ident(op.rule().name.trim_end_matches("_backward"));
+                let (out, d) = (r(0), r(1));
+                call(quote!(#private::#name(#out, #d)))
+            }
+            TensorOp::CrossEntropyBackward | TensorOp::SvmLossBackward => {
+                let name = make_ident(op.rule().name.trim_end_matches("_backward"));
+                let (scores, labels) = (r(0), r(1));
+                let d = self.expr(args[2]).tokens;
+                call(quote!(#private::#name(#scores, #labels, #d)))
+            }
+        }
+    }
+
+    /// `v[i]`, `m[[i, j]]`, `m.row(i)`.
+    fn tensor_index(&self, id: NodeId) -> Printed {
+        let g = self.g;
+        let args = g.args(id);
+        let array = self.receiver(args[0]);
+        let indices: Vec<TokenStream> = args[1..].iter().map(|&i| self.expr(i).tokens).collect();
+        if g.ty(id).is_tensor() {
+            let i = &indices[0];
+            return self.owned_if_named(id, quote!(#array.row(#i)));
+        }
+        Printed::new(element(array, &indices), POSTFIX)
+    }
+
+    /// `target[i] += value;`, `target[[i, j]] = value;`, or a row of it, in place.
+    pub(super) fn tensor_update(&self, id: NodeId, target: TokenStream) -> TokenStream {
+        let g = self.g;
+        let args = g.args(id);
+        let indices: Vec<TokenStream> = args[2..].iter().map(|&i| self.expr(i).tokens).collect();
+        let add = !matches!(g.op(id), Op::Update);
+        if g.ty(args[1]).is_tensor() {
+            let (i, value) = (&indices[0], self.by_ref(id, args[1]));
+            return if add {
+                quote!(::chainrule::__private::tensor::add_row(&mut #target, #i, #value);)
+            } else {
+                quote!(#target.row_mut(#i).assign(#value);)
+            };
+        }
+        let place = element(target, &indices);
+        let value = self.expr(args[1]).tokens;
+        if add {
+            quote!(#place += #value;)
+        } else {
+            quote!(#place = #value;)
+        }
+    }
+
+    /// A float operation applied to arrays element by element.
+    fn elementwise(&self, id: NodeId, prim: Prim) -> Printed {
+        let g = self.g;
+        let args = g.args(id);
+        let tensors = args.iter().filter(|&&a| g.ty(a).is_tensor()).count();
+        let rule = prim.rule();
+        // A float operand beside an array gets its type written (`2.0_f64 * &x`); an array
+        // computed just for this operation is consumed, its buffer reused for the result.
+        let operand = |a: NodeId, level: u8| {
+            if self.is_owned_temporary(a) {
+                self.expr(a).at(level)
+            } else if g.ty(a).is_tensor() {
+                self.by_ref(id, a)
+            } else {
+                self.typed(a).at(level)
+            }
+        };
+        match rule.syntax {
+            Syntax::Prefix(symbol) => {
+                let op: TokenStream = symbol.parse().unwrap_or_default();
+                let x = operand(args[0], UNARY);
+                Printed::new(quote!(#op #x), UNARY)
+            }
+            Syntax::Infix(symbol, level) => {
+                let level = level * INFIX_SCALE;
+                let op: TokenStream = symbol.parse().unwrap_or_default();
+                let (a, b) = (operand(args[0], level), operand(args[1], level + 1));
+                Printed::new(quote!(#a #op #b), level)
+            }
+            Syntax::Function if tensors == 1 && g.ty(args[0]).is_tensor() => {
+                let name = make_ident(rule.name);
+                let x = self.by_ref(id, args[0]);
+                let rest = args[1..].iter().map(|&a| self.typed(a).tokens);
+                Printed::new(quote!(::chainrule::#name(#x #(, #rest)*)), POSTFIX)
+            }
+            Syntax::Method if tensors == 1 && args.len() == 1 => {
+                let x = self.receiver(args[0]);
+                let (float, name) = (self.float(), make_ident(rule.name));
+                Printed::new(quote!(#x.mapv(#float::#name)), POSTFIX)
+            }
+            _ => self.zip(id),
+        }
+    }
+
+    /// An element-by-element node as one pass over its arrays: `x.mapv(|x| …)` for one,
+    /// `Zip::from(a).and_broadcast(b)….map_collect(|&a, &b| …)` for several. Operands that
+    /// are themselves element-by-element operations on one array (`d_y * 2.0`) are written
+    /// inside the closure rather than computed as arrays of their own.
+    fn zip(&self, id: NodeId) -> Printed {
+        let g = self.g;
+        let rank = g.ty(id).rank();
+        let mut fused = vec![id];
+        let mut producers: Vec<NodeId> = Vec::new();
+        let mut work = vec![id];
+        while let Some(node) = work.pop() {
+            for &arg in g.args(node) {
+                if !g.ty(arg).is_tensor() || producers.contains(&arg) || fused.contains(&arg) {
+                    continue;
+                }
+                let one_array = g.args(arg).iter().filter(|&&a| g.ty(a).is_tensor()).count() == 1;
+                let fusable = self.names[arg.index()].is_none()
+                    && matches!(g.op(arg), Op::Prim(_) | Op::Select(_))
+                    && g.ty(arg).rank() == rank
+                    && one_array;
+                if fusable {
+                    fused.push(arg);
+                    work.push(arg);
+                } else {
+                    producers.push(arg);
+                }
+            }
+        }
+        if producers.len() > MAX_PRODUCERS {
+            // Too many arrays for one Zip: only the node's own operands.
+            fused = vec![id];
+            producers = g
+                .args(id)
+                .iter()
+                .copied()
+                .filter(|&a| g.ty(a).is_tensor())
+                .collect();
+            producers.dedup();
+        }
+        // The largest first, so that the others broadcast to it.
+        if let Some(position) = producers.iter().position(|&p| g.ty(p).rank() == rank) {
+            let first = producers.remove(position);
+            producers.insert(0, first);
+        }
+        let params: Vec<(NodeId, Ident)> = producers
+            .iter()
+            .enumerate()
+            .map(|(k, &p)| {
+                let name = match &self.names[p.index()] {
+                    Some(name) => name.clone(),
+                    None => format!("v{k}"),
+                };
+                (p, make_ident(&name))
+            })
+            .collect();
+        let saved = self.closure.replace(Closure {
+            params: params.clone(),
+            fused: fused.iter().copied().collect(),
+        });
+        let body = self.inline(id).tokens;
+        self.closure.replace(saved);
+        let refs: Vec<TokenStream> = producers.iter().map(|&p| self.by_ref(id, p)).collect();
+        let idents: Vec<&Ident> = params.iter().map(|(_, ident)| ident).collect();
+        match refs.as_slice() {
+            [] => Printed::new(body, POSTFIX),
+            [_] => {
+                let x = self.receiver(producers[0]);
+                let v = idents[0];
+                Printed::new(quote!(#x.mapv(|#v| #body)), POSTFIX)
+            }
+            [first, rest @ ..] => {
+                // Arrays of the result's rank have its shape; lower ranks broadcast to it.
+                let and = producers[1..].iter().zip(rest).map(|(&p, r)| {
+                    if g.ty(p).rank() == rank {
+                        quote!(.and(#r))
+                    } else {
+                        quote!(.and_broadcast(#r))
+                    }
+                });
+                Printed::new(
+                    quote!(::chainrule::ndarray::Zip::from(#first) #(#and)*
+                        .map_collect(|#(&#idents),*| #body)),
+                    POSTFIX,
+                )
+            }
+        }
+    }
+
+    /// Inside a closure: an array operand read as the closure's float parameter.
+    pub(super) fn closure_param(&self, id: NodeId) -> Option<Printed> {
+        let closure = self.closure.borrow();
+        let (_, ident) = closure.params.iter().find(|(p, _)| *p == id)?;
+        Some(Printed::new(ident.to_token_stream(), POSTFIX))
+    }
+
+    /// The type of an array: `::chainrule::ndarray::Array2<f64>`.
+    pub(super) fn tensor_type(&self, elem: &Ty, rank: u8) -> TokenStream {
+        let elem = self.rust_type(elem);
+        let array = make_ident(&format!("Array{rank}"));
+        quote!(::chainrule::ndarray::#array<#elem>)
+    }
+}
+
+/// `a[i]` or `a[[i, j]]`.
+fn element(array: TokenStream, indices: &[TokenStream]) -> TokenStream {
+    match indices {
+        [i] => quote!(#array[#i]),
+        many => quote!(#array[[#(#many),*]]),
+    }
+}

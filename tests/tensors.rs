@@ -1,0 +1,468 @@
+//! Array operations (the `ndarray` feature), each against central differences, and the
+//! shapes of their gradients. One function per operation (or per form of it); `check`
+//! compares `grad` with central differences of the function itself in every element of
+//! every parameter, and asserts that `forward` computes the function's value exactly and
+//! that `backward(&cache, 1.0)` is `grad`'s gradient.
+#![cfg(feature = "ndarray")]
+#![allow(clippy::needless_range_loop)]
+
+use chainrule::ndarray::{array, Array1, Array2, ArrayD, ArrayView2, Axis, IxDyn};
+use chainrule::{differentiate, elu, leaky_relu, maxout, relu, sigmoid, tanh};
+
+/// Central differences of `f` over every element of every parameter, against `analytic`.
+fn check(params: &[ArrayD<f64>], analytic: &[ArrayD<f64>], f: impl Fn(&[ArrayD<f64>]) -> f64) {
+    assert_eq!(params.len(), analytic.len());
+    for (k, (p, a)) in params.iter().zip(analytic).enumerate() {
+        assert_eq!(
+            p.shape(),
+            a.shape(),
+            "the gradient of parameter {k} has its shape"
+        );
+        let numeric = chainrule::numerical_gradient(
+            |flat: &[f64]| {
+                let mut point = params.to_vec();
+                point[k] = ArrayD::from_shape_vec(IxDyn(p.shape()), flat.to_vec()).expect("shape");
+                f(&point)
+            },
+            &p.iter().copied().collect::<Vec<_>>(),
+        );
+        for (i, (&a, &n)) in a.iter().zip(&numeric).enumerate() {
+            let tolerance = 1e-6 * 1f64.max(a.abs()).max(n.abs());
+            assert!(
+                (a - n).abs() <= tolerance,
+                "parameter {k}, element {i}: analytic {a}, numeric {n}"
+            );
+        }
+    }
+}
+
+fn m(a: &ArrayD<f64>) -> Array2<f64> {
+    a.clone().into_dimensionality().expect("a matrix")
+}
+
+fn v(a: &ArrayD<f64>) -> Array1<f64> {
+    a.clone().into_dimensionality().expect("a vector")
+}
+
+/// A matrix of distinct values, none at a kink.
+fn matrix(rows: usize, cols: usize, seed: f64) -> Array2<f64> {
+    Array2::from_shape_fn((rows, cols), |(i, j)| {
+        ((i * cols + j) as f64 * 0.7 + seed).sin() * 1.3
+    })
+}
+
+fn vector(len: usize, seed: f64) -> Array1<f64> {
+    Array1::from_shape_fn(len, |i| (i as f64 * 0.9 + seed).cos() * 1.1)
+}
+
+/// Checks a function of array parameters: `$f(args…)` by name, the parameters with the
+/// conversion from `ArrayD` that each takes (`m` or `v`), and the `Grad` fields in order.
+macro_rules! check {
+    ($f:ident($($arg:ident: $conv:ident = $value:expr),* $(,)?)) => {{
+        $(let $arg = $value;)*
+        let (value, grad) = $f::grad($(&$arg),*);
+        assert_eq!(value, $f($(&$arg),*), "grad's value is the function's");
+        let (forward, cache) = $f::forward($(&$arg),*);
+        assert_eq!(forward, value, "forward's value is the function's");
+        assert_eq!($f::backward(&cache, 1.0), grad, "backward with upstream 1 is grad");
+        let params = [$($arg.clone().into_dyn()),*];
+        let analytic = [$(grad.$arg.clone().into_dyn()),*];
+        let mut _k = 0;
+        check(&params, &analytic, |p| {
+            let mut k = 0;
+            $(let $arg = $conv(&p[k]); k += 1;)*
+            let _ = k;
+            $f($(&$arg),*)
+        });
+        grad
+    }};
+}
+
+// ---------------------------------------------------------------------------------------------
+// Products and transposes
+
+#[differentiate]
+fn matrix_matrix(a: &Array2<f64>, b: &Array2<f64>) -> f64 {
+    a.dot(b).mapv(f64::sin).sum()
+}
+
+#[differentiate]
+fn matrix_vector(a: &Array2<f64>, x: &Array1<f64>) -> f64 {
+    a.dot(x).mapv(f64::sin).sum()
+}
+
+#[differentiate]
+fn vector_matrix(x: &Array1<f64>, a: &Array2<f64>) -> f64 {
+    x.dot(a).mapv(f64::sin).sum()
+}
+
+#[differentiate]
+fn vector_vector(x: &Array1<f64>, y: &Array1<f64>) -> f64 {
+    x.dot(y).sin()
+}
+
+#[differentiate]
+fn transposed(a: &Array2<f64>, b: &Array2<f64>) -> f64 {
+    a.t().dot(b).mapv(f64::sin).sum()
+}
+
+#[test]
+fn products() {
+    check!(matrix_matrix(a: m = matrix(3, 4, 0.1), b: m = matrix(4, 2, 0.5)));
+    check!(matrix_vector(a: m = matrix(3, 4, 0.2), x: v = vector(4, 0.3)));
+    check!(vector_matrix(x: v = vector(3, 0.4), a: m = matrix(3, 5, 0.6)));
+    check!(vector_vector(x: v = vector(4, 0.7), y: v = vector(4, 0.8)));
+    check!(transposed(a: m = matrix(4, 3, 0.9), b: m = matrix(4, 2, 1.0)));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Element by element, with broadcasting
+
+#[differentiate]
+fn arithmetic(a: &Array2<f64>, b: &Array2<f64>) -> f64 {
+    let s = a + b;
+    let d = &s - &(a * b);
+    let q = &d / &(b * b + 2.0);
+    (2.0 * &q - 1.0).mapv(f64::sin).sum()
+}
+
+#[differentiate]
+fn with_scalars(a: &Array2<f64>, s: f64) -> f64 {
+    let scaled = a * s;
+    let shifted = s - &scaled;
+    (&shifted / s).mapv(f64::sin).sum() + (-a).sum()
+}
+
+#[differentiate]
+fn bias_row(h: &Array2<f64>, b: &Array1<f64>) -> f64 {
+    (h + b).mapv(f64::sin).sum()
+}
+
+#[differentiate]
+fn bias_first(b: &Array1<f64>, h: &Array2<f64>) -> f64 {
+    (b * h).mapv(f64::sin).sum()
+}
+
+#[differentiate]
+fn compound(a: &Array2<f64>, b: &Array1<f64>) -> f64 {
+    let mut h = a.to_owned();
+    h += b;
+    h *= 3.0;
+    h -= a;
+    h.mapv(f64::sin).sum()
+}
+
+#[test]
+fn element_by_element() {
+    check!(arithmetic(a: m = matrix(2, 3, 0.1), b: m = matrix(2, 3, 0.2)));
+    let s = 1.7;
+    let (value, grad) = with_scalars::grad(&matrix(2, 3, 0.3), s);
+    assert_eq!(value, with_scalars(&matrix(2, 3, 0.3), s));
+    let numeric = chainrule::numerical_gradient(|p: &[f64]| with_scalars(&matrix(2, 3, 0.3), p[0]), &[s]);
+    assert!((grad.s - numeric[0]).abs() < 1e-7, "{} {}", grad.s, numeric[0]);
+    let g = check!(bias_row(h: m = matrix(4, 3, 0.4), b: v = vector(3, 0.5)));
+    assert_eq!(g.b.len(), 3);
+    check!(bias_first(b: v = vector(3, 0.6), h: m = matrix(4, 3, 0.7)));
+    check!(compound(a: m = matrix(3, 2, 0.8), b: v = vector(2, 0.9)));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Activations and float methods on whole arrays
+
+#[differentiate]
+fn mapv_forms(z: &Array2<f64>) -> f64 {
+    let a = z.mapv(f64::tanh);
+    let b = z.mapv(sigmoid);
+    let c = z.mapv(chainrule::relu);
+    let d = z.mapv(|v| v.max(0.0));
+    let e = z.mapv(|x: f64| (0.5 * x).exp() + x.powi(3));
+    (&a * &b + &c * 2.0 + &d * 3.0 + &e).sum()
+}
+
+#[differentiate]
+fn activations(z: &Array2<f64>, other: &Array2<f64>) -> f64 {
+    let a = relu(z);
+    let b = sigmoid(z);
+    let c = tanh(z);
+    let d = leaky_relu(z, 0.1);
+    let e = elu(z, 1.5);
+    let f = maxout(z, other);
+    (&a * 1.5 + &b * &c + &d * 2.5 + &e * 3.5 + &f).sum()
+}
+
+#[differentiate]
+fn float_methods(x: &Array1<f64>) -> f64 {
+    let p = x.mapv(|v| v * v + 1.0);
+    let a = p.mapv(f64::ln);
+    let b = p.mapv(f64::sqrt);
+    let c = x.mapv(|v| v.powi(3));
+    let d = x.exp();
+    let e = p.ln() + p.sqrt() + x.powi(2);
+    (&a * &b + &c + &d + &e).sum()
+}
+
+#[test]
+fn activations_and_methods() {
+    check!(mapv_forms(z: m = matrix(3, 4, 0.25)));
+    check!(activations(z: m = matrix(3, 4, 0.35), other: m = matrix(3, 4, 1.35)));
+    check!(float_methods(x: v = vector(5, 0.45)));
+}
+
+/// The kinks follow the scalar conventions: relu'(0) = 0, max routes a tie to the first.
+#[test]
+fn kinks_as_for_floats() {
+    let z = array![[-1.0, 0.0, 2.0]];
+    let (_, g) = activations::grad(&z, &z);
+    let (_, scalar) = {
+        #[differentiate]
+        fn one(z: f64, other: f64) -> f64 {
+            relu(z) * 1.5
+                + sigmoid(z) * tanh(z)
+                + leaky_relu(z, 0.1) * 2.5
+                + elu(z, 1.5) * 3.5
+                + maxout(z, other)
+        }
+        (0, [-1.0, 0.0, 2.0].map(|x| one::grad(x, x).1))
+    };
+    for (j, scalar) in scalar.iter().enumerate() {
+        assert!((g.z[[0, j]] - scalar.z).abs() < 1e-12);
+        assert_eq!(g.other[[0, j]], scalar.other);
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Reductions, axes, indexing
+
+#[differentiate]
+fn reductions(a: &Array2<f64>) -> f64 {
+    let rows = a.sum_axis(Axis(1));
+    let cols = a.sum_axis(Axis(0));
+    rows.mapv(f64::sin).sum() + cols.mapv(f64::cos).mean().unwrap() + a.mean().unwrap() * a.sum()
+}
+
+#[differentiate]
+fn softmax_written_out(z: &Array2<f64>, w: &Array2<f64>) -> f64 {
+    let e = z.mapv(f64::exp);
+    let s = e.sum_axis(Axis(1));
+    let p = &e / &s.view().insert_axis(Axis(1));
+    (&p * w).sum()
+}
+
+#[differentiate]
+fn log_softmax_loss_written_out(scores: &Array1<f64>, y: usize) -> f64 {
+    scores.mapv(f64::exp).sum().ln() - scores[y]
+}
+
+#[differentiate]
+fn indexing(a: &Array2<f64>, x: &Array1<f64>) -> f64 {
+    let row = a.row(1);
+    (&row * x).sum() + a[[0, 2]] * x[1] + a.row(0).dot(x)
+}
+
+#[test]
+fn reductions_and_indexing() {
+    check!(reductions(a: m = matrix(3, 4, 0.15)));
+    check!(softmax_written_out(z: m = matrix(3, 4, 0.55), w: m = matrix(3, 4, 0.65)));
+    let scores = array![3.2, 5.1, -1.7];
+    let (loss, g) = log_softmax_loss_written_out::grad(&scores, 0);
+    assert!((loss - chainrule::cross_entropy(&scores, &0)).abs() < 1e-12);
+    let p = chainrule::softmax(&scores);
+    for j in 0..3 {
+        let expected = p[j] - if j == 0 { 1.0 } else { 0.0 };
+        assert!((g.scores[j] - expected).abs() < 1e-12);
+    }
+    check!(indexing(a: m = matrix(3, 4, 0.75), x: v = vector(4, 0.85)));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Softmax and the classifiers' losses
+
+#[differentiate]
+fn softmaxes(z: &Array2<f64>, w: &Array2<f64>) -> f64 {
+    let p = chainrule::softmax(z);
+    let l = chainrule::log_softmax(z);
+    (&p * w).sum() + (&l * w).sum()
+}
+
+#[differentiate]
+fn cross_entropy_batch(scores: &Array2<f64>, labels: &[usize]) -> f64 {
+    chainrule::cross_entropy(scores, labels)
+}
+
+#[differentiate]
+fn cross_entropy_array_labels(scores: &Array2<f64>, labels: &Array1<usize>) -> f64 {
+    chainrule::cross_entropy(scores, labels)
+}
+
+#[differentiate]
+fn cross_entropy_one(scores: &Array1<f64>, label: usize) -> f64 {
+    chainrule::cross_entropy(scores, &label)
+}
+
+#[differentiate]
+fn hinge(scores: &Array2<f64>, labels: &[usize]) -> f64 {
+    chainrule::svm_loss(scores, labels)
+}
+
+#[differentiate]
+fn l2(w: &Array2<f64>, reg: f64) -> f64 {
+    0.5 * reg * (w * w).sum()
+}
+
+/// Maxout over two affine maps of a batch.
+#[differentiate]
+fn maxout_layer(
+    w1: &Array2<f64>,
+    b1: &Array1<f64>,
+    w2: &Array2<f64>,
+    b2: &Array1<f64>,
+    x: &Array2<f64>,
+) -> f64 {
+    let h = maxout(&(x.dot(w1) + b1), &(x.dot(w2) + b2));
+    h.mapv(f64::sin).sum()
+}
+
+#[test]
+fn losses() {
+    check!(softmaxes(z: m = matrix(3, 4, 0.12), w: m = matrix(3, 4, 0.22)));
+    let labels = [2usize, 0, 3];
+    let scores = matrix(3, 4, 0.32);
+    let (loss, g) = cross_entropy_batch::grad(&scores, &labels);
+    assert_eq!(loss, chainrule::cross_entropy(&scores, &labels[..]));
+    check(
+        &[scores.clone().into_dyn()],
+        &[g.scores.clone().into_dyn()],
+        |p| cross_entropy_batch(&m(&p[0]), &labels),
+    );
+    let array_labels = Array1::from(labels.to_vec());
+    let (_, g2) = cross_entropy_array_labels::grad(&scores, &array_labels);
+    assert_eq!(g2.scores, g.scores);
+    let row = vector(4, 0.42);
+    let (_, g1) = cross_entropy_one::grad(&row, 1);
+    check(&[row.clone().into_dyn()], &[g1.scores.into_dyn()], |p| {
+        cross_entropy_one(&v(&p[0]), 1)
+    });
+    let (_, gh) = hinge::grad(&scores, &labels);
+    check(&[scores.clone().into_dyn()], &[gh.scores.into_dyn()], |p| {
+        hinge(&m(&p[0]), &labels)
+    });
+    let w = matrix(3, 2, 0.52);
+    let (loss, gl) = l2::grad(&w, 0.1);
+    assert!((loss - 0.05 * w.mapv(|x| x * x).sum()).abs() < 1e-15);
+    assert_eq!(gl.w, &w * 0.1);
+    check!(maxout_layer(
+        w1: m = matrix(3, 4, 0.62),
+        b1: v = vector(4, 0.72),
+        w2: m = matrix(3, 4, 0.82),
+        b2: v = vector(4, 0.92),
+        x: m = matrix(5, 3, 1.02),
+    ));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Views, owned arrays, f32
+
+#[differentiate]
+fn views_and_owned(a: ArrayView2<f64>, b: Array2<f64>) -> f64 {
+    (&a * &b).mapv(f64::sin).sum()
+}
+
+#[differentiate]
+fn in_f32(w: &Array2<f32>, x: &Array1<f32>) -> f32 {
+    sigmoid(&w.dot(x)).sum() * 0.5
+}
+
+#[test]
+fn views_owned_and_f32() {
+    let (a, b) = (matrix(2, 3, 0.1), matrix(2, 3, 0.2));
+    let (value, g) = views_and_owned::grad(a.view(), b.clone());
+    assert_eq!(value, views_and_owned(a.view(), b.clone()));
+    check(
+        &[a.clone().into_dyn(), b.clone().into_dyn()],
+        &[g.a.into_dyn(), g.b.into_dyn()],
+        |p| views_and_owned(m(&p[0]).view(), m(&p[1])),
+    );
+    let w = matrix(2, 3, 0.3).mapv(|x| x as f32);
+    let x = vector(3, 0.4).mapv(|x| x as f32);
+    let (value, g) = in_f32::grad(&w, &x);
+    assert_eq!(value, in_f32(&w, &x));
+    let numeric = chainrule::numerical_gradient(
+        |p: &[f32]| in_f32(&Array2::from_shape_vec((2, 3), p.to_vec()).expect("shape"), &x),
+        &w.iter().copied().collect::<Vec<_>>(),
+    );
+    for (a, n) in g.w.iter().zip(&numeric) {
+        assert!((a - n).abs() < 2e-3, "{a} {n}");
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The lecture's networks, on small sizes
+
+/// f = W2 max(0, W1 x + b1) + b2, for one input vector; a scalar of it is checked.
+#[differentiate]
+fn two_layer(w1: &Array2<f64>, b1: &Array1<f64>, w2: &Array2<f64>, b2: &Array1<f64>, x: &Array1<f64>) -> f64 {
+    let h = relu(&(w1.dot(x) + b1));
+    let f = w2.dot(&h) + b2;
+    f.mapv(f64::sin).sum()
+}
+
+/// A 3-layer network over a batch (one example per row) with the softmax loss.
+#[allow(clippy::too_many_arguments)]
+#[differentiate(wrt(w1, b1, w2, b2, w3, b3))]
+fn three_layer(
+    w1: &Array2<f64>,
+    b1: &Array1<f64>,
+    w2: &Array2<f64>,
+    b2: &Array1<f64>,
+    w3: &Array2<f64>,
+    b3: &Array1<f64>,
+    x: &Array2<f64>,
+    y: &[usize],
+) -> f64 {
+    let h1 = relu(&(x.dot(w1) + b1));
+    let h2 = relu(&(h1.dot(w2) + b2));
+    let scores = h2.dot(w3) + b3;
+    chainrule::cross_entropy(&scores, y)
+}
+
+#[test]
+fn networks() {
+    check!(two_layer(
+        w1: m = matrix(4, 3, 0.11),
+        b1: v = vector(4, 0.21),
+        w2: m = matrix(2, 4, 0.31),
+        b2: v = vector(2, 0.41),
+        x: v = vector(3, 0.51),
+    ));
+    let (w1, b1, w2, b2, w3, b3) = (
+        matrix(3, 5, 0.13),
+        vector(5, 0.23),
+        matrix(5, 4, 0.33),
+        vector(4, 0.43),
+        matrix(4, 3, 0.53),
+        vector(3, 0.63),
+    );
+    let x = matrix(6, 3, 0.73);
+    let y = [0usize, 2, 1, 1, 0, 2];
+    let (loss, g) = three_layer::grad(&w1, &b1, &w2, &b2, &w3, &b3, &x, &y);
+    assert_eq!(loss, three_layer(&w1, &b1, &w2, &b2, &w3, &b3, &x, &y));
+    let params = [&w1, &w2, &w3].map(|w| w.clone().into_dyn());
+    let biases = [&b1, &b2, &b3].map(|b| b.clone().into_dyn());
+    let all: Vec<ArrayD<f64>> = params.iter().chain(&biases).cloned().collect();
+    let analytic: Vec<ArrayD<f64>> = [g.w1.into_dyn(), g.w2.into_dyn(), g.w3.into_dyn()]
+        .into_iter()
+        .chain([g.b1.into_dyn(), g.b2.into_dyn(), g.b3.into_dyn()])
+        .collect();
+    check(&all, &analytic, |p| {
+        three_layer(
+            &m(&p[0]),
+            &v(&p[3]),
+            &m(&p[1]),
+            &v(&p[4]),
+            &m(&p[2]),
+            &v(&p[5]),
+            &x,
+            &y,
+        )
+    });
+}
