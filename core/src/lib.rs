@@ -12,6 +12,7 @@
 
 mod activation;
 mod check;
+mod dot;
 
 pub use activation::{elu, leaky_relu, maxout, relu, sigmoid, tanh};
 pub use check::{check_gradient, numerical_gradient, relative_error, GradCheck};
@@ -170,5 +171,10 @@ pub mod __private {
     /// calling it can keep that cache (`<g::Types as Caches<f64>>::Cache`).
     pub trait Caches<F> {
         type Cache;
+    }
+
+    /// `f::graph()` and `f::trace(…)`: the picture of a function's graph.
+    pub mod dot {
+        pub use crate::dot::*;
     }
 }

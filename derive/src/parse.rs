@@ -28,6 +28,8 @@ pub struct Function {
     /// `#[differentiate(backward = path)]`: the user's own backward rule; the body is
     /// not read.
     pub custom: Option<syn::Path>,
+    /// `#[differentiate(trace, source)]`: what else to generate.
+    pub extras: crate::explain::Extras,
 }
 
 const LANGUAGE: &str = "the body may contain `let` (and `let mut`) bindings, assignments, `if`, `match` on \
@@ -38,6 +40,7 @@ pub fn parse(attr: TokenStream, item: ItemFn) -> syn::Result<Function> {
     let mut errors = Errors::default();
     let options = parse_attr(attr, &mut errors);
     let wrt = options.wrt;
+    let extras = options.extras;
     let (float, generic) = signature(&item, &mut errors);
     let mut graph = Graph::new(float);
     graph.generic = generic;
@@ -58,6 +61,7 @@ pub fn parse(attr: TokenStream, item: ItemFn) -> syn::Result<Function> {
             graph,
             output,
             custom: Some(custom),
+            extras,
         });
     }
     let output = lower.body(&item.block);
@@ -75,6 +79,7 @@ pub fn parse(attr: TokenStream, item: ItemFn) -> syn::Result<Function> {
         graph,
         output,
         custom: None,
+        extras,
     })
 }
 
@@ -85,6 +90,8 @@ struct Options {
     wrt: Option<Vec<Ident>>,
     /// `backward = path`: a custom backward rule.
     backward: Option<syn::Path>,
+    /// `trace`, `source`: what else to generate.
+    extras: crate::explain::Extras,
 }
 
 /// The attribute's arguments: `wrt(a, b)` naming the parameters to take the gradient
@@ -112,10 +119,12 @@ fn parse_attr(attr: TokenStream, errors: &mut Errors) -> Options {
                     ));
                 }
                 options.backward = Some(rule);
+            } else if let Some(flag) = options.extras.flag(&keyword) {
+                *flag = true;
             } else {
                 return Err(syn::Error::new_spanned(
                     &keyword,
-                    "unknown argument: `#[differentiate]` takes `wrt(a, b)` (the parameters to differentiate with respect to) and `backward = path` (a custom backward rule), each once",
+                    "unknown argument: `#[differentiate]` takes `wrt(a, b)` (the parameters to differentiate with respect to), `backward = path` (a custom backward rule), `trace` (also generate `f::trace`) and `source` (also generate `f::SOURCE`), each once",
                 ));
             }
             if !input.is_empty() {
@@ -1526,6 +1535,7 @@ impl Lower<'_> {
         let outer = self.graph.current;
         let before = self.snapshot();
         let body = self.graph.new_region(false);
+        self.graph.region_mut(body).header = Some(crate::dot::Header::of_for(for_loop, enumerate));
         self.graph.current = body;
         let index_ty = self.graph.ty(range.end).clone();
         let index = self.graph.add_typed(Op::LoopIndex, Vec::new(), index_ty);
@@ -1569,6 +1579,7 @@ impl Lower<'_> {
         self.scopes = before.clone();
         self.graph.current = outer;
         let body = self.graph.new_region(false);
+        self.graph.region_mut(body).header = Some(crate::dot::Header::of_while(while_loop));
         self.graph.current = body;
         let counter = self
             .graph
