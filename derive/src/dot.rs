@@ -229,7 +229,8 @@ pub fn picture(function: &Function) -> Picture {
                 Kind::Constant
             }
             Op::Branch { .. } | Op::Loop { .. } | Op::While { .. } | Op::Call { .. } => continue,
-            Op::IntToFloat | Op::IntCast(_) => continue, // shown as their operand
+            // Shown as their operand (`i` for `i as f64`), unless the function's value.
+            Op::IntToFloat | Op::IntCast(_) if id != output => continue,
             Op::Project(k) => match g.op(g.args(id)[0]) {
                 Op::Call { .. } if *k == 0 => Kind::Call,
                 Op::Call { .. } => continue,
@@ -328,7 +329,7 @@ pub fn picture(function: &Function) -> Picture {
     }
     let shown_of = |id: NodeId, slot_of: &HashMap<NodeId, usize>| -> Option<usize> {
         let mut id = id;
-        while matches!(g.op(id), Op::IntToFloat | Op::IntCast(_)) {
+        while matches!(g.op(id), Op::IntToFloat | Op::IntCast(_)) && !slot_of.contains_key(&id) {
             id = g.args(id)[0];
         }
         slot_of.get(&id).copied()
