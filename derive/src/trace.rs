@@ -140,27 +140,29 @@ pub fn trace_body(
         list.dedup();
     }
 
-    // Per forward loop body: the slots to clear at the start of an iteration.
+    // Per forward loop body: the slots to clear at the start of an iteration (the nodes
+    // and the clusters inside it, at any depth).
+    let loop_bodies: HashSet<RegionId> = picture
+        .clusters
+        .iter()
+        .filter(|c| c.loop_body)
+        .map(|c| c.region)
+        .collect();
     let mut clear: HashMap<RegionId, Vec<usize>> = HashMap::new();
-    for cluster in &picture.clusters {
-        if !cluster.loop_body {
-            continue;
+    let mut enclosing = |region: RegionId, slot: usize, own: bool| {
+        let mut r = if own { g.region(region).parent } else { Some(region) };
+        while let Some(current) = r {
+            if loop_bodies.contains(&current) {
+                clear.entry(current).or_default().push(slot);
+            }
+            r = g.region(current).parent;
         }
-        let mut slots: Vec<usize> = picture
-            .nodes
-            .iter()
-            .enumerate()
-            .filter(|(_, n)| g.is_within(n.region, cluster.region))
-            .map(|(s, _)| s)
-            .collect();
-        slots.extend(
-            picture
-                .clusters
-                .iter()
-                .filter(|c| c.region != cluster.region && g.is_within(c.region, cluster.region))
-                .map(|c| c.slot),
-        );
-        clear.insert(cluster.region, slots);
+    };
+    for (slot, node) in picture.nodes.iter().enumerate() {
+        enclosing(node.region, slot, false);
+    }
+    for cluster in &picture.clusters {
+        enclosing(cluster.region, cluster.slot, true);
     }
 
     let tracer = Tracer {
