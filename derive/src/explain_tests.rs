@@ -513,3 +513,32 @@ fn random_traces_match_the_generator() {
         "tests/random_traces.rs is not what the generator makes: run RANDOM_TRACES_WRITE=1 cargo test -p chainrule-derive random_traces"
     );
 }
+
+/// The compile-cost table of BENCHMARKS.md for `#[differentiate(trace, source)]`:
+/// `cargo test -p chainrule-derive --release -- --ignored compile_cost --nocapture`.
+#[test]
+#[ignore = "a measurement, not a check: run it to refresh BENCHMARKS.md"]
+fn compile_cost_with_trace_and_source() {
+    println!("| shape | operations | input bytes | output bytes | expansion (median of 5) |");
+    println!("|---|---:|---:|---:|---:|");
+    for shape in ["chain", "sin", "exp", "product"] {
+        for n in [10, 100, 1000, 10_000] {
+            if shape == "product" && n > 1000 {
+                continue;
+            }
+            let source = crate::tests::sized_source(shape, n);
+            let item: TokenStream = source.parse().expect("a function");
+            let mut times = Vec::new();
+            let mut size = 0;
+            for _ in 0..5 {
+                let started = std::time::Instant::now();
+                size = stacker::grow(256 << 20, || {
+                    expand(quote!(trace, source), item.clone()).to_string().len()
+                });
+                times.push(started.elapsed());
+            }
+            times.sort();
+            println!("| {shape} | {n} | {} | {size} | {:.2?} |", source.len(), times[2]);
+        }
+    }
+}

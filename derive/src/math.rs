@@ -447,31 +447,32 @@ fn simplified(prim: Prim, operands: &[Text]) -> Option<Text> {
     };
     match prim {
         Prim::Neg => value(0).map(|v| Text::constant(-v)),
+        // The identities first, so that a constant keeps its text (an f32's digits).
         Prim::Mul => match (value(0), value(1)) {
-            (Some(a), Some(b)) => Some(Text::constant(a * b)),
             (Some(1.0), _) => Some(operands[1].clone()),
             (_, Some(1.0)) => Some(operands[0].clone()),
             (Some(-1.0), _) => Some(negate(&operands[1])),
             (_, Some(-1.0)) => Some(negate(&operands[0])),
             (Some(0.0), _) | (_, Some(0.0)) => Some(Text::constant(0.0)),
+            (Some(a), Some(b)) => Some(Text::constant(a * b)),
             _ => None,
         },
         Prim::Div => match (value(0), value(1)) {
-            (Some(a), Some(b)) => Some(Text::constant(a / b)),
             (_, Some(1.0)) => Some(operands[0].clone()),
             (Some(0.0), _) => Some(Text::constant(0.0)),
+            (Some(a), Some(b)) => Some(Text::constant(a / b)),
             _ => None,
         },
         Prim::Add => match (value(0), value(1)) {
-            (Some(a), Some(b)) => Some(Text::constant(a + b)),
             (Some(0.0), _) => Some(operands[1].clone()),
             (_, Some(0.0)) => Some(operands[0].clone()),
+            (Some(a), Some(b)) => Some(Text::constant(a + b)),
             _ => None,
         },
         Prim::Sub => match (value(0), value(1)) {
-            (Some(a), Some(b)) => Some(Text::constant(a - b)),
             (_, Some(0.0)) => Some(operands[0].clone()),
             (Some(0.0), _) => Some(negate(&operands[1])),
+            (Some(a), Some(b)) => Some(Text::constant(a - b)),
             _ => None,
         },
         _ => None,

@@ -374,7 +374,7 @@ fn pathological_sizes() {
 /// Functions of growing size for the compile-cost measurements: `n` operations in a
 /// chain (`x * c + x …`), or an `n`-deep composition of one method, or a product of `n`
 /// factors.
-fn sized_source(shape: &str, n: usize) -> String {
+pub(crate) fn sized_source(shape: &str, n: usize) -> String {
     match shape {
         "chain" => format!("fn f(x: f64) -> f64 {{ x{} }}", " * 1.5 + x".repeat(n / 2)),
         "sin" | "exp" => {

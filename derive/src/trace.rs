@@ -150,7 +150,11 @@ pub fn trace_body(
         .collect();
     let mut clear: HashMap<RegionId, Vec<usize>> = HashMap::new();
     let mut enclosing = |region: RegionId, slot: usize, own: bool| {
-        let mut r = if own { g.region(region).parent } else { Some(region) };
+        let mut r = if own {
+            g.region(region).parent
+        } else {
+            Some(region)
+        };
         while let Some(current) = r {
             if loop_bodies.contains(&current) {
                 clear.entry(current).or_default().push(slot);

@@ -469,8 +469,8 @@ pub fn graphviz_installed() -> bool {
         .is_ok_and(|o| o.status.success())
 }
 
-/// `dot -Tsvg`'s complaint about a text, if Graphviz is installed and complains (a
-/// warning counts).
+/// `dot -Tsvg`'s complaint about a text, if Graphviz is installed and complains: an error,
+/// or a warning about the text (not about the machine's fonts).
 pub fn graphviz_rejects(text: &str) -> Option<String> {
     use std::io::Write;
     if !graphviz_installed() {
@@ -486,7 +486,11 @@ pub fn graphviz_rejects(text: &str) -> Option<String> {
     child.stdin.take()?.write_all(text.as_bytes()).ok()?;
     let output = child.wait_with_output().ok()?;
     let stderr = String::from_utf8_lossy(&output.stderr).to_string();
-    if !output.status.success() || !stderr.trim().is_empty() {
+    let about_the_text = stderr.lines().any(|line| {
+        let lower = line.to_lowercase();
+        !line.trim().is_empty() && !lower.contains("font") && !lower.contains("metrics")
+    });
+    if !output.status.success() || about_the_text {
         Some(format!("{}: {stderr}", output.status))
     } else {
         None
