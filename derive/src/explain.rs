@@ -66,10 +66,39 @@ pub fn explain(
     backward_top: RegionId,
     generated: TokenStream,
 ) -> TokenStream {
+    if let Some(error) = name_taken(function) {
+        let error = error.to_compile_error();
+        return quote!(#generated #error);
+    }
     match explained(function, adjoints, backward_top, generated.clone()) {
         Some(tokens) => tokens,
         None => generated,
     }
+}
+
+/// A constant of the user's that the function reads by a name the module's new items take
+/// (`SOURCE`, `graph`, …): inside the module, the item would shadow it (the module reads
+/// the user's names through `use super::*`).
+fn name_taken(function: &Function) -> Option<syn::Error> {
+    let extras = function.extras;
+    let taken = |name: &str| match name {
+        "graph" | "__DOT" => true,
+        "trace" => extras.trace,
+        "SOURCE" => extras.source,
+        _ => false,
+    };
+    let path = function.graph.named.iter().find(|path| {
+        path.leading_colon.is_none() && path.segments.len() == 1 && taken(&path.segments[0].ident.to_string())
+    })?;
+    let name = path.segments[0].ident.to_string();
+    let fn_name = &function.item.sig.ident;
+    Some(syn::Error::new_spanned(
+        path,
+        format!(
+            "the generated `{fn_name}::{name}` would hide this constant from the generated code: rename the \
+             constant, or write its path (`self::{name}`)"
+        ),
+    ))
 }
 
 fn is_ident(token: &TokenTree, word: &str) -> bool {

@@ -542,3 +542,19 @@ fn compile_cost_with_trace_and_source() {
         }
     }
 }
+
+/// A constant named as one of the new items would be hidden by it inside the module.
+#[test]
+fn a_constant_named_like_an_item_is_an_error() {
+    let item = quote! {
+        fn f(x: f64) -> f64 {
+            x * SOURCE
+        }
+    };
+    let text = expand(TokenStream::new(), item.clone()).to_string();
+    assert!(!text.contains("compile_error"), "{text}");
+    let text = expand(quote!(source), item).to_string();
+    assert!(text.contains("would hide this constant"), "{text}");
+    let text = expand(TokenStream::new(), quote!(fn f(x: f64) -> f64 { x * self::graph })).to_string();
+    assert!(!text.contains("compile_error"), "{text}");
+}
