@@ -316,11 +316,22 @@ fn explained(
     module.set_span(span);
     tokens[at + 2] = TokenTree::Group(module);
 
-    // The module's documentation, after the emitter's.
+    // The module's documentation, after the emitter's. rustdoc resolves its links from the
+    // module's parent, so they name the module: `[`backward`](f::backward)`.
     let start = after_docs(&tokens, at);
-    let module_docs = doc_attributes(&format!("\n{}", docs.module(&name, extras)));
-    tokens.splice(start..start, module_docs);
+    let module_docs = linked(&docs.module(&name, extras), &fn_name.to_string());
+    tokens.splice(start..start, doc_attributes(&format!("\n{module_docs}")));
     Some(tokens.into_iter().collect())
+}
+
+/// The module's documentation with its links written from the parent module:
+/// `[`backward`]` → `[`backward`](f::backward)`.
+fn linked(text: &str, module: &str) -> String {
+    let mut text = text.to_string();
+    for item in ["forward", "backward", "grad", "graph", "trace", "SOURCE", "Cache", "Grad"] {
+        text = text.replace(&format!("[`{item}`]"), &format!("[`{item}`]({module}::{item})"));
+    }
+    text
 }
 
 /// A text as the lines of doc attributes (` line`, blank lines empty).
