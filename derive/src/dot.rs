@@ -171,6 +171,8 @@ pub struct Cluster {
     /// The hidden slot that records the branch taken, or the loop's iteration count.
     pub slot: usize,
     pub loop_body: bool,
+    /// A `while` loop's condition: no numbers in its label.
+    pub condition: bool,
 }
 
 /// The picture: its nodes (by slot), edges and clusters, and the DOT template.
@@ -264,7 +266,14 @@ pub fn picture(function: &Function) -> Picture {
         });
     }
 
-    // Clusters: the regions holding drawn nodes, and the regions around them.
+    // Clusters: the regions holding drawn nodes, and the regions around them. A `while`
+    // loop's condition is drawn inside its body's cluster.
+    let display_parent = |r: RegionId| -> Option<RegionId> {
+        match g.region(r).owner.map(|o| g.op(o)) {
+            Some(Op::While { cond, body }) if *cond == r => Some(*body),
+            _ => g.region(r).parent,
+        }
+    };
     let mut used_regions: HashSet<RegionId> = HashSet::new();
     for node in &shown {
         let mut region = Some(node.region);
@@ -272,7 +281,7 @@ pub fn picture(function: &Function) -> Picture {
             if !used_regions.insert(r) {
                 break;
             }
-            region = g.region(r).parent;
+            region = display_parent(r);
         }
     }
     // Children of each region, in order: nodes and sub-regions.
@@ -284,7 +293,7 @@ pub fn picture(function: &Function) -> Picture {
         .collect();
     regions.sort();
     for &r in &regions {
-        if let Some(parent) = g.region(r).parent {
+        if let Some(parent) = display_parent(r) {
             children.entry(parent).or_default().push(r);
         }
     }
@@ -344,6 +353,7 @@ pub fn picture(function: &Function) -> Picture {
     let mut clusters = Vec::new();
     let mut cluster_slot = HashMap::new();
     for (k, (region, label, loop_body)) in cluster_list.into_iter().enumerate() {
+        let condition = matches!(g.region(region).owner.map(|o| g.op(o)), Some(Op::While { cond, .. }) if *cond == region);
         let slot = nodes.len() + k;
         cluster_slot.insert(region, slot);
         clusters.push(Cluster {
@@ -351,6 +361,7 @@ pub fn picture(function: &Function) -> Picture {
             label,
             slot,
             loop_body,
+            condition,
         });
     }
     let slots = nodes.len() + clusters.len();
@@ -666,7 +677,7 @@ impl Writer<'_, '_> {
                     .map(|h| h.text.clone())
                     .unwrap_or_else(|| "while".to_string());
                 if region == cond {
-                    (format!("{header}: the condition"), false)
+                    ("the condition, as last tested".to_string(), false)
                 } else {
                     (header, true)
                 }
@@ -838,11 +849,15 @@ fn write_region(
         let _ = writeln!(out, "{indent}subgraph cluster_{} {{", cluster.slot);
         let kind = if cluster.loop_body { 'l' } else { 'b' };
         let label = quoted(&cluster.label);
-        let label = format!(
-            "{}{HOLE}{kind}{}{HOLE_END}\"",
-            &label[..label.len() - 1],
-            cluster.slot
-        );
+        let label = if cluster.condition {
+            label
+        } else {
+            format!(
+                "{}{HOLE}{kind}{}{HOLE_END}\"",
+                &label[..label.len() - 1],
+                cluster.slot
+            )
+        };
         let _ = writeln!(
             out,
             "{indent}  label={label}; style=\"rounded,dashed\"; color=\"{GREY}\"; fontcolor=\"#555555\";"

@@ -328,7 +328,9 @@ fn explained(
 /// `[`backward`]` → `[`backward`](f::backward)`.
 fn linked(text: &str, module: &str) -> String {
     let mut text = text.to_string();
-    for item in ["forward", "backward", "grad", "graph", "trace", "SOURCE", "Cache", "Grad"] {
+    for item in [
+        "forward", "backward", "grad", "graph", "trace", "SOURCE", "Cache", "Grad",
+    ] {
         text = text.replace(&format!("[`{item}`]"), &format!("[`{item}`]({module}::{item})"));
     }
     text

@@ -555,6 +555,14 @@ fn a_constant_named_like_an_item_is_an_error() {
     assert!(!text.contains("compile_error"), "{text}");
     let text = expand(quote!(source), item).to_string();
     assert!(text.contains("would hide this constant"), "{text}");
-    let text = expand(TokenStream::new(), quote!(fn f(x: f64) -> f64 { x * self::graph })).to_string();
+    let text = expand(
+        TokenStream::new(),
+        quote!(
+            fn f(x: f64) -> f64 {
+                x * self::graph
+            }
+        ),
+    )
+    .to_string();
     assert!(!text.contains("compile_error"), "{text}");
 }
