@@ -347,6 +347,13 @@ fn uses_cube(x: f64, ys: [f64; 2]) -> f64 {
 }
 
 #[differentiate(trace)]
+fn kinks(a: f32, b: f32, w: &[f32; 2], xs: &Vec<f32>) -> f32 {
+    let m = a.max(b);
+    let r = relu(a * b) + m.abs() + w[0] * xs[1];
+    r * a.tanh() + 2.0_f32.sqrt() * b.powi(3) + w[1]
+}
+
+#[differentiate(trace)]
 fn constant(x: f64) -> f64 {
     let _ = x;
     2.0
@@ -377,6 +384,8 @@ fn trace_is_grad() {
     check_trace!(cube(1.5) => [x]);
     check_trace!(uses_cube(1.5, [0.5, -2.0]) => [x, ys]);
     check_trace!(constant(1.0) => [x]);
+    check_trace!(kinks(0.7, -1.3, &[0.5, 2.0], &vec![1.0, 3.0]) => [a, b, w, xs]);
+    check_trace!(kinks(1.5, 0.25, &[0.5, 2.0], &vec![1.0, 3.0]) => [a, b, w, xs]);
 }
 
 /// Inside a loop: the values of the last iteration; an edge from outside the loop carries
@@ -432,6 +441,7 @@ fn graphviz_accepts_every_graph() {
         cube::graph(),
         uses_cube::graph(),
         constant::graph(),
+        kinks::graph(),
     ] {
         dot_syntax::check(&graph);
     }

@@ -293,8 +293,9 @@ fn explained(
             "The graph of [`graph`] for one evaluation of `{name}`, annotated as in the lecture: above \
              each edge the value flowing forward (green), below it the gradient flowing back along it \
              (red) — what this use of the value adds to its gradient, for upstream gradient 1; rounded \
-             for reading, exact in each edge's and node's tooltip. An input's tooltip holds its whole \
-             gradient, as [`grad`] returns it (the same bits).\n\n\
+             for reading, exact in each edge's and node's tooltip (an array of more than 64 numbers \
+             shortened). An input's tooltip holds its whole gradient, as [`grad`] returns it (the same \
+             bits).\n\n\
              Inside a loop, the values are those of the last iteration, and an edge between two values \
              of the loop shows the gradient of that iteration; an edge entering the loop from outside \
              shows the gradient summed over all iterations (all that the use inside the loop adds to \
