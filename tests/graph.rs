@@ -346,7 +346,9 @@ fn uses_cube(x: f64, ys: [f64; 2]) -> f64 {
     s
 }
 
+/// In f32, with a reference to an array and a `&Vec` (as the language allows).
 #[differentiate(trace)]
+#[allow(clippy::ptr_arg)]
 fn kinks(a: f32, b: f32, w: &[f32; 2], xs: &Vec<f32>) -> f32 {
     let m = a.max(b);
     let r = relu(a * b) + m.abs() + w[0] * xs[1];
