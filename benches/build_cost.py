@@ -4,15 +4,21 @@
 Run from the repository root: `python3 benches/build_cost.py`. It writes a small crate to a
 temporary folder (depending on this checkout by path), builds it once to warm the cache,
 then times three debug builds each way after touching its source, and prints a table.
+`python3 benches/build_cost.py "differentiate(trace, source)"` puts that attribute on the
+functions instead of `differentiate`.
 """
 import os
 import random
 import subprocess
+import sys
 import tempfile
 import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TERMS = ["(x * y).sin()", "(x - y).exp()", "x * x + y", "(y * 0.5).tanh()", "relu(x - y)"]
+
+
+ATTRIBUTE = sys.argv[1] if len(sys.argv) > 1 else "differentiate"
 
 
 def write_crate(folder):
@@ -29,7 +35,7 @@ def write_crate(folder):
         body += [f"s += {rng.choice(TERMS)} * {i % 5 + 1}.0;" for i in range(25)]
         body.append("s")
         functions.append(
-            '#[cfg_attr(feature = "differentiate", differentiate)]\n'
+            f'#[cfg_attr(feature = "differentiate", {ATTRIBUTE})]\n'
             f"pub fn f{k}(x: f64, y: f64) -> f64 {{\n    " + "\n    ".join(body) + "\n}\n"
         )
     with open(os.path.join(folder, "src", "lib.rs"), "w") as f:

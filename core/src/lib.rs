@@ -16,6 +16,7 @@ mod activation;
 mod check;
 #[cfg(feature = "ndarray")]
 mod tensor;
+mod dot;
 
 pub use activation::{elu, leaky_relu, maxout, relu, sigmoid, tanh, Elementwise};
 pub use check::{check_gradient, numerical_gradient, relative_error, GradCheck};
@@ -185,4 +186,8 @@ pub mod __private {
     /// The backward passes of array operations (the `ndarray` feature).
     #[cfg(feature = "ndarray")]
     pub use crate::tensor::backward as tensor;
+    /// `f::graph()` and `f::trace(…)`: the picture of a function's graph.
+    pub mod dot {
+        pub use crate::dot::*;
+    }
 }

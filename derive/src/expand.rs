@@ -4,7 +4,7 @@
 use proc_macro2::TokenStream;
 use quote::quote;
 
-use crate::{emit, parse, reverse};
+use crate::{emit, explain, parse, reverse};
 
 /// The whole expansion, on proc-macro2 tokens (so that it runs outside the compiler, in
 /// tests). Never panics: every problem becomes a `compile_error!` at its tokens, emitted
@@ -67,5 +67,6 @@ fn item_keyword(item: &syn::Item) -> TokenStream {
 fn differentiate_function(attr: TokenStream, function: syn::ItemFn) -> syn::Result<TokenStream> {
     let mut function = parse::parse(attr, function)?;
     let (adjoints, backward_top) = reverse::reverse(&mut function.graph, function.output);
-    Ok(emit::emit(&function, &adjoints, backward_top))
+    let generated = emit::emit(&function, &adjoints, backward_top);
+    Ok(explain::explain(&function, &adjoints, backward_top, generated))
 }

@@ -284,6 +284,9 @@ pub struct Region {
     /// Loop bodies: values the backward pass needs from every iteration, kept in
     /// per-iteration stacks ([`Op::Stacked`]).
     pub stacked: Vec<NodeId>,
+    /// A loop as the user wrote it (`for i in 0..n`, `while z < 10.0`) and the name of its
+    /// index, for the pictures of the graph ([`crate::dot`]).
+    pub header: Option<crate::dot::Header>,
 }
 
 /// What a node computes. Float-valued unless said otherwise.

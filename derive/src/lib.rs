@@ -8,11 +8,14 @@
 //! through the `chainrule` crate.
 
 mod diag;
+mod dot;
 mod emit;
 mod expand;
+mod explain;
 #[cfg(test)]
 mod interpret;
 mod ir;
+mod math;
 #[cfg(test)]
 mod never_panics;
 mod parse;
@@ -21,6 +24,7 @@ mod random;
 mod reverse;
 mod rules;
 mod simplify;
+mod trace;
 
 /// Generates the gradient of a function over `f64` (or `f32`), beside it.
 ///
@@ -39,5 +43,7 @@ pub fn differentiate(
 #[cfg(test)]
 use expand::expand;
 
+#[cfg(test)]
+mod explain_tests;
 #[cfg(test)]
 mod tests;

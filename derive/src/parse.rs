@@ -32,6 +32,8 @@ pub struct Function {
     /// `#[differentiate(backward = path)]`: the user's own backward rule; the body is
     /// not read.
     pub custom: Option<syn::Path>,
+    /// `#[differentiate(trace, source)]`: what else to generate.
+    pub extras: crate::explain::Extras,
 }
 
 const LANGUAGE: &str = "the body may contain `let` (and `let mut`) bindings, assignments, `if`, `match` on \
@@ -42,6 +44,7 @@ pub fn parse(attr: TokenStream, item: ItemFn) -> syn::Result<Function> {
     let mut errors = Errors::default();
     let options = parse_attr(attr, &mut errors);
     let wrt = options.wrt;
+    let extras = options.extras;
     let (float, generic) = signature(&item, &mut errors);
     let mut graph = Graph::new(float);
     graph.generic = generic;
@@ -62,6 +65,7 @@ pub fn parse(attr: TokenStream, item: ItemFn) -> syn::Result<Function> {
             graph,
             output,
             custom: Some(custom),
+            extras,
         });
     }
     let output = lower.body(&item.block);
@@ -72,6 +76,13 @@ pub fn parse(attr: TokenStream, item: ItemFn) -> syn::Result<Function> {
             format_args!("the function returns {found}, not a float"),
         );
     }
+    if extras.trace && lower.graph.ids().any(|id| lower.graph.ty(id).is_tensor()) {
+        // The trace's recording code is written for floats and fixed-size arrays.
+        lower.errors.at(
+            &item.sig,
+            "`trace` is not available yet for functions over ndarray arrays; `f::graph()` is",
+        );
+    }
     let graph = lower.graph;
     errors.finish()?;
     Ok(Function {
@@ -79,6 +90,7 @@ pub fn parse(attr: TokenStream, item: ItemFn) -> syn::Result<Function> {
         graph,
         output,
         custom: None,
+        extras,
     })
 }
 
@@ -89,6 +101,8 @@ struct Options {
     wrt: Option<Vec<Ident>>,
     /// `backward = path`: a custom backward rule.
     backward: Option<syn::Path>,
+    /// `trace`, `source`: what else to generate.
+    extras: crate::explain::Extras,
 }
 
 /// The attribute's arguments: `wrt(a, b)` naming the parameters to take the gradient
@@ -116,10 +130,12 @@ fn parse_attr(attr: TokenStream, errors: &mut Errors) -> Options {
                     ));
                 }
                 options.backward = Some(rule);
+            } else if let Some(flag) = options.extras.flag(&keyword) {
+                *flag = true;
             } else {
                 return Err(syn::Error::new_spanned(
                     &keyword,
-                    "unknown argument: `#[differentiate]` takes `wrt(a, b)` (the parameters to differentiate with respect to) and `backward = path` (a custom backward rule), each once",
+                    "unknown argument: `#[differentiate]` takes `wrt(a, b)` (the parameters to differentiate with respect to), `backward = path` (a custom backward rule), `trace` (also generate `f::trace`) and `source` (also generate `f::SOURCE`), each once",
                 ));
             }
             if !input.is_empty() {
@@ -1533,6 +1549,7 @@ impl Lower<'_> {
         let outer = self.graph.current;
         let before = self.snapshot();
         let body = self.graph.new_region(false);
+        self.graph.region_mut(body).header = Some(crate::dot::Header::of_for(for_loop, enumerate));
         self.graph.current = body;
         let index_ty = self.graph.ty(range.end).clone();
         let index = self.graph.add_typed(Op::LoopIndex, Vec::new(), index_ty);
@@ -1576,6 +1593,7 @@ impl Lower<'_> {
         self.scopes = before.clone();
         self.graph.current = outer;
         let body = self.graph.new_region(false);
+        self.graph.region_mut(body).header = Some(crate::dot::Header::of_while(while_loop));
         self.graph.current = body;
         let counter = self
             .graph

@@ -1157,6 +1157,36 @@ impl Program {
         }
     }
 
+    /// Whether it is `fn f<T: chainrule::Real>` (call it as `f::<f64>`).
+    pub fn is_generic(&self) -> bool {
+        self.generic
+    }
+
+    /// Arguments as Rust (`1.5, &[0.5, 2.0], 3`), for a test that compiles the program.
+    pub fn arguments(&self, inputs: &[Value]) -> String {
+        fn literal(value: &Value) -> String {
+            match value {
+                Value::Float(x) => format!("{x:?}"),
+                Value::Int(n) => n.to_string(),
+                Value::Bool(b) => b.to_string(),
+                Value::Array(items) => {
+                    format!("[{}]", items.iter().map(literal).collect::<Vec<_>>().join(", "))
+                }
+            }
+        }
+        self.params
+            .iter()
+            .zip(inputs)
+            .map(|(p, v)| match p.slice {
+                Some("vec") => format!("&vec!{}", literal(v)),
+                Some(_) => format!("&{}", literal(v)),
+                None if p.by_ref => format!("&{}", literal(v)),
+                None => literal(v),
+            })
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+
     /// Random arguments in [-1.5, 1.5].
     pub fn inputs(&self, rng: &mut Rng) -> Vec<Value> {
         fn random(kind: &Kind, rng: &mut Rng) -> Value {

@@ -20,6 +20,22 @@ use crate::rules::Grad;
 /// The gradient of the output with respect to each parameter (`None` where it is zero).
 pub struct Adjoints {
     pub of_param: Vec<Option<NodeId>>,
+    /// What flows back along each edge of the forward graph, for `f::trace`.
+    pub edges: Vec<EdgeGradient>,
+}
+
+/// The gradient flowing back along one edge of the forward graph: the contribution to
+/// the adjoint of argument `arg` of forward node `node` from this use (upstream × local
+/// gradient), computed in backward region `region` — for an element of an array,
+/// `value` added at `indices`. For a structured node's output (a [`Op::Project`]), `arg`
+/// is 0 and `value` is the output's adjoint; for a loop's initial value, `node` is the
+/// loop and `arg` the initial value's position in its arguments.
+pub struct EdgeGradient {
+    pub node: NodeId,
+    pub arg: usize,
+    pub value: NodeId,
+    pub indices: Vec<NodeId>,
+    pub region: RegionId,
 }
 
 /// Appends the backward pass of `output` to the graph, in a new top region.
@@ -29,7 +45,10 @@ pub fn reverse(g: &mut Graph, output: NodeId) -> (Adjoints, RegionId) {
     let backward_top = g.new_region(true);
     g.region_mut(backward_top).parent = None;
     g.current = backward_top;
-    let mut pass = Reverse { active };
+    let mut pass = Reverse {
+        active,
+        edges: Vec::new(),
+    };
     let mut seeds = Vec::new();
     if pass.is_active(output) {
         seeds.push((output, g.add(Op::Upstream, Vec::new())));
@@ -37,7 +56,8 @@ pub fn reverse(g: &mut Graph, output: NodeId) -> (Adjoints, RegionId) {
     let adjoints = pass.region(g, RegionId::TOP, seeds, None);
     let of_param = g.params.iter().map(|p| adjoints.get(&p.node).copied()).collect();
     first_writes(g);
-    (Adjoints { of_param }, backward_top)
+    let edges = pass.edges;
+    (Adjoints { of_param, edges }, backward_top)
 }
 
 /// `d_w[i] += v` becomes `d_w[i] = v` where `d_w[i]` is provably still zero: the gradient's
@@ -161,6 +181,7 @@ fn writes_between(g: &Graph, end: NodeId, start: NodeId) -> Option<Vec<Vec<NodeI
 
 struct Reverse {
     active: Vec<bool>,
+    edges: Vec<EdgeGradient>,
 }
 
 /// A loop body being reversed: the gradients of values from outside it are accumulated
@@ -209,6 +230,7 @@ impl Reverse {
             match g.op(id).clone() {
                 Op::Project(k) => {
                     if let Some(&upstream) = frame.adjoint.get(&id) {
+                        self.edge(g, id, 0, upstream, &[]);
                         outputs.entry(g.args(id)[0]).or_default().push((k, upstream));
                     }
                 }
@@ -242,6 +264,7 @@ impl Reverse {
                     for (k, &arg) in args.iter().enumerate() {
                         if self.is_active(arg) {
                             let gradient = g.project(backward, k, g.ty(arg).clone());
+                            self.edge(g, id, k, gradient, &[]);
                             self.accumulate(g, &mut frame, arg, Grad::Value(gradient));
                         }
                     }
@@ -252,8 +275,18 @@ impl Reverse {
                     };
                     let args = g.args(id).to_vec();
                     for (k, grad) in crate::rules::vjp(g, id, &args, upstream) {
+                        let edge = self.is_active(args[k]).then(|| match &grad {
+                            Grad::Value(value) => (*value, Vec::new()),
+                            Grad::AtIndex(value, indices) => (*value, indices.clone()),
+                        });
                         // (constants get no gradient, and no code for one)
                         self.accumulate(g, &mut frame, args[k], grad);
+                        if let Some((value, indices)) = edge {
+                            // The indices as backward code reads them (as the accumulation
+                            // just did: no new nodes).
+                            let indices: Vec<NodeId> = indices.iter().map(|&i| g.import(i)).collect();
+                            self.edge(g, id, k, value, &indices);
+                        }
                     }
                 }
             }
@@ -495,10 +528,25 @@ impl Reverse {
             let out = g.project(reverse, carried.len() + j, g.ty(n).clone());
             record(g, &mut frame.adjoint, n, out);
         }
+        let first_init = if range.is_some() { 2 } else { 0 };
         for (j, &k) in carried.iter().enumerate() {
             let out = g.project(reverse, j, g.ty(params[k]).clone());
+            if self.is_active(inits[k]) {
+                self.edge(g, node, first_init + k, out, &[]);
+            }
             self.accumulate(g, frame, inits[k], Grad::Value(out));
         }
+    }
+
+    /// Records what flows back along an edge (for `f::trace`; no code unless it is read).
+    fn edge(&mut self, g: &Graph, node: NodeId, arg: usize, value: NodeId, indices: &[NodeId]) {
+        self.edges.push(EdgeGradient {
+            node,
+            arg,
+            value,
+            indices: indices.to_vec(),
+            region: g.current,
+        });
     }
 }
 

@@ -427,7 +427,7 @@ pub static RULES: &[Rule] = &[
         BINARY,
         exact = true,
         |a| a[0].max(a[1]),
-        |g, x, _out| route(g, x, Prim::Max)
+        |g, x, out| route(g, x, out, Prim::Max)
     ),
     method!(
         Min,
@@ -435,7 +435,7 @@ pub static RULES: &[Rule] = &[
         BINARY,
         exact = true,
         |a| a[0].min(a[1]),
-        |g, x, _out| route(g, x, Prim::Min)
+        |g, x, out| route(g, x, out, Prim::Min)
     ),
     // hypot(a, b) = √(a² + b²): ∂a = a/out, ∂b = b/out, and 0 at the origin (as abs'(0)).
     method!(
@@ -530,22 +530,38 @@ fn one_minus_square_sqrt(g: &mut Graph, x: NodeId) -> NodeId {
 }
 
 /// max and min: all to the argument that was returned — the first on a tie, the other
-/// one where an argument is NaN (`f64::max` and `f64::min` ignore NaN). Decided from the
-/// arguments, not the result, so that the backward pass need not keep the result:
-/// `a.max(b)` returns `a` exactly when `a >= b || b.is_nan()` (`b == b` is false only for
-/// NaN, and folds away for a constant `b`: `z.max(0.0)` routes on `z >= 0.0`).
-fn route(g: &mut Graph, x: &[NodeId], prim: Prim) -> Vec<Option<NodeId>> {
+/// one where an argument is NaN (`f64::max` and `f64::min` ignore NaN). Against a constant
+/// (`z.max(0.0)`, a ReLU), decided from the other argument (`z >= 0.0`), so that the
+/// backward pass need not keep the result; otherwise from the result (`m == a`).
+fn route(g: &mut Graph, x: &[NodeId], out: NodeId, prim: Prim) -> Vec<Option<NodeId>> {
     let (zero, one) = (g.constant(0.0), g.constant(1.0));
-    // max: a ≥ b; min: b ≥ a.
-    let (high, low) = if prim == Prim::Max {
-        (x[0], x[1])
+    let constant = |g: &Graph, id: NodeId| g.const_value(id).is_some_and(|c| !c.is_nan());
+    let (first, second) = (x[0], x[1]);
+    let to_first = if constant(g, second) {
+        // max: a >= c; min: c >= a (never NaN-true for a NaN `a`, whose result is c).
+        let (high, low) = if prim == Prim::Max {
+            (first, second)
+        } else {
+            (second, first)
+        };
+        g.select(Cmp::Ge, high, low, one, zero)
+    } else if constant(g, first) {
+        // The second when it is strictly beyond the constant (a tie goes to the first).
+        let cmp = if prim == Prim::Max { Cmp::Gt } else { Cmp::Lt };
+        g.select(cmp, second, first, zero, one)
     } else {
-        (x[1], x[0])
+        g.select(Cmp::Eq, out, first, one, zero)
     };
-    let first_if_b_is_nan = g.select(Cmp::Eq, x[1], x[1], zero, one);
-    let second_if_b_is_nan = g.select(Cmp::Eq, x[1], x[1], one, zero);
-    let to_first = g.select(Cmp::Ge, high, low, one, first_if_b_is_nan);
-    let to_second = g.select(Cmp::Ge, high, low, zero, second_if_b_is_nan);
+    let to_second = {
+        let lhs = g.args(to_first).first().copied();
+        match (g.op(to_first).clone(), lhs) {
+            (Op::Select(cmp), Some(_)) => {
+                let args = g.args(to_first).to_vec();
+                g.select(cmp, args[0], args[1], args[3], args[2])
+            }
+            _ => g.diff(one, to_first),
+        }
+    };
     vec![Some(to_first), Some(to_second)]
 }
 

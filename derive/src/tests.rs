@@ -7,9 +7,13 @@ use quote::quote;
 
 use super::*;
 
+/// The expansion, pretty-printed; the picture's template (`__DOT`, one long line) is
+/// left out: it has snapshots of its own, as DOT (`explain_tests.rs`).
 fn pretty(tokens: TokenStream) -> String {
     match syn::parse2::<syn::File>(tokens.clone()) {
-        Ok(file) => prettyplease::unparse(&file),
+        Ok(file) => {
+            prettyplease::unparse(&file).replace(&crate::explain_tests::template_line(&file), "\"…\"")
+        }
         Err(error) => panic!("generated code does not parse: {error}\n{tokens}"),
     }
 }
@@ -370,7 +374,7 @@ fn pathological_sizes() {
 /// Functions of growing size for the compile-cost measurements: `n` operations in a
 /// chain (`x * c + x …`), or an `n`-deep composition of one method, or a product of `n`
 /// factors.
-fn sized_source(shape: &str, n: usize) -> String {
+pub(crate) fn sized_source(shape: &str, n: usize) -> String {
     match shape {
         "chain" => format!("fn f(x: f64) -> f64 {{ x{} }}", " * 1.5 + x".repeat(n / 2)),
         "sin" | "exp" => {

@@ -9,12 +9,18 @@
 
 #[path = "../../derive/src/diag.rs"]
 mod diag;
+#[path = "../../derive/src/dot.rs"]
+mod dot;
 #[path = "../../derive/src/emit.rs"]
 mod emit;
 #[path = "../../derive/src/expand.rs"]
 pub mod expand;
+#[path = "../../derive/src/explain.rs"]
+mod explain;
 #[path = "../../derive/src/ir.rs"]
 mod ir;
+#[path = "../../derive/src/math.rs"]
+mod math;
 #[path = "../../derive/src/parse.rs"]
 mod parse;
 #[path = "../../derive/src/reverse.rs"]
@@ -23,6 +29,8 @@ mod reverse;
 mod rules;
 #[path = "../../derive/src/simplify.rs"]
 mod simplify;
+#[path = "../../derive/src/trace.rs"]
+mod trace;
 
 #[path = "../../derive/src/never_panics/fuzzing.rs"]
 pub mod fuzzing;

@@ -320,6 +320,11 @@ pub const ATTRIBUTES: &[&str] = &[
     "backward = r, wrt(x, y, z)",
     "wrt()",
     "wrt(x) wrt(y)",
+    "trace",
+    "source",
+    "wrt(x), trace, source",
+    "backward = rule, trace, source",
+    "trace, trace",
 ];
 
 /// A corpus entry as tokens, split into the attribute's arguments and the item.

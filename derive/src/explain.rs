@@ -1,0 +1,591 @@
+//! Explaining the generated code to its reader: the last stage of the expansion adds to
+//! the module `f` that [`crate::emit`] wrote
+//!
+//! - `f::graph()`: the computational graph in Graphviz DOT ([`crate::dot`]);
+//! - `f::trace(args…)`: the same graph for one evaluation, each edge annotated with its
+//!   value and its gradient ([`crate::trace`]);
+//! - `f::SOURCE`: the generated forward and backward code, pretty-printed;
+//! - documentation: the symbolic partial derivatives in the module's, what each item
+//!   computes in the items' ([`crate::math`]).
+//!
+//! It reads the emitted module back with syn (which keeps every token's span, so
+//! hygiene and error locations are unchanged) and appends to it. If that ever failed,
+//! the emitted code is returned as it was: explaining never breaks a gradient.
+
+use proc_macro2::{Delimiter, Group, Span, TokenStream, TokenTree};
+use quote::{quote, ToTokens};
+use syn::ext::IdentExt;
+
+use crate::dot;
+use crate::ir::{NodeId, Op, RegionId, Ty};
+use crate::math::{Math, Opaque};
+use crate::parse::Function;
+use crate::reverse::Adjoints;
+
+/// What `#[differentiate(…)]` asks for besides the gradient: `trace` and `source` (both
+/// off by default: they cost compile time, see [`explain`]).
+#[derive(Clone, Copy, Default, Debug)]
+pub struct Extras {
+    /// `f::trace(args…)`.
+    pub trace: bool,
+    /// `f::SOURCE`.
+    pub source: bool,
+}
+
+impl Extras {
+    /// The flag an attribute argument names (`trace`, `source`), if it is one and not set
+    /// yet.
+    pub fn flag(&mut self, keyword: &proc_macro2::Ident) -> Option<&mut bool> {
+        let flag = if keyword == "trace" {
+            &mut self.trace
+        } else if keyword == "source" {
+            &mut self.source
+        } else {
+            return None;
+        };
+        (!*flag).then_some(flag)
+    }
+}
+
+/// Adds to the module the emitter wrote: always its documentation (the partial
+/// derivatives) and `graph()`; `trace(…)` and `SOURCE` where the attribute asks for them.
+///
+/// `graph()` and the documentation are cheap: text linear in the function's size, a few
+/// percent of the expansion's time. `trace` is a second evaluation of the whole function
+/// that rustc must compile (as much again as `forward`, `backward` and `grad` together),
+/// and `SOURCE` pretty-prints the generated code (reading it back with syn): each about
+/// doubles the macro's cost, for every function, so each is asked for by name.
+///
+/// It works on the emitted tokens directly — inserting attributes and appending items —
+/// so that every token keeps its span (hygiene and error locations are unchanged), and
+/// only the items `SOURCE` shows are read back with syn. If the emitted code is not
+/// shaped as expected, it is returned as it was: explaining never breaks a gradient.
+pub fn explain(
+    function: &Function,
+    adjoints: &Adjoints,
+    backward_top: RegionId,
+    generated: TokenStream,
+) -> TokenStream {
+    if let Some(error) = name_taken(function) {
+        let error = error.to_compile_error();
+        return quote!(#generated #error);
+    }
+    match explained(function, adjoints, backward_top, generated.clone()) {
+        Some(tokens) => tokens,
+        None => generated,
+    }
+}
+
+/// A constant of the user's that the function reads by a name the module's new items take
+/// (`SOURCE`, `graph`, …): inside the module, the item would shadow it (the module reads
+/// the user's names through `use super::*`).
+fn name_taken(function: &Function) -> Option<syn::Error> {
+    let extras = function.extras;
+    let taken = |name: &str| match name {
+        "graph" | "__DOT" => true,
+        "trace" => extras.trace,
+        "SOURCE" => extras.source,
+        _ => false,
+    };
+    let path = function.graph.named.iter().find(|path| {
+        path.leading_colon.is_none() && path.segments.len() == 1 && taken(&path.segments[0].ident.to_string())
+    })?;
+    let name = path.segments[0].ident.to_string();
+    let fn_name = &function.item.sig.ident;
+    Some(syn::Error::new_spanned(
+        path,
+        format!(
+            "the generated `{fn_name}::{name}` would hide this constant from the generated code: rename the \
+             constant, or write its path (`self::{name}`)"
+        ),
+    ))
+}
+
+fn is_ident(token: &TokenTree, word: &str) -> bool {
+    matches!(token, TokenTree::Ident(ident) if ident == word)
+}
+
+fn is_punct(token: &TokenTree, c: char) -> bool {
+    matches!(token, TokenTree::Punct(p) if p.as_char() == c)
+}
+
+fn is_group(token: &TokenTree, delimiter: Delimiter) -> bool {
+    matches!(token, TokenTree::Group(g) if g.delimiter() == delimiter)
+}
+
+/// Where the item `keyword name` (`fn forward`, `struct Cache`) starts (its attributes
+/// and `pub`) and where it ends (its first `{ … }`), among a module's tokens.
+fn item_range(items: &[TokenTree], keyword: &str, name: &str) -> Option<std::ops::Range<usize>> {
+    let at = (0..items.len().saturating_sub(1))
+        .find(|&i| is_ident(&items[i], keyword) && is_ident(&items[i + 1], name))?;
+    let mut start = at;
+    if start > 0 && is_ident(&items[start - 1], "pub") {
+        start -= 1;
+    }
+    while start >= 2 && is_punct(&items[start - 2], '#') && is_group(&items[start - 1], Delimiter::Bracket) {
+        start -= 2;
+    }
+    let end = (at + 2..items.len()).find(|&i| is_group(&items[i], Delimiter::Brace))? + 1;
+    Some(start..end)
+}
+
+/// Where more documentation for the item `keyword name` goes: after its last doc
+/// attribute (or before its attributes).
+fn item_start(items: &[TokenTree], keyword: &str, name: &str) -> Option<usize> {
+    let at = (0..items.len().saturating_sub(1))
+        .find(|&i| is_ident(&items[i], keyword) && is_ident(&items[i + 1], name))?;
+    Some(after_docs(items, at))
+}
+
+/// The position after the last `#[doc …]` among the attributes before `at` (skipping a
+/// visibility), or of the first attribute if none is a doc.
+fn after_docs(tokens: &[TokenTree], at: usize) -> usize {
+    let mut start = at;
+    if start >= 2
+        && is_group(&tokens[start - 1], Delimiter::Parenthesis)
+        && is_ident(&tokens[start - 2], "pub")
+    {
+        start -= 2;
+    } else if start >= 1 && is_ident(&tokens[start - 1], "pub") {
+        start -= 1;
+    }
+    let mut position = start;
+    let mut after_last_doc = None;
+    while position >= 2
+        && is_punct(&tokens[position - 2], '#')
+        && is_group(&tokens[position - 1], Delimiter::Bracket)
+    {
+        let is_doc = matches!(&tokens[position - 1], TokenTree::Group(g)
+            if g.stream().into_iter().next().is_some_and(|t| is_ident(&t, "doc")));
+        if is_doc && after_last_doc.is_none() {
+            after_last_doc = Some(position);
+        }
+        position -= 2;
+    }
+    after_last_doc.unwrap_or(position)
+}
+
+/// `#[doc = " line"]…` for a text.
+fn doc_attributes(text: &str) -> TokenStream {
+    let lines = doc_lines(text);
+    quote!(#(#[doc = #lines])*)
+}
+
+fn explained(
+    function: &Function,
+    adjoints: &Adjoints,
+    backward_top: RegionId,
+    generated: TokenStream,
+) -> Option<TokenStream> {
+    let fn_name = function.item.sig.ident.clone();
+    let name = fn_name.unraw().to_string();
+    let g = &function.graph;
+    let extras = function.extras;
+
+    let mut tokens: Vec<TokenTree> = generated.into_iter().collect();
+    let at = (0..tokens.len().saturating_sub(2)).find(|&i| {
+        is_ident(&tokens[i], "mod")
+            && matches!(&tokens[i + 1], TokenTree::Ident(ident) if *ident == fn_name)
+            && is_group(&tokens[i + 2], Delimiter::Brace)
+    })?;
+    let TokenTree::Group(module) = &tokens[at + 2] else {
+        return None;
+    };
+    let (delimiter, span) = (module.delimiter(), module.span());
+    let mut items: Vec<TokenTree> = module.stream().into_iter().collect();
+
+    // SOURCE, from the emitted items, before anything is added to them.
+    let source = if extras.source {
+        let mut chosen = Vec::new();
+        for (keyword, item) in [
+            ("struct", "Cache"),
+            ("struct", "Grad"),
+            ("fn", "forward"),
+            ("fn", "backward"),
+        ] {
+            let range = item_range(&items, keyword, item)?;
+            let tokens: TokenStream = items[range].iter().cloned().collect();
+            chosen.push(syn::parse2::<syn::Item>(tokens).ok()?);
+        }
+        Some(source(&name, chosen))
+    } else {
+        None
+    };
+
+    // The picture, and (if asked for) the code that annotates it.
+    let picture = match &function.custom {
+        Some(rule) => dot::custom_picture(function, rule),
+        None => dot::picture(function),
+    };
+    let template_ident = syn::Ident::new("__DOT", Span::call_site());
+    let template = dot::literal(&picture.template);
+
+    let docs = Docs::new(function, adjoints);
+    if let Some(position) = item_start(&items, "fn", "forward") {
+        let attributes = doc_attributes(&format!("\n{}", docs.forward(&name)));
+        items.splice(position..position, attributes);
+    }
+
+    let mut added = TokenStream::new();
+    if let Some(source) = source {
+        let doc = doc_attributes(&format!(
+            "The code `#[differentiate]` generated for `{name}`: the [`Cache`] and [`Grad`] structs, \
+             [`forward`] and [`backward`], pretty-printed (without their documentation) — what `cargo \
+             expand` would show. [`grad`] is the two passes in one function. Generated by \
+             `#[differentiate(source)]`."
+        ));
+        let source = proc_macro2::Literal::string(&source);
+        added.extend(quote! {
+            #doc
+            pub const SOURCE: &str = #source;
+        });
+    }
+    let doc_graph = doc_attributes(&format!(
+        "The computational graph of `{name}` in Graphviz DOT, drawn as in the lecture: one node per \
+         operation, named as in the function (`q = x + y`), the inputs as blue boxes on the left, the \
+         output as a yellow box on the right; an `if` as one cluster per branch, a loop as a cluster \
+         holding its body once. Render it with `dot -Tpng`.\n\n\
+         It is the graph the generated code computes, after simplification: constants are written into \
+         the operations that use them, and a written-out sigmoid, 1 / (1 + e^−z), is one σ node."
+    ));
+    added.extend(quote! {
+        /// The picture of [`graph`] and `trace`, with holes for `trace`'s numbers.
+        #[doc(hidden)]
+        pub const #template_ident: &str = #template;
+
+        #doc_graph
+        pub fn graph() -> ::std::string::String {
+            ::chainrule::__private::dot::graph(#template_ident)
+        }
+    });
+    if extras.trace {
+        let trace = match &function.custom {
+            Some(_) => crate::trace::custom_trace_body(function, &picture, &template_ident.to_token_stream()),
+            None => crate::trace::trace_body(
+                function,
+                adjoints,
+                backward_top,
+                &picture,
+                &template_ident.to_token_stream(),
+            ),
+        };
+        if trace.uses_user_paths && !has_glob_import_of_super(&items) {
+            items.splice(
+                0..0,
+                quote! {
+                    #[allow(unused_imports)]
+                    use super::*;
+                },
+            );
+        }
+        let params: Vec<syn::Ident> = g
+            .params
+            .iter()
+            .map(|p| crate::trace::param_ident(&p.ident.unraw().to_string()))
+            .collect();
+        let param_types: Vec<&syn::Type> = g.params.iter().map(|p| &p.ty).collect();
+        let generics = match &g.generic {
+            Some(t) => quote!(<#t: ::chainrule::Real>),
+            None => TokenStream::new(),
+        };
+        let body = trace.body;
+        let doc_trace = doc_attributes(&format!(
+            "The graph of [`graph`] for one evaluation of `{name}`, annotated as in the lecture: above \
+             each edge the value flowing forward (green), below it the gradient flowing back along it \
+             (red) — what this use of the value adds to its gradient, for upstream gradient 1; rounded \
+             for reading, exact in each edge's and node's tooltip (an array of more than 64 numbers \
+             shortened). An input's tooltip holds its whole gradient, as [`grad`] returns it (the same \
+             bits).\n\n\
+             Inside a loop, the values are those of the last iteration, and an edge between two values \
+             of the loop shows the gradient of that iteration; an edge entering the loop from outside \
+             shows the gradient summed over all iterations (all that the use inside the loop adds to \
+             its source's gradient). The cluster's label says how many iterations ran. A branch not \
+             taken is grey.\n\n\
+             It computes what [`grad`] does, plainly and keeping every value: it is for reading, not for \
+             speed. Generated by `#[differentiate(trace)]`."
+        ));
+        added.extend(quote! {
+            #doc_trace
+            #[inline]
+            pub fn trace #generics (#(#params: #param_types),*) -> ::std::string::String {
+                #body
+            }
+        });
+    }
+    items.extend(added);
+    let mut module = Group::new(delimiter, items.into_iter().collect());
+    module.set_span(span);
+    tokens[at + 2] = TokenTree::Group(module);
+
+    // The module's documentation, after the emitter's. rustdoc resolves its links from the
+    // module's parent, so they name the module: `[`backward`](f::backward)`.
+    let start = after_docs(&tokens, at);
+    let module_docs = linked(&docs.module(&name, extras), &fn_name.to_string());
+    tokens.splice(start..start, doc_attributes(&format!("\n{module_docs}")));
+    Some(tokens.into_iter().collect())
+}
+
+/// The module's documentation with its links written from the parent module:
+/// `[`backward`]` → `[`backward`](f::backward)`.
+fn linked(text: &str, module: &str) -> String {
+    let mut text = text.to_string();
+    for item in [
+        "forward", "backward", "grad", "graph", "trace", "SOURCE", "Cache", "Grad",
+    ] {
+        text = text.replace(&format!("[`{item}`]"), &format!("[`{item}`]({module}::{item})"));
+    }
+    text
+}
+
+/// A text as the lines of doc attributes (` line`, blank lines empty).
+fn doc_lines(text: &str) -> Vec<String> {
+    text.lines()
+        .map(|line| {
+            let line = line.trim();
+            if line.is_empty() {
+                String::new()
+            } else {
+                format!(" {line}")
+            }
+        })
+        .collect()
+}
+
+/// Whether the module has `use super::*;`.
+fn has_glob_import_of_super(items: &[TokenTree]) -> bool {
+    items.windows(5).any(|w| {
+        is_ident(&w[0], "use")
+            && is_ident(&w[1], "super")
+            && is_punct(&w[2], ':')
+            && is_punct(&w[3], ':')
+            && is_punct(&w[4], '*')
+    })
+}
+
+/// `Cache`, `Grad`, `forward` and `backward`, pretty-printed without documentation.
+fn source(name: &str, mut chosen: Vec<syn::Item>) -> String {
+    for item in &mut chosen {
+        let attrs = match item {
+            syn::Item::Struct(s) => {
+                for field in s.fields.iter_mut() {
+                    field.attrs.retain(|a| !a.path().is_ident("doc"));
+                }
+                &mut s.attrs
+            }
+            syn::Item::Fn(f) => &mut f.attrs,
+            _ => continue,
+        };
+        attrs.retain(|a| !a.path().is_ident("doc"));
+    }
+    let file = syn::File {
+        shebang: None,
+        attrs: Vec::new(),
+        items: chosen,
+    };
+    format!(
+        "// The code #[differentiate] generated for `{name}` (in its module `{name}`).\n{}",
+        prettyplease::unparse(&file)
+    )
+}
+
+/// About how many characters of partial derivatives the module's documentation lists
+/// (a function of a thousand parameters gets the first few and a count of the others).
+const DOC_PARTIALS: usize = 2000;
+
+/// The documentation the explain stage adds.
+struct Docs<'f> {
+    function: &'f Function,
+    adjoints: &'f Adjoints,
+}
+
+impl<'f> Docs<'f> {
+    fn new(function: &'f Function, adjoints: &'f Adjoints) -> Self {
+        Docs { function, adjoints }
+    }
+
+    /// The module's: the partial derivatives, and what else is there to read.
+    fn module(&self, name: &str, extras: Extras) -> String {
+        let g = &self.function.graph;
+        let mut out = String::new();
+        out.push_str("# The derivatives\n\n");
+        if let Some(rule) = &self.function.custom {
+            let rule = quote!(#rule).to_string().replace(' ', "");
+            out.push_str(&format!(
+                "Given by the custom rule `{rule}`: [`backward`] calls it with the parameters, the value \
+                 and the upstream gradient.\n"
+            ));
+        } else {
+            out.push_str(
+                "What [`backward`] computes, as math: each partial derivative of the function, that is \
+                 the gradient for upstream gradient 1, simplified as the generated code is (a sigmoid's \
+                 derivative is σ(1 − σ), from its value).\n\n",
+            );
+            let mut math = Math::new(g, None);
+            let mut written = 0;
+            let mut left_out = 0;
+            for (param, adjoint) in g.params.iter().zip(&self.adjoints.of_param) {
+                if !param.wrt {
+                    continue;
+                }
+                if written > DOC_PARTIALS {
+                    left_out += 1;
+                    continue;
+                }
+                let p = param.ident.unraw().to_string();
+                for line in partials(&mut math, g.ty(param.node), *adjoint, name, &p) {
+                    written += line.len();
+                    out.push_str(&format!("- {line}\n"));
+                }
+            }
+            if left_out > 0 {
+                out.push_str(&format!("- and {left_out} more (see [`backward`])\n"));
+            }
+            let definitions = definitions(&mut math);
+            if !definitions.is_empty() {
+                out.push_str(&format!("\nwhere {}.\n", definitions.join(", ")));
+            }
+        }
+        out.push_str("\n# Seeing it\n\n[`graph`] draws the computational graph (Graphviz DOT).");
+        out.push_str(if extras.trace {
+            " [`trace`] draws it for one evaluation, each edge with its value and its gradient as in the lecture."
+        } else {
+            " `#[differentiate(trace)]` adds `trace(…)`, which draws it for one evaluation, each edge with its \
+             value and its gradient as in the lecture."
+        });
+        out.push_str(if extras.source {
+            " [`SOURCE`] is the generated [`forward`] and [`backward`] code, pretty-printed."
+        } else {
+            " `#[differentiate(source)]` adds `SOURCE`, the generated code as text."
+        });
+        out
+    }
+
+    /// `forward`'s: the value it computes, and what it keeps.
+    fn forward(&self, name: &str) -> String {
+        let g = &self.function.graph;
+        if self.function.custom.is_some() {
+            return format!("It calls `{name}` itself and keeps its parameters and its value.");
+        }
+        let params: Vec<String> = g.params.iter().map(|p| p.ident.unraw().to_string()).collect();
+        let mut math = Math::new(g, None);
+        let mut out = String::new();
+        if let Ok(text) = math.formula(self.function.output) {
+            out.push_str(&format!("`{name}({}) = {}`", params.join(", "), text.text));
+            let definitions = definitions(&mut math);
+            if !definitions.is_empty() {
+                out.push_str(&format!(", where {}", definitions.join(", ")));
+            }
+            out.push_str(".\n");
+        }
+        out
+    }
+}
+
+/// The lines `∂f/∂x = …` for one parameter: one per element for an array whose gradient
+/// is built element by element, one for the whole otherwise.
+fn partials(math: &mut Math, ty: &Ty, adjoint: Option<NodeId>, name: &str, param: &str) -> Vec<String> {
+    let Some(adjoint) = adjoint else {
+        return vec![format!("`∂{name}/∂{param} = 0`")];
+    };
+    if let Ty::Array(..) = ty {
+        return match elements(math, adjoint) {
+            Ok(elements) => elements
+                .into_iter()
+                .map(|(index, text)| format!("`∂{name}/∂{param}[{index}] = {text}`"))
+                .collect(),
+            Err(why) => vec![format!("∂{name}/∂{param}: {}", opaque(why))],
+        };
+    }
+    match math.formula(adjoint) {
+        Ok(text) => vec![format!("`∂{name}/∂{param} = {}`", text.text)],
+        Err(why) => vec![format!("∂{name}/∂{param}: {}", opaque(why))],
+    }
+}
+
+fn opaque(why: Opaque) -> &'static str {
+    match why {
+        Opaque::Loop => "computed by a loop run backwards (see [`backward`])",
+        Opaque::Array => "an array built element by element (see [`backward`])",
+        Opaque::Call => "through the backward pass of a called function (see [`backward`])",
+        Opaque::Long => "too long to write here (see [`backward`])",
+    }
+}
+
+/// An array's gradient built by adding into single elements (`d_w[2] += …`), by element.
+fn elements(math: &mut Math, adjoint: NodeId) -> Result<Vec<(String, String)>, Opaque> {
+    let g = math.graph();
+    let mut parts: Vec<(String, String)> = Vec::new();
+    // Elements set (`d_w[2] = …`, a first contribution written rather than added): what
+    // came before at that index does not count.
+    let mut set: Vec<String> = Vec::new();
+    let mut node = adjoint;
+    loop {
+        match g.op(node) {
+            Op::ZerosLike => break,
+            op @ (Op::AddAt | Op::Update) => {
+                let sets = op == &Op::Update;
+                let args = g.args(node).to_vec();
+                let mut indices = Vec::new();
+                for &i in &args[2..] {
+                    indices.push(g.int_value(i).ok_or(Opaque::Loop)?.to_string());
+                }
+                let index = indices.join("][");
+                if !set.contains(&index) {
+                    let text = math.formula(args[1])?.text;
+                    parts.push((index.clone(), text));
+                }
+                if sets {
+                    set.push(index);
+                }
+                node = args[0];
+            }
+            Op::Project(_) if matches!(g.op(g.args(node)[0]), Op::Loop { .. } | Op::While { .. }) => {
+                return Err(Opaque::Loop)
+            }
+            Op::Project(_) if matches!(g.op(g.args(node)[0]), Op::CallBackward { .. }) => {
+                return Err(Opaque::Call)
+            }
+            _ => return Err(Opaque::Array),
+        }
+    }
+    parts.reverse();
+    // Elements that got several contributions add up.
+    let mut merged: Vec<(String, String)> = Vec::new();
+    for (index, text) in parts {
+        match merged.iter_mut().find(|(i, _)| *i == index) {
+            Some((_, sum)) => {
+                sum.push_str(" + ");
+                sum.push_str(&text);
+            }
+            None => merged.push((index, text)),
+        }
+    }
+    merged.sort_by_key(|a| natural(&a.0));
+    Ok(merged)
+}
+
+fn natural(index: &str) -> Vec<u64> {
+    index.split("][").map(|p| p.parse().unwrap_or(0)).collect()
+}
+
+/// `dot = w0 · x0 + w1 · x1 + w2`, for the named values the formulas used.
+fn definitions(math: &mut Math) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut done = std::collections::BTreeSet::new();
+    loop {
+        let pending: Vec<NodeId> = math.named.iter().copied().filter(|n| !done.contains(n)).collect();
+        if pending.is_empty() {
+            break;
+        }
+        for id in pending {
+            done.insert(id);
+            let Some(name) = math.user_name(id) else { continue };
+            match math.definition(id) {
+                Ok(text) => out.push((id, format!("`{name} = {}`", text.text))),
+                Err(_) => out.push((id, format!("`{name}` is computed by a loop"))),
+            }
+        }
+    }
+    out.sort();
+    out.into_iter().map(|(_, text)| text).collect()
+}
