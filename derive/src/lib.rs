@@ -17,6 +17,7 @@ mod ir;
 mod never_panics;
 mod parse;
 #[cfg(test)]
+#[path = "../../testgen/src/lib.rs"]
 mod random;
 mod reverse;
 mod rules;
