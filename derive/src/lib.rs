@@ -17,7 +17,6 @@ mod ir;
 mod never_panics;
 mod parse;
 #[cfg(test)]
-#[path = "../../testgen/src/lib.rs"]
 mod random;
 mod reverse;
 mod rules;
