@@ -17,7 +17,9 @@
 //!
 //! A program is a syntax tree that prints itself as tokens ([`Program::tokens`]; as text
 //! for a reader, [`Program::pretty`]) and evaluates itself with plain `f64` arithmetic, as
-//! Rust runs it ([`Program::eval`]); [`Program::inputs`] draws arguments in [-1.5, 1.5].
+//! Rust runs it ([`Program::eval`]; with the largest magnitude it computes on the way,
+//! [`Program::evaluate`]). [`Program::params`] says how to call it, [`Program::inputs`]
+//! draws arguments in [-1.5, 1.5].
 //! Everything follows from a seed ([`Rng`], splitmix64): a program and its points
 //! reproduce from the seed alone.
 //!
@@ -96,7 +98,7 @@ impl Value {
 
 /// What a variable holds.
 #[derive(Clone, Debug, PartialEq)]
-enum Kind {
+pub enum Kind {
     Float,
     /// An integer within lo..=hi (a loop index or counter).
     Int(i64, i64),
@@ -245,6 +247,31 @@ enum Stmt {
         body: Vec<Stmt>,
         step: Expr,
     },
+}
+
+/// A parameter of a [`Program`], as a caller sees it.
+#[derive(Clone, Debug)]
+pub struct Param<'a> {
+    pub name: &'a str,
+    /// An integer parameter's kind is `Int(n, n)`: the program is called with `n`. An
+    /// array's holds its dimensions (a slice's too: its length is fixed per program).
+    pub kind: &'a Kind,
+    pub passing: Passing,
+    /// Whether the gradient is taken with respect to it (a field of `f::Grad`).
+    pub wrt: bool,
+}
+
+/// How a parameter is passed.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Passing {
+    /// `x: f64`, `w: [f64; 3]`, `n: usize`
+    Value,
+    /// `w: &[f64; 3]`
+    Ref,
+    /// `xs: &[f64]`
+    Slice,
+    /// `xs: &Vec<f64>`
+    Vec,
 }
 
 /// A function `fn f(params) -> f64 { body value }`.
@@ -613,7 +640,7 @@ impl Expr {
 
     /// The value, as Rust computes it.
     fn eval(&self, env: &mut Env) -> Result<Value, Stop> {
-        Ok(match self {
+        let value = match self {
             Expr::Lit(value) | Expr::Suffixed(value) => Value::Float(*value),
             Expr::Var(name, _) => env.get(name).clone(),
             Expr::Index(name, indices) => {
@@ -673,7 +700,11 @@ impl Expr {
                 Value::Array(values)
             }
             Expr::Repeat(item, n) => Value::Array(vec![item.eval(env)?; *n]),
-        })
+        };
+        if let Value::Float(x) = value {
+            env.computed(x);
+        }
+        Ok(value)
     }
 }
 
@@ -923,6 +954,9 @@ impl Stmt {
                     ("/=", Value::Float(a), Value::Float(b)) => Value::Float(a / b),
                     (op, old, new) => panic!("{old:?} {op} {new:?}"),
                 };
+                if let Value::Float(x) = *slot {
+                    env.computed(x);
+                }
             }
             Stmt::If {
                 cond,
@@ -1019,6 +1053,7 @@ impl Stmt {
                 let Value::Float(s) = *env.get(var) else {
                     panic!("the loop variable {var} is not a float")
                 };
+                env.computed(s + step);
                 *env.get_mut(var) = Value::Float(s + step);
             },
         }
@@ -1030,6 +1065,16 @@ fn exec_all(stmts: &[Stmt], env: &mut Env) -> Result<(), Stop> {
     stmts.iter().try_for_each(|stmt| stmt.exec(env))
 }
 
+/// What [`Program::evaluate`] gives.
+#[derive(Clone, Copy, Debug)]
+pub struct Evaluation {
+    pub value: f64,
+    /// The largest magnitude of a float the program computed (infinite if one was not
+    /// finite): where it is large, differences lose their digits and gradients may be NaN
+    /// (0 × ∞) where the value is not.
+    pub largest: f64,
+}
+
 /// The reference evaluation gave up: too many loop iterations.
 #[derive(Debug)]
 pub struct Stop;
@@ -1038,9 +1083,19 @@ pub struct Stop;
 struct Env {
     scopes: Vec<Vec<(String, Value)>>,
     iterations: usize,
+    /// The largest magnitude of a float computed (infinite once one is not finite).
+    largest: f64,
 }
 
 impl Env {
+    fn computed(&mut self, x: f64) {
+        self.largest = if x.is_finite() {
+            self.largest.max(x.abs())
+        } else {
+            f64::INFINITY
+        };
+    }
+
     fn get(&self, name: &str) -> &Value {
         self.scopes
             .iter()
@@ -1116,6 +1171,28 @@ impl Program {
         !matches!(p.kind, Kind::Int(..)) && self.wrt.as_ref().is_none_or(|names| names.contains(&p.name))
     }
 
+    /// The parameters, in order, as a caller sees them.
+    pub fn params(&self) -> Vec<Param<'_>> {
+        (self.params.iter().enumerate())
+            .map(|(k, p)| Param {
+                name: &p.name,
+                kind: &p.kind,
+                passing: match (p.slice, p.by_ref) {
+                    (Some("slice"), _) => Passing::Slice,
+                    (Some(_), _) => Passing::Vec,
+                    (None, true) => Passing::Ref,
+                    (None, false) => Passing::Value,
+                },
+                wrt: self.wrt(k),
+            })
+            .collect()
+    }
+
+    /// Whether it is `fn f<T: chainrule::Real>` (to be called with `T = f64`).
+    pub fn is_generic(&self) -> bool {
+        self.generic
+    }
+
     pub fn tokens(&self) -> TokenStream {
         let outer = GENERIC.with(|g| g.replace(self.generic));
         let float = float_type();
@@ -1182,6 +1259,12 @@ impl Program {
 
     /// What the function returns for these arguments.
     pub fn eval(&self, inputs: &[Value]) -> Result<f64, Stop> {
+        self.evaluate(inputs).map(|evaluation| evaluation.value)
+    }
+
+    /// What the function returns for these arguments, and the largest magnitude of a float
+    /// it computes on the way.
+    pub fn evaluate(&self, inputs: &[Value]) -> Result<Evaluation, Stop> {
         let mut env = Env {
             scopes: vec![self
                 .params
@@ -1190,10 +1273,15 @@ impl Program {
                 .map(|(p, v)| (p.name.clone(), v.clone()))
                 .collect()],
             iterations: 0,
+            largest: 0.0,
         };
         env.scopes.push(Vec::new());
         exec_all(&self.body, &mut env)?;
-        self.value.float(&mut env)
+        let value = self.value.float(&mut env)?;
+        Ok(Evaluation {
+            value,
+            largest: env.largest,
+        })
     }
 }
 
