@@ -17,10 +17,15 @@
 //!   is not finite a step away.
 //!
 //! Every failure is collected with its seed, program, point and numbers, and how to rerun
-//! it alone: `E2E_SEED=<seed> cargo test -p chainrule-e2e -- --nocapture`.
+//! it alone: `E2E_SEED=<seed> cargo test -p chainrule-e2e -- --nocapture`. A program still
+//! running after a minute (generated code whose loop does not end) stops the run, with its
+//! seed and program.
 
-use std::fmt::Write;
+use std::fmt::Write as _;
+use std::io::Write as _;
 use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
 
 /// One random program, compiled.
 pub struct Case {
@@ -83,7 +88,8 @@ pub struct Stats {
     /// Directions compared (components and random directions).
     pub directions: usize,
     /// Points skipped: a value `f` computes (by the generator's evaluation), `f` itself or
-    /// its gradient is huge (1e6 or more) or not finite,
+    /// its gradient is huge (1e6 or more) or not finite, or its loops run too long (the
+    /// generator's evaluation gave up; `f` is not run there),
     pub huge: usize,
     /// … `f` is not finite a step away,
     pub singular: usize,
@@ -137,6 +143,7 @@ pub fn check(case: &Case, stats: &mut Stats, verbose: bool) -> Vec<String> {
         if verbose {
             let how = match &outcome {
                 Ok(Outcome::Checked) => "checked",
+                Ok(Outcome::Huge) if point.expected.is_none() => "skipped: loops too long",
                 Ok(Outcome::Huge) => "skipped: huge values",
                 Ok(Outcome::Singular) => "skipped: not finite a step away",
                 Ok(Outcome::Unsteady) => "skipped: steps 1e-4 and 1e-6 disagree",
@@ -165,15 +172,24 @@ pub fn failure(case: &Case, point: &Point, message: &str) -> String {
         point.at
     );
     let _ = writeln!(report, "{}", case.source);
-    let _ = write!(
-        report,
-        "rerun: E2E_SEED={seed} cargo test -p chainrule-e2e -- --nocapture \
-         (through the interpreter: RANDOM_SEED={seed} cargo test -p chainrule-derive random -- --nocapture)"
-    );
+    report.push_str(&rerun(seed));
     report
 }
 
+/// How to run one program again.
+fn rerun(seed: u64) -> String {
+    format!(
+        "rerun: E2E_SEED={seed} cargo test -p chainrule-e2e -- --nocapture \
+         (through the interpreter: RANDOM_SEED={seed} cargo test -p chainrule-derive random -- --nocapture)"
+    )
+}
+
 fn check_point(case: &Case, point: &Point, stats: &mut Stats) -> Result<Outcome, String> {
+    // Where the generator's evaluation gave up on long loops, `f` may never return: a float
+    // loop's `s += 1.0` leaves `s = -1e18` as it is.
+    if point.expected.is_none() {
+        return Ok(Outcome::Huge);
+    }
     let at = point.at;
     let value = (case.call)(at);
     let (grad_value, gradient) = (case.call_grad)(at);
@@ -269,17 +285,53 @@ fn check_point(case: &Case, point: &Point, stats: &mut Stats) -> Result<Outcome,
     Ok(outcome)
 }
 
-/// Checks every case; prints the figures, and every failure (then panics once).
-pub fn check_all(cases: &[&Case]) -> Stats {
-    let started = std::time::Instant::now();
+/// How long one program may take before the run is stopped: a loop of the generated code
+/// that does not end would otherwise hang the test without a word.
+const PATIENCE: Duration = Duration::from_secs(60);
+
+/// Checks every case; prints the figures, and every failure (then panics once). A case
+/// that runs longer than [`PATIENCE`] ends the process, after printing its seed and
+/// program.
+pub fn check_all(cases: &'static [&'static Case]) -> Stats {
+    let started = Instant::now();
     let mut stats = Stats::default();
     let mut failures = Vec::new();
-    for case in cases {
+    // The case being checked (`usize::MAX` when done), and a count of cases checked.
+    static CURRENT: AtomicUsize = AtomicUsize::new(0);
+    static CHECKED: AtomicUsize = AtomicUsize::new(0);
+    std::thread::spawn(move || {
+        let mut last = (usize::MAX, Instant::now());
+        loop {
+            std::thread::sleep(Duration::from_millis(250));
+            let (current, checked) = (CURRENT.load(Ordering::SeqCst), CHECKED.load(Ordering::SeqCst));
+            if current >= cases.len() {
+                return;
+            }
+            if checked != last.0 {
+                last = (checked, Instant::now());
+            } else if last.1.elapsed() > PATIENCE {
+                let case = cases[current];
+                // Straight to stderr: the test harness's capture of `eprintln!` is lost on exit.
+                let _ = writeln!(
+                    std::io::stderr(),
+                    "random program, seed {}: still running after {PATIENCE:?} (a loop that does not end?)\n{}\n{}",
+                    case.seed,
+                    case.source,
+                    rerun(case.seed)
+                );
+                std::process::exit(101);
+            }
+        }
+    });
+    for (k, case) in cases.iter().enumerate() {
+        CURRENT.store(k, Ordering::SeqCst);
         if cases.len() == 1 {
             println!("seed {}:\n{}", case.seed, case.source);
         }
         failures.extend(check(case, &mut stats, cases.len() == 1));
+        CHECKED.fetch_add(1, Ordering::SeqCst);
     }
+    CURRENT.store(usize::MAX, Ordering::SeqCst);
     println!("{stats:?} in {:?}", started.elapsed());
     if !failures.is_empty() {
         for failure in &failures {
@@ -403,7 +455,7 @@ mod tests {
         case.points = &[Point {
             at: &[0.5, 0.0],
             direction: &[1.0, 1.0],
-            expected: None,
+            expected: Some(0.5),
             largest: 1.0,
         }];
         let (stats, failures) = run(&case);
@@ -418,6 +470,20 @@ mod tests {
             at: &[0.5, -1.0],
             direction: &[0.7, -0.6],
             expected: Some(-0.75),
+            largest: f64::INFINITY,
+        }];
+        let (stats, failures) = run(&case);
+        assert!(failures.is_empty(), "{failures:?}");
+        assert_eq!((stats.checked, stats.huge), (0, 1));
+    }
+
+    #[test]
+    fn points_the_generator_gave_up_on_are_not_run() {
+        let mut case = case(|_| panic!("`f` runs"), |_| panic!("`f::grad` runs"));
+        case.points = &[Point {
+            at: &[0.5, -1.0],
+            direction: &[0.7, -0.6],
+            expected: None,
             largest: f64::INFINITY,
         }];
         let (stats, failures) = run(&case);
