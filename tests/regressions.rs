@@ -123,8 +123,8 @@ fn found_by_random_programs() {
 }
 
 // Found by the random programs compiled by rustc (e2e/, seeds 1,000,000..1,003,000):
-// the generated code did not compile, where the function itself does. Two are the same
-// causes in another place, found while fixing them.
+// the generated code did not compile, where the function itself does. Those marked "the
+// same cause" are the same causes elsewhere, found while fixing them.
 
 /// `let mut w_1 = v;` for the loop's variable: a reference (E0594 at `w_1[0] = …`; seed
 /// 1000568).
@@ -181,6 +181,23 @@ fn constants_of_a_branch(x: f64) -> f64 {
     s.ln() * t
 }
 
+#[differentiate]
+fn product_of(w: [f64; 2]) -> f64 {
+    w[0] * w[1]
+}
+
+#[differentiate]
+fn sum_behind(w: &[f64; 2]) -> f64 {
+    w[0] + w[1]
+}
+
+/// `product_of(w)` for `product_of(*w)`: the reference, where the array goes by value
+/// (E0308; the same cause).
+#[differentiate]
+fn reference_passed_by_value(x: f64, w: &[f64; 2]) -> f64 {
+    product_of(*w) * x + sum_behind(w)
+}
+
 #[test]
 fn found_by_random_programs_through_rustc() {
     let v = [0.5, -2.0];
@@ -192,4 +209,6 @@ fn found_by_random_programs_through_rustc() {
     assert_eq!((value, g.x, g.v), (9.0 - 1.0, 6.0, [-2.0, 0.5]));
     assert_eq!(constants_of_a_select::grad(2.0).1.x, 0.5f64.ln());
     assert_eq!(constants_of_a_branch::grad(-2.0).1.x, 3f64.ln());
+    let (value, g) = reference_passed_by_value::grad(2.0, &[3.0, 4.0]);
+    assert_eq!((value, g.x, g.w), (31.0, 12.0, [9.0, 7.0]));
 }

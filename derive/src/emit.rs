@@ -944,7 +944,11 @@ impl<'f> Plan<'f> {
                 Op::Branch { then, otherwise } => out.extend(self.branch(id, *then, *otherwise)),
                 Op::Loop { body, rev } => out.extend(self.for_loop(id, *body, *rev)),
                 Op::While { cond, body } => out.extend(self.while_loop(id, *cond, *body)),
-                Op::Call { callee, by_ref } => out.extend(self.call(id, *callee, *by_ref)),
+                Op::Call {
+                    callee,
+                    by_ref,
+                    deref,
+                } => out.extend(self.call(id, *callee, *by_ref, *deref)),
                 Op::CallBackward { callee, arity } => out.extend(self.call_backward(id, *callee, *arity)),
                 Op::Project(_) | Op::Stacked(_) | Op::RegionParam(_) | Op::LoopIndex => {}
                 Op::Update | Op::AddAt if self.in_place.contains(&id) => {
@@ -995,14 +999,16 @@ impl<'f> Plan<'f> {
 
     /// `let y = g(a, &b);`, or `let (y, g_cache) = g::forward(a, &b);` where the backward
     /// pass needs the callee's cache.
-    fn call(&self, node: NodeId, callee: usize, by_ref: u64) -> TokenStream {
+    fn call(&self, node: NodeId, callee: usize, by_ref: u64, deref: u64) -> TokenStream {
         let path = self.path(callee);
         let args = self.g.args(node).iter().enumerate().map(|(k, &a)| {
-            let value = self.expr(a).tokens;
             if k < 64 && by_ref & (1 << k) != 0 {
+                let value = self.expr(a).tokens;
                 quote!(&#value)
+            } else if k < 64 && deref & (1 << k) != 0 {
+                self.owned(a).tokens
             } else {
-                value
+                self.expr(a).tokens
             }
         });
         let value = self.output(node, 0).map(|v| self.ident(v));
