@@ -121,3 +121,94 @@ fn found_by_random_programs() {
         }
     );
 }
+
+// Found by the random programs compiled by rustc (e2e/, seeds 1,000,000..1,003,000):
+// the generated code did not compile, where the function itself does. Those marked "the
+// same cause" are the same causes elsewhere, found while fixing them.
+
+/// `let mut w_1 = v;` for the loop's variable: a reference (E0594 at `w_1[0] = …`; seed
+/// 1000568).
+#[differentiate]
+fn reference_into_loop(x: f64, v: &[f64; 2]) -> f64 {
+    let mut w = *v;
+    for _ in 0..2 {
+        w[0] *= x;
+    }
+    w[0] + w[1]
+}
+
+/// A branch's output `(v)` on one side, an array on the other (E0308; seed 1002316).
+#[differentiate]
+fn reference_from_branch(x: f64, v: &[f64; 2]) -> f64 {
+    let mut w = *v;
+    if x > 0.0 {
+        w[0] = x;
+    }
+    w[0] * w[1]
+}
+
+/// `w = v;` at the end of the loop's body (E0308; the same cause).
+#[differentiate]
+fn reference_as_next_value(x: f64, v: &[f64; 2]) -> f64 {
+    let mut w = [x, x];
+    let mut s = 0.0;
+    for _ in 0..2 {
+        s += w[0] * w[1];
+        w = *v;
+    }
+    s
+}
+
+/// `let c = if x > 0.0 { 0.5 } else { 0.25 };`, then `c.ln()` (E0689: the suffix was lost;
+/// seeds 1001928, where a constant variable folded, and 1002794).
+#[differentiate]
+fn constants_of_a_select(x: f64) -> f64 {
+    let c = if x > 0.0 { 0.5 } else { 0.25f64 };
+    c.ln() * x
+}
+
+/// The same, through a branch's outputs (the same cause).
+#[differentiate]
+fn constants_of_a_branch(x: f64) -> f64 {
+    let mut s = 0.5f64;
+    let mut t = x;
+    if x > 0.0 {
+        s = 2.0;
+        t = t.sin();
+    } else {
+        s *= 6.0;
+    }
+    s.ln() * t
+}
+
+#[differentiate]
+fn product_of(w: [f64; 2]) -> f64 {
+    w[0] * w[1]
+}
+
+#[differentiate]
+fn sum_behind(w: &[f64; 2]) -> f64 {
+    w[0] + w[1]
+}
+
+/// `product_of(w)` for `product_of(*w)`: the reference, where the array goes by value
+/// (E0308; the same cause).
+#[differentiate]
+fn reference_passed_by_value(x: f64, w: &[f64; 2]) -> f64 {
+    product_of(*w) * x + sum_behind(w)
+}
+
+#[test]
+fn found_by_random_programs_through_rustc() {
+    let v = [0.5, -2.0];
+    assert_eq!(reference_into_loop::grad(3.0, &v).1.v, [9.0, 1.0]);
+    assert_eq!(reference_into_loop::grad(3.0, &v).1.x, 2.0 * 3.0 * 0.5);
+    assert_eq!(reference_from_branch::grad(3.0, &v).1.v, [0.0, 3.0]);
+    assert_eq!(reference_from_branch::grad(-3.0, &v).1.v, [-2.0, 0.5]);
+    let (value, g) = reference_as_next_value::grad(3.0, &v);
+    assert_eq!((value, g.x, g.v), (9.0 - 1.0, 6.0, [-2.0, 0.5]));
+    assert_eq!(constants_of_a_select::grad(2.0).1.x, 0.5f64.ln());
+    assert_eq!(constants_of_a_branch::grad(-2.0).1.x, 3f64.ln());
+    let (value, g) = reference_passed_by_value::grad(2.0, &[3.0, 4.0]);
+    assert_eq!((value, g.x, g.w), (31.0, 12.0, [9.0, 7.0]));
+}

@@ -978,7 +978,11 @@ impl<'f> Plan<'f> {
                 Op::Branch { then, otherwise } => out.extend(self.branch(id, *then, *otherwise)),
                 Op::Loop { body, rev } => out.extend(self.for_loop(id, *body, *rev)),
                 Op::While { cond, body } => out.extend(self.while_loop(id, *cond, *body)),
-                Op::Call { callee, by_ref } => out.extend(self.call(id, *callee, *by_ref)),
+                Op::Call {
+                    callee,
+                    by_ref,
+                    deref,
+                } => out.extend(self.call(id, *callee, *by_ref, *deref)),
                 Op::CallBackward { callee, arity } => out.extend(self.call_backward(id, *callee, *arity)),
                 Op::Project(_) | Op::Stacked(_) | Op::RegionParam(_) | Op::LoopIndex => {}
                 Op::Update | Op::AddAt if self.in_place.contains(&id) && g.ty(id).is_tensor() => {
@@ -1004,11 +1008,19 @@ impl<'f> Plan<'f> {
         out
     }
 
-    /// A region as a block ending in its yields (`{ …; (a, b) }`), for the given slots.
-    fn block_with_yields(&self, region: RegionId, slots: &[usize]) -> TokenStream {
+    /// A region as a block ending in its yields (`{ …; (a, b) }`), for the given slots;
+    /// those of `typed` by [`Plan::typed`].
+    fn block_with_yields(&self, region: RegionId, slots: &[usize], typed: &[bool]) -> TokenStream {
         let statements = self.region(region);
         let yields = &self.g.region(region).yields;
-        let values: Vec<TokenStream> = slots.iter().map(|&k| self.expr(yields[k]).tokens).collect();
+        let values: Vec<TokenStream> = slots
+            .iter()
+            .zip(typed)
+            .map(|(&k, &typed)| match typed {
+                true => self.typed(yields[k]).tokens,
+                false => self.owned(yields[k]).tokens,
+            })
+            .collect();
         let value = tuple(&values);
         quote!({ #statements #value })
     }
@@ -1025,14 +1037,16 @@ impl<'f> Plan<'f> {
 
     /// `let y = g(a, &b);`, or `let (y, g_cache) = g::forward(a, &b);` where the backward
     /// pass needs the callee's cache.
-    fn call(&self, node: NodeId, callee: usize, by_ref: u64) -> TokenStream {
+    fn call(&self, node: NodeId, callee: usize, by_ref: u64, deref: u64) -> TokenStream {
         let path = self.path(callee);
         let args = self.g.args(node).iter().enumerate().map(|(k, &a)| {
-            let value = self.expr(a).tokens;
             if k < 64 && by_ref & (1 << k) != 0 {
+                let value = self.expr(a).tokens;
                 quote!(&#value)
+            } else if k < 64 && deref & (1 << k) != 0 {
+                self.owned(a).tokens
             } else {
-                value
+                self.expr(a).tokens
             }
         });
         let value = self.output(node, 0).map(|v| self.ident(v));
@@ -1089,8 +1103,18 @@ impl<'f> Plan<'f> {
             })
             .collect();
         let cond = self.expr(self.g.args(node)[0]).at(IF + 1);
-        let then = self.block_with_yields(then, &slots);
-        let otherwise = self.block_with_yields(otherwise, &slots);
+        // An output that is a constant on both sides gets its type: nothing else gives it.
+        let g = self.g;
+        let typed: Vec<bool> = slots
+            .iter()
+            .map(|&k| {
+                [then, otherwise]
+                    .iter()
+                    .all(|&r| g.const_value(g.region(r).yields[k]).is_some())
+            })
+            .collect();
+        let then = self.block_with_yields(then, &slots, &typed);
+        let otherwise = self.block_with_yields(otherwise, &slots, &typed);
         let pattern = tuple(&outputs);
         quote!(let #pattern = if #cond #then else #otherwise;)
     }
@@ -1125,7 +1149,7 @@ impl<'f> Plan<'f> {
                 // A literal gets its type: `let mut s = 0.0_f64;` (`s.sin()` must type-check).
                 let init = match g.const_value(inits[k]) {
                     Some(value) => self.literal(value, true).tokens,
-                    None => self.expr(inits[k]).tokens,
+                    None => self.owned(inits[k]).tokens,
                 };
                 // `mut` if the loop changes it, or a later loop goes on in it.
                 let reused = self.output(node, k).is_some_and(|o| self.mutable.contains(&o));
@@ -1134,7 +1158,7 @@ impl<'f> Plan<'f> {
             }
             if let Some(next) = next.filter(|_| assigned) {
                 targets.push(ident.into_token_stream());
-                values.push(self.expr(next).tokens);
+                values.push(self.owned(next).tokens);
             }
         }
         let assignment = match targets.len() {
@@ -1300,10 +1324,29 @@ impl<'f> Plan<'f> {
     }
 
     /// As [`Plan::expr`], but a literal gets its type (`4.0_f64`): where nothing else tells
-    /// rustc the float type (an array of constants, a function of constants).
+    /// rustc the float type (an array of constants, a function of constants). Also owned
+    /// (see [`Plan::owned`]).
     fn typed(&self, id: NodeId) -> Printed {
         match self.g.const_value(id) {
             Some(value) if self.names[id.index()].is_none() => self.literal(value, true),
+            _ => self.owned(id),
+        }
+    }
+
+    /// As [`Plan::expr`], where a value is moved or copied into a variable (a loop's carried
+    /// variable, a branch's output, an element of an array): a parameter `w: &[f64; 3]` is
+    /// `*w` there. The user's `*w` reads as `w` everywhere, since indexing and iterating
+    /// take the reference as it is.
+    fn owned(&self, id: NodeId) -> Printed {
+        let g = self.g;
+        match g.op(id) {
+            Op::Param(k)
+                if matches!(g.params[*k].ty, syn::Type::Reference(_))
+                    && !matches!(g.ty(id), Ty::Array(_, Len::Runtime)) =>
+            {
+                let ident = self.ident(id);
+                Printed::new(quote!(*#ident), UNARY)
+            }
             _ => self.expr(id),
         }
     }
@@ -1444,8 +1487,11 @@ impl<'f> Plan<'f> {
                 let lhs = self.expr(args[0]).at(CAST + 1);
                 let rhs = self.expr(args[1]).at(INFIX_SCALE);
                 let op: TokenStream = cmp.symbol().parse().unwrap_or_default();
-                let then = self.expr(args[2]).tokens;
-                let otherwise = self.expr(args[3]);
+                // Constants on both sides get their type: nothing else gives it to rustc.
+                let constants = g.const_value(args[2]).is_some() && g.const_value(args[3]).is_some();
+                let arm = |a: NodeId| if constants { self.typed(a) } else { self.expr(a) };
+                let then = arm(args[2]).tokens;
+                let otherwise = arm(args[3]);
                 let otherwise = if otherwise.precedence == IF && self.names[args[3].index()].is_none() {
                     otherwise.tokens // `else if …`
                 } else {

@@ -10,7 +10,7 @@ use quote::{quote, ToTokens};
 mod dot_syntax;
 
 use crate::expand;
-use crate::random::Program;
+use chainrule_testgen::Program;
 
 /// The literal of `__DOT` as a pretty-printed file shows it (for `tests.rs`, which leaves
 /// it out of its snapshots).
@@ -459,7 +459,7 @@ fn random_traces_file() -> String {
     let mut seed = 0;
     while written < RANDOM_TRACES {
         let program = Program::generate(seed);
-        let mut rng = crate::random::Rng::new(seed ^ 0x5eed);
+        let mut rng = chainrule_testgen::Rng::new(seed ^ 0x5eed);
         let inputs = program.inputs(&mut rng);
         seed += 1;
         if program.eval(&inputs).is_err() {

@@ -19,17 +19,20 @@ use crate::ir::{Graph, Len, NodeId, Op, RegionId, Ty};
 use crate::reverse::Adjoints;
 use crate::rules::Prim;
 
-/// A value of the IR.
-#[derive(Clone, Debug, PartialEq)]
-pub enum Value {
-    Float(f64),
-    Int(i64),
-    Bool(bool),
-    Array(Vec<Value>),
+/// A value of the IR: the values of the random programs' generator.
+pub use chainrule_testgen::Value;
+
+/// A value, read as what a node expects.
+trait Expect {
+    fn float(&self) -> Result<f64, Error>;
+    fn int(&self) -> Result<i64, Error>;
+    fn boolean(&self) -> Result<bool, Error>;
+    /// Zeros shaped like it.
+    fn zeros(&self) -> Value;
 }
 
-impl Value {
-    pub fn float(&self) -> Result<f64, Error> {
+impl Expect for Value {
+    fn float(&self) -> Result<f64, Error> {
         match self {
             Value::Float(x) => Ok(*x),
             other => Err(Error::Malformed(format!("expected a float, found {other:?}"))),
@@ -50,16 +53,6 @@ impl Value {
         }
     }
 
-    /// Every float in it, in order (an array flattened).
-    pub fn floats(&self, out: &mut Vec<f64>) {
-        match self {
-            Value::Float(x) => out.push(*x),
-            Value::Array(items) => items.iter().for_each(|item| item.floats(out)),
-            Value::Int(_) | Value::Bool(_) => {}
-        }
-    }
-
-    /// Zeros shaped like it.
     fn zeros(&self) -> Value {
         match self {
             Value::Float(_) => Value::Float(0.0),

@@ -367,11 +367,12 @@ pub enum Op {
     /// The per-iteration stack of the loop args[0]'s `stacked[k]`.
     Stacked(usize),
     /// A call of another `#[differentiate]` function (path by index into
-    /// [`Graph::named`]); `by_ref` has bit k set where argument k is passed as `&arg`.
-    /// Outputs: the value, and the callee's cache.
+    /// [`Graph::named`]); `by_ref` has bit k set where argument k is passed as `&arg`,
+    /// `deref` where it is `*arg`. Outputs: the value, and the callee's cache.
     Call {
         callee: usize,
         by_ref: u64,
+        deref: u64,
     },
     /// Its backward pass, args [cache, upstream]; output k is the gradient of argument k
     /// (of `arity`).

@@ -1926,7 +1926,7 @@ impl Lower<'_> {
     /// `g(a, &b)` for a `#[differentiate]` function `g`: its value, its cache for the
     /// backward pass, and its `__vjp` there.
     fn differentiated_call(&mut self, path: &syn::Path, args: &[&Expr]) -> NodeId {
-        let mut by_ref = 0u64;
+        let (mut by_ref, mut deref) = (0u64, 0u64);
         let mut nodes = Vec::new();
         for (k, arg) in args.iter().enumerate() {
             let arg = match arg {
@@ -1936,6 +1936,13 @@ impl Lower<'_> {
                     }
                     &*reference.expr
                 }
+                // `*w`: read as `w`, passed as `*w` (an array behind a reference, by value).
+                Expr::Unary(unary) if matches!(unary.op, UnOp::Deref(_)) => {
+                    if k < 64 {
+                        deref |= 1 << k;
+                    }
+                    *arg
+                }
                 arg => *arg,
             };
             let node = self.expr_as(arg, Expect::Any);
@@ -1944,7 +1951,15 @@ impl Lower<'_> {
             nodes.push(node);
         }
         let callee = self.graph.named_index(path);
-        let call = self.graph.add_typed(Op::Call { callee, by_ref }, nodes, Ty::Unit);
+        let call = self.graph.add_typed(
+            Op::Call {
+                callee,
+                by_ref,
+                deref,
+            },
+            nodes,
+            Ty::Unit,
+        );
         self.graph.project(call, 0, Ty::Float)
     }
 

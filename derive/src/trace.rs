@@ -586,7 +586,11 @@ impl Tracer<'_> {
             Op::Branch { then, otherwise } => self.branch(id, *then, *otherwise),
             Op::Loop { body, rev } => self.for_loop(id, *body, *rev),
             Op::While { cond, body } => self.while_loop(id, *cond, *body),
-            Op::Call { callee, by_ref } => self.call(id, *callee, *by_ref),
+            Op::Call {
+                callee,
+                by_ref,
+                deref,
+            } => self.call(id, *callee, *by_ref, *deref),
             Op::CallBackward { callee, arity } => self.call_backward(id, *callee, *arity),
             Op::Upstream => {
                 let var = self.var(id);
@@ -1044,13 +1048,18 @@ impl Tracer<'_> {
     }
 
     /// `let (y, y_cache) = g::forward(a, &b);`
-    fn call(&self, node: NodeId, callee: usize, by_ref: u64) -> TokenStream {
+    fn call(&self, node: NodeId, callee: usize, by_ref: u64, deref: u64) -> TokenStream {
         let g = self.g;
         let path = self.path(callee);
         let args = g.args(node).iter().enumerate().map(|(k, &a)| {
             if k < 64 && by_ref & (1 << k) != 0 {
                 let value = self.operand(a, false);
                 quote!(&#value)
+            } else if k < 64 && deref & (1 << k) != 0 {
+                // `*w` in the source: the array, whether `w` is a reference or a copy here
+                // (`clone` of a `&[f64; N]` is the array).
+                let value = self.operand(a, false);
+                quote!(#value.clone())
             } else {
                 self.operand(a, true)
             }
