@@ -67,13 +67,7 @@ fn common_float_factor(g: &mut Graph, cmp: Cmp, args: &[NodeId]) -> Option<NodeI
     if g.phase != Phase::Reverse || !(g.ty(then).is_tensor() || g.ty(otherwise).is_tensor()) {
         return None;
     }
-    // `a × s` as (a, s), s a float.
-    let scaled = |g: &Graph, id: NodeId| match (g.op(id), g.args(id)) {
-        (Op::Prim(Prim::Mul), &[a, s]) if g.ty(a).is_tensor() && g.ty(s) == &Ty::Float => Some((a, s)),
-        (Op::Prim(Prim::Mul), &[s, a]) if g.ty(a).is_tensor() && g.ty(s) == &Ty::Float => Some((a, s)),
-        _ => None,
-    };
-    let (then, otherwise, factor) = match (scaled(g, then), scaled(g, otherwise)) {
+    let (then, otherwise, factor) = match (scaled_array(g, then), scaled_array(g, otherwise)) {
         (Some((a, s)), Some((b, t))) if s == t => (a, b, s),
         (Some((a, s)), None) if g.is_const(otherwise, 0.0) => (a, otherwise, s),
         (None, Some((b, s))) if g.is_const(then, 0.0) => (then, b, s),
@@ -113,6 +107,15 @@ fn filled_like(g: &Graph, id: NodeId) -> Option<NodeId> {
     }
 }
 
+/// `(a, s)` if the node is an array `a` times a float `s` (in either order).
+fn scaled_array(g: &Graph, id: NodeId) -> Option<(NodeId, NodeId)> {
+    match (g.op(id), g.args(id)) {
+        (Op::Prim(Prim::Mul), &[a, s]) if g.ty(a).is_tensor() && g.ty(s) == &Ty::Float => Some((a, s)),
+        (Op::Prim(Prim::Mul), &[s, a]) if g.ty(a).is_tensor() && g.ty(s) == &Ty::Float => Some((a, s)),
+        _ => None,
+    }
+}
+
 fn is_zero_array(g: &Graph, id: NodeId) -> bool {
     g.op(id) == &Op::ZerosLike
 }
@@ -136,6 +139,18 @@ fn prim_rules(g: &mut Graph, prim: Prim, args: &[NodeId]) -> Option<NodeId> {
             (Prim::Mul, &[a, b]) if filled_like(g, b) == Some(a) => {
                 let s = g.args(b)[0];
                 return Some(g.mul(a, s));
+            }
+            // In gradient code, floats scaling an array are multiplied first:
+            // `2.0 * (w * d)` as `w * (2.0 * d)`, one pass over the array instead of two.
+            (Prim::Mul, &[a, b]) if g.phase == Phase::Reverse => {
+                if let Some((array, s)) = scaled_array(g, b).filter(|_| g.ty(a) == &Ty::Float) {
+                    let factor = g.mul(a, s);
+                    return Some(g.mul(array, factor));
+                }
+                if let Some((array, s)) = scaled_array(g, a).filter(|_| g.ty(b) == &Ty::Float) {
+                    let factor = g.mul(s, b);
+                    return Some(g.mul(array, factor));
+                }
             }
             _ => {}
         }
