@@ -141,7 +141,8 @@ fn prim_rules(g: &mut Graph, prim: Prim, args: &[NodeId]) -> Option<NodeId> {
                 return Some(g.mul(a, s));
             }
             // In gradient code, floats scaling an array are multiplied first:
-            // `2.0 * (w * d)` as `w * (2.0 * d)`, one pass over the array instead of two.
+            // `2.0 * (w * d)` as `w * (2.0 * d)`, one pass over the array instead of two (the
+            // same bits when a factor is a power of two, else within the last bit).
             (Prim::Mul, &[a, b]) if g.phase == Phase::Reverse => {
                 if let Some((array, s)) = scaled_array(g, b).filter(|_| g.ty(a) == &Ty::Float) {
                     let factor = g.mul(a, s);
