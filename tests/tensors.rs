@@ -201,8 +201,18 @@ fn float_methods(x: &Array1<f64>) -> f64 {
     (&a * &b + &c + &d + &e).sum()
 }
 
+/// The ReLU layer's backward pass: a mask of the upstream array, times the upstream float.
+#[differentiate]
+fn relu_layer(x: &Array1<f64>, dy: &Array1<f64>) -> f64 {
+    relu(x).dot(dy) + 0.5 * leaky_relu(x, 0.1).dot(dy)
+}
+
 #[test]
 fn activations_and_methods() {
+    let g = check!(relu_layer(x: v = vector(7, 0.15), dy: v = vector(7, 1.15)));
+    let (_, cache) = relu_layer::forward(&vector(7, 0.15), &vector(7, 1.15));
+    let scaled = relu_layer::backward(&cache, -2.5).x;
+    assert!(scaled.iter().zip(&g.x).all(|(s, g)| (s + 2.5 * g).abs() < 1e-12));
     check!(mapv_forms(z: m = matrix(3, 4, 0.25)));
     check!(activations(z: m = matrix(3, 4, 0.35), other: m = matrix(3, 4, 1.35)));
     check!(float_methods(x: v = vector(5, 0.45)));

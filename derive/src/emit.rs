@@ -584,6 +584,27 @@ impl<'f> Plan<'f> {
             uses[id.index()] += 1;
             used_at_end[id.index()] = true;
         }
+        // A float gradient times a constant (`2.0 * d_sum`), read several times, is written
+        // where it is read; the gradient it scales is then read as often.
+        let scaled_gradients: HashSet<NodeId> = g
+            .ids()
+            .filter(|&id| {
+                live[id.index()]
+                    && uses[id.index()] >= 2
+                    && g.region(g.region_of(id)).backward
+                    && g.names[id.index()].is_none()
+                    && !g.adjoint_of.contains_key(&id)
+                    && g.ty(id) == &Ty::Float
+                    && g.op(id) == &Op::Prim(Prim::Mul)
+                    && g.args(id).iter().any(|&a| g.const_value(a).is_some())
+                    && g.args(id).iter().any(|&a| g.adjoint_of.contains_key(&a))
+            })
+            .collect();
+        for &id in &scaled_gradients {
+            for &arg in g.args(id) {
+                uses[arg.index()] += uses[id.index()] - 1;
+            }
+        }
 
         // In-place updates: `a[i] = v` when nothing reads the old `a` later.
         let mut in_place = HashSet::new();
@@ -771,8 +792,9 @@ impl<'f> Plan<'f> {
             let backward = plan.backward(id);
             let in_its_place =
                 uses[id.index()] == 1 && as_init_or_yield[id.index()] && !used_elsewhere[id.index()];
+            let scaled_gradient = scaled_gradients.contains(&id);
             let must = (user_name.is_some() && !in_its_place)
-                || uses[id.index()] >= 2
+                || (uses[id.index()] >= 2 && !scaled_gradient)
                 || used_elsewhere[id.index()]
                 || forced_lets.contains(&id)
                 || cached_set.contains(&id)

@@ -483,9 +483,12 @@ pub static RULES: &[Rule] = &[
         args: UNARY,
         eval: |a| if a[0] <= 0.0 { 0.0 } else { a[0] },
         exact: true,
-        partials: |g, x, _| {
+        // From the output, as the lecture's `dhidden[hidden_layer <= 0] = 0`: relu(x) > 0
+        // exactly when x > 0 (NaN and −0 included), so the backward pass keeps only the
+        // activation, not the pre-activation as well.
+        partials: |g, _, out| {
             let (zero, one) = (g.constant(0.0), g.constant(1.0));
-            vec![Some(g.select(Cmp::Gt, x[0], zero, one, zero))]
+            vec![Some(g.select(Cmp::Gt, out, zero, one, zero))]
         },
     },
     Rule {

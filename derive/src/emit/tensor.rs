@@ -79,6 +79,11 @@ impl Plan<'_> {
         g.ty(id).is_tensor() && self.names[id.index()].is_none() && !view && self.closure_param(id).is_none()
     }
 
+    fn is_unnamed_select(&self, id: NodeId) -> bool {
+        let g = self.g;
+        matches!(g.op(id), Op::Select(_)) && g.ty(id).is_tensor() && self.names[id.index()].is_none()
+    }
+
     fn receiver(&self, arg: NodeId) -> TokenStream {
         self.expr(arg).at(POSTFIX)
     }
@@ -230,6 +235,9 @@ impl Plan<'_> {
                 let x = operand(args[0], UNARY);
                 Printed::new(quote!(#op #x), UNARY)
             }
+            // An operation on a select of arrays is written into the select's `Zip`
+            // (`(if relu > 0.0 { dy } else { 0.0 }) * upstream`): one pass.
+            Syntax::Infix(..) if args.iter().any(|&a| self.is_unnamed_select(a)) => self.zip(id),
             Syntax::Infix(symbol, level) => {
                 let level = level * INFIX_SCALE;
                 let op: TokenStream = symbol.parse().unwrap_or_default();
@@ -266,11 +274,11 @@ impl Plan<'_> {
                 if !g.ty(arg).is_tensor() || producers.contains(&arg) || fused.contains(&arg) {
                     continue;
                 }
+                // A select of arrays is a `Zip` of its own anyway: its consumer joins it.
                 let one_array = g.args(arg).iter().filter(|&&a| g.ty(a).is_tensor()).count() == 1;
                 let fusable = self.names[arg.index()].is_none()
-                    && matches!(g.op(arg), Op::Prim(_) | Op::Select(_))
-                    && g.ty(arg).rank() == rank
-                    && one_array;
+                    && (one_array && matches!(g.op(arg), Op::Prim(_)) || matches!(g.op(arg), Op::Select(_)))
+                    && g.ty(arg).rank() == rank;
                 if fusable {
                     fused.push(arg);
                     work.push(arg);
