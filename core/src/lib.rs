@@ -14,9 +14,9 @@
 
 mod activation;
 mod check;
+mod dot;
 #[cfg(feature = "ndarray")]
 mod tensor;
-mod dot;
 
 pub use activation::{elu, leaky_relu, maxout, relu, sigmoid, tanh, Elementwise};
 pub use check::{check_gradient, numerical_gradient, relative_error, GradCheck};
