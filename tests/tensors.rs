@@ -152,6 +152,20 @@ fn compound(a: &Array2<f64>, b: &Array1<f64>) -> f64 {
     h.mapv(f64::sin).sum()
 }
 
+/// The lecture's bias `b = np.zeros((1, K))`: a `(1, K)` row of the same rank as the batch,
+/// stretched by broadcasting; its gradient is summed back over the batch.
+#[differentiate]
+fn bias_as_a_matrix_row(h: &Array2<f64>, b: &Array2<f64>) -> f64 {
+    (h + b).mapv(f64::sin).sum()
+}
+
+/// An `(n, 1)` column times an `(n, m)` matrix, and a `(1, 1)` matrix times it.
+#[differentiate]
+fn column_and_single(a: &Array2<f64>, column: &Array2<f64>, single: &Array2<f64>) -> f64 {
+    let scaled = a * column;
+    (&scaled * single).mapv(f64::cos).sum()
+}
+
 #[test]
 fn element_by_element() {
     check!(arithmetic(a: m = matrix(2, 3, 0.1), b: m = matrix(2, 3, 0.2)));
@@ -164,6 +178,24 @@ fn element_by_element() {
     assert_eq!(g.b.len(), 3);
     check!(bias_first(b: v = vector(3, 0.6), h: m = matrix(4, 3, 0.7)));
     check!(compound(a: m = matrix(3, 2, 0.8), b: v = vector(2, 0.9)));
+}
+
+#[test]
+fn broadcasting_between_arrays_of_the_same_rank() {
+    let g = check!(bias_as_a_matrix_row(h: m = matrix(4, 3, 0.4), b: m = matrix(1, 3, 0.5)));
+    assert_eq!(g.b.shape(), &[1, 3]);
+    let g = check!(column_and_single(
+        a: m = matrix(3, 4, 0.1),
+        column: m = matrix(3, 1, 0.2),
+        single: m = matrix(1, 1, 0.3),
+    ));
+    assert_eq!((g.column.shape(), g.single.shape()), (&[3, 1][..], &[1, 1][..]));
+    // Without broadcasting the gradient is the one of the plain product, shape for shape.
+    check!(column_and_single(
+        a: m = matrix(3, 4, 0.1),
+        column: m = matrix(3, 4, 0.2),
+        single: m = matrix(3, 4, 0.3),
+    ));
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -307,6 +307,35 @@ pub mod backward {
             .to_owned()
     }
 
+    /// The gradient `d` of an operand `like` that broadcasting may have stretched along
+    /// its length-1 axes (a `(1, n)` bias row over an `(m, n)` batch), summed back over
+    /// them: `d` as it is where the shapes agree.
+    ///
+    /// # Panics
+    ///
+    /// If `d`'s shape is not one `like` broadcasts to (not possible for a gradient the
+    /// generated code computes).
+    pub fn unbroadcast<A: Real, S: Data<Elem = A>, D: Dimension>(
+        d: Array<A, D>,
+        like: &ArrayBase<S, D>,
+    ) -> Array<A, D> {
+        if d.shape() == like.shape() {
+            return d;
+        }
+        let mut summed = d.into_dyn();
+        for (axis, &len) in like.shape().iter().enumerate() {
+            if len == 1 && summed.shape()[axis] != 1 {
+                summed = summed.sum_axis(Axis(axis)).insert_axis(Axis(axis));
+            }
+        }
+        assert_eq!(
+            summed.shape(),
+            like.shape(),
+            "chainrule: a gradient's shape does not broadcast to its variable's"
+        );
+        summed.into_dimensionality::<D>().expect("the variable's number of axes")
+    }
+
     /// A row of a matrix's gradient: `d_a.row_mut(i) += row`.
     pub fn add_row<A: Real, S: Data<Elem = A>>(
         target: &mut Array2<A>,

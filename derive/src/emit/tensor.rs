@@ -157,6 +157,18 @@ impl Plan<'_> {
                 let k = proc_macro2::Literal::u8_unsuffixed(k);
                 call(quote!(#private::sum_axis(#d, #k, #like)))
             }
+            TensorOp::Unbroadcast => {
+                // Takes the gradient by value: where no axis was stretched, it is returned
+                // as it is.
+                let d = if self.is_owned_temporary(args[0]) {
+                    self.expr(args[0]).tokens
+                } else {
+                    let d = self.receiver(args[0]);
+                    quote!(#d.to_owned())
+                };
+                let like = r(1);
+                call(quote!(#private::unbroadcast(#d, #like)))
+            }
             TensorOp::Count => {
                 let a = self.receiver(args[0]);
                 let float = self.float();

@@ -60,6 +60,9 @@ pub enum TensorOp {
     CrossEntropyBackward,
     /// args [scores, labels, d]
     SvmLossBackward,
+    /// args [d, like]: `d` summed over the axes where `like` has length 1 and `d` does not
+    /// (`like` was stretched there by broadcasting: a `(1, n)` bias row over a batch).
+    Unbroadcast,
 }
 
 /// How the user writes an operation, and how generated code writes it back.
@@ -109,6 +112,7 @@ impl TensorOp {
             LogSoftmaxBackward => 15,
             CrossEntropyBackward => 16,
             SvmLossBackward => 17,
+            Unbroadcast => 18,
         }
     }
 
@@ -323,6 +327,13 @@ pub static TENSOR_RULES: &[TensorRule] = &[
         result: same_as_first,
         vjp: no_vjp,
     },
+    TensorRule {
+        name: "unbroadcast",
+        syntax: TensorSyntax::Backward,
+        arity: 2,
+        result: |_, args| args.get(1).cloned().unwrap_or(Ty::Float),
+        vjp: no_vjp,
+    },
 ];
 
 /// The array operation a method name names (`dot`, `t`, `sum`, …), with its axis where it
@@ -367,6 +378,7 @@ const ALL: &[TensorOp] = &[
     TensorOp::LogSoftmaxBackward,
     TensorOp::CrossEntropyBackward,
     TensorOp::SvmLossBackward,
+    TensorOp::Unbroadcast,
 ];
 
 /// The VJP of an array operation of this table.
@@ -396,7 +408,18 @@ pub fn elementwise_vjp(
     for (k, local_grad) in local_grads.into_iter().enumerate() {
         let Some(local_grad) = local_grad else { continue };
         let contribution = g.mul(upstream, local_grad);
-        if let Some(contribution) = reduce_to(g, contribution, args[k]) {
+        if let Some(mut contribution) = reduce_to(g, contribution, args[k]) {
+            // Beside an array of as many axes or more, this one may have been stretched
+            // along its length-1 axes (a `(1, n)` bias row over a batch; ndarray broadcasts
+            // those too): sum back over them, at run time, where the shapes say so. (The
+            // array of more axes is the one broadcasting adds axes to, summed above.)
+            let rank = g.ty(args[k]).rank();
+            let beside_another_array = args
+                .iter()
+                .any(|&a| a != args[k] && g.ty(a).is_tensor() && g.ty(a).rank() >= rank);
+            if g.ty(args[k]).is_tensor() && beside_another_array {
+                contribution = g.tensor(TensorOp::Unbroadcast, &[contribution, args[k]]);
+            }
             out.push((k, contribution));
         }
     }
