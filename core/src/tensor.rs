@@ -333,7 +333,9 @@ pub mod backward {
             like.shape(),
             "chainrule: a gradient's shape does not broadcast to its variable's"
         );
-        summed.into_dimensionality::<D>().expect("the variable's number of axes")
+        summed
+            .into_dimensionality::<D>()
+            .expect("the variable's number of axes")
     }
 
     /// A row of a matrix's gradient: `d_a.row_mut(i) += row`.
