@@ -384,7 +384,7 @@ fn derivatives_in_the_documentation() {
     ));
     for line in [
         "- ∂g/∂w: an array built element by element",
-        "- `∂g/∂x = 3 · x² + (if x > 0 { if y > 0 { w[0] } else { 0 } } else { 0 })`",
+        "- `∂g/∂x = 3 · x² + (if x > 0 { if relu(y) > 0 { w[0] } else { 0 } } else { 0 })`",
         "where `y = if x > 0 { w[0] · x } else { w[1] }`.",
     ] {
         assert!(text.contains(line), "{line} in\n{text}");
