@@ -306,6 +306,30 @@ pub fn documented(x: f64) -> f64 {
     let y = x.sin() * x.cos();
     y
 }",
+    // ndarray: the lecture's 2-layer net with a softmax loss and L2.
+    "#[differentiate(wrt(w1, b1, w2, b2))]
+fn net(w1: &Array2<f64>, b1: &Array1<f64>, w2: &Array2<f64>, b2: &Array1<f64>, x: &Array2<f64>, y: &[usize]) -> f64 {
+    let h = relu(&(x.dot(w1) + b1));
+    let scores = h.dot(w2) + b2;
+    cross_entropy(&scores, y) + 0.5 * 1e-3 * ((w1 * w1).sum() + (w2 * w2).sum())
+}",
+    // ndarray: views, transposes, axes, mapv, indexing, compound assignment.
+    "#[differentiate]
+fn arrays(a: ArrayView2<f64>, v: &Array1<f64>, k: usize) -> f64 {
+    let mut z = a.t().dot(v).mapv(f64::tanh);
+    z *= 2.0;
+    let p = softmax(&(&a.sum_axis(Axis(1)) - v.mean().unwrap()));
+    z.mapv(|t| t.max(0.0) * t).sum() + p[k] + a[[0, 1]] + a.row(0).sum() + log_softmax(&z).sum()
+}",
+    // trace and source on a loop with a branch.
+    "#[differentiate(trace, source)]
+fn traced(w: [f64; 3], x: [f64; 2]) -> f64 {
+    let mut dot = w[2];
+    for i in 0..2 {
+        if x[i] > 0.0 { dot += w[i] * x[i]; } else { dot -= x[i]; }
+    }
+    sigmoid(dot)
+}",
 ];
 
 /// The attribute arguments the mutations of attributes start from.
