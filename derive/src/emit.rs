@@ -21,6 +21,8 @@ use crate::parse::Function;
 use crate::reverse::Adjoints;
 use crate::rules::{Prim, Syntax};
 
+// The path spelled out: fuzz/ includes this file by path, from another directory.
+#[path = "emit/tensor.rs"]
 mod tensor;
 
 /// Names the generated code uses itself; user variables with these names get a suffix.
@@ -1822,7 +1824,7 @@ fn init_of(g: &Graph, owner: NodeId, k: usize) -> Option<NodeId> {
 }
 
 /// Argument `k` of the call whose backward pass `backward` is (through its cache).
-fn call_argument(g: &Graph, backward: NodeId, k: usize) -> Option<NodeId> {
+pub(crate) fn call_argument(g: &Graph, backward: NodeId, k: usize) -> Option<NodeId> {
     let mut cache = *g.args(backward).first()?;
     // A cache read back from a loop's stack: `g_cache_saved[i]`.
     while let Op::Index | Op::Stacked(_) = g.op(cache) {

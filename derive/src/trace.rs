@@ -22,6 +22,7 @@ use quote::{format_ident, quote, quote_spanned, ToTokens};
 use syn::ext::IdentExt;
 
 use crate::dot::Picture;
+use crate::emit::call_argument;
 use crate::ir::{FloatType, Graph, Len, NodeId, Op, RegionId, Ty};
 use crate::parse::Function;
 use crate::reverse::Adjoints;
@@ -1117,27 +1118,5 @@ fn tuple(values: &[TokenStream]) -> TokenStream {
     match values {
         [one] => one.clone(),
         many => quote!((#(#many),*)),
-    }
-}
-
-/// Argument `k` of the call whose backward pass `backward` is (through its cache).
-fn call_argument(g: &Graph, backward: NodeId, k: usize) -> Option<NodeId> {
-    let mut cache = *g.args(backward).first()?;
-    while let Op::Index | Op::Stacked(_) = g.op(cache) {
-        cache = match g.op(cache) {
-            Op::Index => g.args(cache)[0],
-            Op::Stacked(j) => {
-                let body = match *g.op(g.args(cache)[0]) {
-                    Op::Loop { body, .. } | Op::While { body, .. } => body,
-                    _ => return None,
-                };
-                *g.region(body).stacked.get(*j)?
-            }
-            _ => return None,
-        };
-    }
-    match g.op(cache) {
-        Op::Project(1) => g.args(g.args(cache)[0]).get(k).copied(),
-        _ => None,
     }
 }
