@@ -155,7 +155,7 @@ pub fn log_softmax<A: Real, S: Data<Elem = A>, D: Dimension>(z: &ArrayBase<S, D>
     out
 }
 
-/// The softmax (cross-entropy) loss: −log softmax(row)[label], averaged over the rows.
+/// The softmax (cross-entropy) loss: `−log softmax(row)[label]`, averaged over the rows.
 /// For a vector of scores, `labels` is one `usize`; for a matrix, one label per row
 /// (`&[usize]`, `&Vec<usize>`, `&Array1<usize>`).
 ///

@@ -2,9 +2,9 @@
 //! compiler from an ordinary Rust function to its gradient, as ordinary Rust.
 //!
 //! The pipeline, one module per stage, data flowing one way:
-//! [`parse`] (syn → IR) → [`ir`] (the computational graph) → [`reverse`] (adjoints
-//! through the [`rules`] table) → [`simplify`] (peephole rules as nodes are built,
-//! liveness) → [`emit`] (quote); [`expand`] runs them on proc-macro2 tokens. Use it
+//! `parse` (syn → IR) → `ir` (the computational graph) → `reverse` (adjoints
+//! through the `rules` table) → `simplify` (peephole rules as nodes are built,
+//! liveness) → `emit` (quote); `expand` runs them on proc-macro2 tokens. Use it
 //! through the `chainrule` crate.
 
 mod diag;

@@ -290,7 +290,7 @@ fn check_point(case: &Case, point: &Point, stats: &mut Stats) -> Result<Outcome,
 const PATIENCE: Duration = Duration::from_secs(60);
 
 /// Checks every case; prints the figures, and every failure (then panics once). A case
-/// that runs longer than [`PATIENCE`] ends the process, after printing its seed and
+/// that runs longer than `PATIENCE` (60 s) ends the process, after printing its seed and
 /// program.
 pub fn check_all(cases: &'static [&'static Case]) -> Stats {
     let started = Instant::now();
