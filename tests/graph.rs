@@ -451,3 +451,31 @@ fn graphviz_accepts_every_graph() {
         eprintln!("Graphviz is not installed: DOT checked by its grammar only");
     }
 }
+
+/// With chainrule's `trace` and `source` features, a function whose attribute asks for
+/// neither has both (`.ci/run` runs this file with them).
+#[cfg(all(feature = "trace", feature = "source"))]
+mod by_feature {
+    use chainrule::differentiate;
+
+    #[differentiate]
+    fn plain(x: f64, y: f64) -> f64 {
+        (x * y).sin()
+    }
+
+    #[test]
+    fn every_function_has_trace_and_source() {
+        let (value, grad) = plain::grad(0.5, 2.0);
+        let trace = plain::trace(0.5, 2.0);
+        assert!(trace.starts_with("digraph"), "{trace}");
+        assert!(
+            trace.contains(&format!("{value:?}")),
+            "the value in the trace: {trace}"
+        );
+        assert!(
+            trace.contains(&format!("{:?}", grad.x)),
+            "∂x in the trace: {trace}"
+        );
+        assert!(plain::SOURCE.contains("pub fn backward(cache: &Cache, upstream: f64) -> Grad {"));
+    }
+}

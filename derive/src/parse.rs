@@ -46,7 +46,11 @@ pub fn parse(attr: TokenStream, item: ItemFn) -> syn::Result<Function> {
     let mut errors = Errors::default();
     let options = parse_attr(attr, &mut errors);
     let wrt = options.wrt;
-    let extras = options.extras;
+    let mut extras = options.extras;
+    // chainrule's `trace` and `source` features: as if every attribute asked.
+    let trace_by_feature = cfg!(feature = "trace") && !extras.trace;
+    extras.trace |= cfg!(feature = "trace");
+    extras.source |= cfg!(feature = "source");
     let (float, generic) = signature(&item, &mut errors);
     let mut graph = Graph::new(float);
     graph.generic = generic;
@@ -78,7 +82,11 @@ pub fn parse(attr: TokenStream, item: ItemFn) -> syn::Result<Function> {
             format_args!("the function returns {found}, not a float"),
         );
     }
-    if extras.trace && lower.graph.ids().any(|id| lower.graph.ty(id).is_tensor()) {
+    let over_arrays = lower.graph.ids().any(|id| lower.graph.ty(id).is_tensor());
+    if over_arrays && trace_by_feature {
+        // The feature asks for every function; this one cannot have a trace.
+        extras.trace = false;
+    } else if extras.trace && over_arrays {
         // The trace's recording code is written for floats and fixed-size arrays.
         lower.errors.at(
             &item.sig,
