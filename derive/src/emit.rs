@@ -1097,22 +1097,7 @@ impl<'f> Plan<'f> {
         let outputs: Vec<Option<Ident>> = (0..arity)
             .map(|k| self.output(node, k).map(|o| self.ident(o)))
             .collect();
-        let pattern = outputs.iter().map(|o| match o {
-            Some(ident) => ident.into_token_stream(),
-            None => quote!(_),
-        });
-        // Each gradient is checked to be one, at the argument (a `wrt` callee gives `()`).
-        let checks = outputs.iter().enumerate().filter_map(|(k, o)| {
-            let ident = o.as_ref()?;
-            let span = call_argument(g, node, k)
-                .and_then(|a| g.spans[a.index()])
-                .unwrap_or_else(Span::call_site);
-            Some(quote_spanned!(span=> let #ident = ::chainrule::__private::gradient(#ident);))
-        });
-        quote! {
-            let (#(#pattern,)*) = #path::__vjp(&#cache, #upstream);
-            #(#checks)*
-        }
+        call_backward_tokens(g, node, &path, &cache, &upstream, &outputs)
     }
 
     /// `let (a, b) = if cond { …; (a1, b1) } else { …; (a2, b2) };`
@@ -1824,6 +1809,34 @@ fn init_of(g: &Graph, owner: NodeId, k: usize) -> Option<NodeId> {
         0
     };
     g.args(owner).get(first + k).copied()
+}
+
+/// `let (d_a, _) = g::__vjp(&g_cache, d_y);` for the backward node `node`, binding each
+/// gradient in `outputs` (`_` for none), then each checked to be a gradient, at the call's
+/// argument (a callee's `wrt` gives `()` for the others). Shared by `backward` and `trace`.
+pub(crate) fn call_backward_tokens(
+    g: &Graph,
+    node: NodeId,
+    path: &TokenStream,
+    cache: &TokenStream,
+    upstream: &TokenStream,
+    outputs: &[Option<Ident>],
+) -> TokenStream {
+    let pattern = outputs.iter().map(|o| match o {
+        Some(ident) => ident.into_token_stream(),
+        None => quote!(_),
+    });
+    let checks = outputs.iter().enumerate().filter_map(|(k, o)| {
+        let ident = o.as_ref()?;
+        let span = call_argument(g, node, k)
+            .and_then(|a| g.spans[a.index()])
+            .unwrap_or_else(Span::call_site);
+        Some(quote_spanned!(span=> let #ident = ::chainrule::__private::gradient(#ident);))
+    });
+    quote! {
+        let (#(#pattern,)*) = #path::__vjp(&#cache, #upstream);
+        #(#checks)*
+    }
 }
 
 /// Argument `k` of the call whose backward pass `backward` is (through its cache).

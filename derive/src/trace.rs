@@ -18,11 +18,11 @@
 use std::collections::{HashMap, HashSet};
 
 use proc_macro2::{Ident, Span, TokenStream};
-use quote::{format_ident, quote, quote_spanned, ToTokens};
+use quote::{format_ident, quote, ToTokens};
 use syn::ext::IdentExt;
 
 use crate::dot::Picture;
-use crate::emit::call_argument;
+use crate::emit::call_backward_tokens;
 use crate::ir::{FloatType, Graph, Len, NodeId, Op, RegionId, Ty};
 use crate::parse::Function;
 use crate::reverse::Adjoints;
@@ -1086,21 +1086,7 @@ impl Tracer<'_> {
         let outputs: Vec<Option<Ident>> = (0..arity)
             .map(|k| self.project(node, k).map(|o| self.var(o)))
             .collect();
-        let pattern = outputs.iter().map(|o| match o {
-            Some(ident) => ident.into_token_stream(),
-            None => quote!(_),
-        });
-        let checks = outputs.iter().enumerate().filter_map(|(k, o)| {
-            let ident = o.as_ref()?;
-            let span = call_argument(g, node, k)
-                .and_then(|a| g.spans[a.index()])
-                .unwrap_or_else(Span::call_site);
-            Some(quote_spanned!(span=> let #ident = ::chainrule::__private::gradient(#ident);))
-        });
-        quote! {
-            let (#(#pattern,)*) = #path::__vjp(&#cache, #upstream);
-            #(#checks)*
-        }
+        call_backward_tokens(g, node, &path, &cache, &upstream, &outputs)
     }
 }
 

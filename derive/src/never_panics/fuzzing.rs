@@ -570,35 +570,10 @@ pub fn count_nodes(nodes: &[Node]) -> usize {
 // ---------------------------------------------------------------------------------------
 // Pools of tokens
 
-const IDENTS: &[&str] = &[
-    "x",
-    "y",
-    "z",
-    "w",
-    "b",
-    "a",
-    "i",
-    "j",
-    "k",
-    "n",
-    "s",
-    "t",
-    "v",
-    "xs",
-    "f",
-    "g",
-    "h",
-    "q",
-    "T",
-    "U",
-    "f64",
-    "f32",
-    "usize",
-    "i32",
-    "u32",
+/// Identifiers beside [`NAMES`] that random tokens use: keywords, and names a
+/// name-for-name replacement does not pick (a keyword for a variable breaks the syntax).
+const OTHER_IDENTS: &[&str] = &[
     "i64",
-    "bool",
-    "Vec",
     "fn",
     "let",
     "mut",
@@ -634,63 +609,13 @@ const IDENTS: &[&str] = &[
     "true",
     "false",
     "_",
-    "sigmoid",
-    "relu",
-    "leaky_relu",
-    "elu",
-    "maxout",
-    "tanh",
-    "exp",
-    "ln",
-    "sin",
-    "cos",
-    "sqrt",
-    "powi",
-    "powf",
-    "max",
-    "min",
-    "abs",
-    "recip",
-    "hypot",
-    "mul_add",
-    "ln_1p",
-    "atan2",
-    "log",
-    "iter",
-    "enumerate",
-    "rev",
-    "len",
-    "zip",
-    "map",
-    "sum",
     "to_vec",
-    "Real",
-    "chainrule",
     "differentiate",
     "wrt",
     "backward",
-    "from_f64",
-    "one",
-    "zero",
-    "cache",
-    "upstream",
-    "Grad",
-    "Cache",
-    "forward",
-    "grad",
-    "__vjp",
     "Types",
-    "d_x",
-    "x_saved",
-    "condition",
-    "iterations",
     "len_1",
-    "PI",
-    "N",
-    "std",
     "core",
-    "consts",
-    "NAN",
     "INFINITY",
     "println",
     "vec",
@@ -759,7 +684,12 @@ pub fn random_token(e: &mut impl Entropy) -> Vec<Node> {
 }
 
 fn random_ident(e: &mut impl Entropy) -> TokenTree {
-    let name = *e.pick(IDENTS);
+    // Any identifier, names and the others alike.
+    let k = e.below(NAMES.len() + OTHER_IDENTS.len());
+    let name = NAMES
+        .get(k)
+        .copied()
+        .unwrap_or_else(|| OTHER_IDENTS[k - NAMES.len()]);
     let ident = if e.percent(3) && !matches!(name, "_" | "self" | "Self" | "crate" | "super") {
         Ident::new_raw(name, Span::call_site())
     } else {
@@ -823,7 +753,9 @@ pub fn mutate(nodes: &mut Vec<Node>, e: &mut impl Entropy) {
         return;
     }
     let path = e.pick(&paths).clone();
-    let (&index, owner) = path.split_last().expect("paths are not empty");
+    let Some((&index, owner)) = path.split_last() else {
+        return;
+    };
     let owner = owner.to_vec();
     let Some(list) = list_mut(nodes, &owner) else {
         return;
