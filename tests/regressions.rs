@@ -1,6 +1,6 @@
 //! Regressions found while writing the docs and tests: each once failed to compile or gave
 //! a wrong gradient.
-#![allow(clippy::needless_range_loop)]
+#![allow(clippy::needless_range_loop, clippy::assign_op_pattern, clippy::manual_clamp)]
 use chainrule::differentiate;
 
 #[differentiate]
@@ -211,4 +211,225 @@ fn found_by_random_programs_through_rustc() {
     assert_eq!(constants_of_a_branch::grad(-2.0).1.x, 3f64.ln());
     let (value, g) = reference_passed_by_value::grad(2.0, &[3.0, 4.0]);
     assert_eq!((value, g.x, g.w), (31.0, 12.0, [9.0, 7.0]));
+}
+
+// Issue 10's six bugs, found by trying the crate as a new user would: each is valid code
+// inside the documented language that failed to compile, crashed, or gave NaN.
+
+/// Central differences of `f` at `x`, checked against `analytic` to 1e-6 (relative).
+fn assert_matches_differences(f: impl FnMut(&[f64]) -> f64, x: &[f64], analytic: &[f64]) {
+    let numeric = chainrule::numerical_gradient(f, x);
+    for (k, (a, n)) in analytic.iter().zip(&numeric).enumerate() {
+        assert!(
+            (a - n).abs() <= 1e-6 * (1.0 + n.abs()),
+            "∂{k}: analytic {a}, numeric {n} at {x:?}"
+        );
+    }
+}
+
+/// Bug 1: A `while` condition reading a variable that nothing after the loop reads (the
+/// expansion dropped `let mut d = 1.0;`: `cannot find value d_1`).
+#[differentiate]
+fn halve_until_small(x: f64) -> f64 {
+    let mut y = x;
+    let mut d: f64 = 1.0;
+    while d > 1e-3 {
+        d = y * 0.5;
+        y -= d;
+    }
+    y
+}
+
+/// Bug 2: Loop bounds of other integer types, in loops that save values (`expected usize,
+/// found u32`).
+#[differentiate]
+fn pow_loop_u32(x: f64, n: u32) -> f64 {
+    let mut p = 1.0;
+    for _ in 0..n {
+        p = p * x;
+    }
+    p
+}
+
+#[differentiate]
+fn pow_loop_i32(x: f64, n: i32) -> f64 {
+    let mut p = 1.0;
+    for _ in 0..n {
+        p = p * x;
+    }
+    p
+}
+
+#[differentiate]
+fn shifted_product_u8(x: f64, k: u8, n: u8) -> f64 {
+    let mut p = x;
+    for i in k..n {
+        p = p * (x + i as f64);
+    }
+    p
+}
+
+#[differentiate]
+fn signed_range(x: f64, k: i64, n: i64) -> f64 {
+    let mut p = x;
+    for i in k..n {
+        p = (p * (x - i as f64)).sin();
+    }
+    p
+}
+
+/// Bug 3: Integer constants: `N as f64` (the cast was dropped), `N - 1` (a false "write
+/// `1.0`"), an array length of `STEPS + 1` (refused), integer methods (`n.min(3)` was
+/// taken for the float method).
+const N: usize = 4;
+const STEPS: usize = 3;
+
+#[differentiate]
+fn integer_constants(t: f64, x: [f64; STEPS + 1]) -> f64 {
+    let m = N - 1;
+    let mut buffer = [0.0; STEPS + 1];
+    for i in 0..STEPS + 1 {
+        buffer[i] = x[i] * (i as f64 / N as f64);
+    }
+    t / N as f64 + t * m as f64 + buffer[STEPS] * buffer[1]
+}
+
+#[differentiate]
+fn integer_methods(x: f64, n: usize, k: i32) -> f64 {
+    let m = n.min(3).max(1);
+    x.powi(k.pow(2)) * m as f64
+}
+
+/// Bug 4: An empty range in a loop that saves values (`attempt to subtract with overflow`,
+/// `capacity overflow`).
+#[differentiate]
+fn prod_from_one(x: f64, n: usize) -> f64 {
+    let mut p = x;
+    for i in 1..n {
+        p = p * (x + i as f64);
+    }
+    p
+}
+
+/// Bug 5: A literal million-step loop: its saved values (8 MB) go to the heap, not the stack.
+#[differentiate]
+fn decay(x0: f64, k: f64) -> f64 {
+    let dt = 1e-6;
+    let mut x = x0;
+    for _ in 0..1_000_000 {
+        x -= dt * k * x * x;
+    }
+    x
+}
+
+/// Bug 6: `powi`/`powf` with exponent 0 at base 0: the derivative is 0, not 0 · ∞ = NaN.
+#[differentiate]
+fn poly(c: &[f64], x: f64) -> f64 {
+    let mut s = 0.0;
+    for i in 0..c.len() {
+        s += c[i] * x.powi(i as i32);
+    }
+    s
+}
+
+#[differentiate]
+fn power(x: f64, y: f64) -> f64 {
+    x.powf(y)
+}
+
+#[test]
+fn issue_10_while_condition_variable() {
+    let (value, g) = halve_until_small::grad(1.0);
+    // y halves until the step d = y/2 is at most 1e-3: 10 halvings, y = 2⁻¹⁰ x.
+    assert_eq!(value, halve_until_small(1.0));
+    assert_eq!((value, g.x), (2f64.powi(-10), 2f64.powi(-10)));
+}
+
+#[test]
+fn issue_10_integer_loop_bounds() {
+    assert_eq!(pow_loop_u32::grad(2.0, 3), (8.0, pow_loop_u32::Grad { x: 12.0 }));
+    assert_eq!(pow_loop_u32::grad(2.0, 0), (1.0, pow_loop_u32::Grad { x: 0.0 }));
+    assert_eq!(pow_loop_i32::grad(2.0, 3), (8.0, pow_loop_i32::Grad { x: 12.0 }));
+    // A negative count runs no iteration, as in the function.
+    assert_eq!(pow_loop_i32::grad(2.0, -3), (1.0, pow_loop_i32::Grad { x: 0.0 }));
+    for (k, n) in [(1, 4), (3, 3), (5, 2), (0, 6)] {
+        let x = 0.3;
+        let (value, g) = shifted_product_u8::grad(x, k, n);
+        assert_eq!(value, shifted_product_u8(x, k, n));
+        assert_matches_differences(|v| shifted_product_u8(v[0], k, n), &[x], &[g.x]);
+    }
+    for (k, n) in [(-3, 2), (-1, -4), (2, 5)] {
+        let x = 0.7;
+        let (value, g) = signed_range::grad(x, k, n);
+        assert_eq!(value, signed_range(x, k, n));
+        assert_matches_differences(|v| signed_range(v[0], k, n), &[x], &[g.x]);
+    }
+    // At the ends of the type, the positions in the saved values are still right.
+    let (value, g) = signed_range::grad(0.7, i64::MIN, i64::MIN + 3);
+    assert_eq!(value, signed_range(0.7, i64::MIN, i64::MIN + 3));
+    assert!(g.x.is_finite());
+}
+
+#[test]
+fn issue_10_integer_constants() {
+    let x = [1.0, 2.0, 3.0, 4.0];
+    let (value, g) = integer_constants::grad(2.0, x);
+    assert_eq!(value, integer_constants(2.0, x));
+    assert_eq!(g.t, 0.25 + 3.0);
+    // buffer[3] · buffer[1] = (3/4 x₃)(1/4 x₁)
+    assert_eq!(g.x, [0.0, 0.75 * 4.0 * 0.25, 0.0, 0.25 * 2.0 * 0.75]);
+    let (value, g) = integer_methods::grad(2.0, 5, 2);
+    assert_eq!((value, g.x), (48.0, 96.0));
+    assert_eq!(
+        integer_methods::grad(2.0, 0, 1),
+        (2.0, integer_methods::Grad { x: 1.0 })
+    );
+}
+
+#[test]
+fn issue_10_empty_ranges() {
+    for n in [0, 1] {
+        assert_eq!(prod_from_one::grad(2.0, n), (2.0, prod_from_one::Grad { x: 1.0 }));
+    }
+    let (value, g) = prod_from_one::grad(2.0, 3);
+    // x (x + 1)(x + 2): 2 · 3 · 4, and its derivative 3x² + 6x + 2.
+    assert_eq!((value, g.x), (24.0, 26.0));
+}
+
+#[test]
+fn issue_10_long_literal_loop() {
+    let (value, g) = decay::grad(1.0, 1.0);
+    assert_eq!(value, decay(1.0, 1.0));
+    // dx/dt = −k x²: x(1) = x₀ / (1 + k x₀ t), up to the Euler steps' error.
+    assert!((value - 0.5).abs() < 1e-6, "{value}");
+    assert!((g.x0 - 0.25).abs() < 1e-6 && (g.k + 0.25).abs() < 1e-6, "{g:?}");
+    let (forward_value, cache) = decay::forward(1.0, 1.0);
+    assert_eq!((forward_value, decay::backward(&cache, 1.0)), (value, g));
+}
+
+#[test]
+fn issue_10_powers_at_zero() {
+    let c = [1.0, 2.0, 3.0];
+    assert_eq!(
+        poly::grad(&c, 0.0),
+        (
+            1.0,
+            poly::Grad {
+                c: [1.0, 0.0, 0.0].to_vec(),
+                x: 2.0
+            }
+        )
+    );
+    let (_, g) = poly::grad(&c, 0.5);
+    assert_eq!(g.x, 2.0 + 6.0 * 0.5);
+    // x⁰ = 1 for every x: ∂x = 0 at x = 0 too; ∂y = ln(x) xʸ, taken as 0 at x = 0.
+    assert_eq!(power::grad(0.0, 0.0), (1.0, power::Grad { x: 0.0, y: 0.0 }));
+    assert_eq!(power::grad(0.0, 1.0), (0.0, power::Grad { x: 1.0, y: 0.0 }));
+    let (_, g) = power::grad(1.5, 0.0);
+    assert_eq!((g.x, g.y), (0.0, 1.5f64.ln()));
+    assert_matches_differences(
+        |v| power(v[0], v[1]),
+        &[1.5, 2.5],
+        &[power::grad(1.5, 2.5).1.x, power::grad(1.5, 2.5).1.y],
+    );
 }

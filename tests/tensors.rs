@@ -180,6 +180,29 @@ fn element_by_element() {
     check!(compound(a: m = matrix(3, 2, 0.8), b: v = vector(2, 0.9)));
 }
 
+/// An `(n, 1)` column stretched by a vector of fewer axes: `(n, 1) + (m,)` is `(n, m)`, as
+/// numpy's rules say (the vector gets a leading axis, then both stretch their length-1 axes).
+#[differentiate]
+fn column_plus_vector(column: &Array2<f64>, row: &Array1<f64>) -> f64 {
+    (column + row).mapv(f64::sin).sum() + (row * column).mapv(f64::cos).sum()
+}
+
+/// A length-1 vector stretched along a matrix's rows.
+#[differentiate]
+fn single_times_matrix(a: &Array2<f64>, single: &Array1<f64>) -> f64 {
+    (a * single).mapv(f64::sin).sum()
+}
+
+#[test]
+fn broadcasting_against_fewer_axes() {
+    let g = check!(column_plus_vector(column: m = matrix(3, 1, 0.2), row: v = vector(4, 0.3)));
+    assert_eq!((g.column.shape(), g.row.shape()), (&[3, 1][..], &[4][..]));
+    let g = check!(single_times_matrix(a: m = matrix(2, 3, 0.4), single: v = vector(1, 0.5)));
+    assert_eq!(g.single.shape(), &[1]);
+    // Without stretching, shape for shape.
+    check!(column_plus_vector(column: m = matrix(3, 4, 0.2), row: v = vector(4, 0.3)));
+}
+
 #[test]
 fn broadcasting_between_arrays_of_the_same_rank() {
     let g = check!(bias_as_a_matrix_row(h: m = matrix(4, 3, 0.4), b: m = matrix(1, 3, 0.5)));

@@ -16,7 +16,7 @@ use proc_macro2::{Delimiter, Group, Ident, Span, TokenStream};
 use quote::{format_ident, quote, quote_spanned, ToTokens};
 use syn::ext::IdentExt;
 
-use crate::ir::{FloatType, Graph, Len, NodeId, Op, RegionId, Ty};
+use crate::ir::{FloatType, Graph, IndexKind, Len, NodeId, Op, RegionId, Ty};
 use crate::parse::Function;
 use crate::reverse::Adjoints;
 use crate::rules::{Prim, Syntax};
@@ -1184,14 +1184,20 @@ impl<'f> Plan<'f> {
         (declarations, assignment)
     }
 
+    /// The name of a loop's carried variable `k`: its parameter's in the body, else in a
+    /// `while` condition (a variable only the condition reads), else its final value's.
     fn carried_name(&self, node: NodeId, body: RegionId, k: usize) -> Option<String> {
-        let from_param = self
-            .g
-            .region(body)
-            .params
-            .get(k)
-            .and_then(|p| self.names[p.index()].clone());
-        from_param.or_else(|| self.output(node, k).and_then(|o| self.names[o.index()].clone()))
+        let cond = match *self.g.op(node) {
+            Op::While { cond, .. } => Some(cond),
+            _ => None,
+        };
+        let param_name = |region: RegionId| {
+            let param = self.g.region(region).params.get(k)?;
+            self.names[param.index()].clone()
+        };
+        param_name(body)
+            .or_else(|| cond.and_then(param_name))
+            .or_else(|| self.output(node, k).and_then(|o| self.names[o.index()].clone()))
     }
 
     /// The per-iteration stacks of a loop: declarations, and the statements saving each
@@ -1221,17 +1227,7 @@ impl<'f> Plan<'f> {
                 Ty::Array(_, len @ (Len::Lit(_) | Len::Named(_))) => self.repeat(element, &self.len(len)),
                 _ if push => quote!(::std::vec::Vec::new()),
                 _ => {
-                    let (start, end) = (g.args(node)[0], g.args(node)[1]);
-                    let count = match g.int_value(start) {
-                        Some(0) => self.expr(end).tokens,
-                        _ => {
-                            let (start, end) = (
-                                self.expr(start).at(INFIX_SCALE + 1),
-                                self.expr(end).at(INFIX_SCALE),
-                            );
-                            quote!(#end - #start)
-                        }
-                    };
+                    let count = self.trip_count(node);
                     quote!(::std::vec![#zero; #count])
                 }
             };
@@ -1246,6 +1242,19 @@ impl<'f> Plan<'f> {
         (declarations, saves)
     }
 
+    /// How many times the `for` loop `node` runs (see [`trip_count`]).
+    fn trip_count(&self, node: NodeId) -> TokenStream {
+        let (start, end) = (self.g.args(node)[0], self.g.args(node)[1]);
+        trip_count(self.g, node, &self.expr(start).at(CAST), &self.expr(end).at(CAST))
+    }
+
+    /// Where the `for` loop `node`'s iteration `index` keeps its values (see
+    /// [`stack_position`]).
+    fn stack_position(&self, node: NodeId, index: NodeId) -> TokenStream {
+        let start = self.g.args(node)[0];
+        stack_position(self.g, node, &self.ident(index), &self.expr(start).at(CAST))
+    }
+
     /// `for i in start..end { … }` (or `.rev()`).
     fn for_loop(&self, node: NodeId, body: RegionId, rev: bool) -> TokenStream {
         let g = self.g;
@@ -1258,13 +1267,9 @@ impl<'f> Plan<'f> {
         };
         let start = self.expr(args[0]).at(INFIX_SCALE + 1);
         let end = self.expr(args[1]).at(INFIX_SCALE + 1);
-        let position = match (g.int_value(args[0]), index) {
-            (Some(0), Some(i)) => self.ident(i).into_token_stream(),
-            (_, Some(i)) => {
-                let i = self.ident(i);
-                quote!(#i - #start)
-            }
-            _ => quote!(0),
+        let position = match index {
+            Some(i) => self.stack_position(node, i),
+            None => quote!(0),
         };
         let (stack_declarations, saves) = self.stacks(node, body, &position, false);
         let statements = self.region(body);
@@ -1397,6 +1402,12 @@ impl<'f> Plan<'f> {
                         Printed::new(quote!(#path #sign #offset_tokens), INFIX_SCALE)
                     }
                 }
+            }
+            Op::IntBin(op) if op.is_method() => {
+                let method = make_ident(op.symbol());
+                let receiver = self.expr(args[0]).at(POSTFIX);
+                let argument = self.expr(args[1]).tokens;
+                Printed::new(quote!(#receiver.#method(#argument)), POSTFIX)
             }
             Op::IntBin(op) => {
                 let level = op.level() * INFIX_SCALE;
@@ -1649,11 +1660,7 @@ impl<'f> Plan<'f> {
     }
 
     fn len(&self, len: &Len) -> TokenStream {
-        match len {
-            Len::Lit(n) => proc_macro2::Literal::u64_unsuffixed(*n).into_token_stream(),
-            Len::Named(index) => self.path(*index),
-            Len::Runtime => quote!(0),
-        }
+        len_tokens(len, &|index| self.path(index))
     }
 
     /// The Rust type of a value: `f64`, `[f64; 3]`, `Vec<f64>` (run-time length), …
@@ -1732,15 +1739,32 @@ fn stacked_live(g: &Graph, live: &[bool], owner: NodeId, saved: NodeId) -> bool 
     })
 }
 
+/// An array length as tokens, each constant written by `path`.
+pub(crate) fn len_tokens(len: &Len, path: &impl Fn(usize) -> TokenStream) -> TokenStream {
+    match len {
+        Len::Lit(n) => proc_macro2::Literal::u64_unsuffixed(*n).into_token_stream(),
+        Len::Named(index) => path(*index),
+        Len::Runtime => quote!(0),
+        Len::Op(op, a, b) => {
+            let (a, b) = (len_tokens(a, path), len_tokens(b, path));
+            if op.is_method() {
+                let method = make_ident(op.symbol());
+                quote!(#a.#method(#b))
+            } else {
+                let symbol: TokenStream = op.symbol().parse().unwrap_or_default();
+                quote!((#a #symbol #b))
+            }
+        }
+    }
+}
+
 /// The named constants a node mentions (its path, or an array length in its type).
 fn named_indices(g: &Graph, id: NodeId) -> Vec<usize> {
     fn of_ty(ty: &Ty, out: &mut Vec<usize>) {
         match ty {
             Ty::Opaque(index) => out.push(*index),
             Ty::Array(element, len) => {
-                if let Len::Named(index) = len {
-                    out.push(*index);
-                }
+                len.named(out);
                 of_ty(element, out);
             }
             _ => {}
@@ -1753,8 +1777,8 @@ fn named_indices(g: &Graph, id: NodeId) -> Vec<usize> {
             named: Some(index), ..
         }
         | Op::Call { callee: index, .. }
-        | Op::CallBackward { callee: index, .. }
-        | Op::ArrayRepeat(Len::Named(index)) => out.push(*index),
+        | Op::CallBackward { callee: index, .. } => out.push(*index),
+        Op::ArrayRepeat(len) => len.named(&mut out),
         _ => {}
     }
     of_ty(g.ty(id), &mut out);
@@ -1859,5 +1883,33 @@ pub(crate) fn call_argument(g: &Graph, backward: NodeId, k: usize) -> Option<Nod
     match g.op(cache) {
         Op::Project(1) => g.args(g.args(cache)[0]).get(k).copied(),
         _ => None,
+    }
+}
+
+/// How many times the `for` loop `node` runs, as a `usize`, from its bounds written as
+/// operands: `n`, `n.saturating_sub(k)` (an empty range runs no iteration), `n as usize`,
+/// and in `i64` for signed types. The length of the loop's stacks.
+pub(crate) fn trip_count(g: &Graph, node: NodeId, start: &TokenStream, end: &TokenStream) -> TokenStream {
+    let from_zero = g.int_value(g.args(node)[0]) == Some(0);
+    match g.index_kind(node) {
+        IndexKind::Usize if from_zero => end.clone(),
+        IndexKind::Usize => quote!(#end.saturating_sub(#start)),
+        IndexKind::Unsigned if from_zero => quote!(#end as usize),
+        IndexKind::Unsigned => quote!(#end.saturating_sub(#start) as usize),
+        IndexKind::Other if from_zero => quote!((#end as i64).max(0) as usize),
+        IndexKind::Other => quote!((#end as i64 - #start as i64).max(0) as usize),
+    }
+}
+
+/// The position in its stacks of the `for` loop `node`'s iteration `i`, as
+/// [`Graph::stack_position`] computes it for the backward pass.
+pub(crate) fn stack_position(g: &Graph, node: NodeId, i: &impl ToTokens, start: &TokenStream) -> TokenStream {
+    let from_zero = g.int_value(g.args(node)[0]) == Some(0);
+    match g.index_kind(node) {
+        IndexKind::Usize if from_zero => quote!(#i),
+        IndexKind::Usize => quote!(#i - #start),
+        IndexKind::Unsigned | IndexKind::Other if from_zero => quote!(#i as usize),
+        IndexKind::Unsigned => quote!((#i - #start) as usize),
+        IndexKind::Other => quote!((#i as i64 - #start as i64) as usize),
     }
 }

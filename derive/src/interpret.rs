@@ -824,7 +824,9 @@ fn zeros(ty: &Ty) -> Result<Value, Error> {
         Ty::Array(element, Len::Lit(n)) => Value::Array(vec![zeros(element)?; *n as usize]),
         // As the generated code has it: an empty `Vec` is a zero gradient of any length.
         Ty::Array(_, Len::Runtime) => Value::Array(Vec::new()),
-        Ty::Array(_, Len::Named(_)) => return Err(Error::Unsupported("zeros of a named length".to_string())),
+        Ty::Array(_, Len::Named(_) | Len::Op(..)) => {
+            return Err(Error::Unsupported("zeros of a named length".to_string()))
+        }
         other => {
             return Err(Error::Malformed(format!(
                 "zeros of {other:?} without a value to shape them"

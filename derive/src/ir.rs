@@ -23,6 +23,22 @@ use crate::rules::Prim;
 /// a loop body instead of saving it per iteration.
 const RECOMPUTE_BUDGET: usize = 4;
 
+/// The most floats a loop's stack of saved values keeps in a fixed-size array (32 KiB of
+/// `f64`): larger stacks are `Vec`s, on the heap.
+const MAX_STACK_FLOATS: u64 = 4096;
+
+/// How many floats (or words) a value of this type takes, for [`MAX_STACK_FLOATS`].
+fn floats_in(ty: &Ty) -> u64 {
+    match ty {
+        Ty::Array(element, Len::Lit(n)) => n.saturating_mul(floats_in(element)),
+        // A `Vec`, an ndarray array: a pointer and lengths.
+        Ty::Array(..) | Ty::Tensor { .. } => 3,
+        // A callee's cache, of a size not known here: taken as large.
+        Ty::Opaque(_) => MAX_STACK_FLOATS / 16,
+        _ => 1,
+    }
+}
+
 /// Index of a node in [`Graph::nodes`].
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Debug)]
 pub struct NodeId(u32);
@@ -132,9 +148,16 @@ pub enum IntOp {
     Mul,
     Div,
     Rem,
+    /// `a.min(b)`
+    Min,
+    /// `a.max(b)`
+    Max,
+    /// `a.pow(b)` (the exponent a `u32`)
+    Pow,
 }
 
 impl IntOp {
+    /// The operator (for the methods, their name).
     pub fn symbol(self) -> &'static str {
         match self {
             IntOp::Add => "+",
@@ -142,7 +165,22 @@ impl IntOp {
             IntOp::Mul => "*",
             IntOp::Div => "/",
             IntOp::Rem => "%",
+            IntOp::Min => "min",
+            IntOp::Max => "max",
+            IntOp::Pow => "pow",
         }
+    }
+
+    /// The integer methods, by name: `i.min(1)`.
+    pub fn method(name: &str) -> Option<IntOp> {
+        [IntOp::Min, IntOp::Max, IntOp::Pow]
+            .into_iter()
+            .find(|op| op.symbol() == name)
+    }
+
+    /// Whether it is written as a method call, `a.min(b)`, rather than infix.
+    pub fn is_method(self) -> bool {
+        matches!(self, IntOp::Min | IntOp::Max | IntOp::Pow)
     }
 
     /// Precedence level, as `Syntax::Infix`.
@@ -160,6 +198,9 @@ impl IntOp {
             IntOp::Mul => a.checked_mul(b),
             IntOp::Div => a.checked_div(b),
             IntOp::Rem => a.checked_rem(b),
+            IntOp::Min => Some(a.min(b)),
+            IntOp::Max => Some(a.max(b)),
+            IntOp::Pow => a.checked_pow(u32::try_from(b).ok()?),
         }
     }
 }
@@ -174,6 +215,42 @@ pub enum Len {
     /// Known at run time only: a slice or `Vec` parameter, a stack of a loop whose trip
     /// count is a run-time value.
     Runtime,
+    /// Arithmetic on lengths: `[f64; STEPS + 1]`, `[0.0; 2 * N]`.
+    Op(IntOp, Box<Len>, Box<Len>),
+}
+
+impl Len {
+    /// The indices into [`Graph::named`] of the constants it mentions.
+    pub fn named(&self, out: &mut Vec<usize>) {
+        match self {
+            Len::Named(index) => out.push(*index),
+            Len::Op(_, a, b) => {
+                a.named(out);
+                b.named(out);
+            }
+            Len::Lit(_) | Len::Runtime => {}
+        }
+    }
+
+    /// The length as Rust source, each constant written by `path` (`STEPS + 1`).
+    pub fn write<T: fmt::Display>(&self, path: &impl Fn(usize) -> T) -> String {
+        match self {
+            Len::Lit(n) => n.to_string(),
+            Len::Named(index) => path(*index).to_string(),
+            Len::Runtime => "0".to_string(),
+            Len::Op(op, a, b) => {
+                let operand = |len: &Len| match len {
+                    Len::Op(..) => format!("({})", len.write(path)),
+                    _ => len.write(path),
+                };
+                if op.is_method() {
+                    format!("{}.{}({})", operand(a), op.symbol(), b.write(path))
+                } else {
+                    format!("{} {} {}", operand(a), op.symbol(), operand(b))
+                }
+            }
+        }
+    }
 }
 
 /// The type of a node's value.
@@ -250,6 +327,16 @@ impl Ty {
     pub fn int() -> Ty {
         Ty::Int(None)
     }
+}
+
+/// The integer type of a loop's index, as far as the stacks of saved values need it.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum IndexKind {
+    Usize,
+    /// `u8`, `u16`, `u32`, `u64`: never negative.
+    Unsigned,
+    /// Signed, or not known to the macro.
+    Other,
 }
 
 /// Index of a region in [`Graph::regions`].
@@ -685,7 +772,7 @@ impl Graph {
                     }
                 };
                 self.current = outer;
-                let ty = Ty::Array(Box::new(self.ty(id).clone()), self.stack_len(owner));
+                let ty = Ty::Array(Box::new(self.ty(id).clone()), self.stack_len(owner, self.ty(id)));
                 let stack = self.add_typed(Op::Stacked(k), vec![owner], ty);
                 self.current = saved;
                 let index = match self.mirror_index.get(&region) {
@@ -693,10 +780,7 @@ impl Graph {
                     None => return id,
                 };
                 let position = match self.op(owner) {
-                    Op::Loop { .. } => {
-                        let start = self.args(owner)[0];
-                        self.int_bin(IntOp::Sub, index, start)
-                    }
+                    Op::Loop { .. } => self.stack_position(owner, index),
                     _ => index,
                 };
                 self.index(stack, &[position])
@@ -739,9 +823,52 @@ impl Graph {
         }
     }
 
+    /// The integer type of a `for` loop's index, as its stacks need to know it.
+    pub fn index_kind(&self, owner: NodeId) -> IndexKind {
+        let name = self.args(owner)[..2]
+            .iter()
+            .find_map(|&bound| match self.ty(bound) {
+                Ty::Int(Some(name)) => Some(name.clone()),
+                _ => None,
+            });
+        let literal = |k: usize| self.int_value(self.args(owner)[k]).is_some_and(|v| v >= 0);
+        match name.as_deref() {
+            // Literal bounds: the stacks' indexing makes the index a `usize`, as ever.
+            None if literal(0) && literal(1) => IndexKind::Usize,
+            Some("usize") => IndexKind::Usize,
+            Some("u8" | "u16" | "u32" | "u64") => IndexKind::Unsigned,
+            // Signed, or a type the macro cannot see (a user's integer constant).
+            _ => IndexKind::Other,
+        }
+    }
+
+    /// Where the iteration with index `index` of the `for` loop `owner` keeps its values
+    /// in the loop's stacks: `index - start`, as a `usize` (computed in `i64` for signed
+    /// types, where `start` may be negative).
+    pub fn stack_position(&mut self, owner: NodeId, index: NodeId) -> NodeId {
+        let start = self.args(owner)[0];
+        let usize = || "usize".to_string();
+        match self.index_kind(owner) {
+            IndexKind::Usize => self.int_bin(IntOp::Sub, index, start),
+            IndexKind::Unsigned => {
+                let offset = self.int_bin(IntOp::Sub, index, start);
+                self.add(Op::IntCast(usize()), vec![offset])
+            }
+            IndexKind::Other if self.int_value(start) == Some(0) => {
+                self.add(Op::IntCast(usize()), vec![index])
+            }
+            IndexKind::Other => {
+                let index = self.add(Op::IntCast("i64".to_string()), vec![index]);
+                let start = self.add(Op::IntCast("i64".to_string()), vec![start]);
+                let offset = self.int_bin(IntOp::Sub, index, start);
+                self.add(Op::IntCast(usize()), vec![offset])
+            }
+        }
+    }
+
     /// How many entries a loop's per-iteration stacks have: a literal or named constant
     /// where the range says so, else a run-time length.
-    pub fn stack_len(&self, owner: NodeId) -> Len {
+    pub fn stack_len(&self, owner: NodeId, saved: &Ty) -> Len {
         if !matches!(self.op(owner), Op::Loop { .. }) {
             return Len::Runtime;
         }
@@ -756,17 +883,18 @@ impl Graph {
                     named: None,
                     offset: b,
                 },
-            ) => Len::Lit(u64::try_from(b - a).unwrap_or(0)),
-            (
-                Op::Int {
-                    named: None,
-                    offset: 0,
-                },
-                Op::Int {
-                    named: Some(n),
-                    offset: 0,
-                },
-            ) => Len::Named(*n),
+            ) => {
+                let len = u64::try_from(b - a).unwrap_or(0);
+                // A fixed array on the stack while it is small; on the heap past that (a
+                // million saved floats would overflow the thread's stack). A named
+                // constant's value is not known here: the heap too.
+                let floats = len.saturating_mul(floats_in(saved));
+                if floats <= MAX_STACK_FLOATS {
+                    Len::Lit(len)
+                } else {
+                    Len::Runtime
+                }
+            }
             _ => Len::Runtime,
         }
     }

@@ -574,6 +574,9 @@ fn generic_text(g: &Graph, op: &Op, operands: &[Text]) -> Text {
             .join(", ")
     };
     match op {
+        Op::IntBin(int_op) if int_op.is_method() => {
+            Text::new(format!("{}({}, {})", int_op.symbol(), a(0).text, a(1).text), ATOM)
+        }
         Op::IntBin(int_op) => {
             let level = int_op.level() * 10;
             let symbol = match int_op {
@@ -613,9 +616,8 @@ fn generic_text(g: &Graph, op: &Op, operands: &[Text]) -> Text {
         Op::ArrayLit => Text::new(format!("[{}]", list()), ATOM),
         Op::ArrayRepeat(len) => {
             let len = match len {
-                crate::ir::Len::Lit(n) => n.to_string(),
-                crate::ir::Len::Named(index) => constant_name(&g.named[*index]),
                 crate::ir::Len::Runtime => "n".to_string(),
+                len => len.write(&|index| constant_name(&g.named[index])),
             };
             Text::new(format!("[{}; {len}]", a(0).text), ATOM)
         }

@@ -126,7 +126,22 @@ fn parse_attr(attr: TokenStream, errors: &mut Errors) -> Options {
                 let content;
                 syn::parenthesized!(content in input);
                 let names = content.parse_terminated(Ident::parse_any_ident, syn::Token![,])?;
-                options.wrt = Some(names.into_iter().collect());
+                if names.is_empty() {
+                    return Err(syn::Error::new_spanned(
+                        &keyword,
+                        "`wrt()` names no parameter: name the parameters to differentiate with respect to, as `wrt(x, w)`, or leave `wrt` out for all of them",
+                    ));
+                }
+                let names: Vec<Ident> = names.into_iter().collect();
+                for (k, name) in names.iter().enumerate() {
+                    if names[..k].contains(name) {
+                        return Err(syn::Error::new_spanned(
+                            name,
+                            format_args!("`wrt`: `{name}` is named twice: name each parameter once"),
+                        ));
+                    }
+                }
+                options.wrt = Some(names);
             } else if keyword == "backward" && options.backward.is_none() {
                 input.parse::<syn::Token![=]>()?;
                 let rule: syn::Path = input.parse()?;
@@ -338,6 +353,39 @@ enum Expect {
     Bool,
 }
 
+/// What the form of an expression says of its type ([`Lower::int_like`]).
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum IntLike {
+    /// An integer: an integer literal or variable, `len()`, a cast to an integer, and
+    /// arithmetic on those and constants (`N - 1`).
+    Int,
+    /// Constants only (`N`, `N * M`), whose types rustc knows and the macro does not.
+    Unknown,
+    /// Anything else (a float, or not known).
+    Other,
+}
+
+/// Whether an expression has the form of an array length of constants (`STEPS + 1`).
+fn length_expr(expr: &Expr) -> bool {
+    match expr {
+        Expr::Lit(syn::ExprLit { lit: Lit::Int(_), .. }) => true,
+        Expr::Path(path) => path.qself.is_none(),
+        Expr::Paren(inner) => length_expr(&inner.expr),
+        Expr::Group(inner) => length_expr(&inner.expr),
+        Expr::Block(block) => {
+            matches!(block.block.stmts.as_slice(), [syn::Stmt::Expr(inner, None)] if length_expr(inner))
+        }
+        Expr::Binary(binary) => {
+            matches!(
+                binary.op,
+                BinOp::Add(_) | BinOp::Sub(_) | BinOp::Mul(_) | BinOp::Div(_) | BinOp::Rem(_)
+            ) && length_expr(&binary.left)
+                && length_expr(&binary.right)
+        }
+        _ => false,
+    }
+}
+
 /// A variable in scope.
 #[derive(Clone)]
 struct Binding {
@@ -394,8 +442,9 @@ fn value_type(ty: &Type, float: FloatType, generic: Option<&Ident>) -> Result<Ty
                 Expr::Lit(syn::ExprLit { lit: Lit::Int(n), .. }) => {
                     Len::Lit(n.base10_parse::<u64>().map_err(|e| e.to_string())?)
                 }
-                Expr::Path(path) if path.qself.is_none() => Len::Named(usize::MAX), // resolved by the caller
-                other => return Err(format!("the array length `{}` must be a literal or a constant", tokens(other))),
+                // A constant, or arithmetic on constants: resolved by the caller.
+                other if length_expr(other) => Len::Named(usize::MAX),
+                other => return Err(format!("the array length `{}` must be a literal, a constant or integer arithmetic on them", tokens(other))),
             };
             Ok(Ty::Array(Box::new(element), len))
         }
@@ -572,13 +621,108 @@ impl Lower<'_> {
             (resolved, Type::Reference(reference)) => self.resolve_lengths(resolved, &reference.elem),
             (Ty::Array(element, len), Type::Array(array)) => {
                 let element = self.resolve_lengths(*element, &array.elem);
-                let len = match (&len, &array.len) {
-                    (Len::Named(_), Expr::Path(path)) => Len::Named(self.graph.named_index(&path.path)),
-                    _ => len,
+                let len = match len {
+                    Len::Named(_) => self.length(&array.len).unwrap_or(Len::Runtime),
+                    len => len,
                 };
                 Ty::Array(Box::new(element), len)
             }
             (resolved, _) => resolved,
+        }
+    }
+
+    /// An array length: a literal, a constant, or integer arithmetic on them
+    /// (`STEPS + 1`), folded where it is all literals.
+    fn length(&mut self, expr: &Expr) -> syn::Result<Len> {
+        let unsupported = || {
+            syn::Error::new_spanned(
+                expr,
+                "an array length must be a literal, a constant or integer arithmetic on them (`N + 1`)",
+            )
+        };
+        match expr {
+            Expr::Lit(syn::ExprLit { lit: Lit::Int(n), .. }) => Ok(Len::Lit(n.base10_parse::<u64>()?)),
+            Expr::Path(path) if path.qself.is_none() && self.lookup_path(&path.path).is_none() => {
+                Ok(Len::Named(self.graph.named_index(&path.path)))
+            }
+            Expr::Paren(inner) => self.length(&inner.expr),
+            Expr::Group(inner) => self.length(&inner.expr),
+            Expr::Block(block) if block.label.is_none() => match block.block.stmts.as_slice() {
+                [syn::Stmt::Expr(inner, None)] => self.length(inner),
+                _ => Err(unsupported()),
+            },
+            Expr::Binary(binary) => {
+                let op = match binary.op {
+                    BinOp::Add(_) => IntOp::Add,
+                    BinOp::Sub(_) => IntOp::Sub,
+                    BinOp::Mul(_) => IntOp::Mul,
+                    BinOp::Div(_) => IntOp::Div,
+                    BinOp::Rem(_) => IntOp::Rem,
+                    _ => return Err(unsupported()),
+                };
+                let (a, b) = (self.length(&binary.left)?, self.length(&binary.right)?);
+                Ok(match (&a, &b) {
+                    (Len::Lit(x), Len::Lit(y)) => {
+                        let folded = op.eval(*x as i64, *y as i64).and_then(|v| u64::try_from(v).ok());
+                        Len::Lit(folded.ok_or_else(|| {
+                            syn::Error::new_spanned(expr, "this array length is negative or overflows")
+                        })?)
+                    }
+                    _ => Len::Op(op, Box::new(a), Box::new(b)),
+                })
+            }
+            _ => Err(unsupported()),
+        }
+    }
+
+    /// A local variable named by a path, if it is one.
+    fn lookup_path(&self, path: &syn::Path) -> Option<&Binding> {
+        path.get_ident().and_then(|ident| self.lookup(ident))
+    }
+
+    /// Whether an expression is an integer by its form, where the macro cannot see the
+    /// types of the constants it names (`N - 1`, `STEPS as f64`): see [`IntLike`].
+    fn int_like(&self, expr: &Expr) -> IntLike {
+        match expr {
+            Expr::Lit(syn::ExprLit {
+                lit: Lit::Int(int), ..
+            }) if !int.suffix().starts_with('f') => IntLike::Int,
+            Expr::Path(path) if path.qself.is_none() => match self.lookup_path(&path.path) {
+                Some(binding) if matches!(self.graph.ty(binding.node), Ty::Int(_)) => IntLike::Int,
+                Some(_) => IntLike::Other,
+                None if path.path.segments.len() == 1 => IntLike::Unknown,
+                // `f64::consts::PI`, `f64::EPSILON`: floats.
+                None => IntLike::Other,
+            },
+            Expr::Paren(inner) => self.int_like(&inner.expr),
+            Expr::Group(inner) => self.int_like(&inner.expr),
+            Expr::Unary(unary) if matches!(unary.op, UnOp::Neg(_)) => self.int_like(&unary.expr),
+            Expr::Binary(binary) => self.int_like_binary(binary),
+            Expr::Cast(cast) if is_integer_type(&cast.ty) => IntLike::Int,
+            Expr::MethodCall(call) if call.method == "len" && call.args.is_empty() => IntLike::Int,
+            Expr::MethodCall(call) if IntOp::method(&call.method.to_string()).is_some() => {
+                self.int_like(&call.receiver)
+            }
+            _ => IntLike::Other,
+        }
+    }
+
+    /// [`Lower::int_like`] of arithmetic: the right operand first, so that a long chain
+    /// (`x * 1.5 + x * 1.5 + …`, nested on the left) is decided at its first float.
+    fn int_like_binary(&self, binary: &syn::ExprBinary) -> IntLike {
+        if !matches!(
+            binary.op,
+            BinOp::Add(_) | BinOp::Sub(_) | BinOp::Mul(_) | BinOp::Div(_) | BinOp::Rem(_)
+        ) {
+            return IntLike::Other;
+        }
+        match self.int_like(&binary.right) {
+            IntLike::Other => IntLike::Other,
+            right => match (self.int_like(&binary.left), right) {
+                (IntLike::Other, _) => IntLike::Other,
+                (IntLike::Int, _) | (_, IntLike::Int) => IntLike::Int,
+                _ => IntLike::Unknown,
+            },
         }
     }
 
@@ -931,19 +1075,11 @@ impl Lower<'_> {
                         Expect::Any
                     },
                 );
-                let len = match &*repeat.len {
-                    Expr::Lit(syn::ExprLit { lit: Lit::Int(n), .. }) => match n.base10_parse::<u64>() {
-                        Ok(n) => Len::Lit(n),
-                        Err(error) => {
-                            self.errors.push(error);
-                            return Some(self.placeholder());
-                        }
-                    },
-                    Expr::Path(path) if path.qself.is_none() => {
-                        Len::Named(self.graph.named_index(&path.path))
-                    }
-                    other => {
-                        return Some(self.error(other, "an array length must be a literal or a constant"))
+                let len = match self.length(&repeat.len) {
+                    Ok(len) => len,
+                    Err(error) => {
+                        self.errors.push(error);
+                        return Some(self.placeholder());
                     }
                 };
                 self.graph.add(Op::ArrayRepeat(len), vec![value])
@@ -1026,6 +1162,10 @@ impl Lower<'_> {
             BinOp::And(_) | BinOp::Or(_) => (Expect::Bool, true),
             BinOp::Eq(_) | BinOp::Ne(_) | BinOp::Lt(_) | BinOp::Le(_) | BinOp::Gt(_) | BinOp::Ge(_) => {
                 (Expect::Any, false)
+            }
+            // Arithmetic on integer constants and integers (`N - 1`) is integer arithmetic.
+            _ if expect != Expect::Float && self.int_like_binary(binary) == IntLike::Int => {
+                (Expect::Int, false)
             }
             _ => (
                 if expect == Expect::Bool {
@@ -1244,7 +1384,13 @@ impl Lower<'_> {
     }
 
     fn cast(&mut self, cast: &syn::ExprCast) -> NodeId {
-        let value = self.expr_as(&cast.expr, Expect::Any);
+        // `N as f64` converts an integer constant (or is a no-op on a float one, which
+        // `as` accepts too): the constant is taken as an integer.
+        let expect = match self.int_like(&cast.expr) {
+            IntLike::Int | IntLike::Unknown => Expect::Int,
+            IntLike::Other => Expect::Any,
+        };
+        let value = self.expr_as(&cast.expr, expect);
         let target = float_type(&cast.ty, self.graph.generic.as_ref());
         match (self.graph.ty(value).clone(), target) {
             (Ty::Int(_), Some(float)) if float == self.graph.float => self.graph.int_to_float(value),
@@ -1801,6 +1947,14 @@ impl Lower<'_> {
                 &call.receiver,
                 "`len()` of something that is not an array or slice",
             );
+        }
+        if let Some(op) = IntOp::method(&name) {
+            if call.args.len() == 1 && self.int_like(&call.receiver) == IntLike::Int {
+                // `i.min(1)`, `n.pow(2)`: integer methods.
+                let receiver = self.integer(&call.receiver);
+                let argument = self.integer(&call.args[0]);
+                return self.graph.int_bin(op, receiver, argument);
+            }
         }
         match rules::method(&name) {
             Some(prim) => {

@@ -287,7 +287,8 @@ pub static RULES: &[Rule] = &[
             vec![Some(g.neg(out_squared))]
         }
     ),
-    // n xⁿ⁻¹, with n − 1 kept an integer.
+    // n xⁿ⁻¹, with n − 1 kept an integer; 0 for n = 0 (x⁰ = 1 is constant, also at
+    // x = 0, where the formula would give 0 · ∞). A literal n folds the choice away.
     method!(
         Powi,
         "powi",
@@ -298,10 +299,13 @@ pub static RULES: &[Rule] = &[
             let n = g.int_to_float(x[1]);
             let n_minus_1 = g.int_offset(x[1], -1);
             let power = g.prim(Prim::Powi, &[x[0], n_minus_1]);
-            vec![Some(g.mul(n, power)), None]
+            let by_base = g.mul(n, power);
+            let zero = g.constant(0.0);
+            vec![Some(g.select(Cmp::Eq, n, zero, zero, by_base)), None]
         }
     ),
-    // ∂x = y x^(y−1); ∂y = out ln x, taken as 0 at x = 0 (where out is 0 for y > 0).
+    // ∂x = y x^(y−1), 0 for y = 0 (x⁰ = 1, also at x = 0, where the formula gives 0 · ∞);
+    // ∂y = out ln x, taken as 0 at x = 0 (where out is 0 for y > 0).
     method!(
         Powf,
         "powf",
@@ -316,7 +320,9 @@ pub static RULES: &[Rule] = &[
             let ln_x = g.prim(Prim::Ln, &[x[0]]);
             let out_ln_x = g.mul(out, ln_x);
             let by_exponent = g.select(Cmp::Eq, x[0], zero, zero, out_ln_x);
-            vec![Some(g.mul(x[1], power)), Some(by_exponent)]
+            let by_base = g.mul(x[1], power);
+            let by_base = g.select(Cmp::Eq, x[1], zero, zero, by_base);
+            vec![Some(by_base), Some(by_exponent)]
         }
     ),
     method!(

@@ -22,7 +22,7 @@ use quote::{format_ident, quote, ToTokens};
 use syn::ext::IdentExt;
 
 use crate::dot::Picture;
-use crate::emit::call_backward_tokens;
+use crate::emit::{call_backward_tokens, len_tokens, stack_position, trip_count};
 use crate::ir::{FloatType, Graph, Len, NodeId, Op, RegionId, Ty};
 use crate::parse::Function;
 use crate::reverse::Adjoints;
@@ -421,11 +421,7 @@ impl Tracer<'_> {
     }
 
     fn len(&self, len: &Len) -> TokenStream {
-        match len {
-            Len::Lit(n) => proc_macro2::Literal::u64_unsuffixed(*n).into_token_stream(),
-            Len::Named(index) => self.path(*index),
-            Len::Runtime => quote!(0),
-        }
+        len_tokens(len, &|index| self.path(index))
     }
 
     /// A value as an operand: a constant written out, else its variable (cloned where it
@@ -649,6 +645,11 @@ impl Tracer<'_> {
                         quote!(::chainrule::#function(#(#all),*))
                     }
                 }
+            }
+            Op::IntBin(op) if op.is_method() => {
+                let method = Ident::new(op.symbol(), Span::call_site());
+                let (a, b) = (value(0), value(1));
+                quote!(#a.#method(#b))
             }
             Op::IntBin(op) => {
                 let symbol: TokenStream = op.symbol().parse().unwrap_or_default();
@@ -914,13 +915,8 @@ impl Tracer<'_> {
             match position {
                 Some(position) => {
                     let (start, end) = (g.args(node)[0], g.args(node)[1]);
-                    let count = match g.int_value(start) {
-                        Some(0) => self.operand(end, false),
-                        _ => {
-                            let (start, end) = (self.operand(start, false), self.operand(end, false));
-                            quote!(#end - #start)
-                        }
-                    };
+                    let (start, end) = (self.operand(start, false), self.operand(end, false));
+                    let count = trip_count(g, node, &start, &end);
                     let zero = self.zero(g.ty(saved), None);
                     // As `grad` keeps it: an array where the trip count is known.
                     let init = match g.ty(stack) {
@@ -950,13 +946,9 @@ impl Tracer<'_> {
             None => quote!(_),
         };
         let (start, end) = (self.operand(args[0], false), self.operand(args[1], false));
-        let position = match (g.int_value(args[0]), index) {
-            (Some(0), Some(i)) => self.var(i).into_token_stream(),
-            (_, Some(i)) => {
-                let i = self.var(i);
-                quote!(#i - #start)
-            }
-            _ => quote!(0),
+        let position = match index {
+            Some(i) => stack_position(g, node, &self.var(i), &start),
+            None => quote!(0),
         };
         let (stack_declarations, saves) = self.stacks(node, body, Some(&position));
         let (before, start_iteration) = self.iteration_start(body);

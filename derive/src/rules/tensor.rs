@@ -409,14 +409,19 @@ pub fn elementwise_vjp(
         let Some(local_grad) = local_grad else { continue };
         let contribution = g.mul(upstream, local_grad);
         if let Some(mut contribution) = reduce_to(g, contribution, args[k]) {
-            // Beside an array of as many axes or more, this one may have been stretched
-            // along its length-1 axes (a `(1, n)` bias row over a batch; ndarray broadcasts
-            // those too): sum back over them, at run time, where the shapes say so. (The
-            // array of more axes is the one broadcasting adds axes to, summed above.)
+            // Beside another array, this one may have been stretched along its length-1
+            // axes (a `(1, n)` bias row over a batch, an `(n, 1)` column plus a length-`m`
+            // vector; ndarray broadcasts those too): sum back over them, at run time, where
+            // the shapes say so. (Axes that broadcasting added in front are summed above.)
+            // Beside an array of fewer axes, only a parameter is checked: the check needs
+            // the value's shape in the backward pass, which would keep every intermediate
+            // (`x.dot(w1)` plus a bias row) in the cache for a stretch that needs a
+            // length-1 axis a product rarely has.
             let rank = g.ty(args[k]).rank();
+            let is_param = matches!(g.op(args[k]), Op::Param(_));
             let beside_another_array = args
                 .iter()
-                .any(|&a| a != args[k] && g.ty(a).is_tensor() && g.ty(a).rank() >= rank);
+                .any(|&a| a != args[k] && g.ty(a).is_tensor() && (is_param || g.ty(a).rank() >= rank));
             if g.ty(args[k]).is_tensor() && beside_another_array {
                 contribution = g.tensor(TensorOp::Unbroadcast, &[contribution, args[k]]);
             }
