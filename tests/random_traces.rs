@@ -28,18 +28,17 @@ mod p0 {
             }
             p += p;
         }
-        for i in (0..xs.len()).rev() {
-            p /= (p.mul_add(p, p) * p.mul_add(p, p)) + 1.0;
+        for j in 0..xs.len() {
+            p += p.exp_m1() + (d_x - p);
+            p = xs[(usize::max(j, 0) as usize)] + (xs[(3 - j)] / ((d_x * d_x) + 0.5));
+            p += (((d_x - (j as f64)) * (d_x - (j as f64))) + 2.0).sqrt();
         }
-        let mut forward = elu((p + p) / (f64::abs(p - d_x) + 1.0), p);
-        let mut forward = forward;
-        for i in 0..xs.len() {
-            for j in (0..=1).rev() {
-                forward = xs[3] + d_x;
-            }
-            forward += forward.abs().mul_add(((w[1] * w[1]) + 0.25).log10(), forward.cos());
+        let mut q = (((d_x * d_x) + 1.0).recip().tanh() * 2.0).cosh();
+        let mut x = (q.tanh() * 2.0).cosh().hypot((xs[1] - std::f64::consts::E).abs());
+        for k in 0..3 {
+            x = x.abs() - f64::sqrt((d_x * d_x) + 1.0);
         }
-        xs[1] + forward
+        ((-(((p * p).ln_1p() * (p * p).ln_1p()) + 0.25).powi(-2)) - q) - p
     }
 }
 
@@ -96,7 +95,7 @@ mod p3 {
                     += if (-xs[k]) < ((value * value) + 2.0).powi(-1) {
                         p + upstream
                     } else {
-                        relu(buf[0])
+                        relu(buf[usize::max(k, 0)])
                     };
             }
             for &row in xs.iter().rev() {
@@ -106,20 +105,23 @@ mod p3 {
             p /= ((value - 0.0) * (value - 0.0)) + 0.25;
         }
         for k in 0..4 {
-            for k in 0..xs.len() {
-                p *= sigmoid(f64::atan(0.5));
+            for _ in (0..(xs.len() as u32)).rev() {
+                let value: f64 = (-value).abs();
+                let mut a = upstream + (4.0 * ((xs.len() + 1) as f64));
+                p
+                    *= ((f64::powf(a.abs() + 0.5, value) * f64::powf(a.abs() + 0.5, value))
+                        + 2.0)
+                        .powi(-1)
+                        .cos();
             }
-            p *= value;
+            p = {
+                let x = xs[usize::max(k, 0)] * value;
+                x
+            };
         }
-        for i in 0..xs.len() {
-            let mut level1 = value - 0.22;
-            while level1 < 0.5 {
-                p -= { p * upstream };
-                level1 += ((level1.tanh() * 2.0).exp() * (level1.tanh() * 2.0).exp()) + 0.25;
-            }
-            p = level1;
-        }
-        (upstream + sigmoid(p).hypot(p)) - p
+        let s = sigmoid(-(upstream.tanh() * 2.0).exp());
+        f64::mul_add(upstream.mul_add(p, p), p / 2.0, ((upstream * upstream) + 2.0).recip())
+            .max(relu(if upstream > p { value } else { s })) * p
     }
 }
 
@@ -167,23 +169,31 @@ mod p5 {
             n1 += 1;
         }
         for k in 0..1 {
-            acc -= (z.abs() + 0.5).powf(v[3] - v[k]);
+            acc -= f64::powf(z.abs() + 0.5, v[k] - acc);
         }
-        if (v[0] <= 1.0) && (z < x) {
-            acc += x.sin();
+        if elu(x, 1.0) >= acc.exp() {
+            acc *= elu(acc, std::f64::consts::LN_2);
         } else {
-            acc += if ((0.1 - z) - std::f64::consts::E.min(y)) >= 0.1 { z } else { -acc };
-            acc
-                /= (f64::powi(
-                    if std::f64::consts::PI <= v[3] { y } else { std::f64::consts::E },
-                    4,
-                )
-                    * f64::powi(
-                        if std::f64::consts::PI <= v[3] { y } else { std::f64::consts::E },
-                        4,
-                    )) + 2.0;
+            let mut acc: f64 = 1.57;
+            for k in 2..6 {
+                let c = (z * 1.5).max(x);
+                let mut level2 = w[((k + 1) % 3)] - 2.15;
+                while level2 < 1.0 {
+                    acc = chainrule::elu(v[usize::min(k, 3)].sin(), 1.5);
+                    level2
+                        += (f64::log((0.0 * 0.0) + 1.0, (level2 * level2) + 1.5)
+                            * f64::log((0.0 * 0.0) + 1.0, (level2 * level2) + 1.5)) + 0.5;
+                }
+                acc += x.tanh();
+            }
+            acc *= y.powi(2).hypot(((acc - z).tanh() * 0.9).asin());
         }
-        z
+        if (((x * x) + 1.0).recip().abs() + 0.5).powf(chainrule::tanh(z)) < y {
+            x
+        } else {
+            let t = 1.0 / (1.0 + f64::exp(-(0.78 * w[0])));
+            y
+        }
     }
 }
 
@@ -272,18 +282,13 @@ mod p9 {
         let mut acc = std::f64::consts::LN_2.tanh().tan();
         for j in 0..3 {
             let grad = (-acc).max(y / f64::exp(acc));
-            acc *= (f64::hypot(w[(j / 2)][0], grad) * ({ y })).tanh() + 1.0;
+            acc
+                *= (w[usize::max(j, 1)][1].hypot(y) * ((xs.len() as f64) * xs[j])).tanh()
+                    + 1.0;
         }
-        let mut n1 = 0;
-        while n1 < 1 {
-            let c = y;
-            acc *= f64::tanh(y) + 1.0;
-            n1 += 1;
-        }
-        (((std::f64::consts::LN_2.tanh() * 0.9).asin()
-            * (std::f64::consts::LN_2.tanh() * 0.9).asin()) + 1.0)
-            .cbrt()
-            .cos() - acc
+        let mut value: f64 = ((xs[1] * xs[1]) + 1.0).cbrt().cos() * xs[1].exp2();
+        (((y * y).ln_1p().tanh() * 2.0).cosh()
+            - (if (acc != value) && (value != y) { sigmoid(acc) } else { acc - y })) + value
     }
 }
 
@@ -294,20 +299,31 @@ mod p10 {
 
     #[differentiate(trace)]
     pub fn f(z: f64, w: [[f64; 2]; 3], v: [f64; 3], n: usize) -> f64 {
-        if (z > w[n][(n / 2)]) || (z > 2.0) {} else {}
-        let grad = (((if z >= 1.5 { z } else { z }).abs() + 0.5).powf(z + z).tanh() * 2.0)
-            .exp_m1();
-        let mut forward = std::f64::consts::E
-            .min(((((z * z) + 1.0).ln() * ((z * z) + 1.0).ln()) + 1.0).cbrt());
-        let mut w = w[(2 - n)];
-        w = [forward, v[n]];
-        let a = v[2] * (z * (z - z));
-        (if (1.5 + (n as f64)).exp() != (f64::sin(z).tanh() * 2.0).exp() {
-            let b = (n as f64);
-            (forward.tanh() * 2.0).cosh()
+        if (z > w[2][usize::min(n, 1)]) && (w[2][((n + 2) % 2)] != w[n][(n / 2)]) {
+            let mut a = w[n][usize::min(n, 1)];
+        }
+        let mut acc: f64 = 0.25;
+        for row in w {
+            let mut arr = row;
+            acc /= ((acc + 4.0) * (acc + 4.0)) + 0.5;
+        }
+        for k in 0..4 {
+            let mut q = ((z * z) + 0.5).recip().cosh();
+            acc = ((acc * acc).ln_1p().tanh() * 2.0).exp();
+        }
+        let forward = ((if (n % 2) <= 0 {
+            match n {
+                2 => (n as f64),
+                _ => w[(usize::max(n, 2) as usize)][1],
+            }
         } else {
-            forward
-        }) + forward
+            z
+        })
+            .tanh() * 2.0)
+            .exp();
+        let x = forward;
+        let d_a = w[(2 - n)][usize::min(n, 1)];
+        (f64::sqrt((sigmoid(0.25) * sigmoid(0.25)) + 0.25) * acc) + acc
     }
 }
 
@@ -334,7 +350,7 @@ mod p12 {
             let mut total = std::f64::consts::FRAC_PI_4;
             for j in 1..2 {
                 let mut a = (((j as f64) * (j as f64)) + 2.0).ln().cos();
-                let y = w[(2 - j)] + (-total);
+                let y = w[j] + (-total);
                 total += a;
             }
         } else {
@@ -416,15 +432,15 @@ mod p14 {
         let mut n1 = 0;
         while n1 < 1 {
             if n1 > 0 {
-                s
-                    /= (f64::exp_m1(f64::tanh(w[1]) * 2.0)
-                        * f64::exp_m1(f64::tanh(w[1]) * 2.0)) + 1.0;
-            } else {}
-            let mut h: f64 = (s - s) - ((s * s) + 2.0).ln();
-            s = s;
+                s /= (w[usize::min(n1, 3)].exp_m1() * w[usize::min(n1, 3)].exp_m1()) + 0.5;
+            } else {
+                s = w[(n1 / 2)];
+            }
+            let b = (w[(n1 as usize)] + s).abs();
+            s = (f64::tanh((x.abs() + 0.5).powf(upstream)) * 2.0).exp();
             n1 += 1;
         }
-        (f64::tanh((s.abs() + 0.5).powf(x)) * 2.0).exp().exp()
+        w[3] - s
     }
 }
 
@@ -436,29 +452,31 @@ mod p15 {
     #[differentiate(trace)]
     pub fn f(x: f64, xs: &Vec<f64>, n: usize) -> f64 {
         let mut p: f64 = 1.94;
-        for j in 0..xs.len() {
-            let x = p;
-            let mut y = chainrule::relu(xs[(j / 2)]);
-            p = ((-(if xs[j] != 1.5 {
-                y
-            } else {
-                let t = y;
-                x
-            }))
-                .exp() + 1.0)
-                .recip();
+        for i in 0..xs.len() {
+            p
+                -= leaky_relu(p, 0.2)
+                    - ((((n + 1) as f64) * ((n + 1) as f64)) + 0.25).powi(-1);
+            for k in 0..xs.len() {
+                let c: f64 = elu(p, 1.5).tanh().tan();
+                if c > (xs[usize::min(n, 3)] / ((c * c) + 1.0)) {
+                    let h = f64::tanh(xs[((3 - i) as usize)] / 2.0);
+                    p *= xs[1] - p;
+                } else {
+                    let b = (((xs.len() as f64) * (xs.len() as f64)) + 2.0).recip()
+                        - p.exp_m1();
+                    p = xs[usize::max(k, 3)];
+                }
+                p /= (xs[usize::min(n, 3)].hypot(x) * xs[usize::min(n, 3)].hypot(x)) + 0.25;
+            }
+            p -= p + p;
         }
-        let mut level1 = p;
-        while level1 < 3.0 {
-            p *= f64::cos(-relu(level1));
-            level1 += ((p.abs() + 0.5).powf(x) * (p.abs() + 0.5).powf(x)) + 0.25;
-        }
-        for j in 0..n {
-            p += xs[j] - p.atan();
-        }
-        let mut y = ((std::f64::consts::E.cos() * std::f64::consts::E.cos()) + 2.0).log10();
-        let mut d_x = p * xs[1];
-        (p + d_x) - p
+        let mut q = f64::cos(x.abs()) + p;
+        let mut a = (p + q.min(x)) * ((x / 2.0) + (p - xs[0]));
+        let h = q;
+        let mut a = sigmoid({ q }) + (xs[3] - (f64::abs(x) + 0.5).powf(x));
+        (a
+            + ((f64::exp2(f64::tanh(0.25) * 2.0) * f64::exp2(f64::tanh(0.25) * 2.0)) + 1.0)
+                .sqrt()) + q
     }
 }
 
@@ -574,46 +592,42 @@ mod p20 {
     use chainrule::{differentiate, elu, leaky_relu, maxout, relu, sigmoid, tanh};
 
     #[differentiate(trace)]
-    pub fn f<T: chainrule::Real>(x: T, w: [T; 3], v: [T; 3]) -> T {
-        let mut p: T = T::from_f64(1.69);
+    pub fn f(x: f64, w: [f64; 3], v: [f64; 3]) -> f64 {
+        let mut p: f64 = 1.69;
         for k in 0..3 {
             p
                 *= (match k {
-                    0 => (x.tanh() * T::from_f64(2.0)).exp2(),
-                    1 => T::from_f64((k + 1) as f64) * v[k],
-                    2 => v[0].exp2(),
-                    _ => T::from_f64(k as f64).powi(2),
+                    0 => (x.tanh() * 2.0).exp2(),
+                    1 => ((k + 1) as f64) * v[k],
+                    2 => (f64::tanh(v[(k / 2)]) * 2.0).exp2(),
+                    _ => (k as f64).powi(2),
                 })
-                    .tanh() + T::one();
+                    .tanh() + 1.0;
         }
-        let mut grad: T = T::one();
-        let mut total = ((x * x) + T::one()).ln();
+        let mut grad: f64 = 1.0;
+        let mut total = ((x * x) + 1.0).ln();
         for i in (0..=0).rev() {
-            if (p * p) > x.hypot(v[(i as usize)]) {
-                let b = T::cosh(T::mul_add(p, w[(2 - i)], p));
+            if (p * p) > x.hypot(v[1]) {
+                p
+                    -= f64::sqrt((w[(2 - i)] * w[(2 - i)]) + 2.0)
+                        .mul_add(
+                            f64::atan(4.0),
+                            p.atan2((v[usize::max(i, 1)] * v[usize::max(i, 1)]) + 1.0),
+                        );
             } else {
-                grad
-                    *= (T::from_f64((i + 1) as f64).max(v[(i / 2)])
-                        * (match i {
-                            0 => v[i],
-                            _ => p,
-                        }))
-                        .tanh() + T::one();
+                total
+                    -= match i {
+                        0 => if grad <= (i as f64) { 0.75 } else { p }
+                        _ => p / w[(i / 2)].exp(),
+                    };
             }
-            p
-                /= ((x / ((T::from_f64(2.26) * T::from_f64(2.26)) + T::one()))
-                    * (x / ((T::from_f64(2.26) * T::from_f64(2.26)) + T::one())))
-                    + T::from_f64(0.25);
-            grad += (x.abs() + T::from_f64(0.5)).powf(w[i]).abs();
+            for j in 0..3 {
+                grad = ((total * total) + 1.0).recip().sinh();
+            }
+            total += total;
         }
-        let mut rows = v;
-        (((if (x != T::from_f64(0.24)) && (v[1] > total) {
-            let forward = if total < T::zero() { rows[1] } else { x };
-            T::from_f64(4.0) / ((total * total) + T::one())
-        } else {
-            if x >= T::from_f64(0.47) { x } else { total }
-        })
-            .exp() * rows[1]) + grad) + p
+        let mut rows = [p + 0.87; 4];
+        ((p + rows[1]) + grad) - p
     }
 }
 
@@ -660,7 +674,7 @@ mod p22 {
         let mut total = w[2].hypot(std::f64::consts::FRAC_PI_4);
         let mut n1 = 0;
         while n1 < 2 {
-            let mut b = elu(((q * q) + 0.5).ln(), xs[n1] * (n1 as f64));
+            let mut b = elu(((q * q) + 0.5).ln(), xs[(2 - n1)] * (n1 as f64));
             for k in 1..3 {
                 total *= (q + b).powi(4).cos();
             }
@@ -731,22 +745,21 @@ mod p24 {
                             (f64::tanh(0.5) * 0.9).acos(),
                         )
                         .tanh() + 1.0;
-                s /= (w[0].exp() * w[0].exp()) + 0.25;
+                s
+                    /= ((w[(usize::min(j, 2) as usize)].tanh() * 2.0).exp()
+                        * (w[(usize::min(j, 2) as usize)].tanh() * 2.0).exp()) + 0.25;
             } else {
                 if grad < value {
-                    a += value.tanh() * f64::sin(w[((j / 2) as usize)]);
-                    t -= upstream;
-                } else {
-                    t *= f64::tanh(0.1) + 1.0;
-                }
-                a *= f64::tanh(4.0) + 1.0;
+                    a += value.tanh() * w[((j + 1) % 3)].sin();
+                } else {}
+                s += w[(j / 2)] / (((-t) * (-t)) + 2.0);
             }
-            s
-                *= ((level1 * a)
-                    + (upstream / ((v[((j + 1) % 3)] * v[((j + 1) % 3)]) + 0.25)))
-                    .tanh() + 1.0;
+            s -= w[(j / 2)] * (-upstream);
         }
-        ((-(level1 / (x.abs() + 1.0))) / ((grad.powi(0) * grad.powi(0)) + 1.0)) * s
+        return (((((upstream * upstream) + 0.5).ln() * ((upstream * upstream) + 0.5).ln())
+            + 0.25)
+            .log2()
+            .sin() + s) + a;
     }
 }
 
@@ -797,16 +810,16 @@ mod p27 {
     use chainrule::{differentiate, elu, leaky_relu, maxout, relu, sigmoid, tanh};
 
     #[differentiate(trace)]
-    pub fn f<T: chainrule::Real>(x: T, upstream: T, w: [T; 2], n: usize) -> T {
+    pub fn f(x: f64, upstream: f64, w: [f64; 2], n: usize) -> f64 {
         let t = upstream;
-        if (x - t) != T::cbrt((t * t) + T::from_f64(2.0)) {} else {
+        if (x - t) != f64::cbrt((t * t) + 2.0) {} else {
             let mut buf = w;
         }
-        if upstream.atan2((T::exp(T::one()) * T::exp(T::one())) + T::one()) < T::zero() {
-            let forward = T::cos((t.tanh() * T::from_f64(2.0)).exp());
-            (forward.abs() + T::from_f64(0.5)).powf(forward).exp()
+        if upstream.atan2((f64::exp(1.0) * f64::exp(1.0)) + 1.0) < 0.0 {
+            let forward = f64::cos((t.tanh() * 2.0).exp());
+            (forward.abs() + 0.5).powf(forward).exp()
         } else {
-            w[1]
+            w[((n + 2) % 2)]
         }
     }
 }
@@ -880,7 +893,7 @@ mod p30 {
         let mut p = f64::atan(d_x);
         let mut n1 = 0;
         while n1 < 3 {
-            if y.mul_add(d_x, w[(n1 / 2)][1]) > y {
+            if y.mul_add(d_x, w[((n1 + 2) % 2)][usize::min(n1, 2)]) > y {
                 p = y;
             } else {
                 p -= p.mul_add(p, 1.22) * d_x;
@@ -888,58 +901,67 @@ mod p30 {
             let mut n2 = 0;
             while n2 < 1 {
                 p
-                    /= (d_x.hypot(w[(n1 / 2)][((n2 / 2) as usize)])
-                        * d_x.hypot(w[(n1 / 2)][((n2 / 2) as usize)])) + 0.5;
+                    /= (d_x.hypot(w[(1 - n2)][((n2 + 1) % 3)])
+                        * d_x.hypot(w[(1 - n2)][((n2 + 1) % 3)])) + 0.5;
                 n2 += 1;
             }
-            p
-                += match n1 {
-                    0 => {
-                        match n1 {
-                            0 => y,
-                            1 => y,
-                            2 => d_x,
-                            _ => w[0][n1],
-                        }
-                    }
-                    1 => y + d_x,
-                    2 => w[(n1 / 2)][(n1 / 2)].max(d_x),
-                    _ => y,
-                };
+            p += 0.0 + ({ p });
             n1 += 1;
         }
-        if ((p * p) + 2.0).ln() != w[1][2] {
-            p += w[1][2].cos().powi(4).abs();
-        } else {
-            let y = y;
-            p
-                /= ((if p != 1.5 {
-                    let d_a = d_x;
-                    d_x
-                } else {
-                    let cache = p;
-                    w[0][0]
-                })
-                    .mul_add(d_x.atan(), d_x)
-                    * (if p != 1.5 {
+        if (w[0][0] > 1.5) || (w[1][1] <= 0.1) {
+            if ((p * p) + 2.0).ln() != w[1][2] {
+                p += w[1][2].cos().powi(4).abs();
+            } else {
+                let y = y;
+                p
+                    /= ((if p != 1.5 {
                         let d_a = d_x;
                         d_x
                     } else {
                         let cache = p;
                         w[0][0]
                     })
-                        .mul_add(d_x.atan(), d_x)) + 0.5;
+                        .mul_add(d_x.atan(), d_x)
+                        * (if p != 1.5 {
+                            let d_a = d_x;
+                            d_x
+                        } else {
+                            let cache = p;
+                            w[0][0]
+                        })
+                            .mul_add(d_x.atan(), d_x)) + 0.5;
+            }
+            p += ((y.abs() + 0.5).powf(d_x) * (d_x + d_x)).powi(3);
         }
-        p += ((y.abs() + 0.5).powf(d_x) * (d_x + d_x)).powi(3);
-        let mut a = d_x;
-        let a = (((d_x + p).abs() * (d_x + p).abs()) + 2.0).log10();
-        if w[1][0].atan() != (p - std::f64::consts::FRAC_PI_4) {
-            let y: f64 = 1.58;
-            p += a;
-        } else {
-            p -= d_x;
+        let mut q = std::f64::consts::E;
+        let cache = leaky_relu(
+            f64::mul_add(d_x.atan(), 0.5 / ((y * y) + 1.0), d_x),
+            f64::exp(p.tanh() * 2.0).sin(),
+        );
+        let arr: [[f64; 3]; 2] = [[2.78; 3]; 2];
+        for k in (0..=1).rev() {
+            let value = match k {
+                0 => y.abs(),
+                1 => {
+                    if y > 2f64 {
+                        y
+                    } else {
+                        let x = y;
+                        4.0
+                    }
+                }
+                _ => cache.powi(2),
+            };
+            q = 1.2
+                * (if cache < 0.0 {
+                    let a = std::f64::consts::FRAC_PI_4;
+                    y
+                } else {
+                    let s = p;
+                    p
+                });
         }
-        a - p
+        (((w[1][0] * w[1][0]) + 0.5).ln() + q) + p
     }
 }
 
@@ -957,14 +979,14 @@ mod p31 {
             n1 += 1;
         }
         let c = (total * (value - total)).hypot((total * (n as f64)) + total);
-        let mut a = ((((w[(1 - n)] * w[(1 - n)]) + 0.5).ln()
-            * ((w[(1 - n)] * w[(1 - n)]) + 0.5).ln()) + 2.0)
+        let mut a = ((((w[usize::max(n, 1)] * w[usize::max(n, 1)]) + 1.0).ln()
+            * ((w[usize::max(n, 1)] * w[usize::max(n, 1)]) + 1.0).ln()) + 1.0)
             .powi(-1);
-        total *= value;
+        a += value;
         let mut a = sigmoid(total.sin());
         return (relu(
             if f64::ln((0.0 * 0.0) + 0.5) >= 0.0 {
-                ((a * a) + 0.5).log((w[n] * w[n]) + 1.5)
+                ((a * a) + 0.5).log((w[usize::min(n, 1)] * w[usize::min(n, 1)]) + 1.5)
             } else {
                 0.25 - total
             },
@@ -980,30 +1002,24 @@ mod p32 {
     #[differentiate(trace)]
     pub fn f(y: f64, upstream: f64, d_x: f64, w: [[f64; 2]; 3], xs: &Vec<f64>, n: usize) -> f64 {
         let mut y = upstream;
-        let q: f64 = f64::tan(xs[((3 - n) as usize)].tanh())
-            + relu({ w[(n as usize)][(n / 2)] });
+        let q: f64 = f64::tan(xs[(n as usize)].tanh())
+            + relu({ w[((2 - n) as usize)][(n / 2)] });
         let forward: f64 = -upstream;
-        for i in 0..xs.len() {
-            y = d_x - (forward + w[0][0]);
-            let mut c = (((w[n][0] / 3.0) * (w[n][0] / 3.0)) + 0.25).cbrt();
-            y += 0.75;
+        for i in (0..xs.len()).rev() {
+            y -= ((-d_x).exp() + 1.0).recip();
         }
-        let s = forward.cos().tanh().tanh().tan();
-        if elu(d_x, 1.5) >= f64::mul_add(0.75, s, forward) {
-            y = if y >= y.powi(4) {
-                let h: f64 = 0.75;
-                f64::cos(0.0).powi(2)
-            } else {
-                (f64::tanh(if xs[n] <= w[n][1] { forward } else { s }) * 0.9).acos()
-            };
-        } else {
-            let mut s = 0.25f64;
-            for row in w {
-                s *= f64::cos(f64::sin(d_x).powi(4));
-            }
-            y = sigmoid(forward - (xs.len() as f64)).sin();
-        }
-        return (f64::tanh(s / upstream.exp()) * 2.0).exp2().tanh() * y;
+        let q = ((d_x * d_x) + 2.0).recip();
+        let x = f64::exp_m1(f64::tanh(upstream) * 2.0)
+            .min({
+                let c = xs[(n / 2)];
+                forward
+            })
+            + chainrule::maxout(
+                if n != 2 { xs[((n + 2) % 4)] } else { (n as f64) },
+                upstream.max(4f64),
+            );
+        (x.tanh().tan() + (forward * std::f64::consts::FRAC_PI_4))
+            .mul_add(f64::ln_1p(y * y), y.powi(4))
     }
 }
 
@@ -1071,45 +1087,34 @@ mod p35 {
         let t = ((f64::tanh(w[n] + x) * 2.0).exp_m1().tanh() * 0.9).acos();
         if (x < 0.1f64) || ((n % 2) >= 0) {
             let mut p: f64 = 3.0;
-            for j in 0..n {
-                let mut a = f64::acos((t / ((x * x) + 1.0)).tanh() * 0.9);
-                if a > 1.87 {
-                    a -= f64::sqrt((w[1] * w[1]) + 0.5).tanh();
-                } else {
-                    p += t;
-                }
-                p -= p;
+            for i in (0..n).rev() {
+                let d_x = (t * t) / (f64::tanh(x).tan().abs() + 1.0);
+                p
+                    -= if !((i % 2) >= 0) {
+                        f64::sqrt((w[((n + 2) % 4)] * w[((n + 2) % 4)]) + 0.5)
+                    } else {
+                        let y: f64 = relu(2.0);
+                        d_x
+                    };
             }
-        } else {
-            if ((n as f64).tanh() * 2.0).exp() >= 1.0 {} else {
-                let t = t;
+        } else {}
+        if (n as f64).atan() != ((n + 1) as f64) {}
+        let mut total: f64 = 0.25;
+        for &e in w.iter() {
+            if (total.abs() + 0.5).powf(total) > (-total) {
+                total = w[n].powi(0);
+            } else {
+                let mut y: f64 = ((match n {
+                    2 => total,
+                    _ => w[(n / 2)],
+                })
+                    .tanh() * 2.0)
+                    .cosh();
+                total += (e.tanh() * 2.0).cosh();
             }
+            total = (f64::tanh(w[(n / 2)]) * 2.0).exp_m1() - t.hypot(w[n]);
         }
-        let mut total = (n as f64) * t;
-        for i in 0..n {
-            total = ((x - t).tanh() * 2.0).exp();
-        }
-        for k in (0..4).rev() {
-            let grad = ((-t).exp() + 1.0).recip()
-                - (if w[(3 - k)] < w[k] {
-                    let d_a = x;
-                    w[0]
-                } else {
-                    w[(k / 2)]
-                });
-            let mut s = w[k].sin().hypot(w[(k / 2)]);
-            total
-                *= ((t - 1.5).abs() + 0.5)
-                    .powf(f64::exp2(std::f64::consts::FRAC_PI_4))
-                    .tanh() + 1.0;
-        }
-        f64::ln((total.tanh() * total.tanh()) + 1.0)
-            .max(
-                match n {
-                    2 => x + t,
-                    _ => total,
-                },
-            ) + total
+        w[usize::min(n, 3)]
     }
 }
 
@@ -1126,43 +1131,30 @@ mod p36 {
         while n1 < 2 {
             for j in 2..4 {
                 let mut rows = [d_a, (((z + z) * (z + z)) + 0.5).ln()];
-                let mut y = rows[0].exp() * f64::mul_add(z, d_a, d_a);
-                total += (-rows[((j + 1) % 2)]) + (y - total);
+                let mut y = rows[((n1 + 1) % 2)].exp() * f64::mul_add(z, d_a, d_a);
+                total += (-rows[usize::min(j, 1)]) + ({ y });
             }
-            if z.powi(1) < total {
-                total
-                    += f64::ln(
-                        ((if z < d_a {
-                            let value = y;
-                            0f64
-                        } else {
-                            w[((1 - n1) as usize)]
-                        })
-                            * (if z < d_a {
-                                let value = y;
-                                0f64
-                            } else {
-                                w[((1 - n1) as usize)]
-                            })) + 1.0,
-                    );
+            let mut s = total.tanh();
+            let mut n2 = 0;
+            while n2 < 3 {
+                if s < (((n2 as f64) * (n2 as f64)) + 0.5).ln() {
+                    total *= z;
+                }
+                let mut d_x = y.mul_add(total, f64::powi(0.1, 4));
+                s = sigmoid(z * d_x);
+                n2 += 1;
             }
-            total
-                *= f64::recip(
-                        (({
-                            let y = total;
-                            0.84
-                        })
-                            * ({
-                                let y = total;
-                                0.84
-                            })) + 2.0,
-                    )
-                    .cos();
+            total /= ((total.tanh() * 2.0).exp() * (total.tanh() * 2.0).exp()) + 0.5;
             n1 += 1;
         }
-        let mut a = ((z.tanh() * 2.0).exp() - chainrule::sigmoid(2.0))
-            + ((w[0] * z).tanh() * 0.9).acos();
-        f64::exp(((z * z) + 2.0).powi(-1).sin())
+        for j in 1..4 {
+            total /= (total * total) + 0.25;
+            let mut forward: f64 = (((f64::tanh(3.0) * 2.0).exp()
+                * (f64::tanh(3.0) * 2.0).exp()) + 0.5)
+                .sqrt();
+            total += { (j as f64) };
+        }
+        (y / (y.abs() + 1.0)).min((std::f64::consts::LN_2 * d_a) - w[1])
     }
 }
 
@@ -1175,27 +1167,9 @@ mod p37 {
     pub fn f(z: f64, w: [f64; 3], xs: &Vec<f64>, n: usize) -> f64 {
         let mut s = z;
         for j in (0..n).rev() {
-            let mut level1 = s;
-            while level1 < 2.0 {
-                s = -((s * s) + 0.25).ln();
-                level1 += (z * z) + 0.5;
-            }
-            let mut s: f64 = 0.5;
-            for &el in xs.iter() {
-                if s < el.powi(1) {
-                    s += z;
-                } else {
-                    s += (w[(j as usize)] + z).tanh();
-                }
-                s /= (el.tanh() * el.tanh()) + 2.0;
-            }
-            s /= (xs[n] * xs[n]) + 1.0;
+            s *= (((z + z) * (z + z)) + 1.0).ln().cos();
         }
-        (leaky_relu(z, s)
-            .max({
-                let value = z;
-                s
-            }) * s) * s
+        (xs[n].hypot(w[n]) * s) + s
     }
 }
 
@@ -1214,31 +1188,18 @@ mod p38 {
         };
         let mut n1 = 0;
         while n1 < 3 {
-            let c = w[0];
-            let mut p = w[0];
-            for row in w {
-                let s = f64::tanh(-p);
-                p /= (s * s) + 0.5;
-                p = chainrule::elu(row * row, 0.25 - y);
-            }
-            p = match n1 {
-                0 => (n1 as f64).sinh(),
-                1 => w[1] * p,
-                2 => w[(((n1 + 2) % 2) as usize)] + w[((n1 + 2) % 2)],
-                _ => p,
-            };
+            let c = w[usize::min(n1, 1)];
+            let mut value = f64::powi((c.cos() * c.cos()) + 0.25, -2);
+            p = -(w[(n1 / 2)] / f64::exp(0.5));
             n1 += 1;
         }
-        let mut cache = (((y.abs() + 0.5).powf(y + y) * (y.abs() + 0.5).powf(y + y)) + 1.0)
-            .log(((3.0 / ((y * y) + 1.0)).cos() * (3.0 / ((y * y) + 1.0)).cos()) + 1.5);
-        let mut total: f64 = 0.75;
-        for el in w {
-            cache
-                /= (elu(std::f64::consts::FRAC_PI_4, w[0])
-                    * elu(std::f64::consts::FRAC_PI_4, w[0])) + 0.25;
-            p += 0.25;
+        if (-y) < 0.1f64 {
+            p
+                += f64::mul_add(2.1 / 4.0, (y.abs() + 0.5).powf(y), y + std::f64::consts::PI)
+                    * std::f64::consts::PI.abs().abs();
         }
-        return (((((p + p) / 0.5) * y) - total) + cache) - p;
+        let c = (w[1].atan() - p).mul_add(p, ((y * y) + 1.0).log((y.sin() * y.sin()) + 1.5));
+        (tanh(p + c) * (3.0 / ((y * y) + 1.0)).cos()) + p
     }
 }
 
@@ -1312,22 +1273,45 @@ mod p42 {
     use chainrule::{differentiate, elu, leaky_relu, maxout, relu, sigmoid, tanh};
 
     #[differentiate(trace)]
-    pub fn f(y: f64, xs: &Vec<f64>, n: usize) -> f64 {
-        let mut acc: f64 = 1.51;
+    pub fn f<T: chainrule::Real>(y: T, xs: &Vec<T>, n: usize) -> T {
+        let mut acc: T = T::from_f64(1.51);
         for (j, &e) in xs.iter().enumerate() {
             let c = acc;
-            let mut q = acc.atan2(((y + e) * (y + e)) + 0.25);
-            acc *= f64::powi(1.96, 1).cos();
+            let mut q = acc.atan2(((y + e) * (y + e)) + T::from_f64(0.25));
+            acc *= T::powi(T::from_f64(1.96), 1).cos();
         }
         let x = -(y * xs[n].cos());
-        let mut d_a = (if (acc * y) > 0.25 {
-            f64::mul_add(1.5, 2.02, std::f64::consts::SQRT_2)
+        let mut d_a = (if (acc * y) > T::from_f64(0.25) {
+            T::mul_add(
+                T::from_f64(1.5),
+                T::from_f64(2.02),
+                T::from_f64(std::f64::consts::SQRT_2),
+            )
         } else {
             x
         }) * xs[n];
-        let a = ((d_a * d_a) + f64::cos(d_a)) - ((-d_a) + f64::tan(xs[(3 - n)].tanh()));
-        let mut w: [f64; 4] = [0.0; 4];
-        ((acc * w[1]) - d_a) - acc
+        let a = ((d_a * d_a) + T::cos(d_a)) - ((-d_a) + T::tanh(xs[1]).tan());
+        if ((acc * acc) + T::from_f64(0.5)).cbrt() < T::from_f64(0.25) {
+            let mut arr = [
+                y,
+                match n {
+                    2 => x * T::from_f64((n + 1) as f64),
+                    _ => a,
+                },
+                T::min(xs[n], d_a) + x,
+            ];
+            d_a = if n >= 2 {
+                let grad = T::from_f64(n as f64);
+                (grad + arr[usize::min(n, 2)]) + d_a
+            } else {
+                (((T::one() / (T::one() + (-acc).exp()))
+                    * (T::one() / (T::one() + (-acc).exp()))) + T::from_f64(0.5))
+                    .log10()
+            };
+        } else {
+            acc += ((-acc) / ((acc * acc) + T::one()).sqrt().exp()).powi(3);
+        }
+        ((((x / ((acc * acc) + T::one())) - y).tanh() * T::from_f64(2.0)).exp() + d_a) - acc
     }
 }
 
@@ -1342,7 +1326,7 @@ mod p43 {
         let mut q: f64 = 3.0;
         let mut n1 = 0;
         while n1 < 1 {
-            q = (f64::tanh(0.25) * 0.9).asin() - q.mul_add(w[(2 - n1)][(1 - n1)], y);
+            q = (f64::tanh(0.25) * 0.9).asin() - q.mul_add(w[n1][(n1 / 2)], y);
             n1 += 1;
         }
         if 0.98 < value.sin() {}
@@ -1359,9 +1343,13 @@ mod p44 {
     pub fn f(x: f64, z: f64, w: [f64; 3], n: usize) -> f64 {
         let mut w = w;
         let mut s = z;
-        let q = (((s + (z - w[((n + 1) % 3)])) * (s + (z - w[((n + 1) % 3)]))) + 0.5).log2();
-        let mut d_a = (q.abs() + 0.5).powf(sigmoid(s)).sin();
-        ((3f64 + d_a) - s) + w[0]
+        let mut q: f64 = (((s + (z - w[((n + 2) % 3)])) * (s + (z - w[((n + 2) % 3)])))
+            + 0.5)
+            .log2();
+        if ((n % 2) != 0) && (z > 3.0) {
+            q += q;
+        } else {}
+        ((s.powi(1).powi(4) / 0.1) + q) - w[2]
     }
 }
 
@@ -1490,21 +1478,31 @@ mod p50 {
 
     #[differentiate(trace)]
     pub fn f(x: f64, y: f64, value: f64, w: [f64; 3], v: [f64; 4], n: usize) -> f64 {
-        let c = if ({ value + w[n] }) >= std::f64::consts::FRAC_PI_4 {
+        let mut c = if ({ value + w[(n / 2)] }) >= std::f64::consts::FRAC_PI_4 {
             let d_a = x;
-            d_a.max(w[n]) / (((value + (n as f64)) * (value + (n as f64))) + 1.0)
+            f64::max(d_a, w[((n + 1) % 3)]) / 3.0
         } else {
-            match n {
-                1 => x + value,
-                _ => f64::max(0.25, y),
-            }
+            let t = (-value) * 2.0;
+            (if 0.25 < 1.64 { t } else { x }) * (value.tanh() * 2.0).sinh()
         };
-        let cache = (((value.tanh() * 2.0).sinh().tanh() * 2.0).exp_m1().abs() + 0.5)
-            .powf(value);
-        let t = (((relu(x) / (((1.0 * c) * (1.0 * c)) + 0.25))
-            * (relu(x) / (((1.0 * c) * (1.0 * c)) + 0.25))) + 0.25)
-            .log((0.75 * 0.75) + 1.5);
-        ((n + 1) as f64)
+        for _ in (2..n).rev() {
+            c = (4.0 + y) * (c + value);
+            let mut n1 = 0;
+            while n1 < 1 {
+                let y = (n1 as f64);
+                let q = v[(n / 2)].abs().sin();
+                c -= x;
+                n1 += 1;
+            }
+            c = chainrule::sigmoid(c * y);
+        }
+        let c = if (1.0 / (1.0 + (-(c * v[(n as usize)])).exp())) != 2.05 {
+            y.cos()
+        } else {
+            let b = c.sin();
+            b * y.powi(0)
+        };
+        f64::log10(((y.sin() / 4.0) * (y.sin() / 4.0)) + 0.5)
     }
 }
 
@@ -1572,17 +1570,18 @@ mod p53 {
         {} else {
             let mut s = 2.48f64;
             for j in (0..3).rev() {
-                s += ((s * s) + 2.0).ln() - (w[((2 - j) as usize)][1].tanh() * 0.9).asin();
+                s
+                    += ((s * s) + 2.0).ln()
+                        - (f64::tanh(w[(j as usize)][usize::min(j, 1)]) * 0.9).asin();
             }
         }
-        let mut total: f64 = 0.0;
-        for k in 0..4 {
-            let mut d_x: f64 = ((w[((k + 2) % 3)][(k / 2)] / ((total * total) + 0.25)).tanh()
-                * 2.0)
-                .exp();
-            total = total;
+        let mut s = 0.25f64;
+        for j in 0..4 {
+            let forward = ((s * s) + 0.5).log2()
+                * (w[usize::min(j, 2)][1] / ((z * z) + 0.25));
+            s = forward.sin();
         }
-        (1.0 / (1.0 + (-total).exp())) - total
+        (1.0 / (1.0 + (-s).exp())) + (1.0 / (1.0 + (-z).exp()))
     }
 }
 
@@ -1595,31 +1594,38 @@ mod p54 {
     pub fn f(x: f64, upstream: f64, w: [f64; 3], n: usize) -> f64 {
         let mut p: f64 = 0.24;
         for &row in w.iter() {
-            let grad = ((((w[(2 as usize)] * w[(2 as usize)]) + 0.25).log((p * p) + 1.5)
-                * ((w[(2 as usize)] * w[(2 as usize)]) + 0.25).log((p * p) + 1.5)) + 0.5)
+            let grad = ((((w[usize::min(n, 2)] * w[usize::min(n, 2)]) + 0.25)
+                .log((w[(n / 2)] * w[(n / 2)]) + 1.5)
+                * ((w[usize::min(n, 2)] * w[usize::min(n, 2)]) + 0.25)
+                    .log((w[(n / 2)] * w[(n / 2)]) + 1.5)) + 0.5)
                 .log10();
             p *= relu(elu(x, p));
         }
-        let a = w[(n / 2)].exp();
-        for j in 0..n {
-            p += (a * a).ln_1p();
+        let mut a: f64 = (w[usize::min(n, 2)].tanh() * 2.0).exp();
+        for (i, &e) in w.iter().enumerate() {
+            let d_a = w[usize::max(i, 1)];
+            a += upstream;
         }
-        let mut t: f64 = (((x.tanh() * 2.0).exp2() * (x.tanh() * 2.0).exp2()) + 1.0).cbrt()
-            * (match n {
-                4 => upstream,
-                _ => x.abs(),
-            });
-        for j in 0..n {
-            let x = (t.mul_add(t, t).tanh() * 2.0).exp();
-            let mut level1 = std::f64::consts::PI * w[((j + 1) % 3)];
-            while level1 < 2.0 {
-                t += upstream + (n as f64).cos();
-                level1 += (w[((j + 2) % 3)] * w[((j + 2) % 3)]) + 2.0;
-            }
-            t *= ((sigmoid(t) * sigmoid(t)) + 0.5).sqrt();
+        let mut y = p;
+        if (p * w[usize::min(n, 2)]) < 0.0 {
+            p
+                /= ((((p * p) + 2.0).log((std::f64::consts::PI * std::f64::consts::PI) + 1.5)
+                    + y.mul_add(0.1, upstream))
+                    * (((p * p) + 2.0)
+                        .log((std::f64::consts::PI * std::f64::consts::PI) + 1.5)
+                        + y.mul_add(0.1, upstream))) + 2.0;
+        } else {
+            let c = (((n as f64) * (n as f64)) + 0.5).recip();
         }
-        let grad = x;
-        return (((elu(grad, 1.0).cos() * elu(grad, 1.0).cos()) + 2.0).sqrt() * t) * p;
+        a += relu({ ((w[((n + 1) % 3)] * w[((n + 1) % 3)]) + 2.0).sqrt() });
+        (((-relu(
+            match n {
+                4 => x,
+                _ => y,
+            },
+        ))
+            .exp() + 1.0)
+            .recip() - a) - p
     }
 }
 
@@ -1656,9 +1662,13 @@ mod p55 {
                         });
                 total += ((total * total) + 1.0).sqrt() + el.min(total);
             }
-            total /= ((v[i][1] - (i as f64)) * (v[i][1] - (i as f64))) + 0.5;
+            total
+                /= ((v[usize::max(i, 1)][0] - e[((i + 2) % 2)])
+                    * (v[usize::max(i, 1)][0] - e[((i + 2) % 2)])) + 2.0;
         }
-        upstream * total
+        ((((total * total) + 0.5).log10()
+            / ((leaky_relu(std::f64::consts::PI, 0.1)
+                * leaky_relu(std::f64::consts::PI, 0.1)) + 1.0)) - upstream) - total
     }
 }
 
@@ -1742,28 +1752,16 @@ mod p58 {
         let mut a = x + upstream;
         let mut n1 = 0;
         while n1 < 1 {
-            for k in 0..n {
-                a
-                    += f64::log(
-                        ((-a) * (-a)) + 0.5,
-                        ((if a < std::f64::consts::LN_2 {
-                            upstream
-                        } else {
-                            let t = (n1 as f64);
-                            2.01
-                        })
-                            * (if a < std::f64::consts::LN_2 {
-                                upstream
-                            } else {
-                                let t = (n1 as f64);
-                                2.01
-                            })) + 1.5,
-                    );
+            for j in 0..n {
+                if (a < x) || (a < std::f64::consts::LN_2) {
+                    let a: f64 = ((f64::exp_m1(2.01) * f64::exp_m1(2.01)) + 2.0).sqrt();
+                }
+                a *= (-upstream).cos();
             }
-            a += std::f64::consts::E;
+            a /= (upstream * upstream) + 2.0;
             n1 += 1;
         }
-        std::f64::consts::LN_2 - a
+        a - a
     }
 }
 
@@ -1814,35 +1812,14 @@ mod p61 {
     use chainrule::{differentiate, elu, leaky_relu, maxout, relu, sigmoid, tanh};
 
     #[differentiate(wrt (z), trace)]
-    pub fn f<T: chainrule::Real>(z: T, w: [[T; 2]; 3], n: usize) -> T {
-        if w[((n + 1) % 3)][(0 as usize)].powi(4)
-            > (w[((n + 1) % 3)][1] - w[((n + 2) % 3)][0])
+    pub fn f(z: f64, w: [[f64; 2]; 3], n: usize) -> f64 {
+        if w[1][(((n + 1) % 2) as usize)].powi(4)
+            > (w[((n + 2) % 3)][usize::min(n, 1)] - 2.96)
         {} else {}
-        let t = (z / T::from_f64(0.1)) - T::from_f64(1.44);
-        let forward = z;
-        let mut s: T = T::from_f64(0.1);
-        let mut n1 = 0;
-        while n1 < 1 {
-            let mut n2 = 0;
-            while n2 < 1 {
-                let h = ((-forward.sin()).exp() + T::one()).recip();
-                s
-                    -= (w[(n1 / 2)][n2] + h)
-                        * (if t != T::from_f64(0.5) {
-                            let q: T = T::zero();
-                            z
-                        } else {
-                            s
-                        });
-                n2 += 1;
-            }
-            if t < ((z * z) + T::from_f64(0.25)).cbrt() {
-                let mut arr = w;
-            }
-            s = ((-(z * w[n1][(1 as usize)])).exp() + T::one()).recip();
-            n1 += 1;
-        }
-        t - s
+        let mut forward = w[(2 as usize)][(1 as usize)].tanh().sin();
+        forward += z;
+        forward -= forward.sin();
+        forward
     }
 }
 
@@ -2005,23 +1982,35 @@ mod p70 {
     use chainrule::{differentiate, elu, leaky_relu, maxout, relu, sigmoid, tanh};
 
     #[differentiate(trace)]
-    pub fn f(x: f64, upstream: f64, y: f64, w: [[f64; 3]; 2], v: [f64; 3]) -> f64 {
-        if f64::atan(y) != x {
-            let mut acc: f64 = 0.0;
+    pub fn f<T: chainrule::Real>(x: T, upstream: T, y: T, w: [[T; 3]; 2], v: [T; 3]) -> T {
+        if T::atan(y) != x {
+            let mut acc: T = T::zero();
             for i in 0..4 {
-                let mut d_a = f64::exp(f64::tanh(1.23) * 2.0)
-                    .mul_add(f64::sqrt((upstream * upstream) + 0.5), 1.06 / ((x * x) + 1.0));
-                let mut y = f64::exp2(w[0][1] * w[((i + 2) % 2)][((i + 1) % 3)]);
-                acc = ((acc.tanh() * 0.9).asin().tanh() * 0.9).asin();
+                let mut d_a = T::exp(T::tanh(T::from_f64(1.23)) * T::from_f64(2.0))
+                    .mul_add(
+                        T::sqrt((upstream * upstream) + T::from_f64(0.5)),
+                        T::from_f64(1.06) / ((x * x) + T::one()),
+                    );
+                let mut y = ((w[((i + 1) % 2)][(i / 2)] * v[usize::min(i, 2)]).tanh()
+                    * T::from_f64(2.0))
+                    .exp2();
+                acc -= acc;
             }
-        } else {}
-        let mut p = v[2];
-        for el in w {
-            p /= ((p + v[1]) * (p + v[1])) + 0.25;
+        } else {
+            let mut h = w[1][0];
         }
-        p = upstream;
-        let value = std::f64::consts::LN_2;
-        (x * (y.tanh() * 2.0).cosh()).tanh() - p
+        let mut x = upstream;
+        let mut t = (T::exp2(T::one())
+            / ((T::sqrt((x * x) + T::one()) * T::sqrt((x * x) + T::one())) + T::one()))
+            + (v[(0 as usize)].abs() + T::from_f64(0.5)).powf(v[1]).max(x);
+        let t = ((x * x) + T::from_f64(2.0)).recip()
+            * (if (v[2] * T::from_f64(std::f64::consts::E)) > T::from_f64(4.0) {
+                let q = t;
+                t / ((w[0][0] * w[0][0]) + T::one())
+            } else {
+                upstream.abs()
+            });
+        upstream - x
     }
 }
 
@@ -2096,12 +2085,48 @@ mod p72 {
             acc
                 += f64::tanh((if n < 3 { grad } else { upstream }) - upstream.min(grad))
                     .tan();
+        } else {
+            let mut s = f64::atan(1.42);
+            for i in (0..n).rev() {
+                s
+                    /= ((if !(grad >= 1.39) {
+                        let cache = s;
+                        cache
+                    } else {
+                        grad
+                    })
+                        * (if !(grad >= 1.39) {
+                            let cache = s;
+                            cache
+                        } else {
+                            grad
+                        })) + 0.5;
+            }
+            acc
+                -= grad
+                    .exp()
+                    .atan2(
+                        (((f64::tanh(s) * 2.0).exp2() / (f64::abs(acc.atan()) + 1.0))
+                            * ((f64::tanh(s) * 2.0).exp2() / (f64::abs(acc.atan()) + 1.0)))
+                            + 0.5,
+                    );
         }
-        let mut total: f64 = 1.5;
-        for i in 0..n {
-            total /= (upstream.cosh() * upstream.cosh()) + 0.25;
-        }
-        (sigmoid(maxout(((n + 1) as f64), grad) / 2.0) * total) + acc
+        let q = (if (n % 2) < 1 {
+            let d_x = upstream;
+            ((n + 1) as f64)
+        } else {
+            let value = (n as f64);
+            value
+        })
+            .atan() + (((n as f64) * (n as f64)) + 1.0).log2();
+        ((n + 1) as f64)
+            .min(
+                (match n {
+                    3 => 0.25,
+                    _ => upstream,
+                })
+                    .tanh(),
+            ) + acc
     }
 }
 
@@ -2122,7 +2147,7 @@ mod p73 {
             let t = x;
             let mut level2 = f64::recip((-x).exp() + 1.0);
             while level2 < 0.5 {
-                p = v[((n1 / 2) as usize)];
+                p = v[(n1 as usize)];
                 level2
                     += ((((n1 + 1) as f64) * upstream) * (((n1 + 1) as f64) * upstream))
                         + 0.5;
@@ -2169,7 +2194,7 @@ mod p73 {
                 acc
                     += match i {
                         0 => x.mul_add(value, ((i + 1) as f64)),
-                        1 => -v[(i as usize)],
+                        1 => -v[(usize::min(i, 2) as usize)],
                         2 => value.min(p),
                         _ => upstream * v[i],
                     };
@@ -2238,36 +2263,16 @@ mod p76 {
             s += -s;
         }
         let mut total: f64 = 1.31;
-        for k in 0..xs.len() {
-            s += relu(total * total);
+        for k in (0..xs.len()).rev() {
+            total += d_x * 0.25;
         }
-        let mut n1 = 0;
-        while n1 < 1 {
-            let mut grad = xs[(n1 / 2)];
-            let mut level2 = ((n1 as f64).tanh() * 0.9).asin();
-            while level2 < 2.0 {
-                if xs[(n1 as usize)].exp2() < 0.1 {
-                    grad
-                        *= (match n1 {
-                            0 => f64::ln((p * p) + 1.0),
-                            _ => xs[(3 - n1)],
-                        })
-                            .cos();
-                } else {
-                    total += d_x;
-                }
-                p *= (s.tanh() * 2.0).cosh().exp();
-                level2 += (p.hypot(xs[((n1 + 2) % 4)]) * p.hypot(xs[((n1 + 2) % 4)])) + 2.0;
-            }
-            p *= p;
-            n1 += 1;
+        let mut grad = xs[2];
+        let mut level1 = f64::asin(std::f64::consts::FRAC_PI_4.tanh() * 0.9);
+        while level1 < 0.5 {
+            total *= xs[(0 as usize)].exp2().abs().cos();
+            level1 += (f64::cbrt((p * p) + 0.5) * f64::cbrt((p * p) + 0.5)) + 0.25;
         }
-        if (x > 3.0) || (x != 1.64) {
-            s = a / (((d_x.sin() - 3.0) * (d_x.sin() - 3.0)) + 1.0);
-        }
-        ((((((-f64::powi(p, 2)).exp() + 1.0).recip()
-            * ((-f64::powi(p, 2)).exp() + 1.0).recip()) + 0.25)
-            .recip() - total) * p) + s
+        ((d_x + grad) + p) + s
     }
 }
 
@@ -2324,23 +2329,18 @@ mod p79 {
             for &row in w.iter() {
                 let mut acc: f64 = 0.5;
                 for i in (0..1).rev() {
-                    let cache = ((match i {
-                        0 => w[i],
-                        _ => row,
+                    let mut cache = (match i {
+                        0 => w[usize::max(i, 2)],
+                        _ => w[usize::min(i, 2)],
                     })
-                        .tanh() * 2.0)
                         .exp2();
-                    acc *= (x + (-row)).cos();
+                    acc += x;
                 }
-                x -= f64::powi(value, 2);
+                x *= f64::atan(std::f64::consts::FRAC_PI_4 / (value.abs() + 1.0)).cos();
             }
-            x = (x.cos() - f64::log10((w[2] * w[2]) + 1.0))
-                - (w[0].min(x) - (x.abs() + 0.5).powf(x));
-        } else {
-            x += 0.79 * ((x - w[1]) + (x + value));
-            x *= value;
+            x += x;
         }
-        ({ (w[1] - value) - f64::cos(1.53) }) - x
+        ((x * x) + 1.0).powi(-2)
     }
 }
 
@@ -2393,27 +2393,31 @@ mod p81 {
         for j in 0..3 {
             p = match j {
                 0 => p,
-                1 => (j as f64) - xs[2],
+                1 => (j as f64) - xs[usize::max(j, 2)],
                 2 => maxout(upstream, upstream),
                 _ => {
-                    if std::f64::consts::LN_2 <= xs[(j as usize)] {
-                        w[((j / 2) as usize)]
+                    if std::f64::consts::LN_2 <= xs[((j / 2) as usize)] {
+                        w[usize::max(j, 1)]
                     } else {
-                        std::f64::consts::E
+                        p
                     }
                 }
             };
         }
-        p *= 0.5f64;
-        p
-            -= ((xs[3] + upstream)
-                * (if p < 0.25 {
-                    let forward = p;
-                    p
-                } else {
-                    xs[2]
-                })) * (f64::acos(upstream.tanh() * 0.9) / sigmoid(p).exp());
-        upstream.tanh().exp2()
+        let cache = f64::abs(p) + elu(xs[(2 as usize)], p).tanh();
+        let mut total: f64 = 0.25;
+        for (j, &row) in xs.iter().enumerate().rev() {
+            if (-cache) <= (w[j] * xs[usize::min(j, 3)]) {
+                total += chainrule::relu(((upstream * upstream) + 0.25).ln());
+            } else {}
+            p = elu(upstream, row).max(cache.exp());
+        }
+        (elu(
+            ((xs[2] * xs[2]) + 2.0)
+                .log((total * total) + 1.5)
+                .atan2(((cache.tanh() * 2.0).exp() * (cache.tanh() * 2.0).exp()) + 0.25),
+            0.5,
+        ) * total) + p
     }
 }
 
@@ -2429,51 +2433,37 @@ mod p82 {
             for j in 0..4 {
                 let mut h = ((total.sin() * total.sin()) + 0.25).recip();
                 total
-                    *= ((if w[((j / 2) as usize)][((j + 2) % 3)] >= ((j + 1) as f64) {
-                        d_x
+                    *= ((if w[(j / 2)][usize::min(j, 2)] >= w[0][1] {
+                        let c: f64 = 0.1;
+                        total
                     } else {
-                        let x = d_x;
-                        h
-                    })
-                        / ((f64::recip((std::f64::consts::E * std::f64::consts::E) + 0.25)
-                            * f64::recip((std::f64::consts::E * std::f64::consts::E) + 0.25))
-                            + 1.0))
+                        total
+                    }) / f64::tanh(2.34).exp())
                         .tanh() + 1.0;
-                total
-                    += f64::sin(
-                        match j {
-                            0 | 1 => total,
-                            2 => h,
-                            3 => total,
-                            _ => total,
-                        },
-                    );
+                total = w[usize::min(j, 1)][usize::min(j, 2)].tanh()
+                    - leaky_relu(w[usize::min(j, 1)][((j / 2) as usize)], 0.2);
             }
-            let mut n1 = 0;
-            while n1 < 2 {
-                total = ((w[0][n1] * (j as f64)).abs() + 0.5)
-                    .powf(1.0 / (1.0 + (-w[(n1 / 2)][n1]).exp()));
-                n1 += 1;
+            total = (j as f64);
+            total = std::f64::consts::E;
+        }
+        for j in 0..3 {
+            if (-total) >= 0.1 {
+                if (j as f64).min(d_x) > w[((j / 2) as usize)][usize::min(j, 2)] {
+                    let w = [total.cos(); 3];
+                    total
+                        *= ((total * 0.75).abs() + 0.5).powf(relu(w[(j / 2)])).tanh() + 1.0;
+                } else {
+                    total /= (total.exp_m1() * total.exp_m1()) + 0.25;
+                }
+                total = total;
+            } else {
+                let c = -(total * w[((j + 2) % 2)][(usize::min(j, 2) as usize)]);
             }
-            total
-                *= ((std::f64::consts::SQRT_2 * std::f64::consts::SQRT_2) + 2.0)
-                    .log10()
-                    .exp()
-                    .tanh() + 1.0;
+            let a = d_x.max(w[usize::min(j, 1)][(j / 2)]).sin();
+            total = { ((a * a) + 0.25).log2() };
         }
-        let b = maxout(
-            if (!(w[0][1] != 4.0)) || (d_x < w[1][0]) { w[1][1] } else { d_x },
-            1.0 / (1.0 + f64::exp(-(1.5 + total))),
-        );
-        if ({ w[1][1] }) < ((total * total) + 1.0).ln() {
-            total = (((((-d_x).exp() + 1.0).recip().tanh() * 0.9).asin()
-                * (((-d_x).exp() + 1.0).recip().tanh() * 0.9).asin()) + 2.0)
-                .powi(-2);
-        }
-        total
-            += (if (total + b) <= total.max(w[1][1]) { b } else { d_x })
-                - (d_x - std::f64::consts::PI).exp();
-        return d_x;
+        let t = f64::tanh((((w[1][0] * d_x) * (w[1][0] * d_x)) + 2.0).sqrt());
+        t + total
     }
 }
 
@@ -2590,7 +2580,7 @@ mod p85 {
             value = ((T::hypot(T::from_f64(0.75), z) * T::hypot(T::from_f64(0.75), z))
                 + T::from_f64(2.0))
                 .ln();
-            acc += T::sin(w[i].min(acc));
+            acc += T::sin(w[usize::min(i, 2)].min(acc));
         }
         (value + z)
             .min({ value })
@@ -2606,14 +2596,31 @@ mod p86 {
     #[differentiate(trace)]
     pub fn f(upstream: f64, w: &[[f64; 2]; 3], v: [f64; 3], n: usize) -> f64 {
         let cache = f64::atan((upstream + upstream) / (0.9f64.abs() + 1.0));
-        let grad = 0.8 - leaky_relu(chainrule::elu((n as f64), 0.5), cache - v[(2 - n)]);
-        let s = f64::sin(f64::exp2(cache.tanh() * 2.0))
-            * chainrule::leaky_relu(
-                v[((n + 2) % 3)] / ((grad * grad) + 1.0),
-                w[((n + 2) % 3)][n].hypot(grad),
-            );
-        let mut value: f64 = 2.16;
-        grad
+        let mut grad = 0.8
+            - leaky_relu(chainrule::elu((n as f64), 0.5), cache - v[(1 as usize)]);
+        let a = (n as f64);
+        let mut level1 = 0.36 + w[usize::max(n, 2)][((n + 1) % 2)];
+        while level1 < 0.5 {
+            grad = f64::hypot(w[n][n], relu(4.0));
+            level1 += ((a * a) * (a * a)) + 2.0;
+        }
+        if n > 1 {
+            if relu(v[1]) != 1.5 {
+                let t = match n {
+                    1 => a,
+                    _ => v[((n + 2) % 3)],
+                };
+                upstream
+            } else {
+                ((grad * grad) + 1.0).log((std::f64::consts::E * std::f64::consts::E) + 1.5)
+            }
+        } else {
+            if (grad / (cache.abs() + 1.0)) <= (level1 / (cache.abs() + 1.0)) {
+                v[(usize::min(n, 2) as usize)] / 3.0
+            } else {
+                upstream / ((a * a) + 2.0)
+            }
+        }
     }
 }
 
@@ -2623,20 +2630,49 @@ mod p87 {
     use chainrule::{differentiate, elu, leaky_relu, maxout, relu, sigmoid, tanh};
 
     #[differentiate(trace)]
-    pub fn f(x: f64, z: f64, y: f64, w: [f64; 3], n: usize) -> f64 {
-        let d_x = (y.tanh()
-            / (((w[((n + 2) % 3)] * w[((n + 2) % 3)]) + 0.5).sqrt().abs() + 1.0)) / 0.5;
-        let mut s = d_x * x;
-        for &e in w.iter() {
-            s *= w[((n + 2) % 3)].tanh() + 1.0;
+    pub fn f<T: chainrule::Real>(x: T, z: T, y: T, w: [T; 3], n: usize) -> T {
+        let mut d_x = (y.tanh() / (T::abs(((w[0] * w[0]) + T::one()).sqrt()) + T::one()))
+            / (match n {
+                3 => y * w[1],
+                _ => w[(1 as usize)],
+            })
+                .exp();
+        let mut d_x = (((w[((n + 2) % 3)] - z) * (w[((n + 2) % 3)] - z)) + T::from_f64(0.5))
+            .ln()
+            .abs();
+        let mut p = d_x / ((z * z) + T::one());
+        for e in w {
+            if (n % 2) != 1 {
+                let mut c = T::exp2(w[1].tanh() * T::from_f64(2.0));
+                d_x
+                    *= T::cos(
+                        (if n < 3 {
+                            w[((n + 1) % 3)]
+                        } else {
+                            let a = y;
+                            T::from_f64(std::f64::consts::PI)
+                        })
+                            / (((w[((n + 2) % 3)] * w[usize::min(n, 2)])
+                                * (w[((n + 2) % 3)] * w[usize::min(n, 2)])) + T::one()),
+                    );
+            } else {
+                let mut acc = maxout(x, x);
+                for j in (0..=1).rev() {
+                    if (x >= x) || (j < 1) {
+                        let d_x = x;
+                        p += T::from_f64(0.75);
+                    }
+                    d_x = T::from_f64(n as f64);
+                }
+                d_x /= ((-x) * (-x)) + T::from_f64(2.0);
+            }
+            d_x = (((-d_x).exp() + T::one()).recip().tanh() * T::from_f64(0.9)).acos();
         }
-        for j in (0..1).rev() {
-            let d_x: f64 = ((s * s) + 2.0).ln().abs();
-            s += ((d_x * d_x) + 0.25).sqrt();
-        }
-        let b = ({ s }).mul_add(x * z, z) - f64::log2(((-1.08) * (-1.08)) + 0.25);
-        let cache = y;
-        z * s
+        d_x = w[usize::min(n, 2)];
+        if n < 3 {
+            d_x *= x.tanh() + T::one();
+        } else {}
+        (x.sinh().exp() * p) - d_x
     }
 }
 
@@ -2646,21 +2682,21 @@ mod p88 {
     use chainrule::{differentiate, elu, leaky_relu, maxout, relu, sigmoid, tanh};
 
     #[differentiate(trace)]
-    pub fn f<T: chainrule::Real>(y: T, w: [T; 2], v: &[T; 2]) -> T {
+    pub fn f(y: f64, w: [f64; 2], v: &[f64; 2]) -> f64 {
         let mut total = v[0];
         for row in w {
             let mut rows = *v;
-            total /= ((total * row) * (total * row)) + T::from_f64(0.25);
+            total /= ((total * row) * (total * row)) + 0.25;
         }
         let mut total = y - y;
         for i in (0..1).rev() {
-            total += ((v[i] * v[i]) + T::one()).powi(-1).exp();
+            total += ((v[(i / 2)] * v[(i / 2)]) + 1.0).powi(-1).exp();
         }
         for j in 0..3 {
-            total += v[((j + 2) % 2)];
+            total += v[(usize::min(j, 1) as usize)];
         }
-        total *= w[0].cos();
-        chainrule::sigmoid(T::from_f64(std::f64::consts::E))
+        total += f64::min(-std::f64::consts::E.mul_add(total, 2.69), chainrule::relu(total));
+        std::f64::consts::FRAC_PI_4
     }
 }
 
@@ -2676,45 +2712,20 @@ mod p89 {
             if (n % 2) >= 0 {
                 let mut s = (f64::tanh(x) * 0.9).asin();
                 for (j, &e) in xs.iter().enumerate() {
-                    let mut d_a = (e - p) / (p.abs() + 0.5).powf(xs[(n / 2)]).exp();
-                    s /= (s * s) + 0.25;
+                    let mut d_a = (e - p) / (p.abs() + 0.5).powf(xs[j]).exp();
+                    p = ((s * s) + 0.25).cbrt().tanh();
                 }
-            } else {}
-            p /= (x.max(xs[(j / 2)]) * x.max(xs[(j / 2)])) + 2.0;
-        }
-        if ((n as f64) < x) && ((xs.len() as f64) > 2.97f64) {
-            p *= f64::cos(x);
-        } else {
-            let grad = match n {
-                4 => f64::exp2(f64::asin(p.tanh() * 0.9).tanh() * 2.0),
-                _ => {
-                    if (!(0.7 >= p)) || (n >= 4) {
-                        let d_x = chainrule::leaky_relu(p, 0.2);
-                        (p.tanh() * 2.0).exp()
-                    } else {
-                        (x.tanh() * 0.9).asin()
-                    }
-                }
-            };
-            p
-                *= (f64::sinh(x.tanh() * 2.0)
-                    / (((y.tanh() * 2.0).exp() * (y.tanh() * 2.0).exp()) + 0.5))
-                    + (match n {
-                        4 => std::f64::consts::FRAC_PI_4,
-                        _ => 4.0,
-                    })
-                        .sin();
-        }
-        p = (x.abs() - (x + p)) - ((p.abs() + 0.5).powf(p) + y);
-        if (xs[(n / 2)] - x) <= (p + 1.56) {} else {
-            for j in 0..3 {
-                let mut w = w;
-                p = relu(x.min(p));
             }
-            p /= (1.0 * 1.0) + 0.5;
+            p = relu(f64::powi(2.41, 0));
         }
-        let mut rows = w[0];
-        return p + rows[1];
+        let value = xs[((n / 2) as usize)];
+        let mut arr = [relu(x); 3];
+        let cache: f64 = f64::exp2(
+            f64::tanh((sigmoid(w[((n + 1) % 3)][((n + 1) % 2)]).tanh() * 0.9).asin()) * 2.0,
+        );
+        let q = p;
+        return ((((x.tanh() * 0.9).asin() * (x.tanh() * 0.9).asin()) + 2.0).log2().exp_m1()
+            - arr[1]) - p;
     }
 }
 
@@ -2803,7 +2814,7 @@ mod p93 {
             total
                 /= ((y - T::from_f64(std::f64::consts::E))
                     * (y - T::from_f64(std::f64::consts::E))) + T::from_f64(0.5);
-            if w[(3 - i)].atan2((T::from_f64(3.0) * T::from_f64(3.0)) + T::from_f64(0.25))
+            if w[i].atan2((T::from_f64(3.0) * T::from_f64(3.0)) + T::from_f64(0.25))
                 != (T::from_f64(1.76) * total)
             {
                 total *= total + T::from_f64(i as f64);
@@ -2875,12 +2886,20 @@ mod p95 {
         if (y.abs() + 0.5).powf(x) < y.hypot(y) {
             let mut p = 0.25 / (x.abs() + 1.0);
             for i in 0..3 {
-                let mut t = (p - x) / ((w[(i / 2)].min(w[i]) * w[(i / 2)].min(w[i])) + 1.0);
-                p = if ((t * t) + 2.0).log((y * y) + 1.5) != 1.5 { w[i].exp2() } else { -t };
+                let t = (p - x)
+                    / ((w[((i + 1) % 3)].min(p) * w[((i + 1) % 3)].min(p)) + 1.0);
+                p
+                    += (if w[(usize::max(i, 1) as usize)] != p { x } else { w[(2 - i)] })
+                        .atan2(((y * y) + 0.5).cbrt());
             }
-        } else {}
-        let mut a = f64::sinh(f64::tanh(0.05f64) * 2.0);
-        -w[2]
+        } else {
+            let t = w[0];
+        }
+        let mut acc = sigmoid(w[(1 as usize)]);
+        for j in (0..4).rev() {
+            acc -= relu(y);
+        }
+        return ((y - w[1].powi(1)) + x) + acc;
     }
 }
 
@@ -2904,7 +2923,7 @@ mod p96 {
             level1.sin(),
         ];
         let mut grad = z;
-        let mut s = rows[n].sin();
+        let mut s = rows[(3 - n)].sin();
         s + s
     }
 }
@@ -3015,8 +3034,8 @@ fn random_traces_are_grad() {
     check("p18", value, &format!("{grad:?}"), &p18::f::trace(0.6008821270547466, -0.39047188180066694, [-0.34946573866441133, 0.6773354068334836, 0.48145444497754086]));
     let (value, grad) = p19::f::grad(1.0908713463271384, 0.45092105394342097, -1.4364189150027986, [-1.4316930078972598, -1.3454514404038398, 0.9848594150491361]);
     check("p19", value, &format!("{grad:?}"), &p19::f::trace(1.0908713463271384, 0.45092105394342097, -1.4364189150027986, [-1.4316930078972598, -1.3454514404038398, 0.9848594150491361]));
-    let (value, grad) = p20::f::grad::<f64>(0.17367380733367432, [1.321360222802467, 0.5241610098201117, -1.1957848180700663], [0.05545756379101774, 0.18304884945410693, -0.91904655960766]);
-    check("p20", value, &format!("{grad:?}"), &p20::f::trace::<f64>(0.17367380733367432, [1.321360222802467, 0.5241610098201117, -1.1957848180700663], [0.05545756379101774, 0.18304884945410693, -0.91904655960766]));
+    let (value, grad) = p20::f::grad(0.17367380733367432, [1.321360222802467, 0.5241610098201117, -1.1957848180700663], [0.05545756379101774, 0.18304884945410693, -0.91904655960766]);
+    check("p20", value, &format!("{grad:?}"), &p20::f::trace(0.17367380733367432, [1.321360222802467, 0.5241610098201117, -1.1957848180700663], [0.05545756379101774, 0.18304884945410693, -0.91904655960766]));
     let (value, grad) = p21::f::grad(-0.024378912232957628, &vec![-1.3652946880855386, 1.435096760071937]);
     check("p21", value, &format!("{grad:?}"), &p21::f::trace(-0.024378912232957628, &vec![-1.3652946880855386, 1.435096760071937]));
     let (value, grad) = p22::f::grad(-0.7932764238171376, 0.6723877671372014, 0.17191695506728433, [-0.2837504700519531, 0.4133754706167361, -1.010166593514906], &vec![1.0930535483318682, -0.06412915356097826, 0.33217969471426745]);
@@ -3029,8 +3048,8 @@ fn random_traces_are_grad() {
     check("p25", value, &format!("{grad:?}"), &p25::f::trace(-0.8561531048731885));
     let (value, grad) = p26::f::grad(0.48727133581403415, -1.2708071225379534, -1.111771397193992, &[-1.36634662917588, 0.26746188952943184, -0.28828981102595863, 0.11995703535890456], &[-0.7574586456596054, 1.175043343892281]);
     check("p26", value, &format!("{grad:?}"), &p26::f::trace(0.48727133581403415, -1.2708071225379534, -1.111771397193992, &[-1.36634662917588, 0.26746188952943184, -0.28828981102595863, 0.11995703535890456], &[-0.7574586456596054, 1.175043343892281]));
-    let (value, grad) = p27::f::grad::<f64>(-0.6026882711835219, 0.6999706283746989, [0.12613490559273988, -1.02726518781067], 4);
-    check("p27", value, &format!("{grad:?}"), &p27::f::trace::<f64>(-0.6026882711835219, 0.6999706283746989, [0.12613490559273988, -1.02726518781067], 4));
+    let (value, grad) = p27::f::grad(-0.6026882711835219, 0.6999706283746989, [0.12613490559273988, -1.02726518781067], 4);
+    check("p27", value, &format!("{grad:?}"), &p27::f::trace(-0.6026882711835219, 0.6999706283746989, [0.12613490559273988, -1.02726518781067], 4));
     let (value, grad) = p28::f::grad(0.9915989665650145);
     check("p28", value, &format!("{grad:?}"), &p28::f::trace(0.9915989665650145));
     let (value, grad) = p29::f::grad(1.0137480521413873, [[0.8897730149756629, -0.23523418851480793, -0.41520114281199794], [0.989614451882252, -0.03187353896087464, -0.5141718944410971]], [-0.8419215717942578, -0.25825432611461774, 0.45957367017089545, -0.7109303755916829]);
@@ -3059,8 +3078,8 @@ fn random_traces_are_grad() {
     check("p40", value, &format!("{grad:?}"), &p40::f::trace(-0.19466361929948217));
     let (value, grad) = p41::f::grad(-0.6563955368152172, 0.747661312386315, -0.945511633220937, [1.2687841376264282, -1.288563615750656, 0.47447956743164754, -1.0856052005140304], [-1.299429679354758, -1.4019268347048857, -0.05158859394098325, 0.42832925590096393]);
     check("p41", value, &format!("{grad:?}"), &p41::f::trace(-0.6563955368152172, 0.747661312386315, -0.945511633220937, [1.2687841376264282, -1.288563615750656, 0.47447956743164754, -1.0856052005140304], [-1.299429679354758, -1.4019268347048857, -0.05158859394098325, 0.42832925590096393]));
-    let (value, grad) = p42::f::grad(-0.5044382330298385, &vec![-0.04394721365786536, 1.1228305749091603, -0.361622504086899, 0.5595923655609365], 2);
-    check("p42", value, &format!("{grad:?}"), &p42::f::trace(-0.5044382330298385, &vec![-0.04394721365786536, 1.1228305749091603, -0.361622504086899, 0.5595923655609365], 2));
+    let (value, grad) = p42::f::grad::<f64>(-0.5044382330298385, &vec![-0.04394721365786536, 1.1228305749091603, -0.361622504086899, 0.5595923655609365], 2);
+    check("p42", value, &format!("{grad:?}"), &p42::f::trace::<f64>(-0.5044382330298385, &vec![-0.04394721365786536, 1.1228305749091603, -0.361622504086899, 0.5595923655609365], 2));
     let (value, grad) = p43::f::grad(1.3610734514419747, -0.921364872829234, &[[-1.3145999850265908, -1.2865435315859042], [-0.9872285777643568, -0.2331189833808882], [-0.7302874037364749, 1.1883760178660556]]);
     check("p43", value, &format!("{grad:?}"), &p43::f::trace(1.3610734514419747, -0.921364872829234, &[[-1.3145999850265908, -1.2865435315859042], [-0.9872285777643568, -0.2331189833808882], [-0.7302874037364749, 1.1883760178660556]]));
     let (value, grad) = p44::f::grad(1.1385822889134527, 1.343540323661192, [-1.052318942077623, 0.7508874998706734, -0.5682446914711076], 4);
@@ -3097,8 +3116,8 @@ fn random_traces_are_grad() {
     check("p59", value, &format!("{grad:?}"), &p59::f::trace(0.3491945498585407, [[0.8758409491869377, 0.5958746071724073, 0.744221437885118], [0.9114034671833497, -0.0017263102682072429, -0.4979772252514447]], &vec![1.0976721554618374, 0.5402786195475109, 0.9152729246452869, 1.4626929481912838]));
     let (value, grad) = p60::f::grad(0.4525400651397693);
     check("p60", value, &format!("{grad:?}"), &p60::f::trace(0.4525400651397693));
-    let (value, grad) = p61::f::grad::<f64>(0.2568113818963045, [[0.2076193909306563, 0.14490609498819151], [-0.3980937240579927, 0.21745432039015622], [-0.7195907444456154, -0.10816003787126505]], 4);
-    check("p61", value, &format!("{grad:?}"), &p61::f::trace::<f64>(0.2568113818963045, [[0.2076193909306563, 0.14490609498819151], [-0.3980937240579927, 0.21745432039015622], [-0.7195907444456154, -0.10816003787126505]], 4));
+    let (value, grad) = p61::f::grad(0.2568113818963045, [[0.2076193909306563, 0.14490609498819151], [-0.3980937240579927, 0.21745432039015622], [-0.7195907444456154, -0.10816003787126505]], 4);
+    check("p61", value, &format!("{grad:?}"), &p61::f::trace(0.2568113818963045, [[0.2076193909306563, 0.14490609498819151], [-0.3980937240579927, 0.21745432039015622], [-0.7195907444456154, -0.10816003787126505]], 4));
     let (value, grad) = p62::f::grad::<f64>(-0.805976956958002, -0.566411883646561, 0.4150212277856724);
     check("p62", value, &format!("{grad:?}"), &p62::f::trace::<f64>(-0.805976956958002, -0.566411883646561, 0.4150212277856724));
     let (value, grad) = p63::f::grad(-0.32078799797252877, &[-0.5837636643603645, 1.3092105232387228, 0.38210989055074496], [0.9757331702491783, -0.4580393701940204]);
@@ -3115,8 +3134,8 @@ fn random_traces_are_grad() {
     check("p68", value, &format!("{grad:?}"), &p68::f::trace(0.611448432104897, 1.4264270022488184));
     let (value, grad) = p69::f::grad(1.0721932110235248, 0.25254886343967065, -1.115538412708518, [-0.01702355749817297, 0.4282637315195177, -1.1187170583049346], [[-0.18262453834748382, 0.552906087544546], [1.219662380502068, -1.007350380843245], [-1.293128286754929, 0.45931295413939166]]);
     check("p69", value, &format!("{grad:?}"), &p69::f::trace(1.0721932110235248, 0.25254886343967065, -1.115538412708518, [-0.01702355749817297, 0.4282637315195177, -1.1187170583049346], [[-0.18262453834748382, 0.552906087544546], [1.219662380502068, -1.007350380843245], [-1.293128286754929, 0.45931295413939166]]));
-    let (value, grad) = p70::f::grad(0.1577663725290135, 1.200618702156925, -0.5118824542579969, [[0.8030368074553444, 0.6949982273629156, -1.219773788426247], [-1.32813706333571, -0.2727327107060873, 1.2731282394033432]], [-0.7742005262425988, 1.394705423580438, -1.1601294528546366]);
-    check("p70", value, &format!("{grad:?}"), &p70::f::trace(0.1577663725290135, 1.200618702156925, -0.5118824542579969, [[0.8030368074553444, 0.6949982273629156, -1.219773788426247], [-1.32813706333571, -0.2727327107060873, 1.2731282394033432]], [-0.7742005262425988, 1.394705423580438, -1.1601294528546366]));
+    let (value, grad) = p70::f::grad::<f64>(0.1577663725290135, 1.200618702156925, -0.5118824542579969, [[0.8030368074553444, 0.6949982273629156, -1.219773788426247], [-1.32813706333571, -0.2727327107060873, 1.2731282394033432]], [-0.7742005262425988, 1.394705423580438, -1.1601294528546366]);
+    check("p70", value, &format!("{grad:?}"), &p70::f::trace::<f64>(0.1577663725290135, 1.200618702156925, -0.5118824542579969, [[0.8030368074553444, 0.6949982273629156, -1.219773788426247], [-1.32813706333571, -0.2727327107060873, 1.2731282394033432]], [-0.7742005262425988, 1.394705423580438, -1.1601294528546366]));
     let (value, grad) = p71::f::grad::<f64>(-0.3164236998652905, -0.019490485454581208, 0.6379809475077236, &[1.0230484119250791, -1.2646027363165455, 0.17567757844236986, 1.1122840194183445], [[1.37739809765585, 0.9324010942469623, 0.5449454438006023], [-1.2020677176662307, 1.1380748564836258, -1.0554160272526052]]);
     check("p71", value, &format!("{grad:?}"), &p71::f::trace::<f64>(-0.3164236998652905, -0.019490485454581208, 0.6379809475077236, &[1.0230484119250791, -1.2646027363165455, 0.17567757844236986, 1.1122840194183445], [[1.37739809765585, 0.9324010942469623, 0.5449454438006023], [-1.2020677176662307, 1.1380748564836258, -1.0554160272526052]]));
     let (value, grad) = p72::f::grad(0.02611632640787187, -1.4971824902252853, 3);
@@ -3149,10 +3168,10 @@ fn random_traces_are_grad() {
     check("p85", value, &format!("{grad:?}"), &p85::f::trace::<f64>(0.4134352901865115, 0.7733605015569216, [1.2506197192955026, 0.5999465758857139, 1.031096118876686]));
     let (value, grad) = p86::f::grad(-0.02370880061717906, &[[0.7696857482831758, 0.3973154412961528], [-0.4299423671566922, -1.4369095893127621], [-0.1862968406783847, 0.3695431458846903]], [0.828395744514935, 0.3507253845567686, -0.010633109651741801], 1);
     check("p86", value, &format!("{grad:?}"), &p86::f::trace(-0.02370880061717906, &[[0.7696857482831758, 0.3973154412961528], [-0.4299423671566922, -1.4369095893127621], [-0.1862968406783847, 0.3695431458846903]], [0.828395744514935, 0.3507253845567686, -0.010633109651741801], 1));
-    let (value, grad) = p87::f::grad(1.450911580425386, -0.5007745792687721, -0.8822187916149296, [-0.2258437971985865, -1.497883507585445, -1.447121400816028], 3);
-    check("p87", value, &format!("{grad:?}"), &p87::f::trace(1.450911580425386, -0.5007745792687721, -0.8822187916149296, [-0.2258437971985865, -1.497883507585445, -1.447121400816028], 3));
-    let (value, grad) = p88::f::grad::<f64>(1.4323247746660037, [-1.4066353729710266, -0.7063761096307722], &[-0.9998969370719296, 1.2007027792979201]);
-    check("p88", value, &format!("{grad:?}"), &p88::f::trace::<f64>(1.4323247746660037, [-1.4066353729710266, -0.7063761096307722], &[-0.9998969370719296, 1.2007027792979201]));
+    let (value, grad) = p87::f::grad::<f64>(1.450911580425386, -0.5007745792687721, -0.8822187916149296, [-0.2258437971985865, -1.497883507585445, -1.447121400816028], 3);
+    check("p87", value, &format!("{grad:?}"), &p87::f::trace::<f64>(1.450911580425386, -0.5007745792687721, -0.8822187916149296, [-0.2258437971985865, -1.497883507585445, -1.447121400816028], 3));
+    let (value, grad) = p88::f::grad(1.4323247746660037, [-1.4066353729710266, -0.7063761096307722], &[-0.9998969370719296, 1.2007027792979201]);
+    check("p88", value, &format!("{grad:?}"), &p88::f::trace(1.4323247746660037, [-1.4066353729710266, -0.7063761096307722], &[-0.9998969370719296, 1.2007027792979201]));
     let (value, grad) = p89::f::grad(0.12112594483091632, -0.6654397075089316, [[0.23816663538428173, -0.5963651470869074], [-0.8392361063858167, -1.1923687800900642], [-0.474628374950278, 1.0613248823075923]], &vec![-1.4829969493611599, -1.484980516400225, 0.5675116777325075], 4);
     check("p89", value, &format!("{grad:?}"), &p89::f::trace(0.12112594483091632, -0.6654397075089316, [[0.23816663538428173, -0.5963651470869074], [-0.8392361063858167, -1.1923687800900642], [-0.474628374950278, 1.0613248823075923]], &vec![-1.4829969493611599, -1.484980516400225, 0.5675116777325075], 4));
     let (value, grad) = p90::f::grad(0.703451725357934, -1.3239543832757446);

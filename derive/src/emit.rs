@@ -1405,9 +1405,19 @@ impl<'f> Plan<'f> {
             }
             Op::IntBin(op) if op.is_method() => {
                 let method = make_ident(op.symbol());
-                let receiver = self.expr(args[0]).at(POSTFIX);
-                let argument = self.expr(args[1]).tokens;
-                Printed::new(quote!(#receiver.#method(#argument)), POSTFIX)
+                let (a, b) = (self.expr(args[0]), self.expr(args[1]).tokens);
+                // By its type's path where the type is known (`usize::min(i, 2)`: an
+                // untyped `i` takes it), else as the user wrote it (`i.min(2)`).
+                match g.ty(id) {
+                    Ty::Int(Some(name)) => {
+                        let (ty, a) = (make_ident(name), a.tokens);
+                        Printed::new(quote!(#ty::#method(#a, #b)), POSTFIX)
+                    }
+                    _ => {
+                        let a = a.at(POSTFIX);
+                        Printed::new(quote!(#a.#method(#b)), POSTFIX)
+                    }
+                }
             }
             Op::IntBin(op) => {
                 let level = op.level() * INFIX_SCALE;

@@ -2009,6 +2009,17 @@ impl Lower<'_> {
                 return node;
             }
         }
+        if let [int, name] = segments.as_slice() {
+            const INTEGERS: &[&str] = &[
+                "i8", "i16", "i32", "i64", "i128", "isize", "u8", "u16", "u32", "u64", "u128", "usize",
+            ];
+            if let (Some(op), true, [a, b]) = (IntOp::method(name), INTEGERS.contains(int), args.as_slice()) {
+                // `usize::min(i, 2)`: the integer method, by its path.
+                let (a, b) = (self.integer(a), self.integer(b));
+                let ty = Ty::Int(Some(int.to_string()));
+                return self.graph.add_typed(Op::IntBin(op), vec![a, b], ty);
+            }
+        }
         let prim = match segments.as_slice() {
             [name] | ["chainrule", name] => rules::function(name),
             [float, name] if is_float(float) && func.qself.is_none() => rules::method(name),

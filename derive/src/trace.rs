@@ -649,7 +649,13 @@ impl Tracer<'_> {
             Op::IntBin(op) if op.is_method() => {
                 let method = Ident::new(op.symbol(), Span::call_site());
                 let (a, b) = (value(0), value(1));
-                quote!(#a.#method(#b))
+                match g.ty(id) {
+                    Ty::Int(Some(name)) => {
+                        let ty = Ident::new(name, Span::call_site());
+                        quote!(#ty::#method(#a, #b))
+                    }
+                    _ => quote!(#a.#method(#b)),
+                }
             }
             Op::IntBin(op) => {
                 let symbol: TokenStream = op.symbol().parse().unwrap_or_default();

@@ -195,8 +195,15 @@ enum Range {
         inclusive: bool,
         rev: bool,
     },
-    /// `0..n`, `0..xs.len()`, `(0..n).rev()`
-    Upto { end: Int, rev: bool },
+    /// `0..n`, `1..xs.len()`, `(0..n).rev()` (empty where `start` is past the end), and
+    /// with the bound cast to another integer type where the index is unused
+    /// (`for _ in 0..(n as u32)`).
+    Upto {
+        start: i64,
+        end: Int,
+        ty: Option<&'static str>,
+        rev: bool,
+    },
     /// `for v in w`, `for &v in w.iter()`, `for (j, &v) in w.iter().enumerate()`, and
     /// `.rev()` of the last two.
     Elements {
@@ -359,6 +366,12 @@ impl Int {
                 let int = int.tokens();
                 quote!((#int as usize))
             }
+            // By the path: an untyped receiver (`let mut n = 0;`) has no methods.
+            Int::Bin(op @ ('m' | 'M'), a, b) => {
+                let (a, b) = (a.tokens(), b.tokens());
+                let method = ident(if *op == 'm' { "min" } else { "max" });
+                quote!(usize::#method(#a, #b))
+            }
             Int::Bin(op, a, b) => {
                 let (a, b) = (a.tokens(), b.tokens());
                 let op = match op {
@@ -392,6 +405,8 @@ impl Int {
                     '-' => a - b,
                     '*' => a * b,
                     '/' => a / b,
+                    'm' => a.min(b),
+                    'M' => a.max(b),
                     _ => a % b,
                 }
             }
@@ -411,6 +426,8 @@ impl Int {
                     '-' => (a.0 - b.1, a.1 - b.0),
                     '*' => (a.0 * b.0, a.1 * b.1),
                     '/' if b.0 > 0 => (a.0 / b.1, a.1 / b.0),
+                    'm' => (a.0.min(b.0), a.1.min(b.1)),
+                    'M' => (a.0.max(b.0), a.1.max(b.1)),
                     '%' if b.0 > 0 && a.1 < b.0 => a,
                     '%' if b.0 > 0 => (0, b.1 - 1),
                     _ => return None,
@@ -865,12 +882,19 @@ impl Stmt {
                         let range = if *rev { quote!((#range).rev()) } else { range };
                         quote!(for #index in #range { #body })
                     }
-                    Range::Upto { end, rev } => {
-                        let end = end.tokens();
+                    Range::Upto { start, end, ty, rev } => {
+                        let start = Literal::i64_unsuffixed(*start);
+                        let end = match ty {
+                            Some(ty) => {
+                                let (end, ty) = (end.tokens(), ident(ty));
+                                quote!((#end as #ty))
+                            }
+                            None => end.tokens(),
+                        };
                         let range = if *rev {
-                            quote!((0..#end).rev())
+                            quote!((#start..#end).rev())
                         } else {
-                            quote!(0..#end)
+                            quote!(#start..#end)
                         };
                         quote!(for #index in #range { #body })
                     }
@@ -988,8 +1012,8 @@ impl Stmt {
                     }
                     env.ints(index, &indices, body)?;
                 }
-                Range::Upto { end, rev } => {
-                    let mut indices: Vec<i64> = (0..end.eval(env)).collect();
+                Range::Upto { start, end, rev, .. } => {
+                    let mut indices: Vec<i64> = (*start..end.eval(env)).collect();
                     if *rev {
                         indices.reverse();
                     }
@@ -1507,7 +1531,7 @@ impl Gen {
                 true => None,
                 false => Some(Int::Var(self.rng.pick(&ints).name.clone())),
             };
-            let candidate = match (self.rng.below(7), var) {
+            let candidate = match (self.rng.below(9), var) {
                 (1..=3, Some(var)) => var,
                 (4, Some(var)) => Int::Bin(
                     '%',
@@ -1520,6 +1544,13 @@ impl Gen {
                 ),
                 (5, Some(var)) => Int::Bin('-', Box::new(Int::Lit(len - 1)), Box::new(var)),
                 (6, Some(var)) => Int::Bin('/', Box::new(var), Box::new(Int::Lit(2))),
+                // `i.min(len - 1)`, `i.max(k)`: integer methods.
+                (7, Some(var)) => Int::Bin('m', Box::new(var), Box::new(Int::Lit(len - 1))),
+                (8, Some(var)) => Int::Bin(
+                    'M',
+                    Box::new(var),
+                    Box::new(Int::Lit(self.rng.below(len as usize) as i64)),
+                ),
                 _ => Int::Lit(self.rng.below(len as usize) as i64),
             };
             if let Some((lo, hi)) = candidate.bounds(&bounds_of) {
@@ -2297,22 +2328,37 @@ impl Gen {
                 },
                 _ => unreachable!(),
             };
-            let index = self.rng.pick(INDICES).to_string();
+            // From 1 or 2 at times: empty where the bound is smaller.
+            let start = if self.rng.chance(0.8) {
+                0
+            } else {
+                1 + self.rng.below(2) as i64
+            };
+            // The bound of another integer type at times: then the index is unused.
+            let ty = self
+                .rng
+                .chance(0.15)
+                .then(|| *self.rng.pick(&["u32", "i32", "u8", "i64", "u16", "isize"]));
+            let index = (ty.is_none() && start < last).then(|| self.rng.pick(INDICES).to_string());
             self.scopes.push(Vec::new());
-            self.declare(Var {
-                name: index.clone(),
-                kind: Kind::Int(0, last - 1),
-                assignable: false,
-                by_ref: false,
-                slice: None,
-            });
+            if let Some(index) = &index {
+                self.declare(Var {
+                    name: index.clone(),
+                    kind: Kind::Int(start, last - 1),
+                    assignable: false,
+                    by_ref: false,
+                    slice: None,
+                });
+            }
             self.loop_body(&mut body, &outer);
             self.scopes.pop();
             Stmt::For {
-                index: Some(index),
+                index,
                 element: None,
                 range: Range::Upto {
+                    start,
                     end,
+                    ty,
                     rev: self.rng.chance(0.3),
                 },
                 body,
