@@ -71,7 +71,7 @@ fn repros() {
     assert_eq!(g.xs, vec![3.0 * 1.5 * 1.5, 0.0, 2.0]);
 }
 
-// Found by the random-program checks (derive/src/random.rs).
+// Found by the random-program checks (compiler/tests/random.rs).
 
 #[allow(clippy::eq_op)] // the point: a square root at 0, in a loop whose result is unread
 #[differentiate]

@@ -1,30 +1,6 @@
-//! The `#[differentiate]` macro of [chainrule](https://docs.rs/chainrule): a small
-//! compiler from an ordinary Rust function to its gradient, as ordinary Rust.
-//!
-//! The pipeline, one module per stage, data flowing one way:
-//! `parse` (syn → IR) → `ir` (the computational graph) → `reverse` (adjoints
-//! through the `rules` table) → `simplify` (peephole rules as nodes are built,
-//! liveness) → `emit` (quote); `expand` runs them on proc-macro2 tokens. Use it
-//! through the `chainrule` crate.
-
-mod diag;
-mod dot;
-mod emit;
-mod expand;
-mod explain;
-#[cfg(test)]
-mod interpret;
-mod ir;
-mod math;
-#[cfg(test)]
-mod never_panics;
-mod parse;
-#[cfg(test)]
-mod random;
-mod reverse;
-mod rules;
-mod simplify;
-mod trace;
+//! The `#[differentiate]` macro of [chainrule](https://docs.rs/chainrule): a thin shim over
+//! the compiler, [`chainrule_compiler`], an ordinary library crate (so that its tests, the
+//! fuzz target and the benchmarks call it directly). Use it through the `chainrule` crate.
 
 /// Generates the gradient of a function over `f64` (or `f32`), beside it.
 ///
@@ -37,13 +13,5 @@ pub fn differentiate(
     attr: proc_macro::TokenStream,
     item: proc_macro::TokenStream,
 ) -> proc_macro::TokenStream {
-    expand::expand(attr.into(), item.into()).into()
+    chainrule_compiler::expand(attr.into(), item.into()).into()
 }
-
-#[cfg(test)]
-use expand::expand;
-
-#[cfg(test)]
-mod explain_tests;
-#[cfg(test)]
-mod tests;

@@ -180,7 +180,7 @@ pub fn failure(case: &Case, point: &Point, message: &str) -> String {
 fn rerun(seed: u64) -> String {
     format!(
         "rerun: E2E_SEED={seed} cargo test -p chainrule-e2e -- --nocapture \
-         (through the interpreter: RANDOM_SEED={seed} cargo test -p chainrule-derive random -- --nocapture)"
+         (through the interpreter: RANDOM_SEED={seed} cargo test -p chainrule-compiler random -- --nocapture)"
     )
 }
 

@@ -1,4 +1,4 @@
-//! Fuzzes `#[differentiate]`'s whole expansion (`derive/src/expand.rs`'s `expand`) with
+//! Fuzzes `#[differentiate]`'s whole expansion (`chainrule_compiler::expand`) with
 //! (i) the fuzzer's bytes as Rust source, tokenized (its leading `#[differentiate(…)]`, if
 //! any, split off as the attribute's arguments; skipped unless UTF-8 that tokenizes), and
 //! (ii) the bytes as the choices that mutate a corpus of valid functions, build random
@@ -6,7 +6,7 @@
 //! not panic, and when the item parses as an item its expansion must parse as a file.
 #![no_main]
 
-use chainrule_fuzz::{expand::expand, fuzzing};
+use chainrule_fuzz::{expand, fuzzing};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {

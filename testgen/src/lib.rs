@@ -23,9 +23,14 @@
 //! Everything follows from a seed ([`Rng`], splitmix64): a program and its points
 //! reproduce from the seed alone.
 //!
-//! Two test suites use it: `derive/src/random.rs` runs each program through the macro's
-//! graph and an interpreter of it (no rustc), and `e2e/` has a build script write programs
-//! with `#[differentiate]` for rustc to compile, whose `grad` its test checks.
+//! Two test suites use it: the compiler's `random` test runs each program through the
+//! compiler's graph and an interpreter of it (no rustc), and `e2e/` has a build script write
+//! programs with `#[differentiate]` for rustc to compile, whose `grad` its test checks.
+//!
+//! [`fuzzing`] holds the other kind of input: a corpus of valid functions and mutations of
+//! it, mostly invalid, for the never-panics property test and the fuzz target.
+
+pub mod fuzzing;
 
 use proc_macro2::{Ident, Literal, Span, TokenStream};
 use quote::quote;

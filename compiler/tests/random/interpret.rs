@@ -1,10 +1,10 @@
 //! An interpreter of the IR, for tests: evaluates a function's graph on `f64` values —
-//! its forward regions, and after [`crate::reverse::reverse`] its backward ones — so that
+//! its forward regions, and after [`chainrule_compiler::reverse::reverse`] its backward ones — so that
 //! random programs can be checked against finite differences and against a direct
 //! evaluation of their source (see `random.rs`).
 //!
 //! Only live nodes run (those the output and the gradients need, by
-//! [`crate::simplify::liveness`], as the emitted code has them). The interpreter checks
+//! [`chainrule_compiler::analysis::liveness`], as the emitted code has them). The interpreter checks
 //! the graph's structure as it goes: a node may read only values of its own region or of
 //! the regions around it (backward code: also the forward function body, which the cache
 //! holds; anyone: constants and integer arithmetic on them), computed before it; indices
@@ -15,9 +15,9 @@
 
 use std::collections::{HashMap, HashSet};
 
-use crate::ir::{Graph, Len, NodeId, Op, RegionId, Ty};
-use crate::reverse::Adjoints;
-use crate::rules::Prim;
+use chainrule_compiler::ir::{Graph, Len, NodeId, Op, RegionId, Ty};
+use chainrule_compiler::ops::Prim;
+use chainrule_compiler::reverse::Adjoints;
 
 /// A value of the IR: the values of the random programs' generator.
 pub use chainrule_testgen::Value;
@@ -127,7 +127,7 @@ impl<'g> Interpreter<'g> {
     }
 
     /// Runs the forward code, then the backward code (the region `backward_top` that
-    /// [`crate::reverse::reverse`] returned) with upstream gradient 1.
+    /// [`chainrule_compiler::reverse::reverse`] returned) with upstream gradient 1.
     pub fn gradient(
         g: &'g Graph,
         output: NodeId,
@@ -146,7 +146,7 @@ impl<'g> Interpreter<'g> {
         if let Some((of_param, _)) = &backward {
             roots.extend(of_param.iter().flatten());
         }
-        let (live, live_slots) = crate::simplify::liveness(g, roots);
+        let (live, live_slots) = chainrule_compiler::analysis::liveness(g, roots);
         let mut nodes = vec![Vec::new(); g.regions.len()];
         let mut constants = vec![None; g.len()];
         let mut live_stacks = HashMap::new();

@@ -15,8 +15,8 @@ use quote::{quote, ToTokens};
 
 use super::{is_copy, make_ident, Plan, Printed, CAST, INFIX_SCALE, POSTFIX, UNARY};
 use crate::ir::{NodeId, Op, Ty};
-use crate::rules::tensor::TensorOp;
-use crate::rules::{Prim, Syntax};
+use crate::ops::tensor::TensorOp;
+use crate::ops::{Prim, Syntax};
 
 /// At most this many arrays go into one `Zip` (ndarray's limit).
 const MAX_PRODUCERS: usize = 6;

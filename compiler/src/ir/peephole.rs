@@ -1,4 +1,4 @@
-//! Simplification: peephole rules applied to every node as it is built, and liveness.
+//! The builder's peephole rules, applied to every node as it is built.
 //!
 //! In the user's forward code only rewrites that keep every bit of the result are made
 //! (constant folding of exactly rounded operations, `x·1 → x`, recognizing a written-out
@@ -6,10 +6,8 @@
 //! ([`Phase::Reverse`]) may also drop zero terms (`x·0 → 0`, `x + 0 → x`), which is what
 //! makes add distribute and max route visibly in the generated code.
 
-use std::collections::{HashMap, HashSet};
-
-use crate::ir::{Cmp, Graph, IntOp, NodeId, Op, Phase, RegionId, Ty};
-use crate::rules::Prim;
+use crate::ir::{Cmp, Graph, IntOp, NodeId, Op, Phase, Ty};
+use crate::ops::Prim;
 
 /// A simpler node computing `op` on `args`, if there is one.
 pub fn peephole(g: &mut Graph, op: &Op, args: &[NodeId]) -> Option<NodeId> {
@@ -102,7 +100,7 @@ fn int_rules(g: &mut Graph, op: IntOp, a: NodeId, b: NodeId) -> Option<NodeId> {
 /// `like` if the node is an array of `like`'s shape filled with one value.
 fn filled_like(g: &Graph, id: NodeId) -> Option<NodeId> {
     match g.op(id) {
-        Op::Tensor(crate::rules::tensor::TensorOp::Fill) => g.args(id).get(1).copied(),
+        Op::Tensor(crate::ops::tensor::TensorOp::Fill) => g.args(id).get(1).copied(),
         _ => None,
     }
 }
@@ -309,104 +307,4 @@ fn written_out_sigmoid(g: &mut Graph, denominator: NodeId) -> Option<NodeId> {
     }
     let z = g.args(negated)[0];
     Some(g.prim(Prim::Sigmoid, &[z]))
-}
-
-/// Which nodes are needed for the roots, and which outputs of each structured node.
-pub fn liveness(
-    g: &Graph,
-    roots: impl IntoIterator<Item = NodeId>,
-) -> (Vec<bool>, HashMap<NodeId, HashSet<usize>>) {
-    let mut live = vec![false; g.len()];
-    let mut slots: HashMap<NodeId, HashSet<usize>> = HashMap::new();
-    let mut work: Vec<NodeId> = Vec::new();
-    let mark = |id: NodeId, live: &mut Vec<bool>, work: &mut Vec<NodeId>| {
-        if !live[id.index()] {
-            live[id.index()] = true;
-            work.push(id);
-        }
-    };
-    for root in roots {
-        mark(root, &mut live, &mut work);
-    }
-    while let Some(id) = work.pop() {
-        let node = g.node(id);
-        let mut slot = None;
-        match &node.op {
-            Op::Project(k) => {
-                mark(node.args[0], &mut live, &mut work);
-                slot = Some((node.args[0], *k));
-            }
-            Op::Stacked(k) => {
-                mark(node.args[0], &mut live, &mut work);
-                // Stacks are written at the iteration's index.
-                if let Some(index) = body_of(g, node.args[0]).and_then(|b| g.region(b).index) {
-                    mark(index, &mut live, &mut work);
-                }
-                if let Some(saved) =
-                    body_of(g, node.args[0]).and_then(|b| g.region(b).stacked.get(*k).copied())
-                {
-                    mark(saved, &mut live, &mut work);
-                }
-            }
-            Op::RegionParam(k) => {
-                if let Some(owner) = g.region(node.region).owner {
-                    mark(owner, &mut live, &mut work);
-                    slot = Some((owner, *k));
-                }
-            }
-            Op::Branch { .. } => mark(node.args[0], &mut live, &mut work),
-            Op::Loop { body, .. } => {
-                mark(node.args[0], &mut live, &mut work);
-                mark(node.args[1], &mut live, &mut work);
-                if let Some(index) = g.region(*body).index {
-                    let _ = index; // the index is live when something reads it
-                }
-            }
-            Op::While { cond, .. } => {
-                if let Some(&c) = g.region(*cond).yields.first() {
-                    mark(c, &mut live, &mut work);
-                }
-            }
-            _ => {
-                for &arg in &node.args {
-                    mark(arg, &mut live, &mut work);
-                }
-            }
-        }
-        if let Some((owner, k)) = slot {
-            if slots.entry(owner).or_default().insert(k) {
-                match *g.op(owner) {
-                    Op::Branch { then, otherwise } => {
-                        for r in [then, otherwise] {
-                            if let Some(&y) = g.region(r).yields.get(k) {
-                                mark(y, &mut live, &mut work);
-                            }
-                        }
-                    }
-                    Op::Loop { body, .. } | Op::While { body, .. } => {
-                        let first_init = if matches!(g.op(owner), Op::Loop { .. }) {
-                            2
-                        } else {
-                            0
-                        };
-                        if let Some(&init) = g.args(owner).get(first_init + k) {
-                            mark(init, &mut live, &mut work);
-                        }
-                        if let Some(&y) = g.region(body).yields.get(k) {
-                            mark(y, &mut live, &mut work);
-                        }
-                    }
-                    _ => {}
-                }
-            }
-        }
-    }
-    (live, slots)
-}
-
-fn body_of(g: &Graph, loop_node: NodeId) -> Option<RegionId> {
-    match *g.op(loop_node) {
-        Op::Loop { body, .. } | Op::While { body, .. } => Some(body),
-        _ => None,
-    }
 }

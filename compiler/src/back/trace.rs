@@ -21,12 +21,12 @@ use proc_macro2::{Ident, Span, TokenStream};
 use quote::{format_ident, quote, ToTokens};
 use syn::ext::IdentExt;
 
-use crate::dot::Picture;
-use crate::emit::{call_backward_tokens, len_tokens, stack_position, trip_count};
+use crate::back::code::{call_backward_tokens, len_tokens, stack_position, trip_count};
+use crate::back::dot::Picture;
+use crate::ir::Function;
 use crate::ir::{FloatType, Graph, Len, NodeId, Op, RegionId, Ty};
-use crate::parse::Function;
+use crate::ops::{Prim, Syntax};
 use crate::reverse::Adjoints;
-use crate::rules::{Prim, Syntax};
 
 /// The body of `f::trace` (its statements and the final `finish()`), and whether it
 /// names the user's items (constants, functions) through `use super::*`.
@@ -92,7 +92,7 @@ pub fn trace_body(
         }
     }
     roots.extend(owners);
-    let (live, live_slots) = crate::simplify::liveness(g, roots);
+    let (live, live_slots) = crate::analysis::liveness(g, roots);
 
     let mut by_region: Vec<Vec<NodeId>> = vec![Vec::new(); g.regions.len()];
     for id in g.ids() {
@@ -205,7 +205,7 @@ pub fn trace_body(
     if let Some(e) = picture
         .edges
         .iter()
-        .position(|e| e.kind == crate::dot::EdgeKind::Output)
+        .position(|e| e.kind == crate::back::dot::EdgeKind::Output)
     {
         let one = tracer.literal(1.0);
         let e = Int(e);

@@ -1,8 +1,8 @@
 //! Nodes of the graph as math, for people: `q = x + y`, `σ(dot) · (1 − σ(dot)) · x0`.
 //!
-//! Two uses: the labels of the graph's pictures ([`crate::dot`]), where each node shows
+//! Two uses: the labels of the graph's pictures ([`crate::back::dot`]), where each node shows
 //! its own operation on its inputs, and the symbolic partial derivatives in the generated
-//! documentation ([`crate::explain`]), which are the gradient nodes the reverse pass built
+//! documentation ([`crate::back::docs`]), which are the gradient nodes the reverse pass built
 //! — simplified as the generated code is — written out with the upstream gradient 1.
 //!
 //! Every text is bounded: an operand whose text would be longer than a limit is written
@@ -15,7 +15,7 @@ use std::collections::BTreeSet;
 use syn::ext::IdentExt;
 
 use crate::ir::{Graph, IntOp, NodeId, Op, RegionId};
-use crate::rules::{Prim, Syntax};
+use crate::ops::{Prim, Syntax};
 
 /// Precedence levels, higher binds tighter (as Rust's).
 const IF: u8 = 0;

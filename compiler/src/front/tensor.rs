@@ -11,8 +11,8 @@ use syn::{BinOp, Expr, ExprMethodCall, Type};
 
 use super::{describe, float_type, is_integer_type, tokens, Expect, Lower};
 use crate::ir::{FloatType, NodeId, RegionId, Ty};
-use crate::rules::tensor::{self, TensorOp};
-use crate::rules::{self, Prim};
+use crate::ops::tensor::{self, TensorOp};
+use crate::ops::{self, Prim};
 
 /// The ndarray types of arrays: their name and rank, and whether it is a view.
 fn array_name(name: &str) -> Option<(u8, bool)> {
@@ -272,7 +272,7 @@ impl Lower<'_> {
             let receiver = super::path_ident(&call.receiver)
                 .and_then(|i| self.lookup(i))
                 .map(|b| b.node)?;
-            if !self.graph.ty(receiver).is_tensor() || rules::method(&name).is_some() || name == "len" {
+            if !self.graph.ty(receiver).is_tensor() || ops::method(&name).is_some() || name == "len" {
                 return None;
             }
             self.args_for_diagnostics(&call.args.iter().collect::<Vec<_>>());
@@ -280,7 +280,7 @@ impl Lower<'_> {
                 &call.method,
                 format!(
                     "unsupported method `{name}` of an array: the differentiable array methods are {ARRAY_METHODS}, and the float methods element by element ({})",
-                    rules::supported_methods()
+                    ops::supported_methods()
                 ),
             ));
         }
@@ -404,8 +404,8 @@ impl Lower<'_> {
             Expr::Path(path) if path.qself.is_none() => {
                 let segments: Vec<String> = path.path.segments.iter().map(|s| s.ident.to_string()).collect();
                 let prim = match segments.iter().map(String::as_str).collect::<Vec<_>>().as_slice() {
-                    [float, name] if matches!(*float, "f64" | "f32") => rules::method(name),
-                    [name] | ["chainrule", name] => rules::function(name),
+                    [float, name] if matches!(*float, "f64" | "f32") => ops::method(name),
+                    [name] | ["chainrule", name] => ops::function(name),
                     _ => None,
                 };
                 match prim {

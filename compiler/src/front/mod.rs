@@ -10,33 +10,23 @@
 
 use proc_macro2::{Ident, TokenStream};
 use quote::ToTokens;
+use syn::ext::IdentExt;
 use syn::spanned::Spanned;
 use syn::{
     BinOp, Block, Expr, ExprCall, ExprMethodCall, FnArg, ItemFn, Lit, Local, Pat, ReturnType, Stmt, Type,
     UnOp,
 };
 
-use crate::diag::Errors;
-use crate::ir::{CmpOp, FloatType, Graph, IntOp, Len, NodeId, Op, Param, RegionId, Ty};
-use crate::rules::{self, Arg, Prim};
+use crate::ir::{
+    CmpOp, Extras, FloatType, Function, Graph, Header, IntOp, Len, NodeId, Op, Param, RegionId, Ty,
+};
+use crate::ops::{self, Arg, Prim};
+use diag::Errors;
 
-// The path spelled out: fuzz/ includes this file by path, from another directory.
-#[path = "parse/tensor.rs"]
+pub mod diag;
 mod tensor;
 
 pub use tensor::{is_tensor_type, is_view_type};
-
-/// A function, read: its graph and the node of its result.
-pub struct Function {
-    pub item: ItemFn,
-    pub graph: Graph,
-    pub output: NodeId,
-    /// `#[differentiate(backward = path)]`: the user's own backward rule; the body is
-    /// not read.
-    pub custom: Option<syn::Path>,
-    /// `#[differentiate(trace, source)]`: what else to generate.
-    pub extras: crate::explain::Extras,
-}
 
 const LANGUAGE: &str = "the body may contain `let` (and `let mut`) bindings, assignments, `if`, `match` on \
                         integers, `for` and `while` loops, arrays, float literals and constants, \
@@ -112,7 +102,7 @@ struct Options {
     /// `backward = path`: a custom backward rule.
     backward: Option<syn::Path>,
     /// `trace`, `source`: what else to generate.
-    extras: crate::explain::Extras,
+    extras: Extras,
 }
 
 /// The attribute's arguments: `wrt(a, b)` naming the parameters to take the gradient
@@ -318,16 +308,21 @@ fn is_integer_type(ty: &Type) -> bool {
     matches!(ty, Type::Path(path) if INTEGERS.iter().any(|name| path.path.is_ident(name)))
 }
 
-/// Tokens as the user would write them (`Vec<f64>`, not `Vec < f64 >`).
-fn tokens(tokens: impl ToTokens) -> String {
+/// Tokens as people write them: `0..n`, `xs.iter()`, `&v`, `f64::EPSILON`; with
+/// `generics`, `<` and `>` are taken for angle brackets (`Vec<f64>`), not comparisons.
+pub fn tidy(tokens: impl ToTokens, generics: bool) -> String {
     let mut text = tokens.to_token_stream().to_string();
-    for (spaced, tight) in [
+    let angles: &[(&str, &str)] = if generics {
+        &[(" < ", "<"), ("< ", "<"), (" >", ">")]
+    } else {
+        &[]
+    };
+    let spacing = [
         (" :: ", "::"),
         (":: ", "::"),
-        (" < ", "<"),
-        ("< ", "<"),
-        (" >", ">"),
-        (" ,", ","),
+        (" ..= ", "..="),
+        (" .. ", ".."),
+        (" . ", "."),
         ("& ", "&"),
         (" (", "("),
         ("( ", "("),
@@ -335,12 +330,18 @@ fn tokens(tokens: impl ToTokens) -> String {
         (" [", "["),
         ("[ ", "["),
         (" ]", "]"),
+        (" ,", ","),
         (" ;", ";"),
-        (" . ", "."),
-    ] {
+    ];
+    for (spaced, tight) in angles.iter().chain(&spacing) {
         text = text.replace(spaced, tight);
     }
     text
+}
+
+/// A type or a path as written: `Vec<f64>`, `&[f64; 3]`.
+fn tokens(tokens: impl ToTokens) -> String {
+    tidy(tokens, true)
 }
 
 /// What a value is expected to be, where the context says (it decides what an
@@ -1705,7 +1706,7 @@ impl Lower<'_> {
         let outer = self.graph.current;
         let before = self.snapshot();
         let body = self.graph.new_region(false);
-        self.graph.region_mut(body).header = Some(crate::dot::Header::of_for(for_loop, enumerate));
+        self.graph.region_mut(body).header = Some(for_header(for_loop, enumerate));
         self.graph.current = body;
         let index_ty = self.graph.ty(range.end).clone();
         let index = self.graph.add_typed(Op::LoopIndex, Vec::new(), index_ty);
@@ -1749,7 +1750,7 @@ impl Lower<'_> {
         self.scopes = before.clone();
         self.graph.current = outer;
         let body = self.graph.new_region(false);
-        self.graph.region_mut(body).header = Some(crate::dot::Header::of_while(while_loop));
+        self.graph.region_mut(body).header = Some(while_header(while_loop));
         self.graph.current = body;
         let counter = self
             .graph
@@ -1956,14 +1957,14 @@ impl Lower<'_> {
                 return self.graph.int_bin(op, receiver, argument);
             }
         }
-        match rules::method(&name) {
+        match ops::method(&name) {
             Some(prim) => {
                 let form = format!("`x.{name}(…)`");
                 self.apply(prim, &args, &form, 1, &call.method)
             }
             None => {
                 self.args_for_diagnostics(&args);
-                let hint = match rules::function(&name) {
+                let hint = match ops::function(&name) {
                     Some(_) => format!("; `{name}` is an activation function: call it as `{name}(x)`"),
                     None => String::new(),
                 };
@@ -1971,7 +1972,7 @@ impl Lower<'_> {
                     &call.method,
                     format!(
                         "unsupported method `{name}`: the differentiable float methods are {}{hint}",
-                        rules::supported_methods()
+                        ops::supported_methods()
                     ),
                 )
             }
@@ -2021,8 +2022,8 @@ impl Lower<'_> {
             }
         }
         let prim = match segments.as_slice() {
-            [name] | ["chainrule", name] => rules::function(name),
-            [float, name] if is_float(float) && func.qself.is_none() => rules::method(name),
+            [name] | ["chainrule", name] => ops::function(name),
+            [float, name] if is_float(float) && func.qself.is_none() => ops::method(name),
             _ => None,
         };
         match prim {
@@ -2038,11 +2039,11 @@ impl Lower<'_> {
                         let message = format!(
                             "unsupported function `{}`: the differentiable float methods are {}",
                             tokens(path),
-                            rules::supported_methods()
+                            ops::supported_methods()
                         );
                         self.error(path, message)
                     }
-                    [_] if rules::method(name).is_some() => {
+                    [_] if ops::method(name).is_some() => {
                         self.args_for_diagnostics(&args);
                         self.error(path, format!("`{name}` is a float method: write `x.{name}()`"))
                     }
@@ -2232,5 +2233,43 @@ impl Lower<'_> {
         } else {
             self.error(expr, what)
         }
+    }
+}
+
+/// A `for` loop's header as written, for the pictures: its text and its index's name.
+fn for_header(for_loop: &syn::ExprForLoop, enumerate: bool) -> Header {
+    let pat = &*for_loop.pat;
+    let index = match pat {
+        syn::Pat::Ident(binding) if !enumerate => Some(binding.ident.unraw().to_string()),
+        syn::Pat::Tuple(tuple) if enumerate => match tuple.elems.first() {
+            Some(syn::Pat::Ident(binding)) => Some(binding.ident.unraw().to_string()),
+            _ => None,
+        },
+        _ => None,
+    };
+    // A loop over elements (`for &v in xs`) has an index of its own only through
+    // `enumerate`; a loop over a range binds the index.
+    let over_range = matches!(unparen(&for_loop.expr), syn::Expr::Range(_))
+        || matches!(unparen(&for_loop.expr), syn::Expr::MethodCall(call) if call.method == "rev");
+    Header {
+        text: format!("for {} in {}", tidy(pat, false), tidy(&*for_loop.expr, false)),
+        index: if over_range || enumerate { index } else { None },
+    }
+}
+
+/// A `while` loop's header as written, for the pictures.
+fn while_header(while_loop: &syn::ExprWhile) -> Header {
+    Header {
+        text: format!("while {}", tidy(&*while_loop.cond, false)),
+        index: None,
+    }
+}
+
+/// `expr` without the parentheses (and invisible groups) around it.
+fn unparen(expr: &syn::Expr) -> &syn::Expr {
+    match expr {
+        syn::Expr::Paren(inner) => unparen(&inner.expr),
+        syn::Expr::Group(inner) => unparen(&inner.expr),
+        other => other,
     }
 }

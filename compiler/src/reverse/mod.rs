@@ -2,7 +2,7 @@
 //!
 //! Walking a region backwards, each node's adjoint (the gradient of the output with
 //! respect to it, "upstream" from its inputs' point of view) goes through the rule table
-//! ([`crate::rules::vjp`]) into its inputs' adjoints: `adjoint[input] += adjoint[node] ×
+//! ([`crate::ops::vjp`]) into its inputs' adjoints: `adjoint[input] += adjoint[node] ×
 //! local_grad`. Nothing here knows an operation; what it knows is structure:
 //!
 //! - an `if` becomes an `if` on the same (saved) condition, each branch reversed;
@@ -15,7 +15,7 @@
 use std::collections::HashMap;
 
 use crate::ir::{Graph, NodeId, Op, Phase, RegionId, Ty};
-use crate::rules::Grad;
+use crate::ops::Grad;
 
 /// The gradient of the output with respect to each parameter (`None` where it is zero).
 pub struct Adjoints {
@@ -40,7 +40,7 @@ pub struct EdgeGradient {
 
 /// Appends the backward pass of `output` to the graph, in a new top region.
 pub fn reverse(g: &mut Graph, output: NodeId) -> (Adjoints, RegionId) {
-    let active = g.active();
+    let active = crate::analysis::active(g);
     g.phase = Phase::Reverse;
     let backward_top = g.new_region(true);
     g.region_mut(backward_top).parent = None;
@@ -274,7 +274,7 @@ impl Reverse {
                         continue;
                     };
                     let args = g.args(id).to_vec();
-                    for (k, grad) in crate::rules::vjp(g, id, &args, upstream) {
+                    for (k, grad) in crate::ops::vjp(g, id, &args, upstream) {
                         let edge = self.is_active(args[k]).then(|| match &grad {
                             Grad::Value(value) => (*value, Vec::new()),
                             Grad::AtIndex(value, indices) => (*value, indices.clone()),

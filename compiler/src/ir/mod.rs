@@ -3,7 +3,7 @@
 //! A node's inputs always come before it, so arena order is evaluation order and the
 //! reverse pass is a backwards walk. Identical nodes are interned, which gives common
 //! subexpression elimination for free; every new node first goes through the
-//! simplifier's peephole rules ([`crate::simplify::peephole`]).
+//! simplifier's peephole rules ([`peephole::peephole`]).
 //!
 //! Control flow is structured: every node belongs to a [`Region`]. The function body is
 //! the top region; an `if` is an [`Op::Branch`] node owning two regions, a loop an
@@ -17,7 +17,9 @@ use std::fmt;
 
 use proc_macro2::{Ident, Span};
 
-use crate::rules::Prim;
+use crate::ops::Prim;
+
+mod peephole;
 
 /// How many floating-point operations the backward pass may redo to recompute a value of
 /// a loop body instead of saving it per iteration.
@@ -270,7 +272,7 @@ pub enum Ty {
     Unit,
     /// An ndarray array of `rank` axes (`Array2<f64>`, `&Array1<f64>`, `ArrayView2<f64>`),
     /// its elements floats of the function's type or integers (labels); its shape is known
-    /// at run time only. See [`crate::rules::tensor`].
+    /// at run time only. See [`crate::ops::tensor`].
     Tensor {
         elem: Box<Ty>,
         rank: u8,
@@ -372,8 +374,54 @@ pub struct Region {
     /// per-iteration stacks ([`Op::Stacked`]).
     pub stacked: Vec<NodeId>,
     /// A loop as the user wrote it (`for i in 0..n`, `while z < 10.0`) and the name of its
-    /// index, for the pictures of the graph ([`crate::dot`]).
-    pub header: Option<crate::dot::Header>,
+    /// index, for the pictures of the graph.
+    pub header: Option<Header>,
+}
+
+/// A loop as the user wrote it, kept by the front end for the pictures.
+#[derive(Clone, Debug, Default)]
+pub struct Header {
+    /// `for i in 0..n`, `while z < 10.0`
+    pub text: String,
+    /// The name of the loop's index (`i`), if the user named it.
+    pub index: Option<String>,
+}
+
+/// What `#[differentiate(…)]` asks for besides the gradient: `trace` and `source` (both
+/// off by default: they cost compile time).
+#[derive(Clone, Copy, Default, Debug)]
+pub struct Extras {
+    /// `f::trace(args…)`.
+    pub trace: bool,
+    /// `f::SOURCE`.
+    pub source: bool,
+}
+
+impl Extras {
+    /// The flag an attribute argument names (`trace`, `source`), if it is one and not set
+    /// yet.
+    pub fn flag(&mut self, keyword: &proc_macro2::Ident) -> Option<&mut bool> {
+        let flag = if keyword == "trace" {
+            &mut self.trace
+        } else if keyword == "source" {
+            &mut self.source
+        } else {
+            return None;
+        };
+        (!*flag).then_some(flag)
+    }
+}
+
+/// A function, read: its graph and the node of its result.
+pub struct Function {
+    pub item: syn::ItemFn,
+    pub graph: Graph,
+    pub output: NodeId,
+    /// `#[differentiate(backward = path)]`: the user's own backward rule; the body is
+    /// not read.
+    pub custom: Option<syn::Path>,
+    /// `#[differentiate(trace, source)]`: what else to generate.
+    pub extras: Extras,
 }
 
 /// What a node computes. Float-valued unless said otherwise.
@@ -468,9 +516,9 @@ pub enum Op {
         arity: usize,
     },
     /// An operation on whole arrays, of the rule table's array part
-    /// ([`crate::rules::tensor`]). Arithmetic and the float methods applied to arrays
+    /// ([`crate::ops::tensor`]). Arithmetic and the float methods applied to arrays
     /// are [`Op::Prim`] nodes of array type: element by element.
-    Tensor(crate::rules::tensor::TensorOp),
+    Tensor(crate::ops::tensor::TensorOp),
 }
 
 #[derive(Clone, PartialEq, Eq, Hash, Debug)]
@@ -545,8 +593,14 @@ impl Graph {
         }
     }
 
+    /// The number of nodes.
     pub fn len(&self) -> usize {
         self.nodes.len()
+    }
+
+    /// Whether the graph has no nodes yet.
+    pub fn is_empty(&self) -> bool {
+        self.nodes.is_empty()
     }
 
     pub fn node(&self, id: NodeId) -> &Node {
@@ -611,7 +665,7 @@ impl Graph {
 
     /// The node computing `op` on `args`: simplified, then interned.
     pub fn add(&mut self, op: Op, args: Vec<NodeId>) -> NodeId {
-        if let Some(simpler) = crate::simplify::peephole(self, &op, &args) {
+        if let Some(simpler) = peephole::peephole(self, &op, &args) {
             return simpler;
         }
         let ty = self.infer(&op, &args);
@@ -1079,88 +1133,17 @@ impl Graph {
         self.add(Op::AddAt, args)
     }
 
+    /// The body of a loop node (`for` or `while`).
+    pub fn body_of(&self, loop_node: NodeId) -> Option<RegionId> {
+        match *self.op(loop_node) {
+            Op::Loop { body, .. } | Op::While { body, .. } => Some(body),
+            _ => None,
+        }
+    }
+
     /// The `k`-th output of a structured node, of type `ty`.
     pub fn project(&mut self, node: NodeId, k: usize, ty: Ty) -> NodeId {
         self.add_typed(Op::Project(k), vec![node], ty)
-    }
-
-    /// For every node, whether its value depends on a parameter the gradient is taken
-    /// with respect to (activity analysis: only such nodes carry gradients). Loops are
-    /// iterated to a fixed point, since a carried value becomes active through its body.
-    pub fn active(&self) -> Vec<bool> {
-        let mut active = vec![false; self.len()];
-        loop {
-            let mut changed = false;
-            for id in self.ids() {
-                if active[id.index()]
-                    || !self.ty(id).is_differentiable()
-                        && !matches!(
-                            self.op(id),
-                            Op::Branch { .. } | Op::Loop { .. } | Op::While { .. }
-                        )
-                {
-                    continue;
-                }
-                let node = self.node(id);
-                let now = match &node.op {
-                    Op::Param(i) => self.params.get(*i).is_some_and(|p| p.wrt),
-                    Op::RegionParam(k) => {
-                        let region = self.region(node.region);
-                        let owner = region.owner.map(|o| (self.op(o).clone(), self.args(o).to_vec()));
-                        let init_active = match owner {
-                            Some((Op::Loop { .. }, args)) => {
-                                args.get(2 + k).is_some_and(|a| active[a.index()])
-                            }
-                            Some((Op::While { .. }, args)) => args.get(*k).is_some_and(|a| active[a.index()]),
-                            _ => false,
-                        };
-                        let body_yield = match self.region(node.region).owner.map(|o| self.op(o).clone()) {
-                            Some(Op::Loop { body, .. }) | Some(Op::While { body, .. }) => {
-                                self.region(body).yields.get(*k).copied()
-                            }
-                            _ => None,
-                        };
-                        init_active || body_yield.is_some_and(|y| active[y.index()])
-                    }
-                    Op::Project(k) => {
-                        let owner = node.args[0];
-                        match self.op(owner) {
-                            Op::Call { .. } => *k == 0 && self.args(owner).iter().any(|a| active[a.index()]),
-                            Op::Branch { then, otherwise } => [*then, *otherwise]
-                                .iter()
-                                .any(|r| self.region(*r).yields.get(*k).is_some_and(|y| active[y.index()])),
-                            Op::Loop { body, .. } => {
-                                self.args(owner).get(2 + k).is_some_and(|a| active[a.index()])
-                                    || self
-                                        .region(*body)
-                                        .yields
-                                        .get(*k)
-                                        .is_some_and(|y| active[y.index()])
-                            }
-                            Op::While { body, .. } => {
-                                self.args(owner).get(*k).is_some_and(|a| active[a.index()])
-                                    || self
-                                        .region(*body)
-                                        .yields
-                                        .get(*k)
-                                        .is_some_and(|y| active[y.index()])
-                            }
-                            _ => false,
-                        }
-                    }
-                    Op::Stacked(_) => false,
-                    Op::Branch { .. } | Op::Loop { .. } | Op::While { .. } => false,
-                    _ => node.args.iter().any(|a| active[a.index()]),
-                };
-                if now {
-                    active[id.index()] = true;
-                    changed = true;
-                }
-            }
-            if !changed {
-                return active;
-            }
-        }
     }
 }
 

@@ -16,13 +16,11 @@ use proc_macro2::{Delimiter, Group, Ident, Span, TokenStream};
 use quote::{format_ident, quote, quote_spanned, ToTokens};
 use syn::ext::IdentExt;
 
+use crate::ir::Function;
 use crate::ir::{FloatType, Graph, IndexKind, Len, NodeId, Op, RegionId, Ty};
-use crate::parse::Function;
+use crate::ops::{Prim, Syntax};
 use crate::reverse::Adjoints;
-use crate::rules::{Prim, Syntax};
 
-// The path spelled out: fuzz/ includes this file by path, from another directory.
-#[path = "emit/tensor.rs"]
 mod tensor;
 
 /// Names the generated code uses itself; user variables with these names get a suffix.
@@ -179,10 +177,10 @@ pub fn emit(function: &Function, adjoints: &Adjoints, backward_top: RegionId) ->
 /// How a cached parameter is stored: slices copied (the cache owns what it keeps),
 /// references to arrays dereferenced.
 fn cache_value(param: &crate::ir::Param, ident: &Ident) -> TokenStream {
-    if crate::parse::is_tensor_type(&param.ty) {
+    if crate::front::is_tensor_type(&param.ty) {
         // An owned array moves into the cache; a reference or a view is copied.
         return match &param.ty {
-            syn::Type::Path(path) if !crate::parse::is_view_type(path) => quote!(#ident),
+            syn::Type::Path(path) if !crate::front::is_view_type(path) => quote!(#ident),
             _ => quote!(#ident.to_owned()),
         };
     }
@@ -295,7 +293,7 @@ impl<'p, 'f> Module<'p, 'f> {
             }
         });
         // Array parameters keep their written types (`&Array2<f64>`), named beside the function.
-        let array_params = g.params.iter().any(|p| crate::parse::is_tensor_type(&p.ty));
+        let array_params = g.params.iter().any(|p| crate::front::is_tensor_type(&p.ty));
         let uses_super = (plan.uses_named || function.custom.is_some() || array_params).then(|| {
             quote! {
                 // The user's constants resolve as they do beside the function (an absolute
@@ -474,7 +472,7 @@ impl<'f> Plan<'f> {
         let g = &function.graph;
         let len = g.len();
         let roots: Vec<NodeId> = adjoints.of_param.iter().flatten().copied().collect();
-        let (live, live_slots) = crate::simplify::liveness(g, roots.iter().copied().chain([function.output]));
+        let (live, live_slots) = crate::analysis::liveness(g, roots.iter().copied().chain([function.output]));
 
         // The cache: top-level forward values read by live backward code.
         let is_backward = |id: NodeId| g.region(g.region_of(id)).backward;
@@ -544,7 +542,7 @@ impl<'f> Plan<'f> {
                             as_init_or_yield[init.index()] = true;
                         }
                     }
-                    let Some(body) = body_of(g, id) else { continue };
+                    let Some(body) = g.body_of(id) else { continue };
                     let cond = match *g.op(id) {
                         Op::While { cond, .. } => Some(cond),
                         _ => None,
@@ -715,11 +713,13 @@ impl<'f> Plan<'f> {
                     .owner
                     .map(|owner| carried_key(g, owner, k))
                     .filter(|&key| key != id),
-                Op::Project(k) if body_of(g, g.args(id)[0]).is_some() => {
+                Op::Project(k) if g.body_of(g.args(id)[0]).is_some() => {
                     let key = carried_key(g, g.args(id)[0], k);
                     (key != g.args(id)[0] && key != id).then_some(key)
                 }
-                Op::Stacked(k) => body_of(g, g.args(id)[0]).and_then(|b| g.region(b).stacked.get(k).copied()),
+                Op::Stacked(k) => g
+                    .body_of(g.args(id)[0])
+                    .and_then(|b| g.region(b).stacked.get(k).copied()),
                 _ => None,
             };
             // Else `d_q` after `q`.
@@ -877,7 +877,9 @@ impl<'f> Plan<'f> {
                 }
                 (Op::Stacked(k), _) => {
                     let owner = g.args(id)[0];
-                    let saved = body_of(g, owner).and_then(|b| g.region(b).stacked.get(*k).copied());
+                    let saved = g
+                        .body_of(owner)
+                        .and_then(|b| g.region(b).stacked.get(*k).copied());
                     let base = saved.and_then(|s| plan.names[s.index()].clone()).unwrap_or(stem);
                     format!("{base}_saved")
                 }
@@ -1725,18 +1727,11 @@ fn tuple(values: &[TokenStream]) -> TokenStream {
     }
 }
 
-fn body_of(g: &Graph, loop_node: NodeId) -> Option<RegionId> {
-    match *g.op(loop_node) {
-        Op::Loop { body, .. } | Op::While { body, .. } => Some(body),
-        _ => None,
-    }
-}
-
 /// The key under which a loop's carried variable `k` is named once, for its initial
 /// value, its parameter in the body (and condition), and its final value.
 fn carried_key(g: &Graph, owner: NodeId, k: usize) -> NodeId {
     // The body's parameter node stands for the variable.
-    body_of(g, owner)
+    g.body_of(owner)
         .and_then(|b| g.region(b).params.get(k).copied())
         .unwrap_or(owner)
 }
@@ -1745,7 +1740,7 @@ fn stacked_live(g: &Graph, live: &[bool], owner: NodeId, saved: NodeId) -> bool 
     g.ids().any(|id| {
         live[id.index()]
             && matches!(g.op(id), Op::Stacked(k) if g.args(id)[0] == owner
-                && body_of(g, owner).and_then(|b| g.region(b).stacked.get(*k).copied()) == Some(saved))
+                && g.body_of(owner).and_then(|b| g.region(b).stacked.get(*k).copied()) == Some(saved))
     })
 }
 
@@ -1809,7 +1804,8 @@ fn stem(g: &Graph, id: NodeId) -> &'static str {
         Op::Len => "len",
         Op::Project(k)
             if matches!(g.op(g.args(id)[0]), Op::While { .. })
-                && body_of(g, g.args(id)[0]).is_some_and(|b| g.region(b).params.len() == *k) =>
+                && g.body_of(g.args(id)[0])
+                    .is_some_and(|b| g.region(b).params.len() == *k) =>
         {
             "iterations"
         }

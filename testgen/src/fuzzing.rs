@@ -1,12 +1,9 @@
-//! The inputs and the check shared by the property test (`crate::never_panics`) and the
-//! cargo-fuzz target (`fuzz/fuzz_targets/expand.rs`, which includes this file by path):
+//! The inputs and the check shared by the compiler's property test (`never_panics`) and the
+//! cargo-fuzz target (`fuzz/fuzz_targets/expand.rs`):
 //! a corpus of valid `#[differentiate]` functions covering the language, token-level
 //! mutations of them, random token streams and attribute arguments, all driven by an
 //! [`Entropy`] source (a seeded PRNG in the test, the fuzzer's bytes in the fuzz target),
 //! and [`check`], which runs the expansion on one input.
-//!
-//! This file depends on proc-macro2 and syn only (no `crate::` paths), so that it compiles
-//! in both crates.
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
 

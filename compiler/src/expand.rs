@@ -1,10 +1,10 @@
-//! The whole expansion, on proc-macro2 tokens: usable outside the compiler (in tests,
-//! and in the fuzz target, which includes these modules by path).
+//! The last stage: the whole expansion, on proc-macro2 tokens (so that it runs outside the
+//! compiler too: in tests, the fuzz target and the benchmarks).
 
 use proc_macro2::TokenStream;
 use quote::quote;
 
-use crate::{emit, explain, parse, reverse};
+use crate::{back, front, reverse};
 
 /// The whole expansion, on proc-macro2 tokens (so that it runs outside the compiler, in
 /// tests). Never panics: every problem becomes a `compile_error!` at its tokens, emitted
@@ -65,8 +65,8 @@ fn item_keyword(item: &syn::Item) -> TokenStream {
 }
 
 fn differentiate_function(attr: TokenStream, function: syn::ItemFn) -> syn::Result<TokenStream> {
-    let mut function = parse::parse(attr, function)?;
+    let mut function = front::parse(attr, function)?;
     let (adjoints, backward_top) = reverse::reverse(&mut function.graph, function.output);
-    let generated = emit::emit(&function, &adjoints, backward_top);
-    Ok(explain::explain(&function, &adjoints, backward_top, generated))
+    let generated = back::code::emit(&function, &adjoints, backward_top);
+    Ok(back::docs::explain(&function, &adjoints, backward_top, generated))
 }

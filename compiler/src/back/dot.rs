@@ -21,82 +21,14 @@ use proc_macro2::TokenStream;
 use quote::ToTokens;
 use syn::ext::IdentExt;
 
+use crate::back::math::Math;
+use crate::ir::Function;
 use crate::ir::{Graph, NodeId, Op, RegionId};
-use crate::math::Math;
-use crate::parse::Function;
 
 /// Where `f::trace` writes its numbers into the template: `HOLE` kind index [`:` more]
 /// `HOLE_END`.
 pub const HOLE: char = '§';
 pub const HOLE_END: char = '¤';
-
-/// A loop as the user wrote it, kept by the parser for the picture.
-#[derive(Clone, Debug, Default)]
-pub struct Header {
-    /// `for i in 0..n`, `while z < 10.0`
-    pub text: String,
-    /// The name of the loop's index (`i`), if the user named it.
-    pub index: Option<String>,
-}
-
-impl Header {
-    pub fn of_for(for_loop: &syn::ExprForLoop, enumerate: bool) -> Header {
-        let pat = &*for_loop.pat;
-        let index = match pat {
-            syn::Pat::Ident(binding) if !enumerate => Some(binding.ident.unraw().to_string()),
-            syn::Pat::Tuple(tuple) if enumerate => match tuple.elems.first() {
-                Some(syn::Pat::Ident(binding)) => Some(binding.ident.unraw().to_string()),
-                _ => None,
-            },
-            _ => None,
-        };
-        // A loop over elements (`for &v in xs`) has an index of its own only through
-        // `enumerate`; a loop over a range binds the index.
-        let over_range = matches!(strip(&for_loop.expr), syn::Expr::Range(_))
-            || matches!(strip(&for_loop.expr), syn::Expr::MethodCall(call) if call.method == "rev");
-        Header {
-            text: format!("for {} in {}", tidy(pat), tidy(&*for_loop.expr)),
-            index: if over_range || enumerate { index } else { None },
-        }
-    }
-
-    pub fn of_while(while_loop: &syn::ExprWhile) -> Header {
-        Header {
-            text: format!("while {}", tidy(&*while_loop.cond)),
-            index: None,
-        }
-    }
-}
-
-fn strip(expr: &syn::Expr) -> &syn::Expr {
-    match expr {
-        syn::Expr::Paren(inner) => strip(&inner.expr),
-        syn::Expr::Group(inner) => strip(&inner.expr),
-        other => other,
-    }
-}
-
-/// Tokens as people write them: `0..n`, `xs.iter()`, `&v`.
-fn tidy(tokens: impl ToTokens) -> String {
-    let mut text = tokens.to_token_stream().to_string();
-    for (spaced, tight) in [
-        (" . ", "."),
-        (" .. ", ".."),
-        (" ..= ", "..="),
-        ("& ", "&"),
-        (" (", "("),
-        ("( ", "("),
-        (" )", ")"),
-        (" [", "["),
-        ("[ ", "["),
-        (" ]", "]"),
-        (" ,", ","),
-        (" :: ", "::"),
-    ] {
-        text = text.replace(spaced, tight);
-    }
-    text
-}
 
 /// How a node is drawn.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -201,7 +133,7 @@ pub fn picture(function: &Function) -> Picture {
     let g = &function.graph;
     let output = function.output;
     let fn_name = function.item.sig.ident.unraw().to_string();
-    let (live, live_slots) = crate::simplify::liveness(g, [output]);
+    let (live, live_slots) = crate::analysis::liveness(g, [output]);
     let mut math = Math::new(g, None);
 
     // The nodes drawn, in arena order, and the regions they are drawn in.

@@ -1,5 +1,5 @@
 //! The macro never panics (issue 4, part 2): a property test over thousands of inputs per
-//! run, most of them invalid, each through [`crate::expand::expand`].
+//! run, most of them invalid, each through [`chainrule_compiler::expand`].
 //!
 //! Three families of inputs (see [`fuzzing`], shared with the fuzz target in `fuzz/`):
 //!
@@ -20,11 +20,9 @@
 //! item parses as an item, the expansion (the item, then the generated code or
 //! `compile_error!`s) must parse as a file. A failure prints its seed, its input and a
 //! reduced input. Seeds are fixed, so a run reproduces:
-//! `NEVER_PANICS_SEED=n cargo test -p chainrule-derive never_panics -- --nocapture` runs
+//! `NEVER_PANICS_SEED=n cargo test -p chainrule-compiler never_panics -- --nocapture` runs
 //! the one input of seed `n` and prints it; `NEVER_PANICS_CASES=n` changes how many inputs
 //! a run checks (default [`DEFAULT_CASES`]), `NEVER_PANICS_FROM=n` the first seed (0).
-
-mod fuzzing;
 
 use std::cell::{Cell, RefCell};
 use std::panic;
@@ -33,7 +31,7 @@ use std::time::{Duration, Instant};
 
 use proc_macro2::TokenStream;
 
-use fuzzing::{Entropy, Node, Rng};
+use chainrule_testgen::fuzzing::{self, Entropy, Node, Rng};
 
 /// Inputs per run: 5 to 10 s in a debug build (on 2 busy cores).
 const DEFAULT_CASES: u64 = 6_000;
@@ -54,7 +52,7 @@ fn case(seed: u64) -> (&'static str, TokenStream, TokenStream) {
 }
 
 fn expand(attr: TokenStream, item: TokenStream) -> TokenStream {
-    crate::expand::expand(attr, item)
+    chainrule_compiler::expand(attr, item)
 }
 
 // ---------------------------------------------------------------------------------------
@@ -379,7 +377,7 @@ fn never_panics_fuzz_seeds_match_the_corpus() {
         assert_eq!(
             written,
             *source,
-            "{} is not corpus function {index}: run NEVER_PANICS_WRITE_SEEDS=1 cargo test -p chainrule-derive never_panics_fuzz_seeds",
+            "{} is not corpus function {index}: run NEVER_PANICS_WRITE_SEEDS=1 cargo test -p chainrule-compiler never_panics_fuzz_seeds",
             path.display()
         );
     }

@@ -1,12 +1,12 @@
 //! Explaining the generated code to its reader: the last stage of the expansion adds to
-//! the module `f` that [`crate::emit`] wrote
+//! the module `f` that [`crate::back::code`] wrote
 //!
-//! - `f::graph()`: the computational graph in Graphviz DOT ([`crate::dot`]);
+//! - `f::graph()`: the computational graph in Graphviz DOT ([`crate::back::dot`]);
 //! - `f::trace(args…)`: the same graph for one evaluation, each edge annotated with its
-//!   value and its gradient ([`crate::trace`]);
+//!   value and its gradient ([`crate::back::trace`]);
 //! - `f::SOURCE`: the generated forward and backward code, pretty-printed;
 //! - documentation: the symbolic partial derivatives in the module's, what each item
-//!   computes in the items' ([`crate::math`]).
+//!   computes in the items' ([`crate::back::math`]).
 //!
 //! It reads the emitted module back with syn (which keeps every token's span, so
 //! hygiene and error locations are unchanged) and appends to it. If that ever failed,
@@ -16,36 +16,11 @@ use proc_macro2::{Delimiter, Group, Span, TokenStream, TokenTree};
 use quote::{quote, ToTokens};
 use syn::ext::IdentExt;
 
-use crate::dot;
-use crate::ir::{NodeId, Op, RegionId, Ty};
-use crate::math::{Math, Opaque};
-use crate::parse::Function;
+use crate::back::dot;
+use crate::back::math::{Math, Opaque};
+use crate::ir::Function;
+use crate::ir::{Extras, NodeId, Op, RegionId, Ty};
 use crate::reverse::Adjoints;
-
-/// What `#[differentiate(…)]` asks for besides the gradient: `trace` and `source` (both
-/// off by default: they cost compile time, see [`explain`]).
-#[derive(Clone, Copy, Default, Debug)]
-pub struct Extras {
-    /// `f::trace(args…)`.
-    pub trace: bool,
-    /// `f::SOURCE`.
-    pub source: bool,
-}
-
-impl Extras {
-    /// The flag an attribute argument names (`trace`, `source`), if it is one and not set
-    /// yet.
-    pub fn flag(&mut self, keyword: &proc_macro2::Ident) -> Option<&mut bool> {
-        let flag = if keyword == "trace" {
-            &mut self.trace
-        } else if keyword == "source" {
-            &mut self.source
-        } else {
-            return None;
-        };
-        (!*flag).then_some(flag)
-    }
-}
 
 /// Adds to the module the emitter wrote: always its documentation (the partial
 /// derivatives) and `graph()`; `trace(…)` and `SOURCE` where the attribute asks for them.
@@ -260,8 +235,10 @@ fn explained(
     });
     if extras.trace {
         let trace = match &function.custom {
-            Some(_) => crate::trace::custom_trace_body(function, &picture, &template_ident.to_token_stream()),
-            None => crate::trace::trace_body(
+            Some(_) => {
+                crate::back::trace::custom_trace_body(function, &picture, &template_ident.to_token_stream())
+            }
+            None => crate::back::trace::trace_body(
                 function,
                 adjoints,
                 backward_top,
@@ -281,7 +258,7 @@ fn explained(
         let params: Vec<syn::Ident> = g
             .params
             .iter()
-            .map(|p| crate::trace::param_ident(&p.ident.unraw().to_string()))
+            .map(|p| crate::back::trace::param_ident(&p.ident.unraw().to_string()))
             .collect();
         let param_types: Vec<&syn::Type> = g.params.iter().map(|p| &p.ty).collect();
         let generics = match &g.generic {

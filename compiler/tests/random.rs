@@ -6,7 +6,7 @@
 //! every program:
 //!
 //! - the macro accepts it, and `expand` gives Rust that parses;
-//! - its graph, run by the interpreter ([`crate::interpret`]), computes the program's own
+//! - its graph, run by the interpreter ([`interpret`]), computes the program's own
 //!   value bit for bit (parse and the simplifier's forward rewrites are exact);
 //! - its backward pass, interpreted, gives the gradient that central differences of its
 //!   forward pass give (relative 1e-5, with a floor), at up to 3 random points: along
@@ -17,7 +17,7 @@
 //!   disagree (ill-conditioned).
 //!
 //! Seeds are fixed, so a failure reproduces: it prints the seed and the program.
-//! `RANDOM_SEED=n cargo test -p chainrule-derive random -- --nocapture` checks one seed
+//! `RANDOM_SEED=n cargo test -p chainrule-compiler random -- --nocapture` checks one seed
 //! and prints its program; `RANDOM_PROGRAMS=n` changes how many programs a run checks
 //! (10,000; the expansion test takes the first fifth of them).
 //!
@@ -33,8 +33,10 @@ use chainrule_testgen::{Program, Rng, Value};
 use proc_macro2::TokenStream;
 use quote::quote;
 
-use crate::interpret;
-use crate::{parse, reverse};
+use chainrule_compiler::{front as parse, reverse};
+
+#[path = "random/interpret.rs"]
+mod interpret;
 
 // ---------------------------------------------------------------------------------------
 // checking
@@ -362,7 +364,7 @@ fn random_programs_expand_to_rust() {
     let (stats, failures) = on_threads(&seeds, |seed, stats| {
         stats.programs += 1;
         let program = Program::generate(seed);
-        let expanded = crate::expand(program.attr(), program.tokens());
+        let expanded = chainrule_compiler::expand(program.attr(), program.tokens());
         let text = expanded.to_string();
         if text.contains("compile_error") {
             return Err(failure(&program, &format!("expand reports an error: {text}")));
@@ -415,7 +417,7 @@ fn interpreted(item: TokenStream, inputs: &[Value]) -> interpret::Run {
 
 /// The expansion of `item`, parsed.
 fn expanded(item: TokenStream) -> syn::File {
-    let tokens = crate::expand(TokenStream::new(), item);
+    let tokens = chainrule_compiler::expand(TokenStream::new(), item);
     syn::parse2(tokens.clone())
         .unwrap_or_else(|error| panic!("the expansion does not parse: {error}\n{tokens}"))
 }
@@ -510,7 +512,7 @@ fn ambiguous_method_calls(function: &syn::ItemFn) -> Vec<String> {
         }
         fn visit_expr_method_call(&mut self, call: &'ast syn::ExprMethodCall) {
             syn::visit::visit_expr_method_call(self, call);
-            let float_method = crate::rules::method(&call.method.to_string()).is_some();
+            let float_method = chainrule_compiler::ops::method(&call.method.to_string()).is_some();
             if float_method && !self.typed(&call.receiver) {
                 self.found.push(call.to_token_stream().to_string());
             }
@@ -548,7 +550,7 @@ fn regression_unused_loop_poisons_the_gradient() {
 #[test]
 fn regression_cast_before_less_than() {
     // emitted: `let condition = n as f64 < x;` — "expected `,`"
-    let file = crate::expand(
+    let file = chainrule_compiler::expand(
         TokenStream::new(),
         quote! {
             fn f(x: f64, n: usize) -> f64 {

@@ -18,7 +18,7 @@
 //! of [`TensorOp::index`]), how `parse` reads it, and a row in `tests/tensors.rs`.
 
 use crate::ir::{Graph, NodeId, Op, Ty};
-use crate::rules::Prim;
+use crate::ops::Prim;
 
 /// An operation on whole arrays. Axis numbers are those the user wrote.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]

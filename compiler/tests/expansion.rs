@@ -1,19 +1,20 @@
 //! Unit tests of the pipeline on `quote!` input: IR dumps, peephole rules, snapshots of
 //! the generated code (reviewed when they change: `cargo insta review`, or
-//! `INSTA_UPDATE=always cargo test -p chainrule-derive` and read the diff).
+//! `INSTA_UPDATE=always cargo test -p chainrule-compiler` and read the diff).
 
 use proc_macro2::TokenStream;
 use quote::quote;
 
-use super::*;
+use chainrule_compiler::{expand, front, ir, ops, reverse};
+
+#[path = "expansion/pictures.rs"]
+mod pictures;
 
 /// The expansion, pretty-printed; the picture's template (`__DOT`, one long line) is
 /// left out: it has snapshots of its own, as DOT (`explain_tests.rs`).
 fn pretty(tokens: TokenStream) -> String {
     match syn::parse2::<syn::File>(tokens.clone()) {
-        Ok(file) => {
-            prettyplease::unparse(&file).replace(&crate::explain_tests::template_line(&file), "\"…\"")
-        }
+        Ok(file) => prettyplease::unparse(&file).replace(&pictures::template_line(&file), "\"…\""),
         Err(error) => panic!("generated code does not parse: {error}\n{tokens}"),
     }
 }
@@ -23,7 +24,7 @@ fn expand_fn(item: TokenStream) -> String {
 }
 
 fn graph_of(item: TokenStream) -> (ir::Graph, ir::NodeId) {
-    let function = parse::parse(TokenStream::new(), syn::parse2(item).expect("a function"))
+    let function = front::parse(TokenStream::new(), syn::parse2(item).expect("a function"))
         .unwrap_or_else(|error| panic!("rejected: {error}"));
     (function.graph, function.output)
 }
@@ -75,7 +76,7 @@ fn ir_of_the_lecture_function() {
     // add distributes: x and y share q's adjoint; mul switches: d_q = upstream × z.
     let d_q = adjoints.of_param[0].expect("d_x");
     assert_eq!(adjoints.of_param[1], Some(d_q));
-    assert_eq!(g.op(d_q), &ir::Op::Prim(rules::Prim::Mul));
+    assert_eq!(g.op(d_q), &ir::Op::Prim(ops::Prim::Mul));
     assert_eq!(g.op(g.args(d_q)[0]), &ir::Op::Upstream);
     assert_eq!(g.args(d_q)[1], g.params[2].node);
 }
@@ -95,12 +96,12 @@ fn every_written_out_sigmoid_is_recognized() {
         quote!(chainrule::sigmoid(z)),
     ] {
         let (g, output) = graph_of(quote!(fn s(z: f64) -> f64 { #body }));
-        assert_eq!(g.op(output), &ir::Op::Prim(rules::Prim::Sigmoid), "{body}");
+        assert_eq!(g.op(output), &ir::Op::Prim(ops::Prim::Sigmoid), "{body}");
     }
     // Not a sigmoid: e^{+z}, or 2 in the numerator.
     for body in [quote!(1.0 / (1.0 + z.exp())), quote!(2.0 / (1.0 + (-z).exp()))] {
         let (g, output) = graph_of(quote!(fn s(z: f64) -> f64 { #body }));
-        assert_ne!(g.op(output), &ir::Op::Prim(rules::Prim::Sigmoid), "{body}");
+        assert_ne!(g.op(output), &ir::Op::Prim(ops::Prim::Sigmoid), "{body}");
     }
 }
 
@@ -115,7 +116,7 @@ fn forward_folding_is_exact_only() {
     let text = g.to_string();
     assert!(text.contains(&format!("const {:?}", 0.1 + 0.2)), "{text}");
     assert!(text.contains("sin"), "{text}");
-    assert_eq!(g.op(output), &ir::Op::Prim(rules::Prim::Add));
+    assert_eq!(g.op(output), &ir::Op::Prim(ops::Prim::Add));
     // In f32, constants are rounded and folded in f32.
     let (g, _) = graph_of(quote!(
         fn c(x: f32) -> f32 {
@@ -131,14 +132,14 @@ fn forward_folding_is_exact_only() {
             x * 0.0
         }
     ));
-    assert_eq!(g.op(output), &ir::Op::Prim(rules::Prim::Mul));
+    assert_eq!(g.op(output), &ir::Op::Prim(ops::Prim::Mul));
     // … and x - (-0.0) too (it turns -0 into +0), while x - 0.0 and x * 1.0 vanish.
     let (g, output) = graph_of(quote!(
         fn c(x: f64) -> f64 {
             x - -0.0
         }
     ));
-    assert_eq!(g.op(output), &ir::Op::Prim(rules::Prim::Sub));
+    assert_eq!(g.op(output), &ir::Op::Prim(ops::Prim::Sub));
     let (g, output) = graph_of(quote!(
         fn c(x: f64) -> f64 {
             (x - 0.0) * 1.0 / 1.0
@@ -421,7 +422,7 @@ fn generated_code_grows_linearly() {
 }
 
 /// The compile-cost table of BENCHMARKS.md:
-/// `cargo test -p chainrule-derive --release -- --ignored compile_cost --nocapture`.
+/// `cargo test -p chainrule-compiler --release -- --ignored compile_cost --nocapture`.
 #[test]
 #[ignore = "a measurement, not a check: run it to refresh BENCHMARKS.md"]
 fn compile_cost() {
