@@ -200,6 +200,30 @@ ops! {
     min(a, b) => a.min(b), at [[0.5, 1.5], [2.0, -1.25], [-0.75, -0.5]];
     hypot(a, b) => a.hypot(b), at [[3.0, 4.0], [-1.25, 0.5], [0.5, -2.0]];
     mul_add(a, b, c) => a.mul_add(b, c), at [[0.5, 1.5, -2.0], [-1.25, 2.0, 0.75], [3.0, -0.5, 1.0]];
+    // inside [lo, hi], below, above, and just inside a bound
+    clamp(x, lo, hi) => x.clamp(lo, hi), at [[0.5, -1.0, 1.0], [-1.5, -1.0, 1.0], [2.0, -1.0, 1.0], [0.98, -1.0, 1.0]];
+    copysign(x, s) => x.copysign(s), at [[1.5, -2.0], [-0.75, 0.5], [2.0, 3.0], [-1.25, -1.0]];
+
+    // inverse hyperbolic functions, near the ends of their domains too
+    asinh(x) => x.asinh(), at [[-1.5], [0.5], [3.0]];
+    acosh(x) => x.acosh(), at [[1.125], [2.0], [5.0]];
+    atanh(x) => x.atanh(), at [[-0.5], [0.25], [0.875]];
+
+    // piecewise constant (gradient 0 between the jumps) and their relatives, near the jumps
+    signum(x) => x.signum(), at [[-1.5], [0.75], [0.03125]];
+    floor(x) => x.floor(), at [[0.5], [-1.25], [0.96875], [1.03125]];
+    ceil(x) => x.ceil(), at [[0.5], [-1.25], [0.96875], [1.03125]];
+    round(x) => x.round(), at [[0.25], [-1.75], [0.46875], [2.53125]];
+    round_ties_even(x) => x.round_ties_even(), at [[0.25], [-1.75], [0.46875], [2.53125]];
+    trunc(x) => x.trunc(), at [[0.5], [-1.25], [-0.96875], [2.96875]];
+    fract(x) => x.fract(), at [[0.5], [-1.25], [-0.96875], [2.96875]];
+    div_euclid(x, y) => x.div_euclid(y), at [[5.5, 2.0], [-3.25, 1.5], [7.0, -2.5]];
+    rem_euclid(x, y) => x.rem_euclid(y), at [[5.5, 2.0], [-3.25, 1.5], [7.0, -2.5], [3.96875, 2.0]];
+    rem(x, y) => x % y, at [[5.5, 2.0], [-3.25, 1.5], [7.0, -2.5], [3.96875, 2.0]];
+    rem_assign(x, y) => { let mut r = x; r %= y; r }, at [[5.5, 2.0], [-3.25, 1.5], [7.0, -2.5]];
+
+    // angles
+    to_radians(x) => x.to_radians(), at [[0.5], [-90.0], [180.0]];
 
     // activation functions, imported and by path
     sigmoid(z) => sigmoid(z), at [[0.5], [-1.25], [3.0]];
@@ -239,4 +263,39 @@ typed_ops! {
     path_hypot(a, b) => f64: f64::hypot(a, b), f32: f32::hypot(a, b), at [[3.0, 4.0], [-1.25, 0.5], [0.5, -2.0]];
     path_mul_add(a, b, c) => f64: f64::mul_add(a, b, c), f32: f32::mul_add(a, b, c),
         at [[0.5, 1.5, -2.0], [-1.25, 2.0, 0.75], [3.0, -0.5, 1.0]];
+}
+
+/// The conventions where the derivative jumps or does not exist (README, "Operations"):
+/// exactly these values, as JAX takes them.
+#[test]
+fn conventions_at_kinks_and_jumps() {
+    // Steps: 0, also on the jump.
+    for x in [1.0, -2.0, 0.0, 2.5] {
+        assert_eq!(floor::double::f::grad(x).1.x, 0.0);
+        assert_eq!(ceil::double::f::grad(x).1.x, 0.0);
+        assert_eq!(round::double::f::grad(x).1.x, 0.0);
+        assert_eq!(round_ties_even::double::f::grad(x).1.x, 0.0);
+        assert_eq!(trunc::double::f::grad(x).1.x, 0.0);
+        assert_eq!(signum::double::f::grad(x).1.x, 0.0);
+        assert_eq!(fract::double::f::grad(x).1.x, 1.0);
+    }
+    // clamp: all to x at a bound; to the bound beyond it.
+    let at_lo = clamp::double::f::grad(-1.0, -1.0, 1.0).1;
+    assert_eq!((at_lo.x, at_lo.lo, at_lo.hi), (1.0, 0.0, 0.0));
+    let at_hi = clamp::double::f::grad(1.0, -1.0, 1.0).1;
+    assert_eq!((at_hi.x, at_hi.lo, at_hi.hi), (1.0, 0.0, 0.0));
+    let below = clamp::double::f::grad(-3.0, -1.0, 1.0).1;
+    assert_eq!((below.x, below.lo, below.hi), (0.0, 1.0, 0.0));
+    // copysign: ±1 by the signs, 0 at x = 0 (as abs), nothing to the sign's argument.
+    assert_eq!(copysign::double::f::grad(2.0, -1.0).1.x, -1.0);
+    assert_eq!(copysign::double::f::grad(-2.0, -1.0).1.x, 1.0);
+    assert_eq!(copysign::double::f::grad(0.0, -1.0).1.x, 0.0);
+    assert_eq!(copysign::double::f::grad(2.0, -1.0).1.s, 0.0);
+    // %: ∂a = 1, ∂b = −trunc(a/b); rem_euclid: ∂b = −div_euclid(a, b).
+    let rem = rem::double::f::grad(-3.25, 1.5).1;
+    assert_eq!((rem.x, rem.y), (1.0, 2.0));
+    let euclid = rem_euclid::double::f::grad(-3.25, 1.5).1;
+    assert_eq!((euclid.x, euclid.y), (1.0, 3.0));
+    // NaN propagates through the steps' neighbours.
+    assert!(fract::double::f::grad(f64::NAN).0.is_nan());
 }

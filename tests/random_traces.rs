@@ -98,30 +98,40 @@ mod p3 {
                         relu(buf[usize::max(k, 0)])
                     };
             }
-            for &row in xs.iter().rev() {
-                let grad = f64::powf(upstream.abs() + 0.5, 2.73).sinh();
-                p += grad;
-            }
-            p /= ((value - 0.0) * (value - 0.0)) + 0.25;
+            let t = (p / ((p * p) + 1.0)).round();
+            p = ((value * std::f64::consts::LN_2).tanh() * 2.0).exp2();
         }
-        for k in 0..4 {
-            for _ in (0..(xs.len() as u32)).rev() {
-                let value: f64 = (-value).abs();
-                let mut a = upstream + (4.0 * ((xs.len() + 1) as f64));
+        let forward = upstream;
+        for j in 0..=2 {
+            let mut n1 = 0;
+            while n1 < 1 {
+                let t = forward.min(forward) + upstream;
+                p = -value.abs();
+                n1 += 1;
+            }
+            for k in 0..xs.len() {
+                let a = xs[(j as usize)];
+                if value <= ({ 2.91 }) {
+                    p = {
+                        let x = xs[usize::max(k, 0)] * a;
+                        upstream
+                    };
+                }
                 p
-                    *= ((f64::powf(a.abs() + 0.5, value) * f64::powf(a.abs() + 0.5, value))
-                        + 2.0)
-                        .powi(-1)
-                        .cos();
+                    *= ((value.min(xs[(usize::min(k, 3) as usize)])
+                        * value.min(xs[(usize::min(k, 3) as usize)])) + 2.0)
+                        .powi(-2);
             }
-            p = {
-                let x = xs[usize::max(k, 0)] * value;
-                x
-            };
+            p
+                += if (upstream + p) > (f64::abs(1.0) + 0.5).powf(xs[(j as usize)]) {
+                    forward * upstream
+                } else {
+                    value.tanh().tan()
+                };
         }
-        let s = sigmoid(-(upstream.tanh() * 2.0).exp());
-        f64::mul_add(upstream.mul_add(p, p), p / 2.0, ((upstream * upstream) + 2.0).recip())
-            .max(relu(if upstream > p { value } else { s })) * p
+        (((((p * p) + 2.0).ln() / ((xs[1] * xs[1]) + 0.25))
+            * (((p * p) + 2.0).ln() / ((xs[1] * xs[1]) + 0.25))) + 1.0)
+            .cbrt() + p
     }
 }
 
@@ -138,20 +148,27 @@ mod p4 {
             for j in 0..2 {
                 let t = ((level1 * level1) + 0.5).cbrt();
                 total /= (t.min(level1) * t.min(level1)) + 0.25;
-                total += (level1.atan().tanh() * 0.9).asin();
+                total += (f64::acosh(((total * total) + 0.25) + 1.0).tanh() * 0.9).asin();
             }
-            level1 += ((level1.tanh() * 0.9).asin() * (level1.tanh() * 0.9).asin()) + 1.0;
+            level1
+                += (((std::f64::consts::PI * std::f64::consts::PI) + 2.0).powi(-1)
+                    * ((std::f64::consts::PI * std::f64::consts::PI) + 2.0).powi(-1)) + 1.0;
         }
-        let forward = level1;
-        let mut acc = ((std::f64::consts::PI * std::f64::consts::PI) + 0.5)
-            .log((x * x) + 1.5);
-        for &e in w.iter() {
-            acc
-                += f64::tan(
-                    ((std::f64::consts::LN_2 * std::f64::consts::LN_2) + 2.0).recip().tanh(),
-                );
+        if level1.mul_add(x, v[2]) < relu(level1) {
+            let mut p: f64 = 1.0;
+            for &e in w.iter() {
+                if (p * e) < 1f64 {
+                    for k in (0..1).rev() {
+                        let mut q = p;
+                        p += p.powi(2) / 0.1;
+                    }
+                    p += x / 4.0;
+                }
+                p = std::f64::consts::PI.atan2(level1);
+            }
         }
-        v[0] - acc
+        let mut a = (f64::abs(level1) + 0.5).powf(std::f64::consts::LN_2.powi(0)).cos();
+        a + a
     }
 }
 
@@ -265,7 +282,7 @@ mod p8 {
     #[differentiate(trace)]
     pub fn f(x: f64, value: f64, xs: &[f64]) -> f64 {
         let a = (xs[0].tanh() * 0.9).acos();
-        let mut q = ((xs[2] + x) * x.atan2((value * value) + 1.0)) - sigmoid(value + a);
+        let mut q = ((xs[2] + x) * a.atan2(a)) - sigmoid(value + a);
         q = a;
         q = (q + a.powi(0)) + maxout(1.5, x).max(x.tanh());
         (f64::exp(-(-q)) + 1.0).recip() + q
@@ -519,35 +536,18 @@ mod p17 {
                         t.tanh()
                     };
                 acc
-                    *= (((n1 + 1) as f64) / (((j as f64) * (j as f64)) + 2.0))
-                        .atan2((n1 as f64) * t)
-                        .tanh() + 1.0;
+                    *= f64::atan2(-d_x, (std::f64::consts::PI.tanh() * 0.9).asin()).tanh()
+                        + 1.0;
             }
-            acc *= f64::sin(1.82);
+            acc -= f64::mul_add(4.0, f64::cbrt((1.82 * 1.82) + 2.0), acc.max(d_x));
             n1 += 1;
         }
-        let grad = (acc.atan2(d_x) / ((d_x.abs() + 0.5).powf(z).abs() + 1.0))
-            * (if ({ d_x }) >= 0.75 {
-                sigmoid(z)
-            } else {
-                let d_a = d_x / ((1.65 * 1.65) + 2.0);
-                d_x + d_a
-            });
-        ({
-            let value = std::f64::consts::SQRT_2
-                * (if grad > 4.0 {
-                    acc
-                } else {
-                    let q = std::f64::consts::E;
-                    z
-                });
-            z.mul_add(
-                d_x,
-                {
-                    let s = grad;
-                    z
-                },
-            )
+        let mut t = -(((acc * acc) + 0.25).log2() - std::f64::consts::LN_2);
+        (if acc < 3.0 {
+            let grad = std::f64::consts::SQRT_2.signum().powi(1);
+            (acc + 0.5).hypot(d_x.min(std::f64::consts::E))
+        } else {
+            std::f64::consts::SQRT_2
         }) - acc
     }
 }
@@ -610,24 +610,16 @@ mod p20 {
             if (p * p) > x.hypot(v[1]) {
                 p
                     -= f64::sqrt((w[(2 - i)] * w[(2 - i)]) + 2.0)
-                        .mul_add(
-                            f64::atan(4.0),
-                            p.atan2((v[usize::max(i, 1)] * v[usize::max(i, 1)]) + 1.0),
-                        );
-            } else {
-                total
-                    -= match i {
-                        0 => if grad <= (i as f64) { 0.75 } else { p }
-                        _ => p / w[(i / 2)].exp(),
-                    };
-            }
-            for j in 0..3 {
-                grad = ((total * total) + 1.0).recip().sinh();
-            }
-            total += total;
+                        .mul_add((grad.tanh() * 0.5).atanh(), (p * p).ln_1p());
+            } else {}
+            let x: f64 = total;
+            grad = (if total <= (i as f64) { 0.75 } else { grad })
+                .hypot(grad / w[(i / 2)].exp());
         }
-        let mut rows = [p + 0.87; 4];
-        ((p + rows[1]) + grad) - p
+        for j in 0..3 {
+            grad = ((total * total) + 1.0).recip().sinh();
+        }
+        ((((total * total) + 0.25).recip() * total) + grad) + p
     }
 }
 
@@ -681,17 +673,9 @@ mod p22 {
             s /= (z.tanh() * z.tanh()) + 0.25;
             n1 += 1;
         }
-        s += z * ((s.atan() * s.atan()) + 1.0).log2();
-        let a = s
-            .max(
-                ((std::f64::consts::SQRT_2.abs() * std::f64::consts::SQRT_2.abs()) + 0.25)
-                    .ln(),
-            );
-        (if ((total - xs[1]) - q.min(std::f64::consts::PI)) < (maxout(z, x) + value.abs()) {
-            value.mul_add(value, value) * f64::ln((s * s) + 0.25)
-        } else {
-            (-z) - (z / q.exp())
-        }) * total
+        s += z * ((x.asinh() * x.asinh()) + 0.5).log2();
+        total -= s;
+        (((q.min(x).abs() * q.min(x).abs()) + 0.25).ln() + total) + s
     }
 }
 
@@ -701,20 +685,17 @@ mod p23 {
     use chainrule::{differentiate, elu, leaky_relu, maxout, relu, sigmoid, tanh};
 
     #[differentiate(trace)]
-    pub fn f<T: chainrule::Real>(y: T, d_x: T, w: [T; 2], xs: &Vec<T>) -> T {
-        if (T::from_f64(0.75) >= y) && (y > T::one()) {}
-        if d_x < T::from_f64(2.0) {
-            let mut t = T::exp(
-                elu(xs[1] + T::from_f64(4.0), T::one()).tanh() * T::from_f64(2.0),
-            );
+    pub fn f(y: f64, d_x: f64, w: [f64; 2], xs: &Vec<f64>) -> f64 {
+        if (0.75 >= y) && (y > 1.0) {}
+        if d_x < 2.0 {
+            let mut t = f64::exp(elu(xs[1] + 4.0, 1.0).tanh() * 2.0);
         }
-        let mut s = T::mul_add(
-            ((y * y) + T::one()).powi(-1),
-            T::from_f64(std::f64::consts::SQRT_2).exp(),
+        let mut s = f64::mul_add(
+            ((y * y) + 1.0).powi(-1),
+            std::f64::consts::SQRT_2.exp(),
             d_x / d_x.exp(),
-        ) + y.atan().sin();
-        ((((d_x + w[1]) * (d_x + w[1])) + T::one()).log2()
-            * leaky_relu(d_x, T::from_f64(0.2)).powi(2)) + s
+        ) + d_x.atan().sin();
+        ((s.mul_add(d_x, d_x).min(y.tanh()) * s.mul_add(d_x, d_x).min(y.tanh())) + 0.5).ln()
     }
 }
 
@@ -728,38 +709,37 @@ mod p24 {
         let mut level1 = upstream.sin();
         while level1 < 3.0 {
             if ((x * x) + 2.0).sqrt() > 4.0 {}
-            level1 += ((value + x) * (value + x)) + 0.5;
+            level1 += (value * value) + 1.0;
         }
-        if ((w[0] * w[0]) + 0.5).ln() != 3.0 {} else {}
-        let mut a = v[2];
-        let grad = ((f64::mul_add(f64::atan(0.25), level1.abs(), value.min(x))
-            * f64::mul_add(f64::atan(0.25), level1.abs(), value.min(x))) + 0.25)
+        let mut acc: f64 = 0.5;
+        for k in 0..4 {
+            acc = (((acc * x) * (acc * x)) + 2.0).recip();
+        }
+        let mut forward = upstream;
+        let grad = ((f64::mul_add(f64::asinh(acc), level1.abs(), forward.min(forward))
+            * f64::mul_add(f64::asinh(acc), level1.abs(), forward.min(forward))) + 0.25)
             .sqrt();
         let mut s: f64 = 4.0;
         for j in 0..4 {
             let mut t = w[(j / 2)];
-            if ((j % 2) != 1) || (x < a) {
+            if ((j % 2) != 1) || (x < t) {
                 t
-                    *= f64::hypot(
-                            upstream.mul_add(value, 4.0),
-                            (f64::tanh(0.5) * 0.9).acos(),
-                        )
-                        .tanh() + 1.0;
-                s
+                    *= f64::hypot(x.mul_add(s, 4.0), (f64::tanh(0.5) * 0.9).acos()).tanh()
+                        + 1.0;
+                forward
                     /= ((w[(usize::min(j, 2) as usize)].tanh() * 2.0).exp()
                         * (w[(usize::min(j, 2) as usize)].tanh() * 2.0).exp()) + 0.25;
             } else {
-                if grad < value {
-                    a += value.tanh() * w[((j + 1) % 3)].sin();
+                if upstream < x {
+                    t += s.tanh() * w[((j + 1) % 3)].sin();
                 } else {}
-                s += w[(j / 2)] / (((-t) * (-t)) + 2.0);
+                t += w[(j / 2)] / (((-x) * (-x)) + 2.0);
             }
-            s -= w[(j / 2)] * (-upstream);
+            forward -= w[(j / 2)] * (-s);
         }
-        return (((((upstream * upstream) + 0.5).ln() * ((upstream * upstream) + 0.5).ln())
-            + 0.25)
+        ((((((level1 * level1) + 0.5).ln() * ((level1 * level1) + 0.5).ln()) + 0.25)
             .log2()
-            .sin() + s) + a;
+            .sin() + s) - forward) * acc
     }
 }
 
@@ -815,12 +795,11 @@ mod p27 {
         if (x - t) != f64::cbrt((t * t) + 2.0) {} else {
             let mut buf = w;
         }
-        if upstream.atan2((f64::exp(1.0) * f64::exp(1.0)) + 1.0) < 0.0 {
-            let forward = f64::cos((t.tanh() * 2.0).exp());
-            (forward.abs() + 0.5).powf(forward).exp()
+        return if upstream.rem_euclid((f64::exp(1.0) * f64::exp(1.0)) + 1.0) < 0.5f64 {
+            f64::cos((t.tanh() * 2.0).exp())
         } else {
-            w[((n + 2) % 2)]
-        }
+            w[((n + 2) % 2)].powi(0) + ((-t).exp() + 1.0).recip()
+        };
     }
 }
 
@@ -890,78 +869,42 @@ mod p30 {
 
     #[differentiate(trace)]
     pub fn f(y: f64, d_x: f64, w: &[[f64; 3]; 2]) -> f64 {
-        let mut p = f64::atan(d_x);
+        let mut p = y.atan();
         let mut n1 = 0;
         while n1 < 3 {
-            if y.mul_add(d_x, w[((n1 + 2) % 2)][usize::min(n1, 2)]) > y {
-                p = y;
-            } else {
-                p -= p.mul_add(p, 1.22) * d_x;
+            for k in 0..=1 {
+                let mut h = relu(if p < y { p } else { p });
+                let x = -y.sin();
+                p = x;
             }
             let mut n2 = 0;
-            while n2 < 1 {
-                p
-                    /= (d_x.hypot(w[(1 - n2)][((n2 + 1) % 3)])
-                        * d_x.hypot(w[(1 - n2)][((n2 + 1) % 3)])) + 0.5;
+            while n2 < 2 {
+                let mut x = -(((n1 + 1) as f64) - w[n2][n1]);
+                let mut h = (w[(n2 / 2)][(2 - n1)].tanh() * 0.9).acos().sin();
+                p += w[n2][n1];
                 n2 += 1;
             }
-            p += 0.0 + ({ p });
+            p += d_x + (y - 1.5);
             n1 += 1;
         }
-        if (w[0][0] > 1.5) || (w[1][1] <= 0.1) {
-            if ((p * p) + 2.0).ln() != w[1][2] {
-                p += w[1][2].cos().powi(4).abs();
+        p /= (y * y) + 0.5;
+        let c = w[1][0] * (maxout(y, y).abs() + 0.5).powf(w[1][1]);
+        let mut d_x = (f64::tan(d_x.tanh())
+            / (((p - std::f64::consts::PI) * (p - std::f64::consts::PI)) + 1.0))
+            * (if (w[0][2] * std::f64::consts::SQRT_2) != c {
+                let y = p.powi(2);
+                1.0 / (1.0 + (-y).exp())
             } else {
-                let y = y;
-                p
-                    /= ((if p != 1.5 {
-                        let d_a = d_x;
-                        d_x
-                    } else {
-                        let cache = p;
-                        w[0][0]
-                    })
-                        .mul_add(d_x.atan(), d_x)
-                        * (if p != 1.5 {
-                            let d_a = d_x;
-                            d_x
-                        } else {
-                            let cache = p;
-                            w[0][0]
-                        })
-                            .mul_add(d_x.atan(), d_x)) + 0.5;
-            }
-            p += ((y.abs() + 0.5).powf(d_x) * (d_x + d_x)).powi(3);
-        }
-        let mut q = std::f64::consts::E;
-        let cache = leaky_relu(
-            f64::mul_add(d_x.atan(), 0.5 / ((y * y) + 1.0), d_x),
-            f64::exp(p.tanh() * 2.0).sin(),
-        );
-        let arr: [[f64; 3]; 2] = [[2.78; 3]; 2];
-        for k in (0..=1).rev() {
-            let value = match k {
-                0 => y.abs(),
-                1 => {
-                    if y > 2f64 {
-                        y
-                    } else {
-                        let x = y;
-                        4.0
-                    }
-                }
-                _ => cache.powi(2),
-            };
-            q = 1.2
-                * (if cache < 0.0 {
-                    let a = std::f64::consts::FRAC_PI_4;
-                    y
-                } else {
-                    let s = p;
-                    p
-                });
-        }
-        (((w[1][0] * w[1][0]) + 0.5).ln() + q) + p
+                { w[1][1] }
+            });
+        let mut a = c;
+        d_x += a;
+        ((if d_x.tanh().cos() < 0.5 {
+            a * w[(0 as usize)][0]
+        } else {
+            let c = p;
+            w[1][1]
+        }) + a) * p
     }
 }
 
@@ -1098,23 +1041,23 @@ mod p35 {
                     };
             }
         } else {}
-        if (n as f64).atan() != ((n + 1) as f64) {}
-        let mut total: f64 = 0.25;
-        for &e in w.iter() {
-            if (total.abs() + 0.5).powf(total) > (-total) {
-                total = w[n].powi(0);
-            } else {
-                let mut y: f64 = ((match n {
-                    2 => total,
-                    _ => w[(n / 2)],
-                })
-                    .tanh() * 2.0)
-                    .cosh();
-                total += (e.tanh() * 2.0).cosh();
-            }
-            total = (f64::tanh(w[(n / 2)]) * 2.0).exp_m1() - t.hypot(w[n]);
+        if ((((n as f64) * (n as f64)) + 0.5) + 1.0).acosh() != (x + t) {
+            let t = t;
+        } else {
+            let mut c = (((t - t) * (t - t)) + 0.25).log10() * x;
         }
-        w[usize::min(n, 3)]
+        let mut p: f64 = 0.75;
+        for j in 0..4 {
+            p = w[n];
+        }
+        (sigmoid(p)
+            - (if sigmoid(x) < (t.tanh() * 2.0).cosh() {
+                let y = t;
+                (n as f64) - t
+            } else {
+                let s = w[((n + 1) % 4)] + p;
+                s.powi(3)
+            })) + p
     }
 }
 
@@ -1179,7 +1122,7 @@ mod p38 {
     use chainrule::{differentiate, elu, leaky_relu, maxout, relu, sigmoid, tanh};
 
     #[differentiate(trace)]
-    pub fn f(y: f64, w: [f64; 2]) -> f64 {
+    pub fn f<T: chainrule::Real>(y: T, w: [T; 2]) -> T {
         let mut p = if w[0] < y {
             y
         } else {
@@ -1189,17 +1132,24 @@ mod p38 {
         let mut n1 = 0;
         while n1 < 3 {
             let c = w[usize::min(n1, 1)];
-            let mut value = f64::powi((c.cos() * c.cos()) + 0.25, -2);
-            p = -(w[(n1 / 2)] / f64::exp(0.5));
+            let mut value = T::powi((c.cos() * c.cos()) + T::from_f64(0.25), -2);
+            p = -(w[(n1 / 2)] / T::exp(T::from_f64(0.5)));
             n1 += 1;
         }
-        if (-y) < 0.1f64 {
+        if (-y) < T::from_f64(0.1) {
             p
-                += f64::mul_add(2.1 / 4.0, (y.abs() + 0.5).powf(y), y + std::f64::consts::PI)
-                    * std::f64::consts::PI.abs().abs();
+                += T::mul_add(
+                    T::from_f64(2.1) / T::from_f64(4.0),
+                    (y.abs() + T::from_f64(0.5)).powf(y),
+                    y + T::from_f64(std::f64::consts::PI),
+                ) * T::from_f64(std::f64::consts::PI).abs().abs();
         }
-        let c = (w[1].atan() - p).mul_add(p, ((y * y) + 1.0).log((y.sin() * y.sin()) + 1.5));
-        (tanh(p + c) * (3.0 / ((y * y) + 1.0)).cos()) + p
+        let c = (y.asinh() - (y * w[0]))
+            .mul_add(
+                ((y * y) + T::one()).log((y.sin() * y.sin()) + T::from_f64(1.5)),
+                (y.abs() + T::from_f64(0.5)).powf(y + y),
+            );
+        (w[1].mul_add(y, c) / p.exp()) * p
     }
 }
 
@@ -1273,45 +1223,44 @@ mod p42 {
     use chainrule::{differentiate, elu, leaky_relu, maxout, relu, sigmoid, tanh};
 
     #[differentiate(trace)]
-    pub fn f<T: chainrule::Real>(y: T, xs: &Vec<T>, n: usize) -> T {
-        let mut acc: T = T::from_f64(1.51);
+    pub fn f(y: f64, xs: &Vec<f64>, n: usize) -> f64 {
+        let mut acc: f64 = 1.51;
         for (j, &e) in xs.iter().enumerate() {
             let c = acc;
-            let mut q = acc.atan2(((y + e) * (y + e)) + T::from_f64(0.25));
-            acc *= T::powi(T::from_f64(1.96), 1).cos();
+            let q = (match j {
+                0 => e,
+                1 | 2 => e,
+                3 => y,
+                _ => acc,
+            }) % ((y.atan() * y.atan()) + 2.0);
+            acc *= (xs[j].abs() + 0.5).powf(xs[n]).tanh().tanh() + 1.0;
         }
-        let x = -(y * xs[n].cos());
-        let mut d_a = (if (acc * y) > T::from_f64(0.25) {
-            T::mul_add(
-                T::from_f64(1.5),
-                T::from_f64(2.02),
-                T::from_f64(std::f64::consts::SQRT_2),
-            )
-        } else {
-            x
-        }) * xs[n];
-        let a = ((d_a * d_a) + T::cos(d_a)) - ((-d_a) + T::tanh(xs[1]).tan());
-        if ((acc * acc) + T::from_f64(0.5)).cbrt() < T::from_f64(0.25) {
-            let mut arr = [
-                y,
-                match n {
-                    2 => x * T::from_f64((n + 1) as f64),
-                    _ => a,
-                },
-                T::min(xs[n], d_a) + x,
-            ];
-            d_a = if n >= 2 {
-                let grad = T::from_f64(n as f64);
-                (grad + arr[usize::min(n, 2)]) + d_a
-            } else {
-                (((T::one() / (T::one() + (-acc).exp()))
-                    * (T::one() / (T::one() + (-acc).exp()))) + T::from_f64(0.5))
-                    .log10()
+        let q = (match n {
+            2 => acc / ((acc * acc) + 1.0),
+            _ => (f64::tanh(xs[(3 - n)]) * 0.9).asin(),
+        })
+            .exp();
+        for i in 0..4 {
+            let mut y = y;
+            let d_x: f64 = match i {
+                0 => sigmoid(xs[i]),
+                1 | 2 => f64::ln(((xs.len() as f64) * (xs.len() as f64)) + 0.25),
+                3 => f64::log2((y * y) + 2.0),
+                _ => acc,
             };
-        } else {
-            acc += ((-acc) / ((acc * acc) + T::one()).sqrt().exp()).powi(3);
+            acc *= f64::tanh((d_x.abs() + 0.5).powf(q.cos())) + 1.0;
         }
-        ((((x / ((acc * acc) + T::one())) - y).tanh() * T::from_f64(2.0)).exp() + d_a) - acc
+        if n > 2 {
+            acc *= sigmoid(q);
+        } else {
+            acc -= std::f64::consts::E.tanh().sin();
+        }
+        let mut n1 = 0;
+        while n1 < 3 {
+            acc += (q.tanh() * 2.0).exp().tanh().tan();
+            n1 += 1;
+        }
+        ((y + (y + (n as f64))) + y) * acc
     }
 }
 
@@ -1330,7 +1279,7 @@ mod p43 {
             n1 += 1;
         }
         if 0.98 < value.sin() {}
-        ((value - f64::atan(std::f64::consts::SQRT_2)) + maxout(std::f64::consts::E, q)) - q
+        ((value - f64::atan(std::f64::consts::PI)) + std::f64::consts::E) * q
     }
 }
 
@@ -1723,10 +1672,15 @@ mod p57 {
 
     #[differentiate(wrt (w), trace)]
     pub fn f(y: f64, value: f64, d_x: f64, w: &[[f64; 2]; 3]) -> f64 {
-        let c = (w[0][1].min(value) + sigmoid(d_x)).atan();
-        let mut w = *w;
-        let mut h = if d_x.powi(4) != 4.0 { ((y - c).tanh() * 2.0).exp2() } else { value };
-        (w[1][1] + h) + w[2][1]
+        let mut c = (y + w[0][0]).sin().asinh();
+        if ((w[2][0] * w[2][0]) + 0.25).sqrt() != (d_x + d_x) {
+            let mut q = d_x;
+        } else {
+            let mut s = c;
+            c *= d_x.tanh() + 1.0;
+        }
+        let mut b = (d_x.tanh() * 2.0).exp2();
+        w[(0 as usize)][0] - b
     }
 }
 
@@ -1891,9 +1845,9 @@ mod p65 {
         let mut w = [
             ((d_x * d_x) + 2.0).ln().powi(0),
             (h.tanh() * 2.0).exp() + (f64::tanh(0.0) * 2.0).exp(),
-            relu(d_x.atan2((d_x * d_x) + 0.25)),
+            relu(f64::rem_euclid(d_x, (1.59 * 1.59) + 2.0)),
         ];
-        std::f64::consts::FRAC_PI_4 - w[2]
+        d_x
     }
 }
 
@@ -1983,7 +1937,7 @@ mod p70 {
 
     #[differentiate(trace)]
     pub fn f<T: chainrule::Real>(x: T, upstream: T, y: T, w: [[T; 3]; 2], v: [T; 3]) -> T {
-        if T::atan(y) != x {
+        if upstream.atan() != x {
             let mut acc: T = T::zero();
             for i in 0..4 {
                 let mut d_a = T::exp(T::tanh(T::from_f64(1.23)) * T::from_f64(2.0))
@@ -2020,31 +1974,50 @@ mod p71 {
     use chainrule::{differentiate, elu, leaky_relu, maxout, relu, sigmoid, tanh};
 
     #[differentiate(trace)]
-    pub fn f<T: chainrule::Real>(y: T, d_x: T, z: T, w: &[T; 4], v: [[T; 3]; 2]) -> T {
-        let mut total = z / ((z * z) + T::one());
+    pub fn f(y: f64, d_x: f64, z: f64, w: &[f64; 4], v: [[f64; 3]; 2]) -> f64 {
+        let mut total = z / ((z * z) + 1.0);
         let mut n1 = 0;
         while n1 < 1 {
-            total = z.max(T::from_f64(0.5)).abs();
+            total = z.max(0.5).abs();
             n1 += 1;
         }
         let mut level2 = z;
-        while level2 < T::from_f64(3.0) {
+        while level2 < 3.0 {
             if (v[1][2] > d_x) || (v[1][1] > d_x) {
                 total += y;
-                total += T::max(T::from_f64(0.97), z.powi(4));
+                total += f64::max(0.97, z.powi(4));
             }
-            total += y.powi(4).atan();
-            level2 += ((d_x - level2) * (d_x - level2)) + T::from_f64(0.25);
+            total += w[3].atan();
+            level2 += (d_x.max(d_x) * d_x.max(d_x)) + 0.25;
         }
-        let a = total;
-        let h = T::sin(y.max(a));
-        let mut x = -((v[1][2].tanh() * T::from_f64(2.0)).exp() - w[2]);
-        let mut level3 = z;
-        while level3 < T::from_f64(0.5) {
-            x /= (level2 * level2) + T::from_f64(2.0);
-            level3 += ((z + d_x) * (z + d_x)) + T::from_f64(2.0);
+        let s = (z * z).ln_1p();
+        if d_x < 0.25 {
+            for j in (0..3).rev() {
+                total += ((-w[(j as usize)]).exp() + 1.0).recip() * ({ d_x });
+            }
+            total += (-level2) + total;
+        } else {
+            total += level2;
         }
-        w[1]
+        let mut p = if !(std::f64::consts::LN_2 >= 1.61) {
+            let t = w[1];
+            2.74
+        } else {
+            z
+        };
+        for &row in w.iter() {
+            total /= (s.exp() * s.exp()) + 0.25;
+        }
+        let t = maxout(z, ((d_x * d_x) + 2.0).sqrt()).mul_add(y, { d_x * 0.25 });
+        ((maxout(
+                {
+                    let d_x = std::f64::consts::FRAC_PI_4;
+                    d_x
+                },
+                v[0][0],
+            )
+            .tanh() * 2.0)
+            .cosh() * p) + total
     }
 }
 
@@ -2085,48 +2058,11 @@ mod p72 {
             acc
                 += f64::tanh((if n < 3 { grad } else { upstream }) - upstream.min(grad))
                     .tan();
-        } else {
-            let mut s = f64::atan(1.42);
-            for i in (0..n).rev() {
-                s
-                    /= ((if !(grad >= 1.39) {
-                        let cache = s;
-                        cache
-                    } else {
-                        grad
-                    })
-                        * (if !(grad >= 1.39) {
-                            let cache = s;
-                            cache
-                        } else {
-                            grad
-                        })) + 0.5;
-            }
-            acc
-                -= grad
-                    .exp()
-                    .atan2(
-                        (((f64::tanh(s) * 2.0).exp2() / (f64::abs(acc.atan()) + 1.0))
-                            * ((f64::tanh(s) * 2.0).exp2() / (f64::abs(acc.atan()) + 1.0)))
-                            + 0.5,
-                    );
         }
-        let q = (if (n % 2) < 1 {
-            let d_x = upstream;
-            ((n + 1) as f64)
-        } else {
-            let value = (n as f64);
-            value
-        })
-            .atan() + (((n as f64) * (n as f64)) + 1.0).log2();
-        ((n + 1) as f64)
-            .min(
-                (match n {
-                    3 => 0.25,
-                    _ => upstream,
-                })
-                    .tanh(),
-            ) + acc
+        for k in 0..n {
+            acc = (k as f64);
+        }
+        acc - acc
     }
 }
 
@@ -2188,24 +2124,8 @@ mod p73 {
                     c
                 }) + 1.0);
             p += w[0][1] * ((c * c) + 0.25).log((x * x) + 1.5);
-        } else {
-            let mut acc = 1.5f64;
-            for i in 0..3 {
-                acc
-                    += match i {
-                        0 => x.mul_add(value, ((i + 1) as f64)),
-                        1 => -v[(usize::min(i, 2) as usize)],
-                        2 => value.min(p),
-                        _ => upstream * v[i],
-                    };
-            }
-            p
-                += f64::atan2(
-                    f64::tan(f64::powi(1.5, 0).tanh()),
-                    (((p * value) * (p * value)) + 1.0).sqrt(),
-                );
         }
-        p / ((((-x.powi(0)).exp() + 1.0).recip() * ((-x.powi(0)).exp() + 1.0).recip()) + 1.0)
+        elu(p * std::f64::consts::SQRT_2, p) + p
     }
 }
 
@@ -2283,13 +2203,17 @@ mod p77 {
 
     #[differentiate(trace)]
     pub fn f(x: f64, y: f64, w: [f64; 4]) -> f64 {
-        let d_a: f64 = elu(
-            (f64::atan(std::f64::consts::PI) * f64::atan(std::f64::consts::PI)).ln_1p(),
-            y,
-        );
-        let y = w[0] + f64::exp(1.0).powi(2);
-        let y = sigmoid(std::f64::consts::PI.hypot(0.0 * d_a));
-        if ((-d_a) + y) > 2.86 { w[0] } else { std::f64::consts::E }
+        let d_a = elu(f64::ln_1p(x.asinh() * x.asinh()), 0.5);
+        let grad = sigmoid(x);
+        let mut y = f64::recip(
+            ((std::f64::consts::FRAC_PI_4 * w[3]) * (std::f64::consts::FRAC_PI_4 * w[3]))
+                + 0.5,
+        ) + std::f64::consts::PI.hypot(0.0 * d_a);
+        return (if f64::powi(0.25, 1) != (x * (std::f64::consts::PI + w[0])) {
+            std::f64::consts::E
+        } else {
+            grad - (d_a / f64::exp(1.07))
+        }) + y;
     }
 }
 
@@ -2312,8 +2236,8 @@ mod p78 {
             level2
                 += ((upstream.tanh() * 0.9).asin() * (upstream.tanh() * 0.9).asin()) + 0.25;
         }
-        let mut d_x = z.sinh().atan();
-        return d_x / z.exp();
+        let mut d_x = upstream.max(level2).powi(0).atan();
+        (z * f64::powi(1.0, 3)) * d_x
     }
 }
 
@@ -2336,11 +2260,14 @@ mod p79 {
                         .exp2();
                     acc += x;
                 }
-                x *= f64::atan(std::f64::consts::FRAC_PI_4 / (value.abs() + 1.0)).cos();
+                x *= w[1].max(1.01).atan().cos();
             }
-            x += x;
+            x = w[2];
+        } else {
+            let s = (w[2] + x).abs();
+            x = (((s * s) + 0.5).sqrt().abs() + 0.5).powf(f64::sinh(0.0)).max(2.37);
         }
-        ((x * x) + 1.0).powi(-2)
+        (value.sin() + (value + chainrule::elu(x, 1.0))) * x
     }
 }
 
@@ -2412,12 +2339,14 @@ mod p81 {
             } else {}
             p = elu(upstream, row).max(cache.exp());
         }
-        (elu(
-            ((xs[2] * xs[2]) + 2.0)
-                .log((total * total) + 1.5)
-                .atan2(((cache.tanh() * 2.0).exp() * (cache.tanh() * 2.0).exp()) + 0.25),
+        elu(
+            p
+                .max(xs[1])
+                .div_euclid(
+                    ((cache.tanh() * 2.0).exp() * (cache.tanh() * 2.0).exp()) + 0.25,
+                ),
             0.5,
-        ) * total) + p
+        ) + total
     }
 }
 
@@ -2533,7 +2462,7 @@ mod p84 {
             } else {
                 xs[2]
             };
-        (xs[1].atan2((grad * grad) + 2.0) * a).cos()
+        (xs[2].atan2((1.69f64 * 1.69f64) + 0.5) * (x.abs() + 0.5).powf(a)).cos() - a
     }
 }
 
@@ -2594,33 +2523,56 @@ mod p86 {
     use chainrule::{differentiate, elu, leaky_relu, maxout, relu, sigmoid, tanh};
 
     #[differentiate(trace)]
-    pub fn f(upstream: f64, w: &[[f64; 2]; 3], v: [f64; 3], n: usize) -> f64 {
-        let cache = f64::atan((upstream + upstream) / (0.9f64.abs() + 1.0));
-        let mut grad = 0.8
-            - leaky_relu(chainrule::elu((n as f64), 0.5), cache - v[(1 as usize)]);
-        let a = (n as f64);
-        let mut level1 = 0.36 + w[usize::max(n, 2)][((n + 1) % 2)];
-        while level1 < 0.5 {
-            grad = f64::hypot(w[n][n], relu(4.0));
-            level1 += ((a * a) * (a * a)) + 2.0;
+    pub fn f<T: chainrule::Real>(upstream: T, w: &[[T; 2]; 3], v: [T; 3], n: usize) -> T {
+        let mut cache = (((((match n {
+            1 => upstream,
+            _ => T::from_f64(0.9),
+        }) + T::from_f64(1.33))
+            * ((match n {
+                1 => upstream,
+                _ => T::from_f64(0.9),
+            }) + T::from_f64(1.33))) + T::from_f64(0.5)) + T::one())
+            .acosh();
+        if (match n {
+            1 => upstream,
+            _ => T::from_f64(4.0),
+        }) != tanh(upstream)
+        {
+            cache += v[n];
+        } else {}
+        for (i, &e) in v.iter().enumerate() {
+            let mut p: T = T::from_f64(0.35);
+            for _ in 1..n {
+                p = w[i][usize::min(i, 1)];
+            }
+            cache /= ((T::from_f64(2.16) * p) * (T::from_f64(2.16) * p)) + T::from_f64(0.25);
         }
-        if n > 1 {
-            if relu(v[1]) != 1.5 {
+        let c = upstream
+            / ((if relu(v[1]) != T::from_f64(1.5) {
                 let t = match n {
-                    1 => a,
+                    1 => cache,
                     _ => v[((n + 2) % 3)],
                 };
                 upstream
             } else {
-                ((grad * grad) + 1.0).log((std::f64::consts::E * std::f64::consts::E) + 1.5)
-            }
+                ((upstream * upstream) + T::one())
+                    .log(
+                        (T::from_f64(std::f64::consts::E) * T::from_f64(std::f64::consts::E))
+                            + T::from_f64(1.5),
+                    )
+            })
+                .abs() + T::one());
+        (if (c * (c.abs() + T::from_f64(0.5)).powf(v[0]))
+            > ((-cache) / upstream.mul_add(v[((n + 2) % 3)], c).exp())
+        {
+            (if cache < cache { upstream } else { c }).cos()
         } else {
-            if (grad / (cache.abs() + 1.0)) <= (level1 / (cache.abs() + 1.0)) {
-                v[(usize::min(n, 2) as usize)] / 3.0
-            } else {
-                upstream / ((a * a) + 2.0)
-            }
-        }
+            let c = v[usize::max(n, 0)] + cache;
+            (match n {
+                1 => cache,
+                _ => upstream,
+            }) - (upstream + c)
+        }) - cache
     }
 }
 
@@ -2805,39 +2757,22 @@ mod p93 {
     use chainrule::{differentiate, elu, leaky_relu, maxout, relu, sigmoid, tanh};
 
     #[differentiate(trace)]
-    pub fn f<T: chainrule::Real>(y: T, w: [T; 4]) -> T {
-        if (w[2] - y) < T::from_f64(0.25) {
+    pub fn f(y: f64, w: [f64; 4]) -> f64 {
+        if (w[2] - y) < 0.25 {
             let a = y;
         } else {}
-        let mut total: T = T::from_f64(1.5);
+        let mut total: f64 = 1.5;
         for i in 0..1 {
-            total
-                /= ((y - T::from_f64(std::f64::consts::E))
-                    * (y - T::from_f64(std::f64::consts::E))) + T::from_f64(0.5);
-            if w[i].atan2((T::from_f64(3.0) * T::from_f64(3.0)) + T::from_f64(0.25))
-                != (T::from_f64(1.76) * total)
-            {
-                total *= total + T::from_f64(i as f64);
-            } else {
-                total
-                    += if (T::from_f64(std::f64::consts::SQRT_2) * total) > T::from_f64(0.5)
-                    {
-                        total
-                    } else {
-                        sigmoid(total)
-                    };
-                total = T::from_f64(0.36) * w[i];
+            total /= ((y - std::f64::consts::E) * (y - std::f64::consts::E)) + 0.5;
+            if total.atan2((1.5 * 1.5) + 0.5) != f64::acos(f64::tanh(y) * 0.9) {
+                total -= (((total * total).ln_1p() * (total * total).ln_1p()) + 0.5).sqrt();
             }
-            total
-                /= ((y.abs() + T::from_f64(0.5)).powf(total)
-                    * (y.abs() + T::from_f64(0.5)).powf(total)) + T::from_f64(0.25);
+            total = 0.36 * w[i];
         }
-        let t = (total * w[1].min(y)) - y;
-        for _ in (0..2).rev() {
-            total += ((t + t).abs() + T::from_f64(0.5)).powf(y);
-            total *= (((w[2] * w[2]) + T::from_f64(0.25)).recip() + T::from_f64(2.45)).cos();
-        }
-        return y + total;
+        let t = total.atan().sin();
+        let mut t = { (f64::tanh(t - y) * 2.0).exp() };
+        (((-total.atan2((total * total) + 0.5)).exp() + 1.0).recip()
+            * (std::f64::consts::FRAC_PI_4 + y)) - t
     }
 }
 
@@ -2888,18 +2823,28 @@ mod p95 {
             for i in 0..3 {
                 let t = (p - x)
                     / ((w[((i + 1) % 3)].min(p) * w[((i + 1) % 3)].min(p)) + 1.0);
-                p
-                    += (if w[(usize::max(i, 1) as usize)] != p { x } else { w[(2 - i)] })
-                        .atan2(((y * y) + 0.5).cbrt());
+                p += x.hypot(0f64).atan2(x.tanh());
             }
-        } else {
-            let t = w[0];
         }
-        let mut acc = sigmoid(w[(1 as usize)]);
-        for j in (0..4).rev() {
-            acc -= relu(y);
-        }
-        return ((y - w[1].powi(1)) + x) + acc;
+        let mut s = (1.5 / ((y * y) + 0.5))
+            .min(f64::trunc(w[1]))
+            .min(
+                (((if x > y {
+                    let a = std::f64::consts::PI;
+                    y
+                } else {
+                    y
+                })
+                    * (if x > y {
+                        let a = std::f64::consts::PI;
+                        y
+                    } else {
+                        y
+                    })) + 0.5)
+                    .sqrt(),
+            );
+        ((s.tanh() * 2.0).exp().abs() + 0.5).powf(((s * s) + 0.5).powi(-2))
+            / (f64::abs(sigmoid(leaky_relu(w[0], 0.2))) + 1.0)
     }
 }
 
@@ -2977,17 +2922,14 @@ mod p99 {
 
     #[differentiate(wrt (value), trace)]
     pub fn f(upstream: f64, value: f64) -> f64 {
-        let mut value = ((value.atan2((upstream * upstream) + 0.5)
-            * value.atan2((upstream * upstream) + 0.5)) + 0.5)
-            .powi(-1) - (1.0 / (1.0 + (-(0.75 * upstream)).exp()));
-        let mut w: [f64; 3] = [2.03; 3];
-        let a = upstream / value.exp();
-        if a > (value * value.cosh()) {
-            let forward = f64::asin(upstream.tanh() * 0.9).powi(1);
-            if value > 3.0 { a } else { ((forward * forward) + 2.0).powi(-2) }
-        } else {
-            w[0]
+        let value = ((f64::fract(upstream) * f64::fract(upstream)) + 0.5).powi(-1)
+            - f64::mul_add(sigmoid(1.42), upstream + value, value);
+        let mut s: f64 = 2.0;
+        for i in (0..=2).rev() {
+            s *= ((upstream + upstream) + s).cos();
         }
+        let mut t = std::f64::consts::FRAC_PI_4;
+        (s + t) * s
     }
 }
 
@@ -3040,8 +2982,8 @@ fn random_traces_are_grad() {
     check("p21", value, &format!("{grad:?}"), &p21::f::trace(-0.024378912232957628, &vec![-1.3652946880855386, 1.435096760071937]));
     let (value, grad) = p22::f::grad(-0.7932764238171376, 0.6723877671372014, 0.17191695506728433, [-0.2837504700519531, 0.4133754706167361, -1.010166593514906], &vec![1.0930535483318682, -0.06412915356097826, 0.33217969471426745]);
     check("p22", value, &format!("{grad:?}"), &p22::f::trace(-0.7932764238171376, 0.6723877671372014, 0.17191695506728433, [-0.2837504700519531, 0.4133754706167361, -1.010166593514906], &vec![1.0930535483318682, -0.06412915356097826, 0.33217969471426745]));
-    let (value, grad) = p23::f::grad::<f64>(0.9932076159815297, 0.5420906352579737, [0.6632245362980518, -0.6662900970878206], &vec![1.1583210019357923, 0.7001397364133268, -0.23327113390488385]);
-    check("p23", value, &format!("{grad:?}"), &p23::f::trace::<f64>(0.9932076159815297, 0.5420906352579737, [0.6632245362980518, -0.6662900970878206], &vec![1.1583210019357923, 0.7001397364133268, -0.23327113390488385]));
+    let (value, grad) = p23::f::grad(0.9932076159815297, 0.5420906352579737, [0.6632245362980518, -0.6662900970878206], &vec![1.1583210019357923, 0.7001397364133268, -0.23327113390488385]);
+    check("p23", value, &format!("{grad:?}"), &p23::f::trace(0.9932076159815297, 0.5420906352579737, [0.6632245362980518, -0.6662900970878206], &vec![1.1583210019357923, 0.7001397364133268, -0.23327113390488385]));
     let (value, grad) = p24::f::grad(0.06835972220417963, 1.4283881758681933, 0.4281462740134936, &[0.013771633747377887, 0.5728139235691221, 1.2543662142533853], [0.2032647930604412, 1.467643460392983, -0.5948288225025088]);
     check("p24", value, &format!("{grad:?}"), &p24::f::trace(0.06835972220417963, 1.4283881758681933, 0.4281462740134936, &[0.013771633747377887, 0.5728139235691221, 1.2543662142533853], [0.2032647930604412, 1.467643460392983, -0.5948288225025088]));
     let (value, grad) = p25::f::grad(-0.8561531048731885);
@@ -3070,16 +3012,16 @@ fn random_traces_are_grad() {
     check("p36", value, &format!("{grad:?}"), &p36::f::trace(1.3491337637667868, 1.2830559158544803, &[0.4390555637058191, 0.5766369961170645]));
     let (value, grad) = p37::f::grad(0.5000504201910303, [-0.6640509618211828, -0.8404353249729908, 0.5576126541964572], &vec![-0.7994292127960844, -0.6299330670015072, -0.6284601808757858, 1.3715675068775521], 1);
     check("p37", value, &format!("{grad:?}"), &p37::f::trace(0.5000504201910303, [-0.6640509618211828, -0.8404353249729908, 0.5576126541964572], &vec![-0.7994292127960844, -0.6299330670015072, -0.6284601808757858, 1.3715675068775521], 1));
-    let (value, grad) = p38::f::grad(0.6745531973370835, [0.5530544846808345, -0.1927494831912253]);
-    check("p38", value, &format!("{grad:?}"), &p38::f::trace(0.6745531973370835, [0.5530544846808345, -0.1927494831912253]));
+    let (value, grad) = p38::f::grad::<f64>(0.6745531973370835, [0.5530544846808345, -0.1927494831912253]);
+    check("p38", value, &format!("{grad:?}"), &p38::f::trace::<f64>(0.6745531973370835, [0.5530544846808345, -0.1927494831912253]));
     let (value, grad) = p39::f::grad(-0.018436308887892494, 0.979277066749451);
     check("p39", value, &format!("{grad:?}"), &p39::f::trace(-0.018436308887892494, 0.979277066749451));
     let (value, grad) = p40::f::grad(-0.19466361929948217);
     check("p40", value, &format!("{grad:?}"), &p40::f::trace(-0.19466361929948217));
     let (value, grad) = p41::f::grad(-0.6563955368152172, 0.747661312386315, -0.945511633220937, [1.2687841376264282, -1.288563615750656, 0.47447956743164754, -1.0856052005140304], [-1.299429679354758, -1.4019268347048857, -0.05158859394098325, 0.42832925590096393]);
     check("p41", value, &format!("{grad:?}"), &p41::f::trace(-0.6563955368152172, 0.747661312386315, -0.945511633220937, [1.2687841376264282, -1.288563615750656, 0.47447956743164754, -1.0856052005140304], [-1.299429679354758, -1.4019268347048857, -0.05158859394098325, 0.42832925590096393]));
-    let (value, grad) = p42::f::grad::<f64>(-0.5044382330298385, &vec![-0.04394721365786536, 1.1228305749091603, -0.361622504086899, 0.5595923655609365], 2);
-    check("p42", value, &format!("{grad:?}"), &p42::f::trace::<f64>(-0.5044382330298385, &vec![-0.04394721365786536, 1.1228305749091603, -0.361622504086899, 0.5595923655609365], 2));
+    let (value, grad) = p42::f::grad(-0.5044382330298385, &vec![-0.04394721365786536, 1.1228305749091603, -0.361622504086899, 0.5595923655609365], 2);
+    check("p42", value, &format!("{grad:?}"), &p42::f::trace(-0.5044382330298385, &vec![-0.04394721365786536, 1.1228305749091603, -0.361622504086899, 0.5595923655609365], 2));
     let (value, grad) = p43::f::grad(1.3610734514419747, -0.921364872829234, &[[-1.3145999850265908, -1.2865435315859042], [-0.9872285777643568, -0.2331189833808882], [-0.7302874037364749, 1.1883760178660556]]);
     check("p43", value, &format!("{grad:?}"), &p43::f::trace(1.3610734514419747, -0.921364872829234, &[[-1.3145999850265908, -1.2865435315859042], [-0.9872285777643568, -0.2331189833808882], [-0.7302874037364749, 1.1883760178660556]]));
     let (value, grad) = p44::f::grad(1.1385822889134527, 1.343540323661192, [-1.052318942077623, 0.7508874998706734, -0.5682446914711076], 4);
@@ -3136,8 +3078,8 @@ fn random_traces_are_grad() {
     check("p69", value, &format!("{grad:?}"), &p69::f::trace(1.0721932110235248, 0.25254886343967065, -1.115538412708518, [-0.01702355749817297, 0.4282637315195177, -1.1187170583049346], [[-0.18262453834748382, 0.552906087544546], [1.219662380502068, -1.007350380843245], [-1.293128286754929, 0.45931295413939166]]));
     let (value, grad) = p70::f::grad::<f64>(0.1577663725290135, 1.200618702156925, -0.5118824542579969, [[0.8030368074553444, 0.6949982273629156, -1.219773788426247], [-1.32813706333571, -0.2727327107060873, 1.2731282394033432]], [-0.7742005262425988, 1.394705423580438, -1.1601294528546366]);
     check("p70", value, &format!("{grad:?}"), &p70::f::trace::<f64>(0.1577663725290135, 1.200618702156925, -0.5118824542579969, [[0.8030368074553444, 0.6949982273629156, -1.219773788426247], [-1.32813706333571, -0.2727327107060873, 1.2731282394033432]], [-0.7742005262425988, 1.394705423580438, -1.1601294528546366]));
-    let (value, grad) = p71::f::grad::<f64>(-0.3164236998652905, -0.019490485454581208, 0.6379809475077236, &[1.0230484119250791, -1.2646027363165455, 0.17567757844236986, 1.1122840194183445], [[1.37739809765585, 0.9324010942469623, 0.5449454438006023], [-1.2020677176662307, 1.1380748564836258, -1.0554160272526052]]);
-    check("p71", value, &format!("{grad:?}"), &p71::f::trace::<f64>(-0.3164236998652905, -0.019490485454581208, 0.6379809475077236, &[1.0230484119250791, -1.2646027363165455, 0.17567757844236986, 1.1122840194183445], [[1.37739809765585, 0.9324010942469623, 0.5449454438006023], [-1.2020677176662307, 1.1380748564836258, -1.0554160272526052]]));
+    let (value, grad) = p71::f::grad(-0.3164236998652905, -0.019490485454581208, 0.6379809475077236, &[1.0230484119250791, -1.2646027363165455, 0.17567757844236986, 1.1122840194183445], [[1.37739809765585, 0.9324010942469623, 0.5449454438006023], [-1.2020677176662307, 1.1380748564836258, -1.0554160272526052]]);
+    check("p71", value, &format!("{grad:?}"), &p71::f::trace(-0.3164236998652905, -0.019490485454581208, 0.6379809475077236, &[1.0230484119250791, -1.2646027363165455, 0.17567757844236986, 1.1122840194183445], [[1.37739809765585, 0.9324010942469623, 0.5449454438006023], [-1.2020677176662307, 1.1380748564836258, -1.0554160272526052]]));
     let (value, grad) = p72::f::grad(0.02611632640787187, -1.4971824902252853, 3);
     check("p72", value, &format!("{grad:?}"), &p72::f::trace(0.02611632640787187, -1.4971824902252853, 3));
     let (value, grad) = p73::f::grad(-0.058446331893020176, -1.4340783696525015, 0.6326994786613556, [[0.35904062616275234, 0.4158327936170192], [-0.638115374175909, 1.0356568981644783], [0.7652505395545393, -0.7047934241401793]], [1.2122197409240307, -1.3115875932075867, -0.6937309043170956]);
@@ -3166,8 +3108,8 @@ fn random_traces_are_grad() {
     check("p84", value, &format!("{grad:?}"), &p84::f::trace(0.37453563099432574, -0.33057900587228417, &[0.22545108482074205, 1.274622952016336, -1.3129154289276443]));
     let (value, grad) = p85::f::grad::<f64>(0.4134352901865115, 0.7733605015569216, [1.2506197192955026, 0.5999465758857139, 1.031096118876686]);
     check("p85", value, &format!("{grad:?}"), &p85::f::trace::<f64>(0.4134352901865115, 0.7733605015569216, [1.2506197192955026, 0.5999465758857139, 1.031096118876686]));
-    let (value, grad) = p86::f::grad(-0.02370880061717906, &[[0.7696857482831758, 0.3973154412961528], [-0.4299423671566922, -1.4369095893127621], [-0.1862968406783847, 0.3695431458846903]], [0.828395744514935, 0.3507253845567686, -0.010633109651741801], 1);
-    check("p86", value, &format!("{grad:?}"), &p86::f::trace(-0.02370880061717906, &[[0.7696857482831758, 0.3973154412961528], [-0.4299423671566922, -1.4369095893127621], [-0.1862968406783847, 0.3695431458846903]], [0.828395744514935, 0.3507253845567686, -0.010633109651741801], 1));
+    let (value, grad) = p86::f::grad::<f64>(-0.02370880061717906, &[[0.7696857482831758, 0.3973154412961528], [-0.4299423671566922, -1.4369095893127621], [-0.1862968406783847, 0.3695431458846903]], [0.828395744514935, 0.3507253845567686, -0.010633109651741801], 1);
+    check("p86", value, &format!("{grad:?}"), &p86::f::trace::<f64>(-0.02370880061717906, &[[0.7696857482831758, 0.3973154412961528], [-0.4299423671566922, -1.4369095893127621], [-0.1862968406783847, 0.3695431458846903]], [0.828395744514935, 0.3507253845567686, -0.010633109651741801], 1));
     let (value, grad) = p87::f::grad::<f64>(1.450911580425386, -0.5007745792687721, -0.8822187916149296, [-0.2258437971985865, -1.497883507585445, -1.447121400816028], 3);
     check("p87", value, &format!("{grad:?}"), &p87::f::trace::<f64>(1.450911580425386, -0.5007745792687721, -0.8822187916149296, [-0.2258437971985865, -1.497883507585445, -1.447121400816028], 3));
     let (value, grad) = p88::f::grad(1.4323247746660037, [-1.4066353729710266, -0.7063761096307722], &[-0.9998969370719296, 1.2007027792979201]);
@@ -3180,8 +3122,8 @@ fn random_traces_are_grad() {
     check("p91", value, &format!("{grad:?}"), &p91::f::trace(-0.1989091180091216, -1.1023140293760751, 0.02925488474899507, &vec![0.8937166853929206, 1.030496922616055]));
     let (value, grad) = p92::f::grad(-1.1503593003462123);
     check("p92", value, &format!("{grad:?}"), &p92::f::trace(-1.1503593003462123));
-    let (value, grad) = p93::f::grad::<f64>(1.1193800799517235, [-0.9428784136284268, -0.6733218641416127, 1.3167672880312953, -0.9531687167465396]);
-    check("p93", value, &format!("{grad:?}"), &p93::f::trace::<f64>(1.1193800799517235, [-0.9428784136284268, -0.6733218641416127, 1.3167672880312953, -0.9531687167465396]));
+    let (value, grad) = p93::f::grad(1.1193800799517235, [-0.9428784136284268, -0.6733218641416127, 1.3167672880312953, -0.9531687167465396]);
+    check("p93", value, &format!("{grad:?}"), &p93::f::trace(1.1193800799517235, [-0.9428784136284268, -0.6733218641416127, 1.3167672880312953, -0.9531687167465396]));
     let (value, grad) = p94::f::grad(0.9110604428229432, &[-1.2035869558286123, -0.5926609708074665]);
     check("p94", value, &format!("{grad:?}"), &p94::f::trace(0.9110604428229432, &[-1.2035869558286123, -0.5926609708074665]));
     let (value, grad) = p95::f::grad(0.2203781839841037, -0.35486175778118056, [-1.2237779039919654, -1.3483662367069291, -0.5369972060554971]);

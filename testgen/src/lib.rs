@@ -581,6 +581,7 @@ impl Expr {
                     '+' => quote!(#a + #b),
                     '-' => quote!(#a - #b),
                     '*' => quote!(#a * #b),
+                    '%' => quote!(#a % #b),
                     _ => quote!(#a / #b),
                 }
             }
@@ -691,6 +692,7 @@ impl Expr {
                     '+' => a + b,
                     '-' => a - b,
                     '*' => a * b,
+                    '%' => a % b,
                     _ => a / b,
                 })
             }
@@ -730,6 +732,9 @@ impl Expr {
     }
 }
 
+/// f64's methods that `num_traits::Float` has not (so generic code cannot call them).
+const NOT_IN_FLOAT: &[&str] = &["rem_euclid", "div_euclid", "round_ties_even"];
+
 /// An operation of the language, as Rust and chainrule's runtime compute it.
 fn apply(name: &str, x: &[f64]) -> f64 {
     match name {
@@ -760,6 +765,21 @@ fn apply(name: &str, x: &[f64]) -> f64 {
         "min" => x[0].min(x[1]),
         "hypot" => x[0].hypot(x[1]),
         "mul_add" => x[0].mul_add(x[1], x[2]),
+        "asinh" => x[0].asinh(),
+        "acosh" => x[0].acosh(),
+        "atanh" => x[0].atanh(),
+        "signum" => x[0].signum(),
+        "copysign" => x[0].copysign(x[1]),
+        "clamp" => x[0].clamp(x[1], x[2]),
+        "floor" => x[0].floor(),
+        "ceil" => x[0].ceil(),
+        "round" => x[0].round(),
+        "round_ties_even" => x[0].round_ties_even(),
+        "trunc" => x[0].trunc(),
+        "fract" => x[0].fract(),
+        "div_euclid" => x[0].div_euclid(x[1]),
+        "rem_euclid" => x[0].rem_euclid(x[1]),
+        "to_radians" => x[0].to_radians(),
         // chainrule_core::activation, as written there
         "sigmoid" => 1.0 / (1.0 + (-x[0]).exp()),
         "relu" => {
@@ -1446,7 +1466,7 @@ impl Program {
             gen.stmt(&mut body);
         }
         let value = gen.result();
-        Program {
+        let mut program = Program {
             seed,
             params,
             wrt,
@@ -1454,7 +1474,14 @@ impl Program {
             value,
             explicit_return: gen.rng.chance(0.1),
             generic: gen.rng.chance(0.15),
+        };
+        // `chainrule::Real` (num-traits' `Float`) lacks a few of f64's methods: a program
+        // calling them is not generic.
+        if program.generic {
+            let text = program.tokens().to_string();
+            program.generic = !NOT_IN_FLOAT.iter().any(|name| text.contains(name));
         }
+        program
     }
 }
 
@@ -1777,10 +1804,27 @@ impl Gen {
                 let arg = self.unit(d);
                 self.method("acos", vec![arg])
             }
-            54 => {
-                let arg = self.float(d);
-                self.method("atan", vec![arg])
-            }
+            54 => match self.rng.below(4) {
+                0 | 1 => {
+                    let arg = self.float(d);
+                    self.method("atan", vec![arg])
+                }
+                2 => {
+                    let arg = self.float(d);
+                    self.method("asinh", vec![arg])
+                }
+                _ => {
+                    // acosh on [1, ∞), atanh on (−1, 1)
+                    if self.rng.chance(0.5) {
+                        let arg = Self::bin('+', self.positive(d), Expr::Lit(1.0));
+                        self.method("acosh", vec![arg])
+                    } else {
+                        let inner = self.float(d);
+                        let arg = Self::bin('*', self.method("tanh", vec![inner]), Expr::Lit(0.5));
+                        self.method("atanh", vec![arg])
+                    }
+                }
+            },
             55 => {
                 let arg = self.tame(d);
                 self.method("sinh", vec![arg])
@@ -1838,6 +1882,42 @@ impl Gen {
             71 => {
                 let (a, b) = (self.float(d), self.float(d));
                 self.method("hypot", vec![a, b])
+            }
+            // Piecewise: steps (gradient 0), remainders and clamps (one-sided at jumps).
+            72 if self.rng.chance(0.5) => {
+                let arg = self.float(d);
+                match self.rng.below(12) {
+                    0 => self.method("floor", vec![arg]),
+                    1 => self.method("ceil", vec![arg]),
+                    2 => self.method("round", vec![arg]),
+                    3 => self.method("round_ties_even", vec![arg]),
+                    4 => self.method("trunc", vec![arg]),
+                    5 => self.method("fract", vec![arg]),
+                    6 => self.method("signum", vec![arg]),
+                    7 => {
+                        let sign = self.float(d);
+                        self.method("copysign", vec![arg, sign])
+                    }
+                    8 => {
+                        let lo = Expr::Lit(*self.rng.pick(&[-1.0, -0.5, 0.0]));
+                        let hi = Expr::Lit(*self.rng.pick(&[0.5, 1.0, 2.0]));
+                        self.method("clamp", vec![arg, lo, hi])
+                    }
+                    9 => {
+                        let divisor = self.positive(d);
+                        Self::bin('%', arg, divisor)
+                    }
+                    10 => {
+                        let divisor = self.positive(d);
+                        let name = if self.rng.chance(0.5) {
+                            "rem_euclid"
+                        } else {
+                            "div_euclid"
+                        };
+                        self.method(name, vec![arg, divisor])
+                    }
+                    _ => self.method("to_radians", vec![arg]),
+                }
             }
             72 => {
                 let y = self.float(d);

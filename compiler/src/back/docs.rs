@@ -260,7 +260,7 @@ fn explained(
             .iter()
             .map(|p| crate::back::trace::param_ident(&p.ident.unraw().to_string()))
             .collect();
-        let param_types: Vec<&syn::Type> = g.params.iter().map(|p| &p.ty).collect();
+        let param_types: Vec<&TokenStream> = g.params.iter().map(|p| &p.written).collect();
         let generics = match &g.generic {
             Some(t) => quote!(<#t: ::chainrule::Real>),
             None => TokenStream::new(),

@@ -15,17 +15,8 @@ use std::collections::BTreeSet;
 use syn::ext::IdentExt;
 
 use crate::ir::{Graph, IntOp, NodeId, Op, RegionId};
-use crate::ops::{Prim, Syntax};
-
-/// Precedence levels, higher binds tighter (as Rust's).
-const IF: u8 = 0;
-const OR: u8 = 3;
-const AND: u8 = 4;
-const COMPARE: u8 = 5;
-const SUM: u8 = 10;
-const PRODUCT: u8 = 20;
-const UNARY: u8 = 30;
-const ATOM: u8 = 40;
+use crate::ops::precedence::{AND, COMPARE, IF, OR, POSTFIX as ATOM, SUM, UNARY};
+use crate::ops::{Notation, Piece, Prim, Syntax};
 
 /// An unnamed operand is written inline in a label if it fits in this many characters
 /// (else `…`: its value comes in along an edge anyway).
@@ -490,14 +481,32 @@ pub fn prim_text(prim: Prim, operands: &[Text]) -> Text {
             .collect::<Vec<_>>()
             .join(", ")
     };
-    match prim {
-        Prim::Neg => Text::new(format!("−{}", a(0).at(UNARY)), UNARY),
-        Prim::Add | Prim::Sub | Prim::Mul | Prim::Div => {
-            let (symbol, level) = match prim {
-                Prim::Add => ("+", SUM),
-                Prim::Sub => ("−", SUM),
-                Prim::Mul => ("·", PRODUCT),
-                _ => ("/", PRODUCT),
+    match (rule.notation, rule.syntax) {
+        (Notation::Power, _) => match a(1).value.and_then(|n| superscript(n as i64)) {
+            Some(power) => Text::new(format!("{}{power}", a(0).at(ATOM)), ATOM),
+            None => Text::new(format!("{}^{}", a(0).at(ATOM), a(1).at(ATOM)), ATOM),
+        },
+        (Notation::Template(pieces, level), _) => {
+            let text: String = pieces
+                .iter()
+                .map(|piece| match *piece {
+                    Piece::Text(text) => text.to_string(),
+                    Piece::Arg(k, at) => a(k).at(at),
+                })
+                .collect();
+            Text::new(text, level)
+        }
+        (notation, Syntax::Prefix(symbol)) => {
+            let symbol = match notation {
+                Notation::Symbol(symbol) => symbol,
+                _ => symbol,
+            };
+            Text::new(format!("{symbol}{}", a(0).at(UNARY)), UNARY)
+        }
+        (notation, Syntax::Infix(symbol, level)) => {
+            let symbol = match notation {
+                Notation::Symbol(symbol) => symbol,
+                _ => symbol,
             };
             // Left-associative: `a − (b − c)` keeps its parentheses.
             Text::new(
@@ -505,35 +514,7 @@ pub fn prim_text(prim: Prim, operands: &[Text]) -> Text {
                 level,
             )
         }
-        Prim::Powi => match a(1).value.and_then(|n| superscript(n as i64)) {
-            Some(power) => Text::new(format!("{}{power}", a(0).at(ATOM)), ATOM),
-            None => Text::new(format!("{}^{}", a(0).at(ATOM), a(1).at(ATOM)), ATOM),
-        },
-        Prim::Powf => Text::new(format!("{}^{}", a(0).at(ATOM), a(1).at(ATOM)), ATOM),
-        Prim::Sqrt => Text::new(format!("√{}", a(0).at(ATOM)), ATOM),
-        Prim::Abs => Text::new(format!("|{}|", a(0).text), ATOM),
-        Prim::Recip => Text::new(format!("1 / {}", a(0).at(PRODUCT + 1)), PRODUCT),
-        Prim::Sigmoid => Text::new(format!("σ({})", a(0).text), ATOM),
-        Prim::MulAdd => Text::new(
-            format!(
-                "{} · {} + {}",
-                a(0).at(PRODUCT),
-                a(1).at(PRODUCT + 1),
-                a(2).at(SUM + 1)
-            ),
-            SUM,
-        ),
-        _ => match rule.syntax {
-            Syntax::Method | Syntax::Function => Text::new(format!("{}({})", rule.name, list(0)), ATOM),
-            Syntax::Prefix(symbol) => Text::new(format!("{symbol}{}", a(0).at(UNARY)), UNARY),
-            Syntax::Infix(symbol, level) => {
-                let level = level * 10;
-                Text::new(
-                    format!("{} {symbol} {}", a(0).at(level), a(1).at(level + 1)),
-                    level,
-                )
-            }
-        },
+        (_, Syntax::Method | Syntax::Function) => Text::new(format!("{}({})", rule.name, list(0)), ATOM),
     }
 }
 
@@ -578,7 +559,7 @@ fn generic_text(g: &Graph, op: &Op, operands: &[Text]) -> Text {
             Text::new(format!("{}({}, {})", int_op.symbol(), a(0).text, a(1).text), ATOM)
         }
         Op::IntBin(int_op) => {
-            let level = int_op.level() * 10;
+            let level = int_op.level();
             let symbol = match int_op {
                 IntOp::Sub => "−",
                 other => other.symbol(),

@@ -267,9 +267,9 @@ pub fn custom_trace_body(function: &Function, picture: &Picture, template: &Toke
     };
     for (k, (param, ident)) in g.params.iter().zip(&params).enumerate() {
         let k = Int(k);
-        let reference = match param.ty {
-            syn::Type::Reference(_) => quote!(#ident),
-            _ => quote!(&#ident),
+        let reference = match param.passing.is_reference() {
+            true => quote!(#ident),
+            false => quote!(&#ident),
         };
         body.extend(quote!(#recorder.value(#k, #reference);));
         if param.wrt && g.ty(param.node).is_differentiable() {
@@ -540,7 +540,7 @@ impl Tracer<'_> {
     fn reference(&self, id: NodeId) -> TokenStream {
         let value = self.operand(id, false);
         match self.g.op(id) {
-            Op::Param(k) if matches!(self.g.params[*k].ty, syn::Type::Reference(_)) => value,
+            Op::Param(k) if self.g.params[*k].passing.is_reference() => value,
             _ => quote!(&#value),
         }
     }
@@ -729,8 +729,7 @@ impl Tracer<'_> {
                     _ => quote!(::chainrule::__private::add_assign(&mut #place, #element);),
                 };
                 let owned = match g.op(args[0]) {
-                    Op::Param(k) if matches!(g.params[*k].ty, syn::Type::Reference(_)) => match g.ty(args[0])
-                    {
+                    Op::Param(k) if g.params[*k].passing.is_reference() => match g.ty(args[0]) {
                         Ty::Array(_, Len::Runtime) => quote!(#array.to_vec()),
                         _ => quote!(*#array),
                     },

@@ -18,7 +18,7 @@ use syn::{
 };
 
 use crate::ir::{
-    CmpOp, Extras, FloatType, Function, Graph, Header, IntOp, Len, NodeId, Op, Param, RegionId, Ty,
+    CmpOp, Extras, FloatType, Function, Graph, Header, IntOp, Len, NodeId, Op, Param, Passing, RegionId, Ty,
 };
 use crate::ops::{self, Arg, Prim};
 use diag::Errors;
@@ -26,7 +26,7 @@ use diag::Errors;
 pub mod diag;
 mod tensor;
 
-pub use tensor::{is_tensor_type, is_view_type};
+use tensor::{is_tensor_type, is_view_type};
 
 const LANGUAGE: &str = "the body may contain `let` (and `let mut`) bindings, assignments, `if`, `match` on \
                         integers, `for` and `while` loops, arrays, float literals and constants, \
@@ -587,7 +587,8 @@ impl Lower<'_> {
             self.graph.set_span(node, ident.span());
             self.graph.params.push(Param {
                 ident: ident.clone(),
-                ty: (*typed.ty).clone(),
+                written: typed.ty.to_token_stream(),
+                passing: passing(&typed.ty),
                 node,
                 wrt,
             });
@@ -1185,13 +1186,7 @@ impl Lower<'_> {
         };
         let rhs = self.expr_as(&binary.right, rhs_expect);
         let (lhs_ty, rhs_ty) = (self.graph.ty(lhs).clone(), self.graph.ty(rhs).clone());
-        let float_op = match op {
-            BinOp::Add(_) => Some(Prim::Add),
-            BinOp::Sub(_) => Some(Prim::Sub),
-            BinOp::Mul(_) => Some(Prim::Mul),
-            BinOp::Div(_) => Some(Prim::Div),
-            _ => None,
-        };
+        let float_op = ops::infix(&op.to_token_stream().to_string());
         let int_op = match op {
             BinOp::Add(_) => Some(IntOp::Add),
             BinOp::Sub(_) => Some(IntOp::Sub),
@@ -1251,13 +1246,10 @@ impl Lower<'_> {
     }
 
     fn unsupported_operator(&mut self, op: &BinOp) -> NodeId {
-        let message = match op {
-            BinOp::Rem(_) => "the remainder `%` of floats is not supported: the supported operators are unary `-` and binary `+ - * /`".to_string(),
-            _ => format!(
-                "the operator `{}` is not supported here: the supported operators are unary `-` and binary `+ - * /` (and `%` on integers)",
-                tokens(op)
-            ),
-        };
+        let message = format!(
+            "the operator `{}` is not supported here: the supported operators are unary `-` and binary `+ - * / %`",
+            tokens(op)
+        );
         self.error(op, message)
     }
 
@@ -1340,10 +1332,10 @@ impl Lower<'_> {
                 self.tensor_assign(old, op, rhs).unwrap_or(old)
             }
             Some(op) => match (&old_ty, self.graph.ty(rhs).clone(), op) {
-                (Ty::Float, Ty::Float, BinOp::AddAssign(_)) => self.graph.sum(old, rhs),
-                (Ty::Float, Ty::Float, BinOp::SubAssign(_)) => self.graph.diff(old, rhs),
-                (Ty::Float, Ty::Float, BinOp::MulAssign(_)) => self.graph.mul(old, rhs),
-                (Ty::Float, Ty::Float, BinOp::DivAssign(_)) => self.graph.div(old, rhs),
+                (Ty::Float, Ty::Float, _) if compound_prim(op).is_some() => {
+                    let prim = compound_prim(op).unwrap_or(Prim::Add);
+                    self.graph.prim(prim, &[old, rhs])
+                }
                 (Ty::Int(_), Ty::Int(_), BinOp::AddAssign(_)) => self.graph.int_bin(IntOp::Add, old, rhs),
                 (Ty::Int(_), Ty::Int(_), BinOp::SubAssign(_)) => self.graph.int_bin(IntOp::Sub, old, rhs),
                 (Ty::Int(_), Ty::Int(_), BinOp::MulAssign(_)) => self.graph.int_bin(IntOp::Mul, old, rhs),
@@ -1353,7 +1345,7 @@ impl Lower<'_> {
                     self.errors.at(
                         op,
                         format_args!(
-                            "`{}` is not supported on {}: use `+=`, `-=`, `*=` or `/=` on numbers",
+                            "`{}` is not supported on {}: use `+=`, `-=`, `*=`, `/=` or `%=` on numbers",
                             tokens(op),
                             describe(&old_ty)
                         ),
@@ -1971,8 +1963,8 @@ impl Lower<'_> {
                 self.error(
                     &call.method,
                     format!(
-                        "unsupported method `{name}`: the differentiable float methods are {}{hint}",
-                        ops::supported_methods()
+                        "unsupported method `{name}`{}{hint}",
+                        unsupported_method_note(&name)
                     ),
                 )
             }
@@ -2037,9 +2029,9 @@ impl Lower<'_> {
                     [float, _] if is_float(float) => {
                         self.args_for_diagnostics(&args);
                         let message = format!(
-                            "unsupported function `{}`: the differentiable float methods are {}",
+                            "unsupported function `{}`{}",
                             tokens(path),
-                            ops::supported_methods()
+                            unsupported_method_note(name)
                         );
                         self.error(path, message)
                     }
@@ -2262,6 +2254,42 @@ fn while_header(while_loop: &syn::ExprWhile) -> Header {
     Header {
         text: format!("while {}", tidy(&*while_loop.cond, false)),
         index: None,
+    }
+}
+
+/// After "unsupported method `name`": the nearest supported one, and where they are listed.
+fn unsupported_method_note(name: &str) -> String {
+    let nearest = nearest_method_note(name);
+    format!("{nearest}: chainrule differentiates the float methods with a derivative almost everywhere (exp, ln, powi, sin, tanh, max, abs, floor, …; listed in the README)")
+}
+
+/// How a parameter of this type is passed.
+fn passing(ty: &syn::Type) -> Passing {
+    match ty {
+        _ if is_tensor_type(ty) => match ty {
+            syn::Type::Reference(_) => Passing::RefArray,
+            syn::Type::Path(path) if is_view_type(path) => Passing::View,
+            _ => Passing::OwnedArray,
+        },
+        syn::Type::Reference(reference) if matches!(&*reference.elem, syn::Type::Array(_)) => {
+            Passing::RefFixed
+        }
+        syn::Type::Reference(_) => Passing::RefSlice,
+        _ => Passing::Value,
+    }
+}
+
+/// The operation of a compound assignment on floats (`+=` is `+`, `%=` is `%`).
+fn compound_prim(op: &BinOp) -> Option<Prim> {
+    let symbol = op.to_token_stream().to_string();
+    ops::infix(symbol.strip_suffix('=')?)
+}
+
+/// " (did you mean `floor`?)" for a name near a supported method, else nothing.
+fn nearest_method_note(name: &str) -> String {
+    match ops::nearest_method(name) {
+        Some(nearest) => format!(" (did you mean `{nearest}`?)"),
+        None => String::new(),
     }
 }
 

@@ -279,8 +279,8 @@ impl Lower<'_> {
             return Some(self.error(
                 &call.method,
                 format!(
-                    "unsupported method `{name}` of an array: the differentiable array methods are {ARRAY_METHODS}, and the float methods element by element ({})",
-                    ops::supported_methods()
+                    "unsupported method `{name}` of an array: the differentiable array methods are {ARRAY_METHODS}, and the float methods element by element{}",
+                    super::nearest_method_note(&name)
                 ),
             ));
         }
@@ -490,13 +490,7 @@ impl Lower<'_> {
         if !self.is_tensor_node(old) {
             return None;
         }
-        let prim = match op {
-            BinOp::AddAssign(_) => Prim::Add,
-            BinOp::SubAssign(_) => Prim::Sub,
-            BinOp::MulAssign(_) => Prim::Mul,
-            BinOp::DivAssign(_) => Prim::Div,
-            _ => return None,
-        };
+        let prim = super::compound_prim(op)?;
         let rhs_ty = self.graph.ty(rhs).clone();
         if !(rhs_ty == Ty::Float || is_float_tensor(&rhs_ty)) {
             return None;

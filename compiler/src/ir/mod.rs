@@ -17,9 +17,13 @@ use std::fmt;
 
 use proc_macro2::{Ident, Span};
 
-use crate::ops::Prim;
+pub use crate::ops::Cmp;
+use crate::ops::{precedence, Prim};
 
+mod derivative;
 mod peephole;
+
+pub use derivative::At;
 
 /// How many floating-point operations the backward pass may redo to recompute a value of
 /// a loop body instead of saving it per iteration.
@@ -74,35 +78,6 @@ impl FloatType {
         match self {
             FloatType::F32 => value as f32 as f64,
             FloatType::F64 | FloatType::Generic => value,
-        }
-    }
-}
-
-/// A comparison, as used by [`Op::Select`].
-#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
-pub enum Cmp {
-    Gt,
-    Ge,
-    Lt,
-    Eq,
-}
-
-impl Cmp {
-    pub fn eval(self, lhs: f64, rhs: f64) -> bool {
-        match self {
-            Cmp::Gt => lhs > rhs,
-            Cmp::Ge => lhs >= rhs,
-            Cmp::Lt => lhs < rhs,
-            Cmp::Eq => lhs == rhs,
-        }
-    }
-
-    pub fn symbol(self) -> &'static str {
-        match self {
-            Cmp::Gt => ">",
-            Cmp::Ge => ">=",
-            Cmp::Lt => "<",
-            Cmp::Eq => "==",
         }
     }
 }
@@ -185,11 +160,11 @@ impl IntOp {
         matches!(self, IntOp::Min | IntOp::Max | IntOp::Pow)
     }
 
-    /// Precedence level, as `Syntax::Infix`.
+    /// Its [`precedence`] as an infix operator.
     pub fn level(self) -> u8 {
         match self {
-            IntOp::Add | IntOp::Sub => 1,
-            _ => 2,
+            IntOp::Add | IntOp::Sub => precedence::SUM,
+            _ => precedence::PRODUCT,
         }
     }
 
@@ -533,9 +508,41 @@ pub struct Node {
 #[derive(Clone, Debug)]
 pub struct Param {
     pub ident: Ident,
-    pub ty: syn::Type,
+    /// The type as written, for signatures: back ends copy these tokens and never read
+    /// them (how the value is passed is [`Param::passing`]).
+    pub written: proc_macro2::TokenStream,
+    pub passing: Passing,
     pub node: NodeId,
     pub wrt: bool,
+}
+
+/// How a parameter is passed, decided once by the front end.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Passing {
+    /// By value: `x: f64`, `w: [f64; 3]`, `n: usize`.
+    Value,
+    /// An owned ndarray array: `a: Array2<f64>`.
+    OwnedArray,
+    /// An ndarray view: `a: ArrayView2<f64>` (the cache copies it).
+    View,
+    /// A reference to a fixed-size array: `w: &[f64; 3]`.
+    RefFixed,
+    /// A slice or a `&Vec`: `xs: &[f64]` (the cache copies it).
+    RefSlice,
+    /// A reference to an ndarray array: `a: &Array2<f64>`.
+    RefArray,
+}
+
+impl Passing {
+    /// Passed by reference (`&…`).
+    pub fn is_reference(self) -> bool {
+        matches!(self, Passing::RefFixed | Passing::RefSlice | Passing::RefArray)
+    }
+
+    /// An ndarray array, owned, viewed or borrowed.
+    pub fn is_ndarray(self) -> bool {
+        matches!(self, Passing::OwnedArray | Passing::View | Passing::RefArray)
+    }
 }
 
 /// Where peephole rules may change results: in the user's forward code only exact
@@ -755,8 +762,8 @@ impl Graph {
                 Ty::tensor(args.iter().map(|&a| self.ty(a).rank()).max().unwrap_or(0))
             }
             Op::Tensor(op) => {
-                let tys: Vec<Ty> = args.iter().map(|&a| self.ty(a).clone()).collect();
-                op.result(&tys)
+                let ranks: Vec<u8> = args.iter().map(|&a| self.ty(a).rank()).collect();
+                Ty::tensor(op.result(&ranks))
             }
             _ => Ty::Float,
         }

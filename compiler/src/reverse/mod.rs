@@ -2,7 +2,7 @@
 //!
 //! Walking a region backwards, each node's adjoint (the gradient of the output with
 //! respect to it, "upstream" from its inputs' point of view) goes through the rule table
-//! ([`crate::ops::vjp`]) into its inputs' adjoints: `adjoint[input] += adjoint[node] ×
+//! ([`vjp::vjp`]) into its inputs' adjoints: `adjoint[input] += adjoint[node] ×
 //! local_grad`. Nothing here knows an operation; what it knows is structure:
 //!
 //! - an `if` becomes an `if` on the same (saved) condition, each branch reversed;
@@ -15,7 +15,9 @@
 use std::collections::HashMap;
 
 use crate::ir::{Graph, NodeId, Op, Phase, RegionId, Ty};
-use crate::ops::Grad;
+mod vjp;
+
+use vjp::{vjp, Grad};
 
 /// The gradient of the output with respect to each parameter (`None` where it is zero).
 pub struct Adjoints {
@@ -274,7 +276,7 @@ impl Reverse {
                         continue;
                     };
                     let args = g.args(id).to_vec();
-                    for (k, grad) in crate::ops::vjp(g, id, &args, upstream) {
+                    for (k, grad) in vjp(g, id, &args, upstream) {
                         let edge = self.is_active(args[k]).then(|| match &grad {
                             Grad::Value(value) => (*value, Vec::new()),
                             Grad::AtIndex(value, indices) => (*value, indices.clone()),

@@ -93,7 +93,7 @@ pub struct Run {
     /// The outcome of every float comparison and kink (abs, max, min, relu, …) the
     /// forward code went through, in order: two inputs with equal traces lie on the same
     /// smooth piece of the function.
-    pub trace: Vec<bool>,
+    pub trace: Vec<u64>,
     /// The largest magnitude of a float the forward code computed.
     pub largest: f64,
     /// Whether the forward code computed an operation exactly where its derivative is
@@ -283,7 +283,7 @@ struct Machine<'a> {
     outputs: HashMap<NodeId, Vec<Option<Value>>>,
     /// Each loop's per-iteration stacks, by position.
     stacks: HashMap<NodeId, Vec<Vec<Option<Value>>>>,
-    trace: Vec<bool>,
+    trace: Vec<u64>,
     largest: f64,
     singular: bool,
 }
@@ -351,10 +351,10 @@ impl Machine<'_> {
         Ok(())
     }
 
-    /// Records a kink or comparison of forward code: which side it took.
-    fn kink(&mut self, id: NodeId, side: bool) {
+    /// Records a kink or comparison of forward code: which side (or smooth piece) it took.
+    fn kink(&mut self, id: NodeId, side: impl Into<u64>) {
         if !self.g.region(self.g.region_of(id)).backward {
-            self.trace.push(side);
+            self.trace.push(side.into());
         }
     }
 
@@ -576,22 +576,13 @@ impl Machine<'_> {
             .map_err(|_| Error::Malformed(format!("%{}: the negative index {index}", id.index())))
     }
 
+    /// The kinks and singular points of the operation's row.
     fn prim_kinks(&mut self, id: NodeId, prim: Prim, x: &[f64]) {
-        match prim {
-            Prim::Abs | Prim::Relu | Prim::LeakyRelu | Prim::Elu => self.kink(id, x[0] > 0.0),
-            Prim::Max | Prim::Min => self.kink(id, x[0] > x[1]),
-            // The branch cut of atan2(y, x): y = 0 for x < 0.
-            Prim::Atan2 if x[1] < 0.0 => self.kink(id, x[0] >= 0.0),
-            Prim::Powf => self.kink(id, x[0] > 0.0),
-            _ => {}
+        let rule = prim.rule();
+        if let Some(piece) = rule.piece {
+            self.kink(id, piece(x).to_bits());
         }
-        self.singular |= match prim {
-            Prim::Sqrt | Prim::Cbrt | Prim::Powf => x[0] == 0.0,
-            Prim::Asin | Prim::Acos => x[0].abs() == 1.0,
-            Prim::Atan2 => x[0] == 0.0 && x[1] == 0.0,
-            Prim::Log => x[0] == 0.0 || x[1] == 1.0 || x[1] == 0.0,
-            _ => false,
-        };
+        self.singular |= rule.singular.is_some_and(|singular| singular(x));
     }
 
     /// The values a region hands out (those of the owner's outputs something reads).

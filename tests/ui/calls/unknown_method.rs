@@ -1,8 +1,8 @@
 use chainrule::differentiate;
 
 #[differentiate]
-fn f(x: f64) -> f64 {
-    x.floor()
+fn f(x: f64) -> (f64, f64) {
+    x.sin_cos()
 }
 
 fn main() {}

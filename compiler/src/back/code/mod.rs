@@ -17,7 +17,8 @@ use quote::{format_ident, quote, quote_spanned, ToTokens};
 use syn::ext::IdentExt;
 
 use crate::ir::Function;
-use crate::ir::{FloatType, Graph, IndexKind, Len, NodeId, Op, RegionId, Ty};
+use crate::ir::{FloatType, Graph, IndexKind, Len, NodeId, Op, Passing, RegionId, Ty};
+use crate::ops::precedence::{AND, CAST, COMPARE, IF, OR, POSTFIX, SUM, UNARY};
 use crate::ops::{Prim, Syntax};
 use crate::reverse::Adjoints;
 
@@ -28,16 +29,6 @@ const RESERVED: &[&str] = &[
     "cache", "upstream", "value", "forward", "backward", "grad", "Cache", "Grad",
 ];
 
-/// Precedence levels, higher binds tighter.
-const IF: u8 = 0;
-const OR: u8 = 3;
-const AND: u8 = 4;
-const COMPARE: u8 = 5;
-const CAST: u8 = 25;
-const UNARY: u8 = 30;
-const POSTFIX: u8 = 40;
-/// Infix operators: `Syntax::Infix`'s level times ten.
-const INFIX_SCALE: u8 = 10;
 /// How deep an expression may nest before a part of it gets a `let`.
 const MAX_INLINE_DEPTH: usize = 16;
 
@@ -60,15 +51,15 @@ pub fn emit(function: &Function, adjoints: &Adjoints, backward_top: RegionId) ->
         let value = make_ident("value");
         let rule = plan.user_path(custom);
         // The fields as `backward` unpacks them: slices by reference, the rest by value.
-        let arguments = g
-            .params
-            .iter()
-            .zip(&fields)
-            .map(|(p, field)| match (&p.ty, g.ty(p.node)) {
-                (syn::Type::Reference(_), Ty::Array(_, Len::Runtime)) => quote!(#field),
-                (syn::Type::Reference(_), _) => quote!(&#field),
-                _ => quote!(#field),
-            });
+        let arguments =
+            g.params
+                .iter()
+                .zip(&fields)
+                .map(|(p, field)| match (p.passing.is_reference(), g.ty(p.node)) {
+                    (true, Ty::Array(_, Len::Runtime)) => quote!(#field),
+                    (true, _) => quote!(&#field),
+                    _ => quote!(#field),
+                });
         for (param, field) in g.params.iter().zip(&fields) {
             module.cache_field(field.clone(), g.ty(param.node), cache_value(param, field));
         }
@@ -146,8 +137,7 @@ pub fn emit(function: &Function, adjoints: &Adjoints, backward_top: RegionId) ->
     // The backward part reads forward arrays by reference, as `backward` has them.
     let mut rebind = TokenStream::new();
     for &id in &plan.cached {
-        let reference_param =
-            matches!(g.op(id), Op::Param(k) if matches!(g.params[*k].ty, syn::Type::Reference(_)));
+        let reference_param = matches!(g.op(id), Op::Param(k) if g.params[*k].passing.is_reference());
         if g.ty(id).is_tensor() && !reference_param {
             let ident = plan.ident(id);
             rebind.extend(quote!(let #ident = &#ident;));
@@ -177,17 +167,12 @@ pub fn emit(function: &Function, adjoints: &Adjoints, backward_top: RegionId) ->
 /// How a cached parameter is stored: slices copied (the cache owns what it keeps),
 /// references to arrays dereferenced.
 fn cache_value(param: &crate::ir::Param, ident: &Ident) -> TokenStream {
-    if crate::front::is_tensor_type(&param.ty) {
+    match param.passing {
         // An owned array moves into the cache; a reference or a view is copied.
-        return match &param.ty {
-            syn::Type::Path(path) if !crate::front::is_view_type(path) => quote!(#ident),
-            _ => quote!(#ident.to_owned()),
-        };
-    }
-    match &param.ty {
-        syn::Type::Reference(reference) if matches!(&*reference.elem, syn::Type::Array(_)) => quote!(*#ident),
-        syn::Type::Reference(_) => quote!(#ident.to_vec()),
-        _ => quote!(#ident),
+        Passing::Value | Passing::OwnedArray => quote!(#ident),
+        Passing::View | Passing::RefArray => quote!(#ident.to_owned()),
+        Passing::RefFixed => quote!(*#ident),
+        Passing::RefSlice => quote!(#ident.to_vec()),
     }
 }
 
@@ -266,7 +251,7 @@ impl<'p, 'f> Module<'p, 'f> {
             .filter(|attr| attr.path().is_ident("cfg"))
             .collect();
         let params: Vec<Ident> = g.params.iter().map(|p| plan.ident(p.node)).collect();
-        let param_types: Vec<&syn::Type> = g.params.iter().map(|p| &p.ty).collect();
+        let param_types: Vec<&TokenStream> = g.params.iter().map(|p| &p.written).collect();
         let (cache, upstream) = (make_ident("cache"), make_ident("upstream"));
         let (generics, type_args) = plan.generics();
         let wrt: Vec<&crate::ir::Param> = g.params.iter().filter(|p| p.wrt).collect();
@@ -293,7 +278,7 @@ impl<'p, 'f> Module<'p, 'f> {
             }
         });
         // Array parameters keep their written types (`&Array2<f64>`), named beside the function.
-        let array_params = g.params.iter().any(|p| crate::front::is_tensor_type(&p.ty));
+        let array_params = g.params.iter().any(|p| p.passing.is_ndarray());
         let uses_super = (plan.uses_named || function.custom.is_some() || array_params).then(|| {
             quote! {
                 // The user's constants resolve as they do beside the function (an absolute
@@ -1267,8 +1252,8 @@ impl<'f> Plan<'f> {
             Some(i) => self.ident(i).into_token_stream(),
             None => quote!(_),
         };
-        let start = self.expr(args[0]).at(INFIX_SCALE + 1);
-        let end = self.expr(args[1]).at(INFIX_SCALE + 1);
+        let start = self.expr(args[0]).at(SUM + 1);
+        let end = self.expr(args[1]).at(SUM + 1);
         let position = match index {
             Some(i) => self.stack_position(node, i),
             None => quote!(0),
@@ -1360,8 +1345,7 @@ impl<'f> Plan<'f> {
         let g = self.g;
         match g.op(id) {
             Op::Param(k)
-                if matches!(g.params[*k].ty, syn::Type::Reference(_))
-                    && !matches!(g.ty(id), Ty::Array(_, Len::Runtime)) =>
+                if g.params[*k].passing.is_reference() && !matches!(g.ty(id), Ty::Array(_, Len::Runtime)) =>
             {
                 let ident = self.ident(id);
                 Printed::new(quote!(*#ident), UNARY)
@@ -1401,7 +1385,7 @@ impl<'f> Plan<'f> {
                     (Some(index), offset) => {
                         let path = self.path(*index);
                         let sign = if *offset < 0 { quote!(-) } else { quote!(+) };
-                        Printed::new(quote!(#path #sign #offset_tokens), INFIX_SCALE)
+                        Printed::new(quote!(#path #sign #offset_tokens), SUM)
                     }
                 }
             }
@@ -1422,7 +1406,7 @@ impl<'f> Plan<'f> {
                 }
             }
             Op::IntBin(op) => {
-                let level = op.level() * INFIX_SCALE;
+                let level = op.level();
                 let symbol: TokenStream = op.symbol().parse().unwrap_or_default();
                 let lhs = self.expr(args[0]).at(level);
                 let rhs = self.expr(args[1]).at(level + 1);
@@ -1499,8 +1483,7 @@ impl<'f> Plan<'f> {
                 let statement = update_statement(g, id, quote!(#copy #([#indices])*), value);
                 // An owned copy: of a reference parameter, its array (not the reference).
                 let owned = match g.op(args[0]) {
-                    Op::Param(k) if matches!(g.params[*k].ty, syn::Type::Reference(_)) => match g.ty(args[0])
-                    {
+                    Op::Param(k) if g.params[*k].passing.is_reference() => match g.ty(args[0]) {
                         Ty::Array(_, Len::Runtime) => quote!(#array.to_vec()),
                         _ => quote!(*#array),
                     },
@@ -1520,7 +1503,7 @@ impl<'f> Plan<'f> {
             }
             Op::Select(cmp) => {
                 let lhs = self.expr(args[0]).at(CAST + 1);
-                let rhs = self.expr(args[1]).at(INFIX_SCALE);
+                let rhs = self.expr(args[1]).at(SUM);
                 let op: TokenStream = cmp.symbol().parse().unwrap_or_default();
                 // Constants on both sides get their type: nothing else gives it to rustc.
                 let constants = g.const_value(args[2]).is_some() && g.const_value(args[3]).is_some();
@@ -1557,7 +1540,6 @@ impl<'f> Plan<'f> {
                 Printed::new(quote!(#op #operand), UNARY)
             }
             Syntax::Infix(symbol, level) => {
-                let level = level * INFIX_SCALE;
                 let op: TokenStream = symbol.parse().unwrap_or_default();
                 let lhs = self.expr(args[0]).at(level);
                 // Left-associative: `a - (b - c)` keeps its parentheses (and `a + (b + c)`,
@@ -1793,12 +1775,7 @@ fn named_indices(g: &Graph, id: NodeId) -> Vec<usize> {
 /// A readable stem for an unnamed value, from its operation.
 fn stem(g: &Graph, id: NodeId) -> &'static str {
     match g.op(id) {
-        Op::Prim(Prim::Add) => "sum",
-        Op::Prim(Prim::Sub) => "difference",
-        Op::Prim(Prim::Mul) => "product",
-        Op::Prim(Prim::Div) => "quotient",
-        Op::Prim(Prim::Neg) => "negated",
-        Op::Prim(prim) => prim.rule().name,
+        Op::Prim(prim) => prim.rule().noun,
         Op::Select(_) => "routed",
         Op::LoopIndex => "i",
         Op::Len => "len",

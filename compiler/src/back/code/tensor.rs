@@ -13,8 +13,9 @@ use std::collections::HashSet;
 use proc_macro2::{Ident, TokenStream};
 use quote::{quote, ToTokens};
 
-use super::{is_copy, make_ident, Plan, Printed, CAST, INFIX_SCALE, POSTFIX, UNARY};
+use super::{is_copy, make_ident, Plan, Printed};
 use crate::ir::{NodeId, Op, Ty};
+use crate::ops::precedence::{CAST, POSTFIX, UNARY};
 use crate::ops::tensor::TensorOp;
 use crate::ops::{Prim, Syntax};
 
@@ -50,7 +51,7 @@ impl Plan<'_> {
     pub(super) fn is_reference(&self, reader: NodeId, arg: NodeId) -> bool {
         let g = self.g;
         if let Op::Param(k) = g.op(arg) {
-            if matches!(g.params[*k].ty, syn::Type::Reference(_)) && !self.backward(reader) {
+            if g.params[*k].passing.is_reference() && !self.backward(reader) {
                 return true;
             }
         }
@@ -251,7 +252,6 @@ impl Plan<'_> {
             // (`(if relu > 0.0 { dy } else { 0.0 }) * upstream`): one pass.
             Syntax::Infix(..) if args.iter().any(|&a| self.is_unnamed_select(a)) => self.zip(id),
             Syntax::Infix(symbol, level) => {
-                let level = level * INFIX_SCALE;
                 let op: TokenStream = symbol.parse().unwrap_or_default();
                 let (a, b) = (operand(args[0], level), operand(args[1], level + 1));
                 Printed::new(quote!(#a #op #b), level)

@@ -1,8 +1,8 @@
 use chainrule::differentiate;
 
 #[differentiate]
-fn f(x: f64, y: f64) -> f64 {
-    x % y
+fn f(x: f64) -> f64 {
+    x.flor()
 }
 
 fn main() {}
