@@ -224,6 +224,7 @@ ops! {
 
     // angles
     to_radians(x) => x.to_radians(), at [[0.5], [-90.0], [180.0]];
+    to_degrees(x) => x.to_degrees(), at [[0.5], [-1.5], [3.25]];
 
     // activation functions, imported and by path
     sigmoid(z) => sigmoid(z), at [[0.5], [-1.25], [3.0]];

@@ -780,6 +780,7 @@ fn apply(name: &str, x: &[f64]) -> f64 {
         "div_euclid" => x[0].div_euclid(x[1]),
         "rem_euclid" => x[0].rem_euclid(x[1]),
         "to_radians" => x[0].to_radians(),
+        "to_degrees" => x[0].to_degrees(),
         // chainrule_core::activation, as written there
         "sigmoid" => 1.0 / (1.0 + (-x[0]).exp()),
         "relu" => {
@@ -1916,7 +1917,14 @@ impl Gen {
                         };
                         self.method(name, vec![arg, divisor])
                     }
-                    _ => self.method("to_radians", vec![arg]),
+                    _ => {
+                        let name = if self.rng.chance(0.5) {
+                            "to_radians"
+                        } else {
+                            "to_degrees"
+                        };
+                        self.method(name, vec![arg])
+                    }
                 }
             }
             72 => {

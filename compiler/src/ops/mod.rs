@@ -585,6 +585,13 @@ operations! {
         |a| a[0].to_radians(),
         &[P(Div, &[Std("PI", std::f64::consts::PI), C(180.0)])],
     );
+    /// x · 180/π.
+    ToDegrees => Rule::method(
+        "to_degrees",
+        UNARY_ARGS,
+        |a| a[0].to_degrees(),
+        &[P(Div, &[C(180.0), Std("PI", std::f64::consts::PI)])],
+    );
     /// σ' = σ(1 − σ), from the forward value.
     Sigmoid => Rule::function("sigmoid", UNARY_ARGS, |a| 1.0 / (1.0 + (-a[0]).exp()), &[P(Mul, &[Out, P(Sub, &[C(1.0), Out])])])
         .notation(Notation::Template(&[Piece::Text("σ("), Piece::Arg(0, 0), Piece::Text(")")], precedence::POSTFIX));
