@@ -31,7 +31,7 @@ use std::time::{Duration, Instant};
 
 use proc_macro2::TokenStream;
 
-use chainrule_testgen::fuzzing::{self, Entropy, Node, Rng};
+use chainrule_testgen::fuzzing::{self, Node, Rng};
 
 /// Inputs per run: 5 to 10 s in a debug build (on 2 busy cores).
 const DEFAULT_CASES: u64 = 6_000;

@@ -13,8 +13,10 @@ use core::fmt::Write;
 
 use crate::Real;
 
-const HOLE: char = '§';
-const HOLE_END: char = '¤';
+/// Where a hole starts, in the template the macro writes (`chainrule-compiler` uses these).
+pub const HOLE: char = '§';
+/// Where a hole ends.
+pub const HOLE_END: char = '¤';
 
 /// Values' colour (as in the lecture's pictures: forward values green, gradients red).
 const VALUE_COLOUR: &str = "#2e7d32";

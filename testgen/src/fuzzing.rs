@@ -439,22 +439,8 @@ pub trait Entropy {
     }
 }
 
-/// splitmix64: small, fast, the same sequence everywhere.
-pub struct Rng(u64);
-
-impl Rng {
-    pub fn new(seed: u64) -> Self {
-        Rng(seed ^ 0x6A09_E667_F3BC_C908)
-    }
-
-    pub fn next_u64(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-}
+/// The generator's seeded PRNG (splitmix64), as a source of choices.
+pub use crate::Rng;
 
 impl Entropy for Rng {
     fn below(&mut self, n: usize) -> usize {

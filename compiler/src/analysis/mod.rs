@@ -116,12 +116,10 @@ pub fn liveness(
                 }
             }
             Op::Branch { .. } => mark(node.args[0], &mut live, &mut work),
-            Op::Loop { body, .. } => {
+            // The bounds; the index is live when something reads it.
+            Op::Loop { .. } => {
                 mark(node.args[0], &mut live, &mut work);
                 mark(node.args[1], &mut live, &mut work);
-                if let Some(index) = g.region(*body).index {
-                    let _ = index; // the index is live when something reads it
-                }
             }
             Op::While { cond, .. } => {
                 if let Some(&c) = g.region(*cond).yields.first() {
@@ -163,4 +161,15 @@ pub fn liveness(
         }
     }
     (live, slots)
+}
+
+/// The outputs of a structured node that something reads, in order (from [`liveness`]'s
+/// second result).
+pub fn sorted_slots(slots: &HashMap<NodeId, HashSet<usize>>, node: NodeId) -> Vec<usize> {
+    let mut sorted: Vec<usize> = slots
+        .get(&node)
+        .map(|s| s.iter().copied().collect())
+        .unwrap_or_default();
+    sorted.sort_unstable();
+    sorted
 }

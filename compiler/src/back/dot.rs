@@ -26,9 +26,8 @@ use crate::ir::Function;
 use crate::ir::{Graph, NodeId, Op, RegionId};
 
 /// Where `f::trace` writes its numbers into the template: `HOLE` kind index [`:` more]
-/// `HOLE_END`.
-pub const HOLE: char = '§';
-pub const HOLE_END: char = '¤';
+/// `HOLE_END`, as the runtime that fills them defines them.
+pub use chainrule_core::__private::dot::{HOLE, HOLE_END};
 
 /// How a node is drawn.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]

@@ -21,7 +21,7 @@ use proc_macro2::{Ident, Span, TokenStream};
 use quote::{format_ident, quote, ToTokens};
 use syn::ext::IdentExt;
 
-use crate::back::code::{call_backward_tokens, len_tokens, stack_position, trip_count};
+use crate::back::code::{call_backward_tokens, len_tokens, operator, stack_position, trip_count, tuple};
 use crate::back::dot::Picture;
 use crate::ir::Function;
 use crate::ir::{FloatType, Graph, Len, NodeId, Op, RegionId, Ty};
@@ -619,12 +619,12 @@ impl Tracer<'_> {
                 let rule = prim.rule();
                 match rule.syntax {
                     Syntax::Prefix(symbol) => {
-                        let op: TokenStream = symbol.parse().unwrap_or_default();
+                        let op = operator(symbol);
                         let a = value(0);
                         quote!(#op #a)
                     }
                     Syntax::Infix(symbol, _) => {
-                        let op: TokenStream = symbol.parse().unwrap_or_default();
+                        let op = operator(symbol);
                         let (a, b) = (value(0), value(1));
                         quote!(#a #op #b)
                     }
@@ -658,7 +658,7 @@ impl Tracer<'_> {
                 }
             }
             Op::IntBin(op) => {
-                let symbol: TokenStream = op.symbol().parse().unwrap_or_default();
+                let symbol = operator(op.symbol());
                 let (a, b) = (value(0), value(1));
                 quote!(#a #symbol #b)
             }
@@ -678,12 +678,12 @@ impl Tracer<'_> {
                 }
             }
             Op::Compare(cmp) => {
-                let symbol: TokenStream = cmp.symbol().parse().unwrap_or_default();
+                let symbol = operator(cmp.symbol());
                 let (a, b) = (value(0), value(1));
                 quote!(#a #symbol #b)
             }
             Op::Select(cmp) => {
-                let symbol: TokenStream = cmp.symbol().parse().unwrap_or_default();
+                let symbol = operator(cmp.symbol());
                 let (a, b, then, otherwise) = (value(0), value(1), value(2), value(3));
                 quote!(if #a #symbol #b { #then } else { #otherwise })
             }
@@ -768,13 +768,7 @@ impl Tracer<'_> {
     }
 
     fn sorted_slots(&self, node: NodeId) -> Vec<usize> {
-        let mut slots: Vec<usize> = self
-            .live_slots
-            .get(&node)
-            .map(|s| s.iter().copied().collect())
-            .unwrap_or_default();
-        slots.sort();
-        slots
+        crate::analysis::sorted_slots(&self.live_slots, node)
     }
 
     fn project(&self, node: NodeId, k: usize) -> Option<NodeId> {
@@ -1094,12 +1088,4 @@ struct Carried {
     cond: TokenStream,
     assignments: TokenStream,
     after: TokenStream,
-}
-
-/// `()` for none, `a` for one, `(a, b)` for more.
-fn tuple(values: &[TokenStream]) -> TokenStream {
-    match values {
-        [one] => one.clone(),
-        many => quote!((#(#many),*)),
-    }
 }

@@ -578,6 +578,8 @@ pub struct Graph {
     /// it can be named after it (`d_q`).
     pub adjoint_of: HashMap<NodeId, NodeId>,
     interned: HashMap<Node, NodeId>,
+    /// The index in [`Graph::named`] of each path, by its text.
+    named_by_text: HashMap<String, usize>,
 }
 
 impl Graph {
@@ -597,6 +599,7 @@ impl Graph {
             mirror_index: HashMap::new(),
             adjoint_of: HashMap::new(),
             interned: HashMap::new(),
+            named_by_text: HashMap::new(),
         }
     }
 
@@ -1002,19 +1005,15 @@ impl Graph {
 
     /// The index of a named constant's path in [`Graph::named`], added if new (so that
     /// equal paths make equal nodes).
+    /// The index of a named constant's path in [`Graph::named`], added if new.
     pub fn named_index(&mut self, path: &syn::Path) -> usize {
         let text = quote::quote!(#path).to_string();
-        match self
-            .named
-            .iter()
-            .position(|p| quote::quote!(#p).to_string() == text)
-        {
-            Some(index) => index,
-            None => {
-                self.named.push(path.clone());
-                self.named.len() - 1
-            }
+        if let Some(&index) = self.named_by_text.get(&text) {
+            return index;
         }
+        self.named.push(path.clone());
+        self.named_by_text.insert(text, self.named.len() - 1);
+        self.named.len() - 1
     }
 
     pub fn const_value(&self, id: NodeId) -> Option<f64> {

@@ -12,7 +12,7 @@
 use std::cell::RefCell;
 use std::collections::{HashMap, HashSet};
 
-use proc_macro2::{Delimiter, Group, Ident, Span, TokenStream};
+use proc_macro2::{Delimiter, Group, Ident, Punct, Spacing, Span, TokenStream, TokenTree};
 use quote::{format_ident, quote, quote_spanned, ToTokens};
 use syn::ext::IdentExt;
 
@@ -23,6 +23,23 @@ use crate::ops::{Prim, Syntax};
 use crate::reverse::Adjoints;
 
 mod tensor;
+
+/// An operator's tokens (`+`, `>=`, `%`): one punctuation token per character, joined.
+pub fn operator(symbol: &str) -> TokenStream {
+    let count = symbol.chars().count();
+    symbol
+        .chars()
+        .enumerate()
+        .map(|(k, c)| {
+            let spacing = if k + 1 < count {
+                Spacing::Joint
+            } else {
+                Spacing::Alone
+            };
+            TokenTree::Punct(Punct::new(c, spacing))
+        })
+        .collect()
+}
 
 /// Names the generated code uses itself; user variables with these names get a suffix.
 const RESERVED: &[&str] = &[
@@ -673,15 +690,6 @@ impl<'f> Plan<'f> {
                     .is_some_and(|o| g.region_of(o) == g.region_of(init));
             is_variable && uses[init.index()] == 1 && g.names[init.index()] == g.names[id.index()]
         };
-        let depth = |id: NodeId| {
-            let mut depth = 0;
-            let mut region = Some(g.region_of(id));
-            while let Some(r) = region {
-                depth += 1;
-                region = g.region(r).parent;
-            }
-            depth
-        };
         // Names that are another node's: an inner loop's carried variable is the outer one,
         // an in-place update is its array's variable, a loop's output and its condition's
         // parameter are the body's carried variable. Those are named after what they depend on.
@@ -723,7 +731,6 @@ impl<'f> Plan<'f> {
         };
         let mut order: Vec<NodeId> = g.ids().collect();
         order.sort_by_key(|&id| (dependency_depth(id), id));
-        let _ = depth;
         for id in order {
             if !plan.live[id.index()] {
                 continue;
@@ -1040,13 +1047,7 @@ impl<'f> Plan<'f> {
     }
 
     fn sorted_slots(&self, node: NodeId) -> Vec<usize> {
-        let mut slots: Vec<usize> = self
-            .live_slots
-            .get(&node)
-            .map(|s| s.iter().copied().collect())
-            .unwrap_or_default();
-        slots.sort();
-        slots
+        crate::analysis::sorted_slots(&self.live_slots, node)
     }
 
     /// `let y = g(a, &b);`, or `let (y, g_cache) = g::forward(a, &b);` where the backward
@@ -1407,7 +1408,7 @@ impl<'f> Plan<'f> {
             }
             Op::IntBin(op) => {
                 let level = op.level();
-                let symbol: TokenStream = op.symbol().parse().unwrap_or_default();
+                let symbol = operator(op.symbol());
                 let lhs = self.expr(args[0]).at(level);
                 let rhs = self.expr(args[1]).at(level + 1);
                 Printed::new(quote!(#lhs #symbol #rhs), level)
@@ -1430,7 +1431,7 @@ impl<'f> Plan<'f> {
                 }
             }
             Op::Compare(cmp) => {
-                let symbol: TokenStream = cmp.symbol().parse().unwrap_or_default();
+                let symbol = operator(cmp.symbol());
                 // `(n as f64) < x`: without parentheses, `<` after a cast opens generics.
                 let lhs = self.expr(args[0]).at(CAST + 1);
                 let rhs = self.expr(args[1]).at(COMPARE + 1);
@@ -1504,7 +1505,7 @@ impl<'f> Plan<'f> {
             Op::Select(cmp) => {
                 let lhs = self.expr(args[0]).at(CAST + 1);
                 let rhs = self.expr(args[1]).at(SUM);
-                let op: TokenStream = cmp.symbol().parse().unwrap_or_default();
+                let op = operator(cmp.symbol());
                 // Constants on both sides get their type: nothing else gives it to rustc.
                 let constants = g.const_value(args[2]).is_some() && g.const_value(args[3]).is_some();
                 let arm = |a: NodeId| if constants { self.typed(a) } else { self.expr(a) };
@@ -1535,12 +1536,12 @@ impl<'f> Plan<'f> {
         let rule = prim.rule();
         match rule.syntax {
             Syntax::Prefix(symbol) => {
-                let op: TokenStream = symbol.parse().unwrap_or_default();
+                let op = operator(symbol);
                 let operand = self.expr(args[0]).at(UNARY);
                 Printed::new(quote!(#op #operand), UNARY)
             }
             Syntax::Infix(symbol, level) => {
-                let op: TokenStream = symbol.parse().unwrap_or_default();
+                let op = operator(symbol);
                 let lhs = self.expr(args[0]).at(level);
                 // Left-associative: `a - (b - c)` keeps its parentheses (and `a + (b + c)`,
                 // which rounds differently from `a + b + c`).
@@ -1702,7 +1703,7 @@ fn update_statement(g: &Graph, id: NodeId, place: TokenStream, value: TokenStrea
 }
 
 /// `()` for none, `a` for one, `(a, b)` for more.
-fn tuple(values: &[TokenStream]) -> TokenStream {
+pub fn tuple(values: &[TokenStream]) -> TokenStream {
     match values {
         [one] => one.clone(),
         many => quote!((#(#many),*)),
@@ -1738,7 +1739,7 @@ pub(crate) fn len_tokens(len: &Len, path: &impl Fn(usize) -> TokenStream) -> Tok
                 let method = make_ident(op.symbol());
                 quote!(#a.#method(#b))
             } else {
-                let symbol: TokenStream = op.symbol().parse().unwrap_or_default();
+                let symbol = operator(op.symbol());
                 quote!((#a #symbol #b))
             }
         }

@@ -13,10 +13,10 @@ use std::collections::HashSet;
 use proc_macro2::{Ident, TokenStream};
 use quote::{quote, ToTokens};
 
-use super::{is_copy, make_ident, Plan, Printed};
+use super::{is_copy, make_ident, operator, Plan, Printed};
 use crate::ir::{NodeId, Op, Ty};
 use crate::ops::precedence::{CAST, POSTFIX, UNARY};
-use crate::ops::tensor::TensorOp;
+use crate::ops::tensor::{Runtime, TensorOp};
 use crate::ops::{Prim, Syntax};
 
 /// At most this many arrays go into one `Zip` (ndarray's limit).
@@ -103,7 +103,6 @@ impl Plan<'_> {
         let args = g.args(id);
         let r = |k: usize| self.by_ref(id, args[k]);
         let ndarray = quote!(::chainrule::ndarray);
-        let private = quote!(::chainrule::__private::tensor);
         let axis = |k: u8| {
             let k = proc_macro2::Literal::u8_unsuffixed(k);
             quote!(#ndarray::Axis(#k))
@@ -135,14 +134,14 @@ impl Plan<'_> {
                 self.owned_if_named(id, quote!(#a.view().insert_axis(#axis)))
             }
             TensorOp::Softmax | TensorOp::LogSoftmax => {
-                let name = make_ident(op.rule().name);
+                let function = runtime(op);
                 let z = r(0);
-                call(quote!(::chainrule::#name(#z)))
+                call(quote!(#function(#z)))
             }
             TensorOp::CrossEntropy | TensorOp::SvmLoss => {
-                let name = make_ident(op.rule().name);
+                let function = runtime(op);
                 let (scores, labels) = (r(0), r(1));
-                call(quote!(::chainrule::#name(#scores, #labels)))
+                call(quote!(#function(#scores, #labels)))
             }
             TensorOp::Fill => {
                 let value = self.typed(args[0]).tokens;
@@ -150,13 +149,13 @@ impl Plan<'_> {
                 call(quote!(#ndarray::Array::from_elem(#like.raw_dim(), #value)))
             }
             TensorOp::Outer => {
-                let (a, b) = (r(0), r(1));
-                call(quote!(::chainrule::outer(#a, #b)))
+                let (function, a, b) = (runtime(op), r(0), r(1));
+                call(quote!(#function(#a, #b)))
             }
             TensorOp::SpreadAxis(k) => {
-                let (d, like) = (r(0), r(1));
+                let (function, d, like) = (runtime(op), r(0), r(1));
                 let k = proc_macro2::Literal::u8_unsuffixed(k);
-                call(quote!(#private::sum_axis(#d, #k, #like)))
+                call(quote!(#function(#d, #k, #like)))
             }
             TensorOp::Unbroadcast => {
                 // Takes the gradient by value: where no axis was stretched, it is returned
@@ -167,8 +166,8 @@ impl Plan<'_> {
                     let d = self.receiver(args[0]);
                     quote!(#d.to_owned())
                 };
-                let like = r(1);
-                call(quote!(#private::unbroadcast(#d, #like)))
+                let (function, like) = (runtime(op), r(1));
+                call(quote!(#function(#d, #like)))
             }
             TensorOp::Count => {
                 let a = self.receiver(args[0]);
@@ -176,15 +175,13 @@ impl Plan<'_> {
                 Printed::new(quote!(#a.len() as #float), CAST)
             }
             TensorOp::SoftmaxBackward | TensorOp::LogSoftmaxBackward => {
-                let name = make_ident(op.rule().name.trim_end_matches("_backward"));
-                let (out, d) = (r(0), r(1));
-                call(quote!(#private::#name(#out, #d)))
+                let (function, out, d) = (runtime(op), r(0), r(1));
+                call(quote!(#function(#out, #d)))
             }
             TensorOp::CrossEntropyBackward | TensorOp::SvmLossBackward => {
-                let name = make_ident(op.rule().name.trim_end_matches("_backward"));
-                let (scores, labels) = (r(0), r(1));
+                let (function, scores, labels) = (runtime(op), r(0), r(1));
                 let d = self.expr(args[2]).tokens;
-                call(quote!(#private::#name(#scores, #labels, #d)))
+                call(quote!(#function(#scores, #labels, #d)))
             }
         }
     }
@@ -244,7 +241,7 @@ impl Plan<'_> {
         };
         match rule.syntax {
             Syntax::Prefix(symbol) => {
-                let op: TokenStream = symbol.parse().unwrap_or_default();
+                let op = operator(symbol);
                 let x = operand(args[0], UNARY);
                 Printed::new(quote!(#op #x), UNARY)
             }
@@ -252,7 +249,7 @@ impl Plan<'_> {
             // (`(if relu > 0.0 { dy } else { 0.0 }) * upstream`): one pass.
             Syntax::Infix(..) if args.iter().any(|&a| self.is_unnamed_select(a)) => self.zip(id),
             Syntax::Infix(symbol, level) => {
-                let op: TokenStream = symbol.parse().unwrap_or_default();
+                let op = operator(symbol);
                 let (a, b) = (operand(args[0], level), operand(args[1], level + 1));
                 Printed::new(quote!(#a #op #b), level)
             }
@@ -379,5 +376,21 @@ fn element(array: TokenStream, indices: &[TokenStream]) -> TokenStream {
     match indices {
         [i] => quote!(#array[#i]),
         many => quote!(#array[[#(#many),*]]),
+    }
+}
+
+/// The path of an operation's run-time function, from its row.
+fn runtime(op: TensorOp) -> TokenStream {
+    match op.rule().runtime {
+        Runtime::Public(name) => {
+            let name = make_ident(name);
+            quote!(::chainrule::#name)
+        }
+        Runtime::Private(name) => {
+            let name = make_ident(name);
+            quote!(::chainrule::__private::tensor::#name)
+        }
+        // Written inline: no function (not reached for such rows).
+        Runtime::Inline => TokenStream::new(),
     }
 }
