@@ -8,14 +8,15 @@
 //! - documentation: the symbolic partial derivatives in the module's, what each item
 //!   computes in the items' ([`crate::back::math`]).
 //!
-//! It reads the emitted module back with syn (which keeps every token's span, so
-//! hygiene and error locations are unchanged) and appends to it. If that ever failed,
-//! the emitted code is returned as it was: explaining never breaks a gradient.
+//! The code back end hands over the module in parts ([`Generated`]); this one adds its
+//! items and documentation and assembles it, every token keeping its span (hygiene and
+//! error locations are unchanged).
 
-use proc_macro2::{Delimiter, Group, Span, TokenStream, TokenTree};
+use proc_macro2::{Span, TokenStream};
 use quote::{quote, ToTokens};
 use syn::ext::IdentExt;
 
+use crate::back::code::Generated;
 use crate::back::dot;
 use crate::back::math::{Math, Opaque};
 use crate::ir::Function;
@@ -31,24 +32,21 @@ use crate::reverse::Adjoints;
 /// and `SOURCE` pretty-prints the generated code (reading it back with syn): each about
 /// doubles the macro's cost, for every function, so each is asked for by name.
 ///
-/// It works on the emitted tokens directly — inserting attributes and appending items —
-/// so that every token keeps its span (hygiene and error locations are unchanged), and
-/// only the items `SOURCE` shows are read back with syn. If the emitted code is not
-/// shaped as expected, it is returned as it was: explaining never breaks a gradient.
+/// It adds tokens to the emitted parts, so that every token keeps its span (hygiene and
+/// error locations are unchanged); only the items `SOURCE` shows are read with syn, to be
+/// pretty-printed.
 pub fn explain(
     function: &Function,
     adjoints: &Adjoints,
     backward_top: RegionId,
-    generated: TokenStream,
+    generated: Generated,
 ) -> TokenStream {
     if let Some(error) = name_taken(function) {
         let error = error.to_compile_error();
+        let generated = generated.assemble(TokenStream::new(), TokenStream::new(), TokenStream::new());
         return quote!(#generated #error);
     }
-    match explained(function, adjoints, backward_top, generated.clone()) {
-        Some(tokens) => tokens,
-        None => generated,
-    }
+    explained(function, adjoints, backward_top, generated)
 }
 
 /// A constant of the user's that the function reads by a name the module's new items take
@@ -76,70 +74,6 @@ fn name_taken(function: &Function) -> Option<syn::Error> {
     ))
 }
 
-fn is_ident(token: &TokenTree, word: &str) -> bool {
-    matches!(token, TokenTree::Ident(ident) if ident == word)
-}
-
-fn is_punct(token: &TokenTree, c: char) -> bool {
-    matches!(token, TokenTree::Punct(p) if p.as_char() == c)
-}
-
-fn is_group(token: &TokenTree, delimiter: Delimiter) -> bool {
-    matches!(token, TokenTree::Group(g) if g.delimiter() == delimiter)
-}
-
-/// Where the item `keyword name` (`fn forward`, `struct Cache`) starts (its attributes
-/// and `pub`) and where it ends (its first `{ … }`), among a module's tokens.
-fn item_range(items: &[TokenTree], keyword: &str, name: &str) -> Option<std::ops::Range<usize>> {
-    let at = (0..items.len().saturating_sub(1))
-        .find(|&i| is_ident(&items[i], keyword) && is_ident(&items[i + 1], name))?;
-    let mut start = at;
-    if start > 0 && is_ident(&items[start - 1], "pub") {
-        start -= 1;
-    }
-    while start >= 2 && is_punct(&items[start - 2], '#') && is_group(&items[start - 1], Delimiter::Bracket) {
-        start -= 2;
-    }
-    let end = (at + 2..items.len()).find(|&i| is_group(&items[i], Delimiter::Brace))? + 1;
-    Some(start..end)
-}
-
-/// Where more documentation for the item `keyword name` goes: after its last doc
-/// attribute (or before its attributes).
-fn item_start(items: &[TokenTree], keyword: &str, name: &str) -> Option<usize> {
-    let at = (0..items.len().saturating_sub(1))
-        .find(|&i| is_ident(&items[i], keyword) && is_ident(&items[i + 1], name))?;
-    Some(after_docs(items, at))
-}
-
-/// The position after the last `#[doc …]` among the attributes before `at` (skipping a
-/// visibility), or of the first attribute if none is a doc.
-fn after_docs(tokens: &[TokenTree], at: usize) -> usize {
-    let mut start = at;
-    if start >= 2
-        && is_group(&tokens[start - 1], Delimiter::Parenthesis)
-        && is_ident(&tokens[start - 2], "pub")
-    {
-        start -= 2;
-    } else if start >= 1 && is_ident(&tokens[start - 1], "pub") {
-        start -= 1;
-    }
-    let mut position = start;
-    let mut after_last_doc = None;
-    while position >= 2
-        && is_punct(&tokens[position - 2], '#')
-        && is_group(&tokens[position - 1], Delimiter::Bracket)
-    {
-        let is_doc = matches!(&tokens[position - 1], TokenTree::Group(g)
-            if g.stream().into_iter().next().is_some_and(|t| is_ident(&t, "doc")));
-        if is_doc && after_last_doc.is_none() {
-            after_last_doc = Some(position);
-        }
-        position -= 2;
-    }
-    after_last_doc.unwrap_or(position)
-}
-
 /// `#[doc = " line"]…` for a text.
 fn doc_attributes(text: &str) -> TokenStream {
     let lines = doc_lines(text);
@@ -150,42 +84,27 @@ fn explained(
     function: &Function,
     adjoints: &Adjoints,
     backward_top: RegionId,
-    generated: TokenStream,
-) -> Option<TokenStream> {
+    mut generated: Generated,
+) -> TokenStream {
     let fn_name = function.item.sig.ident.clone();
     let name = fn_name.unraw().to_string();
     let g = &function.graph;
     let extras = function.extras;
 
-    let mut tokens: Vec<TokenTree> = generated.into_iter().collect();
-    let at = (0..tokens.len().saturating_sub(2)).find(|&i| {
-        is_ident(&tokens[i], "mod")
-            && matches!(&tokens[i + 1], TokenTree::Ident(ident) if *ident == fn_name)
-            && is_group(&tokens[i + 2], Delimiter::Brace)
-    })?;
-    let TokenTree::Group(module) = &tokens[at + 2] else {
-        return None;
-    };
-    let (delimiter, span) = (module.delimiter(), module.span());
-    let mut items: Vec<TokenTree> = module.stream().into_iter().collect();
-
     // SOURCE, from the emitted items, before anything is added to them.
-    let source = if extras.source {
-        let mut chosen = Vec::new();
-        for (keyword, item) in [
-            ("struct", "Cache"),
-            ("struct", "Grad"),
-            ("fn", "forward"),
-            ("fn", "backward"),
-        ] {
-            let range = item_range(&items, keyword, item)?;
-            let tokens: TokenStream = items[range].iter().cloned().collect();
-            chosen.push(syn::parse2::<syn::Item>(tokens).ok()?);
-        }
-        Some(source(&name, chosen))
-    } else {
-        None
-    };
+    let source = extras.source.then(|| {
+        let items = [
+            &generated.cache,
+            &generated.grad_struct,
+            &generated.forward,
+            &generated.backward,
+        ];
+        let chosen: Vec<syn::Item> = items
+            .into_iter()
+            .filter_map(|tokens| syn::parse2::<syn::Item>(tokens.clone()).ok())
+            .collect();
+        source(&name, chosen)
+    });
 
     // The picture, and (if asked for) the code that annotates it.
     let picture = match &function.custom {
@@ -196,10 +115,7 @@ fn explained(
     let template = dot::literal(&picture.template);
 
     let docs = Docs::new(function, adjoints);
-    if let Some(position) = item_start(&items, "fn", "forward") {
-        let attributes = doc_attributes(&format!("\n{}", docs.forward(&name)));
-        items.splice(position..position, attributes);
-    }
+    let forward_docs = doc_attributes(&format!("\n{}", docs.forward(&name)));
 
     let mut added = TokenStream::new();
     if let Some(source) = source {
@@ -246,15 +162,7 @@ fn explained(
                 &template_ident.to_token_stream(),
             ),
         };
-        if trace.uses_user_paths && !has_glob_import_of_super(&items) {
-            items.splice(
-                0..0,
-                quote! {
-                    #[allow(unused_imports)]
-                    use super::*;
-                },
-            );
-        }
+        generated.uses_super |= trace.uses_user_paths;
         let params: Vec<syn::Ident> = g
             .params
             .iter()
@@ -289,17 +197,10 @@ fn explained(
             }
         });
     }
-    items.extend(added);
-    let mut module = Group::new(delimiter, items.into_iter().collect());
-    module.set_span(span);
-    tokens[at + 2] = TokenTree::Group(module);
-
     // The module's documentation, after the emitter's. rustdoc resolves its links from the
     // module's parent, so they name the module: `[`backward`](f::backward)`.
-    let start = after_docs(&tokens, at);
     let module_docs = linked(&docs.module(&name, extras), &fn_name.to_string());
-    tokens.splice(start..start, doc_attributes(&format!("\n{module_docs}")));
-    Some(tokens.into_iter().collect())
+    generated.assemble(doc_attributes(&format!("\n{module_docs}")), forward_docs, added)
 }
 
 /// The module's documentation with its links written from the parent module:
@@ -326,17 +227,6 @@ fn doc_lines(text: &str) -> Vec<String> {
             }
         })
         .collect()
-}
-
-/// Whether the module has `use super::*;`.
-fn has_glob_import_of_super(items: &[TokenTree]) -> bool {
-    items.windows(5).any(|w| {
-        is_ident(&w[0], "use")
-            && is_ident(&w[1], "super")
-            && is_punct(&w[2], ':')
-            && is_punct(&w[3], ':')
-            && is_punct(&w[4], '*')
-    })
 }
 
 /// `Cache`, `Grad`, `forward` and `backward`, pretty-printed without documentation.

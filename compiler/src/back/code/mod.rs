@@ -49,7 +49,7 @@ const RESERVED: &[&str] = &[
 /// How deep an expression may nest before a part of it gets a `let`.
 const MAX_INLINE_DEPTH: usize = 16;
 
-pub fn emit(function: &Function, adjoints: &Adjoints, backward_top: RegionId) -> TokenStream {
+pub fn emit(function: &Function, adjoints: &Adjoints, backward_top: RegionId) -> Generated {
     let g = &function.graph;
     let plan = Plan::new(function, adjoints);
     let float = plan.float();
@@ -246,7 +246,7 @@ impl<'p, 'f> Module<'p, 'f> {
         self.cached.push(ident);
     }
 
-    fn finish(self) -> TokenStream {
+    fn finish(self) -> Generated {
         let Module {
             function,
             plan,
@@ -296,14 +296,7 @@ impl<'p, 'f> Module<'p, 'f> {
         });
         // Array parameters keep their written types (`&Array2<f64>`), named beside the function.
         let array_params = g.params.iter().any(|p| p.passing.is_ndarray());
-        let uses_super = (plan.uses_named || function.custom.is_some() || array_params).then(|| {
-            quote! {
-                // The user's constants resolve as they do beside the function (an absolute
-                // path like `std::f64::consts::PI` leaves the import unused).
-                #[allow(unused_imports)]
-                use super::*;
-            }
-        });
+        let uses_super = plan.uses_named || function.custom.is_some() || array_params;
         let derive = |copy: bool| if copy { quote!(Clone, Copy) } else { quote!(Clone) };
         let (cache_derive, grad_derive) = (derive(self.cache_copy), derive(grad_copy));
         // A generic float type may appear in no field: a marker keeps it used.
@@ -329,29 +322,35 @@ impl<'p, 'f> Module<'p, 'f> {
         );
         let turbofish = plan.turbofish();
         let (forward, output, backward, grad) = (&self.forward, &self.output, &self.backward, &self.grad);
-        quote! {
+        Generated {
             // The function counts as used: its gradient is used (no dead-code warning for it
             // when only `grad` is called). Beside the module, so that it also works in a block.
-            #(#cfgs)*
-            const _: () = {
-                let _ = #fn_name #turbofish;
-            };
-
-            #(#cfgs)*
-            #[doc = #doc_module]
+            before: quote! {
+                #(#cfgs)*
+                const _: () = {
+                    let _ = #fn_name #turbofish;
+                };
+            },
             // Generated code: lints are for the user's code, which stays as written (a folded
             // constant can look like `std`'s, an index loop is the clearest gradient, …).
-            #[allow(unused, clippy::all, clippy::pedantic, clippy::nursery)]
-            #vis mod #fn_name {
-                #uses_super
-
+            head: quote! {
+                #(#cfgs)*
+                #[doc = #doc_module]
+            },
+            module: quote! {
+                #[allow(unused, clippy::all, clippy::pedantic, clippy::nursery)]
+                #vis mod #fn_name
+            },
+            uses_super,
+            cache: quote! {
                 /// What the backward pass needs from the forward pass.
                 #[derive(Debug, #cache_derive, PartialEq)]
                 pub struct Cache #generics {
                     #(#cached: #cache_types,)*
                     #marker
                 }
-
+            },
+            grad_struct: quote! {
                 /// The gradient: one field per parameter it is taken with respect to, of the
                 /// parameter's shape.
                 #[derive(Debug, #grad_derive, PartialEq)]
@@ -359,7 +358,23 @@ impl<'p, 'f> Module<'p, 'f> {
                     #(#[doc = #grad_docs] pub #grad_fields: #grad_types,)*
                     #grad_marker
                 }
-
+            },
+            forward: quote! {
+                #[inline]
+                pub fn forward #generics (#(#params: #param_types),*) -> (#float, Cache #type_args) {
+                    #forward
+                    (#output, Cache { #(#cache_values,)* #marker_value })
+                }
+            },
+            backward: quote! {
+                #[doc = #doc_backward]
+                #[inline]
+                pub fn backward #generics (#cache: &Cache #type_args, #upstream: #float) -> Grad #type_args {
+                    let Cache { #(#cache_patterns,)* .. } = *#cache;
+                    #backward
+                }
+            },
+            middle: quote! {
                 impl #generics ::core::default::Default for Cache #type_args {
                     fn default() -> Self {
                         Cache { #(#cached: #cache_zeros,)* #marker_value }
@@ -379,21 +394,8 @@ impl<'p, 'f> Module<'p, 'f> {
                 impl #generics ::chainrule::__private::Caches<#float> for Types {
                     type Cache = Cache #type_args;
                 }
-
-                /// The forward pass: the function's value, and the cache for [`backward`].
-                #[inline]
-                pub fn forward #generics (#(#params: #param_types),*) -> (#float, Cache #type_args) {
-                    #forward
-                    (#output, Cache { #(#cache_values,)* #marker_value })
-                }
-
-                #[doc = #doc_backward]
-                #[inline]
-                pub fn backward #generics (#cache: &Cache #type_args, #upstream: #float) -> Grad #type_args {
-                    let Cache { #(#cache_patterns,)* .. } = *#cache;
-                    #backward
-                }
-
+            },
+            rest: quote! {
                 /// The gradient by position, for a `#[differentiate]` function calling this one.
                 #[doc(hidden)]
                 #[inline]
@@ -409,6 +411,73 @@ impl<'p, 'f> Module<'p, 'f> {
                 pub fn grad #generics (#(#params: #param_types),*) -> (#float, Grad #type_args) {
                     #grad
                 }
+            },
+        }
+    }
+}
+
+/// The generated module `f`, in parts, for the docs back end to add to (documentation,
+/// `graph()`, `trace`, `SOURCE`) before [`Generated::assemble`] puts it together.
+pub struct Generated {
+    /// Items before the module (a use of the function, so that it counts as used).
+    pub before: TokenStream,
+    /// The module's attributes that come first: its `cfg`s and its first documentation.
+    pub head: TokenStream,
+    /// The rest of the module's attributes, `pub mod f`.
+    pub module: TokenStream,
+    /// Whether the module has `use super::*;`.
+    pub uses_super: bool,
+    /// The items `SOURCE` shows: `struct Cache`, `struct Grad`, `fn forward`, `fn backward`.
+    pub cache: TokenStream,
+    pub grad_struct: TokenStream,
+    pub forward: TokenStream,
+    pub backward: TokenStream,
+    /// Between `Grad` and `forward`: the `Default`s and `Types`.
+    pub middle: TokenStream,
+    /// After `backward`: `__vjp` and `grad`.
+    pub rest: TokenStream,
+}
+
+impl Generated {
+    /// The whole output: `docs` after the module's own documentation, `forward_docs` on
+    /// `forward`, and `items` at the end of the module.
+    pub fn assemble(self, docs: TokenStream, forward_docs: TokenStream, items: TokenStream) -> TokenStream {
+        let Generated {
+            before,
+            head,
+            module,
+            uses_super,
+            cache,
+            grad_struct,
+            forward,
+            backward,
+            middle,
+            rest,
+        } = self;
+        let uses_super = uses_super.then(|| {
+            quote! {
+                // The user's constants resolve as they do beside the function (an absolute
+                // path like `std::f64::consts::PI` leaves the import unused).
+                #[allow(unused_imports)]
+                use super::*;
+            }
+        });
+        quote! {
+            #before
+
+            #head
+            #docs
+            #module {
+                #uses_super
+                #cache
+                #grad_struct
+                #middle
+                /// The forward pass: the function's value, and the cache for [`backward`].
+                #forward_docs
+                #forward
+                #backward
+                #rest
+                #items
             }
         }
     }
