@@ -18,14 +18,16 @@
 use std::collections::{HashMap, HashSet};
 
 use proc_macro2::{Ident, Span, TokenStream};
-use quote::{format_ident, quote, ToTokens};
+use quote::{quote, ToTokens};
 use syn::ext::IdentExt;
 
-use crate::back::code::{call_backward_tokens, len_tokens, operator, stack_position, trip_count, tuple};
+use crate::back::code::{
+    call_backward_tokens, len_tokens, operator, stack_position, trip_count, tuple, written, Place,
+};
 use crate::back::dot::Picture;
 use crate::ir::Function;
 use crate::ir::{FloatType, Graph, Len, NodeId, Op, RegionId, Ty};
-use crate::ops::{Prim, Syntax};
+use crate::ops::Prim;
 use crate::reverse::Adjoints;
 
 /// The body of `f::trace` (its statements and the final `finish()`), and whether it
@@ -616,35 +618,15 @@ impl Tracer<'_> {
                 quote!(::chainrule::__private::add(#a, #b))
             }
             Op::Prim(prim) => {
-                let rule = prim.rule();
-                match rule.syntax {
-                    Syntax::Prefix(symbol) => {
-                        let op = operator(symbol);
-                        let a = value(0);
-                        quote!(#op #a)
+                written(prim.rule(), |k, place| match place {
+                    // A literal receiver in parentheses: `(2.0).exp()` has its type.
+                    Place::Receiver if g.is_free(args[k]) => {
+                        let receiver = value(k);
+                        quote!((#receiver))
                     }
-                    Syntax::Infix(symbol, _) => {
-                        let op = operator(symbol);
-                        let (a, b) = (value(0), value(1));
-                        quote!(#a #op #b)
-                    }
-                    Syntax::Method => {
-                        let receiver = value(0);
-                        let receiver = if g.is_free(args[0]) {
-                            quote!((#receiver))
-                        } else {
-                            receiver
-                        };
-                        let method = format_ident!("{}", rule.name);
-                        let rest = (1..args.len()).map(value);
-                        quote!(#receiver.#method(#(#rest),*))
-                    }
-                    Syntax::Function => {
-                        let function = format_ident!("{}", rule.name);
-                        let all = (0..args.len()).map(value);
-                        quote!(::chainrule::#function(#(#all),*))
-                    }
-                }
+                    _ => value(k),
+                })
+                .tokens
             }
             Op::IntBin(op) if op.is_method() => {
                 let method = Ident::new(op.symbol(), Span::call_site());

@@ -13,13 +13,13 @@ use std::cell::RefCell;
 use std::collections::{HashMap, HashSet};
 
 use proc_macro2::{Delimiter, Group, Ident, Punct, Spacing, Span, TokenStream, TokenTree};
-use quote::{format_ident, quote, quote_spanned, ToTokens};
+use quote::{quote, quote_spanned, ToTokens};
 use syn::ext::IdentExt;
 
 use crate::ir::Function;
 use crate::ir::{FloatType, Graph, IndexKind, Len, NodeId, Op, Passing, RegionId, Ty};
 use crate::ops::precedence::{AND, CAST, COMPARE, IF, OR, POSTFIX, SUM, UNARY};
-use crate::ops::{Prim, Syntax};
+use crate::ops::{Prim, Rule, Syntax};
 use crate::reverse::Adjoints;
 
 mod tensor;
@@ -496,18 +496,67 @@ fn is_copy(ty: &Ty) -> bool {
 }
 
 /// An expression and its precedence.
-struct Printed {
-    tokens: TokenStream,
-    precedence: u8,
+pub struct Printed {
+    pub tokens: TokenStream,
+    pub precedence: u8,
+}
+
+/// Where an operand goes in an operation as written.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Place {
+    /// Of an operator, at a precedence.
+    Operand(u8),
+    /// `x` in `x.exp()`.
+    Receiver,
+    /// `b` in `a.max(b)`.
+    MethodArgument,
+    /// `x` in `::chainrule::relu(x)`.
+    FunctionArgument,
+}
+
+/// An operation of the table as Rust writes it, by its row's syntax: `-a`, `a + b`,
+/// `x.exp()`, `::chainrule::relu(x)`; `operand(k, place)` writes operand `k` there. The one
+/// writer of operations, for the code and the trace back ends (and arrays' operators).
+pub fn written(rule: &Rule, mut operand: impl FnMut(usize, Place) -> TokenStream) -> Printed {
+    match rule.syntax {
+        Syntax::Prefix(symbol) => {
+            let op = operator(symbol);
+            let x = operand(0, Place::Operand(UNARY));
+            Printed::new(quote!(#op #x), UNARY)
+        }
+        Syntax::Infix(symbol, level) => {
+            let op = operator(symbol);
+            let lhs = operand(0, Place::Operand(level));
+            // Left-associative: `a - (b - c)` keeps its parentheses (and `a + (b + c)`,
+            // which rounds differently from `a + b + c`).
+            let rhs = operand(1, Place::Operand(level + 1));
+            Printed::new(quote!(#lhs #op #rhs), level)
+        }
+        Syntax::Method => {
+            let receiver = operand(0, Place::Receiver);
+            let method = make_ident(rule.name);
+            let rest: Vec<TokenStream> = (1..rule.args.len())
+                .map(|k| operand(k, Place::MethodArgument))
+                .collect();
+            Printed::new(quote!(#receiver.#method(#(#rest),*)), POSTFIX)
+        }
+        Syntax::Function => {
+            let function = make_ident(rule.name);
+            let args: Vec<TokenStream> = (0..rule.args.len())
+                .map(|k| operand(k, Place::FunctionArgument))
+                .collect();
+            Printed::new(quote!(::chainrule::#function(#(#args),*)), POSTFIX)
+        }
+    }
 }
 
 impl Printed {
-    fn new(tokens: TokenStream, precedence: u8) -> Self {
+    pub fn new(tokens: TokenStream, precedence: u8) -> Self {
         Printed { tokens, precedence }
     }
 
     /// The tokens, in parentheses if they bind looser than `level`.
-    fn at(self, level: u8) -> TokenStream {
+    pub fn at(self, level: u8) -> TokenStream {
         if self.precedence < level {
             Group::new(Delimiter::Parenthesis, self.tokens).into_token_stream()
         } else {
@@ -1602,39 +1651,16 @@ impl<'f> Plan<'f> {
     }
 
     fn prim(&self, prim: Prim, args: &[NodeId]) -> Printed {
-        let rule = prim.rule();
-        match rule.syntax {
-            Syntax::Prefix(symbol) => {
-                let op = operator(symbol);
-                let operand = self.expr(args[0]).at(UNARY);
-                Printed::new(quote!(#op #operand), UNARY)
-            }
-            Syntax::Infix(symbol, level) => {
-                let op = operator(symbol);
-                let lhs = self.expr(args[0]).at(level);
-                // Left-associative: `a - (b - c)` keeps its parentheses (and `a + (b + c)`,
-                // which rounds differently from `a + b + c`).
-                let rhs = self.expr(args[1]).at(level + 1);
-                Printed::new(quote!(#lhs #op #rhs), level)
-            }
-            Syntax::Method => {
-                let receiver = match self.g.const_value(args[0]) {
-                    // `2.0.exp()` would not type-check: a receiver literal gets its type.
-                    Some(value) if self.names[args[0].index()].is_none() => {
-                        self.literal(value, true).at(POSTFIX)
-                    }
-                    _ => self.expr(args[0]).at(POSTFIX),
-                };
-                let method = format_ident!("{}", rule.name);
-                let rest = args[1..].iter().map(|&a| self.expr(a).tokens);
-                Printed::new(quote!(#receiver.#method(#(#rest),*)), POSTFIX)
-            }
-            Syntax::Function => {
-                let function = format_ident!("{}", rule.name);
-                let args = args.iter().map(|&a| self.typed(a).tokens);
-                Printed::new(quote!(::chainrule::#function(#(#args),*)), POSTFIX)
-            }
-        }
+        written(prim.rule(), |k, place| match place {
+            Place::Operand(level) => self.expr(args[k]).at(level),
+            Place::Receiver => match self.g.const_value(args[k]) {
+                // `2.0.exp()` would not type-check: a receiver literal gets its type.
+                Some(value) if self.names[args[k].index()].is_none() => self.literal(value, true).at(POSTFIX),
+                _ => self.expr(args[k]).at(POSTFIX),
+            },
+            Place::MethodArgument => self.expr(args[k]).tokens,
+            Place::FunctionArgument => self.typed(args[k]).tokens,
+        })
     }
 
     fn literal(&self, value: f64, typed: bool) -> Printed {

@@ -13,7 +13,7 @@ use std::collections::HashSet;
 use proc_macro2::{Ident, TokenStream};
 use quote::{quote, ToTokens};
 
-use super::{is_copy, make_ident, operator, Plan, Printed};
+use super::{is_copy, make_ident, written, Place, Plan, Printed};
 use crate::ir::{NodeId, Op, Ty};
 use crate::ops::precedence::{CAST, POSTFIX, UNARY};
 use crate::ops::tensor::{Runtime, TensorOp};
@@ -240,19 +240,14 @@ impl Plan<'_> {
             }
         };
         match rule.syntax {
-            Syntax::Prefix(symbol) => {
-                let op = operator(symbol);
-                let x = operand(args[0], UNARY);
-                Printed::new(quote!(#op #x), UNARY)
-            }
             // An operation on a select of arrays is written into the select's `Zip`
             // (`(if relu > 0.0 { dy } else { 0.0 }) * upstream`): one pass.
             Syntax::Infix(..) if args.iter().any(|&a| self.is_unnamed_select(a)) => self.zip(id),
-            Syntax::Infix(symbol, level) => {
-                let op = operator(symbol);
-                let (a, b) = (operand(args[0], level), operand(args[1], level + 1));
-                Printed::new(quote!(#a #op #b), level)
-            }
+            // Operators apply to arrays as to floats.
+            Syntax::Prefix(_) | Syntax::Infix(..) => written(rule, |k, place| match place {
+                Place::Operand(level) => operand(args[k], level),
+                _ => operand(args[k], POSTFIX),
+            }),
             Syntax::Function if tensors == 1 && g.ty(args[0]).is_tensor() => {
                 let name = make_ident(rule.name);
                 let x = self.by_ref(id, args[0]);
