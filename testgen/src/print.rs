@@ -1,0 +1,598 @@
+//! Printing a program as Rust: the tokens `#[differentiate]` reads.
+
+use proc_macro2::{Ident, Span, TokenStream};
+use quote::quote;
+
+use crate::*;
+
+pub(crate) fn ident(name: &str) -> Ident {
+    Ident::new(name, Span::call_site())
+}
+
+thread_local! {
+    /// Whether the program being printed is generic (`fn f<T: chainrule::Real>`): floats
+    /// are `T`, constants `T::from_f64(c)`.
+    static GENERIC: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+pub(crate) fn generic() -> bool {
+    GENERIC.with(|g| g.get())
+}
+
+/// `f64`, or `T` in a generic function.
+pub(crate) fn float_type() -> TokenStream {
+    if generic() {
+        quote!(T)
+    } else {
+        quote!(f64)
+    }
+}
+
+pub(crate) fn float_literal(value: f64) -> TokenStream {
+    let literal = Literal::f64_unsuffixed(value);
+    match generic() {
+        true if value == 1.0 => quote!(T::one()),
+        true if value == 0.0 => quote!(T::zero()),
+        true => quote!(T::from_f64(#literal)),
+        false => quote!(#literal),
+    }
+}
+
+pub(crate) fn kind_tokens(kind: &Kind) -> TokenStream {
+    match kind {
+        Kind::Float => float_type(),
+        Kind::Int(..) => quote!(usize),
+        Kind::Array(dims) => {
+            let mut ty = float_type();
+            for &n in dims.iter().rev() {
+                let n = Literal::usize_unsuffixed(n);
+                ty = quote!([#ty; #n]);
+            }
+            ty
+        }
+    }
+}
+
+impl Int {
+    pub(crate) fn tokens(&self) -> TokenStream {
+        match self {
+            Int::Lit(n) => {
+                let n = Literal::i64_unsuffixed(*n);
+                quote!(#n)
+            }
+            Int::Var(name) => {
+                let name = ident(name);
+                quote!(#name)
+            }
+            Int::Len(name, _) => {
+                let name = ident(name);
+                quote!(#name.len())
+            }
+            Int::Cast(int) => {
+                let int = int.tokens();
+                quote!((#int as usize))
+            }
+            // By the path: an untyped receiver (`let mut n = 0;`) has no methods.
+            Int::Bin(op @ ('m' | 'M'), a, b) => {
+                let (a, b) = (a.tokens(), b.tokens());
+                let method = ident(if *op == 'm' { "min" } else { "max" });
+                quote!(usize::#method(#a, #b))
+            }
+            Int::Bin(op, a, b) => {
+                let (a, b) = (a.tokens(), b.tokens());
+                let op = match op {
+                    '+' => quote!(+),
+                    '-' => quote!(-),
+                    '*' => quote!(*),
+                    '/' => quote!(/),
+                    _ => quote!(%),
+                };
+                quote!((#a #op #b))
+            }
+        }
+    }
+
+    /// Its range, if no part of it can be negative (the program computes in `usize`).
+    pub(crate) fn bounds(&self, vars: &dyn Fn(&str) -> Option<(i64, i64)>) -> Option<(i64, i64)> {
+        let (lo, hi) = match self {
+            Int::Lit(n) | Int::Len(_, n) => (*n, *n),
+            Int::Var(name) => vars(name)?,
+            Int::Cast(int) => int.bounds(vars)?,
+            Int::Bin(op, a, b) => {
+                let (a, b) = (a.bounds(vars)?, b.bounds(vars)?);
+                match op {
+                    '+' => (a.0 + b.0, a.1 + b.1),
+                    '-' => (a.0 - b.1, a.1 - b.0),
+                    '*' => (a.0 * b.0, a.1 * b.1),
+                    '/' if b.0 > 0 => (a.0 / b.1, a.1 / b.0),
+                    'm' => (a.0.min(b.0), a.1.min(b.1)),
+                    'M' => (a.0.max(b.0), a.1.max(b.1)),
+                    '%' if b.0 > 0 && a.1 < b.0 => a,
+                    '%' if b.0 > 0 => (0, b.1 - 1),
+                    _ => return None,
+                }
+            }
+        };
+        (lo >= 0).then_some((lo, hi))
+    }
+}
+
+impl Cond {
+    pub(crate) fn tokens(&self) -> TokenStream {
+        let compare = |op: &str| match op {
+            "<" => quote!(<),
+            ">" => quote!(>),
+            "<=" => quote!(<=),
+            ">=" => quote!(>=),
+            "==" => quote!(==),
+            _ => quote!(!=),
+        };
+        match self {
+            Cond::Float(op, a, b) => {
+                let (a, b, op) = (a.operand(), b.operand(), compare(op));
+                quote!(#a #op #b)
+            }
+            Cond::Int(op, a, b) => {
+                let (a, b, op) = (a.tokens(), b.tokens(), compare(op));
+                quote!(#a #op #b)
+            }
+            Cond::And(a, b) => {
+                let (a, b) = (a.tokens(), b.tokens());
+                quote!((#a) && (#b))
+            }
+            Cond::Or(a, b) => {
+                let (a, b) = (a.tokens(), b.tokens());
+                quote!((#a) || (#b))
+            }
+            Cond::Not(a) => {
+                let a = a.tokens();
+                quote!(!(#a))
+            }
+        }
+    }
+}
+
+impl Expr {
+    /// Whether rustc knows it is an `f64` without looking further (a method can be called
+    /// on it; a `let` of it needs no annotation).
+    pub(crate) fn typed(&self) -> bool {
+        match self {
+            Expr::Lit(_) => false,
+            Expr::Suffixed(_) | Expr::Var(..) | Expr::Index(..) | Expr::Cast(_) | Expr::Const(_) => true,
+            Expr::Neg(e) | Expr::Repeat(e, _) => e.typed(),
+            Expr::Bin(_, a, b) => a.typed() || b.typed(),
+            Expr::Call(Form::Method | Form::Path, ..) | Expr::Powi(..) => true,
+            Expr::Call(_, _, args) | Expr::Array(args) => args.iter().any(Expr::typed),
+            Expr::If(_, a, b) => a.value.typed() || b.value.typed(),
+            Expr::Block(block) => block.value.typed(),
+            Expr::Match(_, arms, default) => default.typed() || arms.iter().any(|(_, e)| e.typed()),
+        }
+    }
+
+    /// As an operand: in parentheses unless it is one token tree or a call.
+    pub(crate) fn operand(&self) -> TokenStream {
+        let tokens = self.tokens();
+        match self {
+            Expr::Lit(_)
+            | Expr::Suffixed(_)
+            | Expr::Var(_, false)
+            | Expr::Index(..)
+            | Expr::Cast(_)
+            | Expr::Const(_)
+            | Expr::Call(..)
+            | Expr::Powi(..)
+            | Expr::Array(_)
+            | Expr::Repeat(..) => tokens,
+            _ => quote!((#tokens)),
+        }
+    }
+
+    pub(crate) fn tokens(&self) -> TokenStream {
+        match self {
+            Expr::Lit(value) => float_literal(*value),
+            Expr::Suffixed(value) if generic() => float_literal(*value),
+            Expr::Suffixed(value) => {
+                let literal = Literal::f64_suffixed(*value);
+                quote!(#literal)
+            }
+            Expr::Var(name, by_ref) => {
+                let name = ident(name);
+                if *by_ref {
+                    quote!(*#name)
+                } else {
+                    quote!(#name)
+                }
+            }
+            Expr::Index(name, indices) => {
+                let name = ident(name);
+                let indices = indices.iter().map(Int::tokens);
+                quote!(#name #([#indices])*)
+            }
+            Expr::Cast(int) => {
+                let int = int.tokens();
+                match generic() {
+                    true => quote!(T::from_f64(#int as f64)),
+                    false => quote!((#int as f64)),
+                }
+            }
+            Expr::Const(name) => {
+                let name = ident(name);
+                match generic() {
+                    true => quote!(T::from_f64(std::f64::consts::#name)),
+                    false => quote!(std::f64::consts::#name),
+                }
+            }
+            Expr::Neg(e) => {
+                let e = e.operand();
+                quote!(-#e)
+            }
+            Expr::Bin(op, a, b) => {
+                let (a, b) = (a.operand(), b.operand());
+                match op {
+                    '+' => quote!(#a + #b),
+                    '-' => quote!(#a - #b),
+                    '*' => quote!(#a * #b),
+                    '%' => quote!(#a % #b),
+                    _ => quote!(#a / #b),
+                }
+            }
+            Expr::Call(form, name, args) => {
+                let name = ident(name);
+                match form {
+                    Form::Method => {
+                        let receiver = args[0].operand();
+                        let rest = args[1..].iter().map(Expr::tokens);
+                        quote!(#receiver.#name(#(#rest),*))
+                    }
+                    Form::Path => {
+                        let args = args.iter().map(Expr::tokens);
+                        let float = float_type();
+                        quote!(#float::#name(#(#args),*))
+                    }
+                    Form::Function => {
+                        let args = args.iter().map(Expr::tokens);
+                        quote!(#name(#(#args),*))
+                    }
+                    Form::Qualified => {
+                        let args = args.iter().map(Expr::tokens);
+                        quote!(chainrule::#name(#(#args),*))
+                    }
+                }
+            }
+            Expr::Powi(form, base, n) => {
+                let magnitude = Literal::i64_unsuffixed(n.abs());
+                let n = if *n < 0 {
+                    quote!(-#magnitude)
+                } else {
+                    quote!(#magnitude)
+                };
+                if *form == Form::Method {
+                    let base = base.operand();
+                    quote!(#base.powi(#n))
+                } else {
+                    let base = base.tokens();
+                    let float = float_type();
+                    quote!(#float::powi(#base, #n))
+                }
+            }
+            Expr::If(cond, then, otherwise) => {
+                let (cond, then, otherwise) = (cond.tokens(), then.tokens(), otherwise.tokens());
+                quote!(if #cond { #then } else { #otherwise })
+            }
+            Expr::Block(block) => {
+                let block = block.tokens();
+                quote!({ #block })
+            }
+            Expr::Match(scrutinee, arms, default) => {
+                let scrutinee = scrutinee.tokens();
+                let arms = arms.iter().map(|(patterns, value)| {
+                    let patterns = patterns.iter().map(|&p| Literal::i64_unsuffixed(p));
+                    let value = value.tokens();
+                    quote!(#(#patterns)|* => #value,)
+                });
+                let default = default.tokens();
+                quote!(match #scrutinee { #(#arms)* _ => #default })
+            }
+            Expr::Array(items) => {
+                let items = items.iter().map(Expr::tokens);
+                quote!([#(#items),*])
+            }
+            Expr::Repeat(item, n) => {
+                let item = item.tokens();
+                let n = Literal::usize_unsuffixed(*n);
+                quote!([#item; #n])
+            }
+        }
+    }
+}
+
+impl Block {
+    pub(crate) fn tokens(&self) -> TokenStream {
+        let stmts = self.stmts.iter().map(Stmt::tokens);
+        let value = self.value.tokens();
+        quote!(#(#stmts)* #value)
+    }
+}
+
+pub(crate) fn block_tokens(stmts: &[Stmt]) -> TokenStream {
+    let stmts = stmts.iter().map(Stmt::tokens);
+    quote!(#(#stmts)*)
+}
+
+impl Stmt {
+    pub(crate) fn tokens(&self) -> TokenStream {
+        match self {
+            Stmt::Let {
+                name,
+                mutable,
+                annotation,
+                value,
+            } => {
+                let name = ident(name);
+                let mutability = mutable.then(|| quote!(mut));
+                let annotation = annotation.as_ref().map(|kind| {
+                    let ty = kind_tokens(kind);
+                    quote!(: #ty)
+                });
+                let value = value.tokens();
+                quote!(let #mutability #name #annotation = #value;)
+            }
+            Stmt::Assign {
+                name,
+                indices,
+                op,
+                value,
+            } => {
+                let name = ident(name);
+                let indices = indices.iter().map(Int::tokens);
+                let value = value.tokens();
+                let op = match *op {
+                    "=" => quote!(=),
+                    "+=" => quote!(+=),
+                    "-=" => quote!(-=),
+                    "*=" => quote!(*=),
+                    _ => quote!(/=),
+                };
+                quote!(#name #([#indices])* #op #value;)
+            }
+            Stmt::If {
+                cond,
+                then,
+                otherwise,
+            } => {
+                let (cond, then) = (cond.tokens(), block_tokens(then));
+                match otherwise {
+                    Some(otherwise) => {
+                        let otherwise = block_tokens(otherwise);
+                        quote!(if #cond { #then } else { #otherwise })
+                    }
+                    None => quote!(if #cond { #then }),
+                }
+            }
+            Stmt::For {
+                index,
+                element,
+                range,
+                body,
+            } => {
+                let body = block_tokens(body);
+                let index = match index {
+                    Some(name) => {
+                        let name = ident(name);
+                        quote!(#name)
+                    }
+                    None => quote!(_),
+                };
+                match range {
+                    Range::Ints {
+                        start,
+                        end,
+                        inclusive,
+                        rev,
+                    } => {
+                        let (start, end) = (Literal::i64_unsuffixed(*start), Literal::i64_unsuffixed(*end));
+                        let range = if *inclusive {
+                            quote!(#start..=#end)
+                        } else {
+                            quote!(#start..#end)
+                        };
+                        let range = if *rev { quote!((#range).rev()) } else { range };
+                        quote!(for #index in #range { #body })
+                    }
+                    Range::Upto { start, end, ty, rev } => {
+                        let start = Literal::i64_unsuffixed(*start);
+                        let end = match ty {
+                            Some(ty) => {
+                                let (end, ty) = (end.tokens(), ident(ty));
+                                quote!((#end as #ty))
+                            }
+                            None => end.tokens(),
+                        };
+                        let range = if *rev {
+                            quote!((#start..#end).rev())
+                        } else {
+                            quote!(#start..#end)
+                        };
+                        quote!(for #index in #range { #body })
+                    }
+                    Range::Elements {
+                        array,
+                        by_value,
+                        enumerate,
+                        rev,
+                    } => {
+                        let array = ident(array);
+                        let element = ident(element.as_deref().unwrap_or("_"));
+                        let rev = rev.then(|| quote!(.rev()));
+                        match (by_value, enumerate) {
+                            (true, _) => quote!(for #element in #array { #body }),
+                            (false, false) => quote!(for &#element in #array.iter() #rev { #body }),
+                            (false, true) => {
+                                quote!(for (#index, &#element) in #array.iter().enumerate() #rev { #body })
+                            }
+                        }
+                    }
+                }
+            }
+            Stmt::Counted { counter, limit, body } => {
+                let counter = ident(counter);
+                let limit = Literal::i64_unsuffixed(*limit);
+                let body = block_tokens(body);
+                quote! {
+                    let mut #counter = 0;
+                    while #counter < #limit {
+                        #body
+                        #counter += 1;
+                    }
+                }
+            }
+            Stmt::While {
+                var,
+                limit,
+                body,
+                step,
+            } => {
+                let var = ident(var);
+                let limit = float_literal(*limit);
+                let body = block_tokens(body);
+                let step = step.tokens();
+                quote! {
+                    while #var < #limit {
+                        #body
+                        #var += #step;
+                    }
+                }
+            }
+        }
+    }
+}
+
+impl Program {
+    /// The attribute's arguments: `wrt(…)`, or nothing.
+    pub fn attr(&self) -> TokenStream {
+        match &self.wrt {
+            Some(names) => {
+                let names = names.iter().map(|n| ident(n));
+                quote!(wrt(#(#names),*))
+            }
+            None => TokenStream::new(),
+        }
+    }
+
+    /// Whether the gradient is taken with respect to parameter `k`.
+    pub fn wrt(&self, k: usize) -> bool {
+        let p = &self.params[k];
+        !matches!(p.kind, Kind::Int(..)) && self.wrt.as_ref().is_none_or(|names| names.contains(&p.name))
+    }
+
+    /// The parameters, in order, as a caller sees them.
+    pub fn params(&self) -> Vec<Param<'_>> {
+        (self.params.iter().enumerate())
+            .map(|(k, p)| Param {
+                name: &p.name,
+                kind: &p.kind,
+                passing: match (p.slice, p.by_ref) {
+                    (Some("slice"), _) => Passing::Slice,
+                    (Some(_), _) => Passing::Vec,
+                    (None, true) => Passing::Ref,
+                    (None, false) => Passing::Value,
+                },
+                wrt: self.wrt(k),
+            })
+            .collect()
+    }
+
+    /// Whether it is `fn f<T: chainrule::Real>` (to be called with `T = f64`).
+    pub fn is_generic(&self) -> bool {
+        self.generic
+    }
+
+    /// Arguments as Rust (`1.5, &[0.5, 2.0], 3`), for a test that compiles the program.
+    pub fn arguments(&self, inputs: &[Value]) -> String {
+        fn literal(value: &Value) -> String {
+            match value {
+                Value::Float(x) => format!("{x:?}"),
+                Value::Int(n) => n.to_string(),
+                Value::Bool(b) => b.to_string(),
+                Value::Array(items) => {
+                    format!("[{}]", items.iter().map(literal).collect::<Vec<_>>().join(", "))
+                }
+            }
+        }
+        self.params
+            .iter()
+            .zip(inputs)
+            .map(|(p, v)| match p.slice {
+                Some("vec") => format!("&vec!{}", literal(v)),
+                Some(_) => format!("&{}", literal(v)),
+                None if p.by_ref => format!("&{}", literal(v)),
+                None => literal(v),
+            })
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+
+    pub fn tokens(&self) -> TokenStream {
+        let outer = GENERIC.with(|g| g.replace(self.generic));
+        let float = float_type();
+        let params: Vec<TokenStream> = self
+            .params
+            .iter()
+            .map(|p| {
+                let name = ident(&p.name);
+                let ty = kind_tokens(&p.kind);
+                if p.slice == Some("slice") {
+                    quote!(#name: &[#float])
+                } else if p.slice == Some("vec") {
+                    quote!(#name: &Vec<#float>)
+                } else if p.by_ref {
+                    quote!(#name: &#ty)
+                } else {
+                    quote!(#name: #ty)
+                }
+            })
+            .collect();
+        let body = block_tokens(&self.body);
+        let value = self.value.tokens();
+        let value = if self.explicit_return {
+            quote!(return #value;)
+        } else {
+            value
+        };
+        let generics = self.generic.then(|| quote!(<T: chainrule::Real>));
+        GENERIC.with(|g| g.set(outer));
+        quote! {
+            fn f #generics (#(#params),*) -> #float {
+                #body
+                #value
+            }
+        }
+    }
+
+    /// The program as a reader would like it.
+    pub fn pretty(&self) -> String {
+        let tokens = self.tokens();
+        match syn::parse2::<syn::File>(tokens.clone()) {
+            Ok(file) => prettyplease::unparse(&file),
+            Err(_) => tokens.to_string(),
+        }
+    }
+
+    /// Random arguments in [-1.5, 1.5].
+    pub fn inputs(&self, rng: &mut Rng) -> Vec<Value> {
+        fn random(kind: &Kind, rng: &mut Rng) -> Value {
+            match kind {
+                Kind::Array(dims) => match dims.split_first() {
+                    Some((&n, rest)) => {
+                        let inner = Kind::Array(rest.to_vec());
+                        Value::Array((0..n).map(|_| random(&inner, rng)).collect())
+                    }
+                    None => random(&Kind::Float, rng),
+                },
+                Kind::Int(n, _) => Value::Int(*n),
+                Kind::Float => Value::Float(rng.unit() * 3.0 - 1.5),
+            }
+        }
+        self.params.iter().map(|p| random(&p.kind, rng)).collect()
+    }
+}
