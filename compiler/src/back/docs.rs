@@ -163,11 +163,7 @@ fn explained(
             ),
         };
         generated.uses_super |= trace.uses_user_paths;
-        let params: Vec<syn::Ident> = g
-            .params
-            .iter()
-            .map(|p| crate::back::trace::param_ident(&p.ident.unraw().to_string()))
-            .collect();
+        let params = &trace.params;
         let param_types: Vec<&TokenStream> = g.params.iter().map(|p| &p.written).collect();
         let generics = match &g.generic {
             Some(t) => quote!(<#t: ::chainrule::Real>),

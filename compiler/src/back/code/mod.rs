@@ -585,13 +585,100 @@ struct Plan<'f> {
     uses_named: bool,
     /// Inside a `Zip` closure over arrays: what is read as its float parameters.
     closure: RefCell<tensor::Closure>,
+    /// What a reader adds to the code (`trace`'s records), if anything.
+    hooks: Option<&'f dyn Hooks>,
+}
+
+/// What another back end adds to the code this one writes, at the points where the code
+/// has the values: `trace` records each value the picture shows and each gradient flowing
+/// along an edge. With hooks, every value they ask for is computed and named, and no array
+/// is updated in place (a value, once recorded, stays as it was).
+pub trait Hooks {
+    /// Values to compute and name, besides the value and the gradient.
+    fn roots(&self) -> Vec<NodeId>;
+    /// After the statement that computes `id` (for a structured node, each output).
+    fn value(&self, id: NodeId, print: &dyn Fn(NodeId) -> TokenStream) -> TokenStream;
+    /// At the start of a branch's side or of a loop body's iteration.
+    fn enter(&self, region: RegionId) -> TokenStream;
+    /// Before a loop over `body` starts.
+    fn before_loop(&self, body: RegionId) -> TokenStream;
+    /// At the end of a region's statements (before its yields and a loop's next values).
+    fn leave(&self, region: RegionId, print: &dyn Fn(NodeId) -> TokenStream) -> TokenStream;
+}
+
+/// The function's value and gradient as plain statements with a reader's hooks in them:
+/// the body of `grad` without its result, for the trace back end. Returns the statements
+/// of the forward part and of the backward part (after `let upstream = 1`), and the
+/// parameters' names.
+pub fn hooked(function: &Function, adjoints: &Adjoints, backward_top: RegionId, hooks: &dyn Hooks) -> Hooked {
+    let plan = Plan::with_hooks(function, adjoints, Some(hooks));
+    let g = &function.graph;
+    let mut forward = TokenStream::new();
+    for param in &g.params {
+        if !plan.live[param.node.index()] {
+            let ident = plan.ident(param.node);
+            forward.extend(quote!(let _ = #ident;));
+        }
+    }
+    forward.extend(plan.region(RegionId::TOP));
+    let upstream = make_ident("upstream");
+    let (float, one) = (plan.float(), plan.literal(1.0, false).tokens);
+    let reads_upstream = g
+        .ids()
+        .any(|id| plan.live[id.index()] && g.op(id) == &Op::Upstream && plan.backward(id));
+    let ignore_upstream = (!reads_upstream).then(|| quote!(let _ = #upstream;));
+    let mut backward = quote!(let #upstream: #float = #one; #ignore_upstream);
+    backward.extend(plan.region(backward_top));
+    backward.extend(hooks.leave(backward_top, &|id| plan.expr(id).tokens));
+    let print = |id: NodeId| plan.expr(id).tokens;
+    let value_of = |id: Option<NodeId>| id.map(print);
+    Hooked {
+        params: g.params.iter().map(|p| plan.ident(p.node)).collect(),
+        forward,
+        backward,
+        gradients: adjoints
+            .of_param
+            .iter()
+            .zip(&g.params)
+            .map(|(&adjoint, param)| {
+                value_of(adjoint).unwrap_or_else(|| plan.zero(g.ty(param.node), Some(param.node)))
+            })
+            .collect(),
+        values: g
+            .ids()
+            .filter(|&id| g.is_free(id) || matches!(g.op(id), Op::Param(_)))
+            .map(|id| (id, print(id)))
+            .collect(),
+        one: plan.literal(1.0, true).tokens,
+        uses_named: plan.uses_named,
+    }
+}
+
+/// What [`hooked`] writes.
+pub struct Hooked {
+    pub params: Vec<Ident>,
+    pub forward: TokenStream,
+    pub backward: TokenStream,
+    /// Each parameter's gradient, as an expression after `backward`.
+    pub gradients: Vec<TokenStream>,
+    /// The parameters and constants, as expressions anywhere.
+    pub values: HashMap<NodeId, TokenStream>,
+    /// 1, typed (`1.0_f64`).
+    pub one: TokenStream,
+    /// Whether the code names the user's items (through `use super::*`).
+    pub uses_named: bool,
 }
 
 impl<'f> Plan<'f> {
     fn new(function: &'f Function, adjoints: &Adjoints) -> Self {
+        Plan::with_hooks(function, adjoints, None)
+    }
+
+    fn with_hooks(function: &'f Function, adjoints: &Adjoints, hooks: Option<&'f dyn Hooks>) -> Self {
         let g = &function.graph;
         let len = g.len();
-        let roots: Vec<NodeId> = adjoints.of_param.iter().flatten().copied().collect();
+        let mut roots: Vec<NodeId> = adjoints.of_param.iter().flatten().copied().collect();
+        roots.extend(hooks.map(|h| h.roots()).unwrap_or_default());
         let (live, live_slots) = crate::analysis::liveness(g, roots.iter().copied().chain([function.output]));
 
         // The cache: top-level forward values read by live backward code.
@@ -734,7 +821,7 @@ impl<'f> Plan<'f> {
         let mut mutable = HashSet::new();
         let mut forced_lets = HashSet::new();
         for id in g.ids() {
-            if !live[id.index()] || !matches!(g.op(id), Op::Update | Op::AddAt) {
+            if !live[id.index()] || !matches!(g.op(id), Op::Update | Op::AddAt) || hooks.is_some() {
                 continue;
             }
             let base = g.args(id)[0];
@@ -781,6 +868,7 @@ impl<'f> Plan<'f> {
             next_suffix: RefCell::new(HashMap::new()),
             uses_named: false,
             closure: RefCell::new(tensor::Closure::default()),
+            hooks,
         };
         for param in &g.params {
             let name = plan.fresh(&param.ident.unraw().to_string());
@@ -1109,6 +1197,15 @@ impl<'f> Plan<'f> {
     fn region(&self, region: RegionId) -> TokenStream {
         let g = self.g;
         let mut out = TokenStream::new();
+        if let Some(hooks) = self.hooks {
+            // A region's parameters (carried values, a loop's index) as the iteration starts.
+            let index = g.region(region).index.into_iter();
+            for &param in index.collect::<Vec<_>>().iter().chain(&g.region(region).params) {
+                if self.live[param.index()] {
+                    out.extend(hooks.value(param, &|id| self.expr(id).tokens));
+                }
+            }
+        }
         for id in g.region_nodes(region) {
             if !self.live[id.index()] {
                 continue;
@@ -1143,14 +1240,54 @@ impl<'f> Plan<'f> {
                 }
                 _ => {}
             }
+            if let Some(hooks) = self.hooks {
+                out.extend(self.hook_values(hooks, id));
+            }
         }
         out
+    }
+
+    /// What the hooks record after node `id`'s statement: its value, or its outputs'.
+    fn hook_values(&self, hooks: &dyn Hooks, id: NodeId) -> TokenStream {
+        let g = self.g;
+        let print = |id: NodeId| self.expr(id).tokens;
+        match g.op(id) {
+            Op::Branch { .. }
+            | Op::Loop { .. }
+            | Op::While { .. }
+            | Op::Call { .. }
+            | Op::CallBackward { .. } => g
+                .ids()
+                .filter(|&p| self.live[p.index()] && matches!(g.op(p), Op::Project(_)) && g.args(p)[0] == id)
+                .map(|p| hooks.value(p, &print))
+                .collect(),
+            Op::Project(_) | Op::Stacked(_) | Op::RegionParam(_) | Op::LoopIndex => TokenStream::new(),
+            _ if self.lets[id.index()] => hooks.value(id, &print),
+            _ => TokenStream::new(),
+        }
+    }
+
+    /// The hooks' statements entering and leaving a region, and before a loop.
+    fn hook_enter(&self, region: RegionId) -> TokenStream {
+        self.hooks.map(|h| h.enter(region)).unwrap_or_default()
+    }
+
+    fn hook_leave(&self, region: RegionId) -> TokenStream {
+        self.hooks
+            .map(|h| h.leave(region, &|id| self.expr(id).tokens))
+            .unwrap_or_default()
+    }
+
+    fn hook_before_loop(&self, body: RegionId) -> TokenStream {
+        self.hooks.map(|h| h.before_loop(body)).unwrap_or_default()
     }
 
     /// A region as a block ending in its yields (`{ …; (a, b) }`), for the given slots;
     /// those of `typed` by [`Plan::typed`].
     fn block_with_yields(&self, region: RegionId, slots: &[usize], typed: &[bool]) -> TokenStream {
+        let enter = self.hook_enter(region);
         let statements = self.region(region);
+        let leave = self.hook_leave(region);
         let yields = &self.g.region(region).yields;
         let values: Vec<TokenStream> = slots
             .iter()
@@ -1161,7 +1298,7 @@ impl<'f> Plan<'f> {
             })
             .collect();
         let value = tuple(&values);
-        quote!({ #statements #value })
+        quote!({ #enter #statements #leave #value })
     }
 
     fn sorted_slots(&self, node: NodeId) -> Vec<usize> {
@@ -1378,7 +1515,9 @@ impl<'f> Plan<'f> {
             None => quote!(0),
         };
         let (stack_declarations, saves) = self.stacks(node, body, &position, false);
+        let (before, enter) = (self.hook_before_loop(body), self.hook_enter(body));
         let statements = self.region(body);
+        let leave = self.hook_leave(body);
         let range = if rev {
             quote!((#start..#end).rev())
         } else {
@@ -1387,9 +1526,12 @@ impl<'f> Plan<'f> {
         quote! {
             #declarations
             #stack_declarations
+            #before
             for #index_ident in #range {
+                #enter
                 #statements
                 #saves
+                #leave
                 #assignment
             }
         }
@@ -1420,14 +1562,19 @@ impl<'f> Plan<'f> {
         } else {
             quote!({ #cond_statements #cond_value })
         };
+        let (before, enter) = (self.hook_before_loop(body), self.hook_enter(body));
         let statements = self.region(body);
+        let leave = self.hook_leave(body);
         quote! {
             #declarations
             #stack_declarations
             #counter_declaration
+            #before
             while #condition {
+                #enter
                 #statements
                 #saves
+                #leave
                 #assignment
                 #counter_step
             }
