@@ -38,7 +38,7 @@ mod eval;
 mod generate;
 mod print;
 
-pub use eval::{Evaluation, Stop};
+pub use eval::{operation, Evaluation, Stop};
 
 use proc_macro2::Literal;
 

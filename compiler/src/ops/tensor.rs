@@ -370,23 +370,19 @@ fn float(_: &[u8]) -> u8 {
 /// The array operation a method name names (`dot`, `t`, `sum`, …), with its axis where it
 /// takes one (filled in by the reader).
 pub fn method(name: &str) -> Option<TensorOp> {
-    Some(match name {
-        "dot" => TensorOp::Dot,
-        "t" => TensorOp::T,
-        "sum" => TensorOp::Sum,
-        "mean" => TensorOp::Mean,
-        "sum_axis" => TensorOp::SumAxis(0),
-        "insert_axis" => TensorOp::InsertAxis(0),
-        _ => return None,
-    })
+    named(TensorSyntax::Method, name)
 }
 
 /// The array function of chainrule a name names (`softmax`, `cross_entropy`, …).
 pub fn function(name: &str) -> Option<TensorOp> {
+    named(TensorSyntax::Function, name)
+}
+
+fn named(syntax: TensorSyntax, name: &str) -> Option<TensorOp> {
     TensorOp::ALL
         .iter()
         .copied()
-        .find(|op| op.rule().syntax == TensorSyntax::Function && op.rule().name == name)
+        .find(|op| op.rule().syntax == syntax && op.rule().name == name)
 }
 
 #[cfg(test)]
@@ -399,6 +395,8 @@ mod tests {
         assert_eq!(function("cross_entropy"), Some(TensorOp::CrossEntropy));
         assert_eq!(function("fill"), None);
         assert_eq!(method("dot"), Some(TensorOp::Dot));
+        assert_eq!(method("sum_axis"), Some(TensorOp::SumAxis(0)));
+        assert_eq!(method("softmax"), None);
         for op in TensorOp::ALL {
             for (_, grads) in op.rule().vjp {
                 assert_eq!(grads.len(), op.rule().arity, "{}", op.rule().name);
