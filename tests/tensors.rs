@@ -193,6 +193,14 @@ fn single_times_matrix(a: &Array2<f64>, single: &Array1<f64>) -> f64 {
     (a * single).mapv(f64::sin).sum()
 }
 
+/// An intermediate `(n, 1)` column (a product with a one-column matrix) stretched by a
+/// vector: its gradient is summed back to one column before it reaches the product.
+#[differentiate]
+fn product_column_plus_vector(x: &Array2<f64>, w: &Array2<f64>, row: &Array1<f64>) -> f64 {
+    let column = x.dot(w);
+    (&column + row).mapv(f64::sin).sum() + (row * &column).mapv(f64::cos).sum()
+}
+
 #[test]
 fn broadcasting_against_fewer_axes() {
     let g = check!(column_plus_vector(column: m = matrix(3, 1, 0.2), row: v = vector(4, 0.3)));
@@ -201,6 +209,14 @@ fn broadcasting_against_fewer_axes() {
     assert_eq!(g.single.shape(), &[1]);
     // Without stretching, shape for shape.
     check!(column_plus_vector(column: m = matrix(3, 4, 0.2), row: v = vector(4, 0.3)));
+    // An intermediate array stretched so: the backward pass keeps its shape only.
+    let g = check!(product_column_plus_vector(
+        x: m = matrix(3, 2, 0.2),
+        w: m = matrix(2, 1, 0.6),
+        row: v = vector(4, 0.3),
+    ));
+    assert_eq!((g.w.shape(), g.row.shape()), (&[2, 1][..], &[4][..]));
+    check!(product_column_plus_vector(x: m = matrix(3, 2, 0.2), w: m = matrix(2, 4, 0.6), row: v = vector(4, 0.3)));
 }
 
 #[test]

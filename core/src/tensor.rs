@@ -307,30 +307,39 @@ pub mod backward {
             .to_owned()
     }
 
-    /// The gradient `d` of an operand `like` that broadcasting may have stretched along
-    /// its length-1 axes (a `(1, n)` bias row over an `(m, n)` batch), summed back over
-    /// them: `d` as it is where the shapes agree.
+    /// The shape of an array, as the backward pass keeps it (instead of the array) for
+    /// [`unbroadcast`].
+    pub fn shape<const R: usize>(a: &ArrayBase<impl Data, impl Dimension>) -> [usize; R] {
+        let mut shape = [0; R];
+        shape.copy_from_slice(a.shape());
+        shape
+    }
+
+    /// The gradient `d` of an operand of shape `like` that broadcasting may have stretched
+    /// along its length-1 axes (a `(1, n)` bias row over an `(m, n)` batch, an `(n, 1)`
+    /// column plus a length-`m` vector), summed back over them: `d` as it is where the
+    /// shapes agree.
     ///
     /// # Panics
     ///
     /// If `d`'s shape is not one `like` broadcasts to (not possible for a gradient the
     /// generated code computes).
-    pub fn unbroadcast<A: Real, S: Data<Elem = A>, D: Dimension>(
+    pub fn unbroadcast<A: Real, D: Dimension, const R: usize>(
         d: Array<A, D>,
-        like: &ArrayBase<S, D>,
+        like: &[usize; R],
     ) -> Array<A, D> {
-        if d.shape() == like.shape() {
+        if d.shape() == like.as_slice() {
             return d;
         }
         let mut summed = d.into_dyn();
-        for (axis, &len) in like.shape().iter().enumerate() {
+        for (axis, &len) in like.iter().enumerate() {
             if len == 1 && summed.shape()[axis] != 1 {
                 summed = summed.sum_axis(Axis(axis)).insert_axis(Axis(axis));
             }
         }
         assert_eq!(
             summed.shape(),
-            like.shape(),
+            like.as_slice(),
             "chainrule: a gradient's shape does not broadcast to its variable's"
         );
         summed

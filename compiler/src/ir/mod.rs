@@ -766,7 +766,14 @@ impl Graph {
             }
             Op::Tensor(op) => {
                 let ranks: Vec<u8> = args.iter().map(|&a| self.ty(a).rank()).collect();
-                Ty::tensor(op.result(&ranks))
+                match op.rule().shape {
+                    // `[usize; rank]`
+                    true => Ty::Array(
+                        Box::new(Ty::Int(Some("usize".to_string()))),
+                        Len::Lit(u64::from(op.result(&ranks))),
+                    ),
+                    false => Ty::tensor(op.result(&ranks)),
+                }
             }
             _ => Ty::Float,
         }

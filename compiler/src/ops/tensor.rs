@@ -63,8 +63,12 @@ pub enum TensorOp {
     /// args [scores, labels, d]
     SvmLossBackward,
     /// args [d, like]: `d` summed over the axes where `like` has length 1 and `d` does not
-    /// (`like` was stretched there by broadcasting: a `(1, n)` bias row over a batch).
+    /// (`like` was stretched there by broadcasting: a `(1, n)` bias row over a batch);
+    /// `like` is an array or its shape.
     Unbroadcast,
+    /// args [a]: the shape of `a` (`[usize; rank]`), which the backward pass keeps instead
+    /// of `a` where it needs only that.
+    ShapeOf,
 }
 
 /// How the user writes an operation, and how generated code writes it back.
@@ -97,6 +101,9 @@ pub type Vjp = &'static [(Option<(u8, u8)>, &'static [D])];
 
 pub struct TensorRule {
     pub name: &'static str,
+    /// The name of its result in generated code (`let product = x.dot(w);`); one that
+    /// starts with `_` follows its argument's (`b1_shape`).
+    pub noun: &'static str,
     pub syntax: TensorSyntax,
     /// The number of arguments (a method's receiver included).
     pub arity: usize,
@@ -104,6 +111,8 @@ pub struct TensorRule {
     pub result: fn(&[u8]) -> u8,
     pub vjp: Vjp,
     pub runtime: Runtime,
+    /// The result is the shape of argument 0 (`[usize; rank]`), not an array.
+    pub shape: bool,
 }
 
 impl TensorOp {
@@ -128,6 +137,7 @@ impl TensorOp {
         TensorOp::CrossEntropyBackward,
         TensorOp::SvmLossBackward,
         TensorOp::Unbroadcast,
+        TensorOp::ShapeOf,
     ];
 
     /// The operation's row.
@@ -139,6 +149,7 @@ impl TensorOp {
             // multiplied by a vector.
             Dot => &TensorRule {
                 name: "dot",
+                noun: "product",
                 syntax: TensorSyntax::Method,
                 arity: 2,
                 result: |ranks| match (rank(ranks, 0), rank(ranks, 1)) {
@@ -162,26 +173,32 @@ impl TensorOp {
                     (None, &[P(Prim::Mul, &[X(1), Up]), P(Prim::Mul, &[X(0), Up])]),
                 ],
                 runtime: Runtime::Inline,
+                shape: false,
             },
             T => &TensorRule {
                 name: "t",
+                noun: "transposed",
                 syntax: TensorSyntax::Method,
                 arity: 1,
                 result: same_as_first,
                 vjp: &[(None, &[Arr(T, &[Up])])],
                 runtime: Runtime::Inline,
+                shape: false,
             },
             // A sum distributes: every element gets the upstream gradient.
             Sum => &TensorRule {
                 name: "sum",
+                noun: "total",
                 syntax: TensorSyntax::Method,
                 arity: 1,
                 result: float,
                 vjp: &[(None, &[D::Fill(&[Up, X(0)])])],
                 runtime: Runtime::Inline,
+                shape: false,
             },
             Mean => &TensorRule {
                 name: "mean",
+                noun: "mean",
                 syntax: TensorSyntax::Method,
                 arity: 1,
                 result: float,
@@ -190,134 +207,175 @@ impl TensorOp {
                     &[D::Fill(&[P(Prim::Div, &[Up, Arr(Count, &[X(0)])]), X(0)])],
                 )],
                 runtime: Runtime::Inline,
+                shape: false,
             },
             // Summing over an axis: each element gets the gradient of its sum.
             SumAxis(_) => &TensorRule {
                 name: "sum_axis",
+                noun: "sums",
                 syntax: TensorSyntax::Method,
                 arity: 1,
                 result: |ranks| rank(ranks, 0).saturating_sub(1),
                 vjp: &[(None, &[Arr(SpreadAxis(0), &[Up, X(0)])])],
                 runtime: Runtime::Inline,
+                shape: false,
             },
             // A new axis of length 1, which broadcasting may have stretched: its gradient
             // is summed over that axis.
             InsertAxis(_) => &TensorRule {
                 name: "insert_axis",
+                noun: "expanded",
                 syntax: TensorSyntax::Method,
                 arity: 1,
                 result: |ranks| rank(ranks, 0) + 1,
                 vjp: &[(None, &[Arr(SumAxis(0), &[Up])])],
                 runtime: Runtime::Inline,
+                shape: false,
             },
             // From its value p: dz = p ⊙ (dp − Σ_row dp ⊙ p).
             Softmax => &TensorRule {
                 name: "softmax",
+                noun: "probabilities",
                 syntax: TensorSyntax::Function,
                 arity: 1,
                 result: same_as_first,
                 vjp: &[(None, &[Arr(SoftmaxBackward, &[Out, Up])])],
                 runtime: Runtime::Public("softmax"),
+                shape: false,
             },
             // From its value l: dz = dl − softmax(z) Σ_row dl, with softmax(z) = exp(l).
             LogSoftmax => &TensorRule {
                 name: "log_softmax",
+                noun: "log_probabilities",
                 syntax: TensorSyntax::Function,
                 arity: 1,
                 result: same_as_first,
                 vjp: &[(None, &[Arr(LogSoftmaxBackward, &[Out, Up])])],
                 runtime: Runtime::Public("log_softmax"),
+                shape: false,
             },
             // The labels get no gradient; the logits get (softmax − one-hot) / rows.
             CrossEntropy => &TensorRule {
                 name: "cross_entropy",
+                noun: "loss",
                 syntax: TensorSyntax::Function,
                 arity: 2,
                 result: float,
                 vjp: &[(None, &[Arr(CrossEntropyBackward, &[X(0), X(1), Up]), NoGrad])],
                 runtime: Runtime::Public("cross_entropy"),
+                shape: false,
             },
             // +1 to each class violating the margin, −(their number) to the label, over the
             // rows.
             SvmLoss => &TensorRule {
                 name: "svm_loss",
+                noun: "loss",
                 syntax: TensorSyntax::Function,
                 arity: 2,
                 result: float,
                 vjp: &[(None, &[Arr(SvmLossBackward, &[X(0), X(1), Up]), NoGrad])],
                 runtime: Runtime::Public("svm_loss"),
+                shape: false,
             },
             Fill => &TensorRule {
                 name: "fill",
+                noun: "filled",
                 syntax: TensorSyntax::Backward,
                 arity: 2,
                 result: |ranks| rank(ranks, 1),
                 vjp: &[],
                 runtime: Runtime::Inline,
+                shape: false,
             },
             Outer => &TensorRule {
                 name: "outer",
+                noun: "outer",
                 syntax: TensorSyntax::Backward,
                 arity: 2,
                 result: |_| 2,
                 vjp: &[],
                 runtime: Runtime::Public("outer"),
+                shape: false,
             },
             SpreadAxis(_) => &TensorRule {
                 name: "spread_axis",
+                noun: "spread",
                 syntax: TensorSyntax::Backward,
                 arity: 2,
                 result: |ranks| rank(ranks, 1),
                 vjp: &[],
                 runtime: Runtime::Private("sum_axis"),
+                shape: false,
             },
             Count => &TensorRule {
                 name: "count",
+                noun: "count",
                 syntax: TensorSyntax::Backward,
                 arity: 1,
                 result: float,
                 vjp: &[],
                 runtime: Runtime::Inline,
+                shape: false,
             },
             SoftmaxBackward => &TensorRule {
                 name: "softmax_backward",
+                noun: "d",
                 syntax: TensorSyntax::Backward,
                 arity: 2,
                 result: same_as_first,
                 vjp: &[],
                 runtime: Runtime::Private("softmax"),
+                shape: false,
             },
             LogSoftmaxBackward => &TensorRule {
                 name: "log_softmax_backward",
+                noun: "d",
                 syntax: TensorSyntax::Backward,
                 arity: 2,
                 result: same_as_first,
                 vjp: &[],
                 runtime: Runtime::Private("log_softmax"),
+                shape: false,
             },
             CrossEntropyBackward => &TensorRule {
                 name: "cross_entropy_backward",
+                noun: "d",
                 syntax: TensorSyntax::Backward,
                 arity: 3,
                 result: same_as_first,
                 vjp: &[],
                 runtime: Runtime::Private("cross_entropy"),
+                shape: false,
             },
             SvmLossBackward => &TensorRule {
                 name: "svm_loss_backward",
+                noun: "d",
                 syntax: TensorSyntax::Backward,
                 arity: 3,
                 result: same_as_first,
                 vjp: &[],
                 runtime: Runtime::Private("svm_loss"),
+                shape: false,
             },
             Unbroadcast => &TensorRule {
                 name: "unbroadcast",
+                noun: "summed",
                 syntax: TensorSyntax::Backward,
                 arity: 2,
-                result: |ranks| rank(ranks, 1),
+                result: |ranks| rank(ranks, 0),
                 vjp: &[],
                 runtime: Runtime::Private("unbroadcast"),
+                shape: false,
+            },
+            ShapeOf => &TensorRule {
+                name: "shape_of",
+                noun: "_shape",
+                syntax: TensorSyntax::Backward,
+                arity: 1,
+                result: |ranks| rank(ranks, 0),
+                vjp: &[],
+                runtime: Runtime::Private("shape"),
+                shape: true,
             },
         }
     }

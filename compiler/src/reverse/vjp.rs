@@ -1,7 +1,7 @@
 //! Vector-Jacobian products: for each node, what flows back into each input, from the
 //! operation table's rows. No Jacobian is ever formed.
 
-use crate::ir::{At, Graph, NodeId, Op};
+use crate::ir::{At, Graph, NodeId, Op, Phase};
 use crate::ops::tensor::TensorOp;
 use crate::ops::Prim;
 
@@ -115,17 +115,12 @@ fn elementwise(
             // axes (a `(1, n)` bias row over a batch, an `(n, 1)` column plus a length-`m`
             // vector; ndarray broadcasts those too): sum back over them, at run time, where
             // the shapes say so. (Axes that broadcasting added in front are summed above.)
-            // Beside an array of fewer axes, only a parameter is checked: the check needs
-            // the value's shape in the backward pass, which would keep every intermediate
-            // (`x.dot(w1)` plus a bias row) in the cache for a stretch that needs a
-            // length-1 axis a product rarely has.
-            let rank = g.ty(args[k]).rank();
-            let is_param = matches!(g.op(args[k]), Op::Param(_));
-            let beside_another_array = args
-                .iter()
-                .any(|&a| a != args[k] && g.ty(a).is_tensor() && (is_param || g.ty(a).rank() >= rank));
+            let beside_another_array = args.iter().any(|&a| a != args[k] && g.ty(a).is_tensor());
             if g.ty(args[k]).is_tensor() && beside_another_array {
-                contribution = g.tensor(TensorOp::Unbroadcast, &[contribution, args[k]]);
+                // Only the shape is needed: the backward pass keeps `[usize; rank]`, not the
+                // array.
+                let like = shape_of(g, args[k]);
+                contribution = g.tensor(TensorOp::Unbroadcast, &[contribution, like]);
             }
             out.push((k, contribution));
         }
@@ -153,4 +148,16 @@ fn reduce_to(g: &mut Graph, mut gradient: NodeId, like: NodeId) -> Option<NodeId
         gradient = g.tensor(TensorOp::SumAxis(0), &[gradient]);
     }
     Some(gradient)
+}
+
+/// The shape of the forward array `id`, computed beside it in the forward pass (so that the
+/// backward pass keeps `[usize; rank]` rather than the array).
+fn shape_of(g: &mut Graph, id: NodeId) -> NodeId {
+    let (current, phase) = (g.current, g.phase);
+    g.current = g.region_of(id);
+    g.phase = Phase::Forward;
+    let shape = g.tensor(TensorOp::ShapeOf, &[id]);
+    g.current = current;
+    g.phase = phase;
+    shape
 }

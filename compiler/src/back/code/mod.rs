@@ -1081,6 +1081,11 @@ impl<'f> Plan<'f> {
                     let base = saved.and_then(|s| plan.names[s.index()].clone()).unwrap_or(stem);
                     format!("{base}_saved")
                 }
+                // A noun like `_shape` names the result after its argument: `b1_shape`.
+                _ if stem.starts_with('_') => {
+                    let base = g.args(id).first().and_then(|&a| plan.names[a.index()].clone());
+                    format!("{}{stem}", base.as_deref().unwrap_or("value"))
+                }
                 _ => stem,
             };
             let name = plan.fresh(&stem);
@@ -2019,6 +2024,7 @@ fn named_indices(g: &Graph, id: NodeId) -> Vec<usize> {
 fn stem(g: &Graph, id: NodeId) -> &'static str {
     match g.op(id) {
         Op::Prim(prim) => prim.rule().noun,
+        Op::Tensor(op) => op.rule().noun,
         Op::Select(_) => "routed",
         Op::LoopIndex => "i",
         Op::Len => "len",

@@ -169,6 +169,11 @@ impl Plan<'_> {
                 let (function, like) = (runtime(op), r(1));
                 call(quote!(#function(#d, #like)))
             }
+            TensorOp::ShapeOf => {
+                let (function, a) = (runtime(op), r(0));
+                let rank = proc_macro2::Literal::u8_unsuffixed(g.ty(args[0]).rank());
+                Printed::new(quote!(#function::<#rank>(#a)), POSTFIX)
+            }
             TensorOp::Count => {
                 let a = self.receiver(args[0]);
                 let float = self.float();
