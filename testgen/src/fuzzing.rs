@@ -351,6 +351,12 @@ fn integers(x: f64, w: [f64; STEPS + 1], n: u32, k: i64, m: usize) -> f64 {
     }
     p
 }",
+    // An intermediate array stretched by an operand of fewer axes (its shape kept).
+    "#[differentiate]
+fn stretched(x: &Array2<f64>, w: &Array2<f64>, row: &Array1<f64>) -> f64 {
+    let column = x.dot(w);
+    (&column + row).mapv(f64::sin).sum() + (row * &column).sum()
+}",
     // The float methods added as rows of the operation table: steps, remainders, clamps,
     // inverse hyperbolic functions, angles.
     "#[differentiate]
