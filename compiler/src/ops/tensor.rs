@@ -16,11 +16,13 @@
 //! a batch, a scalar times an array), the reverse pass sums its gradient back over the
 //! broadcast axes.
 //!
-//! Adding an operation: a variant of [`TensorOp`], its row in [`TensorOp::rule`], how the
-//! front end reads it, how code writes it, and a row in `tests/tensors.rs`.
+//! Adding an operation: a variant of [`TensorOp`] and its row in [`TensorOp::rule`] (name,
+//! syntax, arity, result, VJP, generated code), how the front end reads its arguments if
+//! they are not plain arrays (an axis), and a row in `tests/tensors.rs`.
 
 use super::Prim;
 use super::D::{self, Arr, NoGrad, Out, Up, P, X};
+use Operand::Ref;
 
 /// An operation on whole arrays. Axis numbers are those the user wrote.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
@@ -85,12 +87,47 @@ pub enum TensorSyntax {
 /// Where generated code finds an operation's run-time function.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub enum Runtime {
-    /// Written inline (`a.dot(&b)`).
-    Inline,
     /// `::chainrule::name`
     Public(&'static str),
     /// `::chainrule::__private::tensor::name`
     Private(&'static str),
+}
+
+/// How generated code writes an array operation.
+#[derive(Clone, Copy, Debug)]
+pub enum Code {
+    /// Methods on the receiver (argument 0), chained: `a.dot(&b)`, `a.mean().unwrap()`. A
+    /// view (`a.t()`) is made owned where it is named.
+    Methods {
+        chain: &'static [(&'static str, &'static [Operand])],
+        view: bool,
+    },
+    /// A run-time function on the arguments (`::chainrule::softmax(&z)`); with `rank`, the
+    /// rank of argument 0 as its const parameter (`shape::<2>(&a)`).
+    Call {
+        path: Runtime,
+        args: &'static [Operand],
+        rank: bool,
+    },
+    /// `Array::from_elem(like.raw_dim(), value)`, of arguments `[value, like]`.
+    Fill,
+    /// `a.len() as f64`.
+    Count,
+}
+
+/// An operand in [`Code`].
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Operand {
+    /// Argument `k` by reference (`&b`).
+    Ref(usize),
+    /// Argument `k` as an expression (a float).
+    Expr(usize),
+    /// Argument `k` by value: moved where it is a temporary, else copied.
+    Owned(usize),
+    /// The operation's axis, `Axis(k)`.
+    Axis,
+    /// The operation's axis as a number.
+    AxisNumber,
 }
 
 /// The VJP of an operation: for each argument, by position, what flows into its
@@ -110,7 +147,8 @@ pub struct TensorRule {
     /// The result's rank (0: a float) from the arguments' ranks.
     pub result: fn(&[u8]) -> u8,
     pub vjp: Vjp,
-    pub runtime: Runtime,
+    /// How generated code writes it.
+    pub code: Code,
     /// The result is the shape of argument 0 (`[usize; rank]`), not an array.
     pub shape: bool,
 }
@@ -172,7 +210,10 @@ impl TensorOp {
                     // y = v·w, a float: dv = dy w, dw = dy v.
                     (None, &[P(Prim::Mul, &[X(1), Up]), P(Prim::Mul, &[X(0), Up])]),
                 ],
-                runtime: Runtime::Inline,
+                code: Code::Methods {
+                    chain: &[("dot", &[Ref(1)])],
+                    view: false,
+                },
                 shape: false,
             },
             T => &TensorRule {
@@ -182,7 +223,10 @@ impl TensorOp {
                 arity: 1,
                 result: same_as_first,
                 vjp: &[(None, &[Arr(T, &[Up])])],
-                runtime: Runtime::Inline,
+                code: Code::Methods {
+                    chain: &[("t", &[])],
+                    view: true,
+                },
                 shape: false,
             },
             // A sum distributes: every element gets the upstream gradient.
@@ -193,7 +237,10 @@ impl TensorOp {
                 arity: 1,
                 result: float,
                 vjp: &[(None, &[D::Fill(&[Up, X(0)])])],
-                runtime: Runtime::Inline,
+                code: Code::Methods {
+                    chain: &[("sum", &[])],
+                    view: false,
+                },
                 shape: false,
             },
             Mean => &TensorRule {
@@ -206,7 +253,10 @@ impl TensorOp {
                     None,
                     &[D::Fill(&[P(Prim::Div, &[Up, Arr(Count, &[X(0)])]), X(0)])],
                 )],
-                runtime: Runtime::Inline,
+                code: Code::Methods {
+                    chain: &[("mean", &[]), ("unwrap", &[])],
+                    view: false,
+                },
                 shape: false,
             },
             // Summing over an axis: each element gets the gradient of its sum.
@@ -217,7 +267,10 @@ impl TensorOp {
                 arity: 1,
                 result: |ranks| rank(ranks, 0).saturating_sub(1),
                 vjp: &[(None, &[Arr(SpreadAxis(0), &[Up, X(0)])])],
-                runtime: Runtime::Inline,
+                code: Code::Methods {
+                    chain: &[("sum_axis", &[Operand::Axis])],
+                    view: false,
+                },
                 shape: false,
             },
             // A new axis of length 1, which broadcasting may have stretched: its gradient
@@ -229,7 +282,10 @@ impl TensorOp {
                 arity: 1,
                 result: |ranks| rank(ranks, 0) + 1,
                 vjp: &[(None, &[Arr(SumAxis(0), &[Up])])],
-                runtime: Runtime::Inline,
+                code: Code::Methods {
+                    chain: &[("view", &[]), ("insert_axis", &[Operand::Axis])],
+                    view: true,
+                },
                 shape: false,
             },
             // From its value p: dz = p ⊙ (dp − Σ_row dp ⊙ p).
@@ -240,7 +296,11 @@ impl TensorOp {
                 arity: 1,
                 result: same_as_first,
                 vjp: &[(None, &[Arr(SoftmaxBackward, &[Out, Up])])],
-                runtime: Runtime::Public("softmax"),
+                code: Code::Call {
+                    path: Runtime::Public("softmax"),
+                    args: &[Ref(0)],
+                    rank: false,
+                },
                 shape: false,
             },
             // From its value l: dz = dl − softmax(z) Σ_row dl, with softmax(z) = exp(l).
@@ -251,7 +311,11 @@ impl TensorOp {
                 arity: 1,
                 result: same_as_first,
                 vjp: &[(None, &[Arr(LogSoftmaxBackward, &[Out, Up])])],
-                runtime: Runtime::Public("log_softmax"),
+                code: Code::Call {
+                    path: Runtime::Public("log_softmax"),
+                    args: &[Ref(0)],
+                    rank: false,
+                },
                 shape: false,
             },
             // The labels get no gradient; the logits get (softmax − one-hot) / rows.
@@ -262,7 +326,11 @@ impl TensorOp {
                 arity: 2,
                 result: float,
                 vjp: &[(None, &[Arr(CrossEntropyBackward, &[X(0), X(1), Up]), NoGrad])],
-                runtime: Runtime::Public("cross_entropy"),
+                code: Code::Call {
+                    path: Runtime::Public("cross_entropy"),
+                    args: &[Ref(0), Ref(1)],
+                    rank: false,
+                },
                 shape: false,
             },
             // +1 to each class violating the margin, −(their number) to the label, over the
@@ -274,7 +342,11 @@ impl TensorOp {
                 arity: 2,
                 result: float,
                 vjp: &[(None, &[Arr(SvmLossBackward, &[X(0), X(1), Up]), NoGrad])],
-                runtime: Runtime::Public("svm_loss"),
+                code: Code::Call {
+                    path: Runtime::Public("svm_loss"),
+                    args: &[Ref(0), Ref(1)],
+                    rank: false,
+                },
                 shape: false,
             },
             Fill => &TensorRule {
@@ -284,7 +356,7 @@ impl TensorOp {
                 arity: 2,
                 result: |ranks| rank(ranks, 1),
                 vjp: &[],
-                runtime: Runtime::Inline,
+                code: Code::Fill,
                 shape: false,
             },
             Outer => &TensorRule {
@@ -294,7 +366,11 @@ impl TensorOp {
                 arity: 2,
                 result: |_| 2,
                 vjp: &[],
-                runtime: Runtime::Public("outer"),
+                code: Code::Call {
+                    path: Runtime::Public("outer"),
+                    args: &[Ref(0), Ref(1)],
+                    rank: false,
+                },
                 shape: false,
             },
             SpreadAxis(_) => &TensorRule {
@@ -304,7 +380,11 @@ impl TensorOp {
                 arity: 2,
                 result: |ranks| rank(ranks, 1),
                 vjp: &[],
-                runtime: Runtime::Private("sum_axis"),
+                code: Code::Call {
+                    path: Runtime::Private("sum_axis"),
+                    args: &[Ref(0), Operand::AxisNumber, Ref(1)],
+                    rank: false,
+                },
                 shape: false,
             },
             Count => &TensorRule {
@@ -314,7 +394,7 @@ impl TensorOp {
                 arity: 1,
                 result: float,
                 vjp: &[],
-                runtime: Runtime::Inline,
+                code: Code::Count,
                 shape: false,
             },
             SoftmaxBackward => &TensorRule {
@@ -324,7 +404,11 @@ impl TensorOp {
                 arity: 2,
                 result: same_as_first,
                 vjp: &[],
-                runtime: Runtime::Private("softmax"),
+                code: Code::Call {
+                    path: Runtime::Private("softmax"),
+                    args: &[Ref(0), Ref(1)],
+                    rank: false,
+                },
                 shape: false,
             },
             LogSoftmaxBackward => &TensorRule {
@@ -334,7 +418,11 @@ impl TensorOp {
                 arity: 2,
                 result: same_as_first,
                 vjp: &[],
-                runtime: Runtime::Private("log_softmax"),
+                code: Code::Call {
+                    path: Runtime::Private("log_softmax"),
+                    args: &[Ref(0), Ref(1)],
+                    rank: false,
+                },
                 shape: false,
             },
             CrossEntropyBackward => &TensorRule {
@@ -344,7 +432,11 @@ impl TensorOp {
                 arity: 3,
                 result: same_as_first,
                 vjp: &[],
-                runtime: Runtime::Private("cross_entropy"),
+                code: Code::Call {
+                    path: Runtime::Private("cross_entropy"),
+                    args: &[Ref(0), Ref(1), Operand::Expr(2)],
+                    rank: false,
+                },
                 shape: false,
             },
             SvmLossBackward => &TensorRule {
@@ -354,7 +446,11 @@ impl TensorOp {
                 arity: 3,
                 result: same_as_first,
                 vjp: &[],
-                runtime: Runtime::Private("svm_loss"),
+                code: Code::Call {
+                    path: Runtime::Private("svm_loss"),
+                    args: &[Ref(0), Ref(1), Operand::Expr(2)],
+                    rank: false,
+                },
                 shape: false,
             },
             Unbroadcast => &TensorRule {
@@ -364,7 +460,11 @@ impl TensorOp {
                 arity: 2,
                 result: |ranks| rank(ranks, 0),
                 vjp: &[],
-                runtime: Runtime::Private("unbroadcast"),
+                code: Code::Call {
+                    path: Runtime::Private("unbroadcast"),
+                    args: &[Operand::Owned(0), Ref(1)],
+                    rank: false,
+                },
                 shape: false,
             },
             ShapeOf => &TensorRule {
@@ -374,7 +474,11 @@ impl TensorOp {
                 arity: 1,
                 result: |ranks| rank(ranks, 0),
                 vjp: &[],
-                runtime: Runtime::Private("shape"),
+                code: Code::Call {
+                    path: Runtime::Private("shape"),
+                    args: &[Ref(0)],
+                    rank: true,
+                },
                 shape: true,
             },
         }

@@ -16,7 +16,7 @@ use quote::{quote, ToTokens};
 use super::{is_copy, make_ident, written, Place, Plan, Printed};
 use crate::ir::{NodeId, Op, Ty};
 use crate::ops::precedence::{CAST, POSTFIX, UNARY};
-use crate::ops::tensor::{Runtime, TensorOp};
+use crate::ops::tensor::{Code, Operand, Runtime, TensorOp};
 use crate::ops::{Prim, Syntax};
 
 /// At most this many arrays go into one `Zip` (ndarray's limit).
@@ -98,95 +98,66 @@ impl Plan<'_> {
         }
     }
 
+    /// An array operation, as its row's [`Code`] says.
     fn tensor_op(&self, id: NodeId, op: TensorOp) -> Printed {
         let g = self.g;
         let args = g.args(id);
-        let r = |k: usize| self.by_ref(id, args[k]);
         let ndarray = quote!(::chainrule::ndarray);
-        let axis = |k: u8| {
-            let k = proc_macro2::Literal::u8_unsuffixed(k);
-            quote!(#ndarray::Axis(#k))
+        let axis = op.axis().unwrap_or(0);
+        let operand = |operand: &Operand| match *operand {
+            Operand::Ref(k) => self.by_ref(id, args[k]),
+            Operand::Expr(k) => self.expr(args[k]).tokens,
+            // Moved where it is a temporary (`unbroadcast` returns it as it is where no
+            // axis was stretched), else copied.
+            Operand::Owned(k) if self.is_owned_temporary(args[k]) => self.expr(args[k]).tokens,
+            Operand::Owned(k) => {
+                let a = self.receiver(args[k]);
+                quote!(#a.to_owned())
+            }
+            Operand::Axis => {
+                let k = proc_macro2::Literal::u8_unsuffixed(axis);
+                quote!(#ndarray::Axis(#k))
+            }
+            Operand::AxisNumber => proc_macro2::Literal::u8_unsuffixed(axis).into_token_stream(),
         };
-        let call = |tokens: TokenStream| Printed::new(tokens, POSTFIX);
-        match op {
-            TensorOp::Dot => {
-                let (a, b) = (self.receiver(args[0]), r(1));
-                call(quote!(#a.dot(#b)))
+        match op.rule().code {
+            Code::Methods { chain, view } => {
+                let mut tokens = self.receiver(args[0]);
+                for (method, method_args) in chain {
+                    let method = make_ident(method);
+                    let method_args = method_args.iter().map(operand);
+                    tokens = quote!(#tokens.#method(#(#method_args),*));
+                }
+                match view {
+                    true => self.owned_if_named(id, tokens),
+                    false => Printed::new(tokens, POSTFIX),
+                }
             }
-            TensorOp::T => {
-                let a = self.receiver(args[0]);
-                self.owned_if_named(id, quote!(#a.t()))
+            Code::Call {
+                path,
+                args: call_args,
+                rank,
+            } => {
+                let function = runtime(path);
+                let rank = rank.then(|| {
+                    let rank = proc_macro2::Literal::u8_unsuffixed(g.ty(args[0]).rank());
+                    quote!(::<#rank>)
+                });
+                let call_args = call_args.iter().map(operand);
+                Printed::new(quote!(#function #rank(#(#call_args),*)), POSTFIX)
             }
-            TensorOp::Sum => {
-                let a = self.receiver(args[0]);
-                call(quote!(#a.sum()))
-            }
-            TensorOp::Mean => {
-                let a = self.receiver(args[0]);
-                call(quote!(#a.mean().unwrap()))
-            }
-            TensorOp::SumAxis(k) => {
-                let (a, axis) = (self.receiver(args[0]), axis(k));
-                call(quote!(#a.sum_axis(#axis)))
-            }
-            TensorOp::InsertAxis(k) => {
-                let (a, axis) = (self.receiver(args[0]), axis(k));
-                self.owned_if_named(id, quote!(#a.view().insert_axis(#axis)))
-            }
-            TensorOp::Softmax | TensorOp::LogSoftmax => {
-                let function = runtime(op);
-                let z = r(0);
-                call(quote!(#function(#z)))
-            }
-            TensorOp::CrossEntropy | TensorOp::SvmLoss => {
-                let function = runtime(op);
-                let (scores, labels) = (r(0), r(1));
-                call(quote!(#function(#scores, #labels)))
-            }
-            TensorOp::Fill => {
+            Code::Fill => {
                 let value = self.typed(args[0]).tokens;
                 let like = self.receiver(args[1]);
-                call(quote!(#ndarray::Array::from_elem(#like.raw_dim(), #value)))
+                Printed::new(
+                    quote!(#ndarray::Array::from_elem(#like.raw_dim(), #value)),
+                    POSTFIX,
+                )
             }
-            TensorOp::Outer => {
-                let (function, a, b) = (runtime(op), r(0), r(1));
-                call(quote!(#function(#a, #b)))
-            }
-            TensorOp::SpreadAxis(k) => {
-                let (function, d, like) = (runtime(op), r(0), r(1));
-                let k = proc_macro2::Literal::u8_unsuffixed(k);
-                call(quote!(#function(#d, #k, #like)))
-            }
-            TensorOp::Unbroadcast => {
-                // Takes the gradient by value: where no axis was stretched, it is returned
-                // as it is.
-                let d = if self.is_owned_temporary(args[0]) {
-                    self.expr(args[0]).tokens
-                } else {
-                    let d = self.receiver(args[0]);
-                    quote!(#d.to_owned())
-                };
-                let (function, like) = (runtime(op), r(1));
-                call(quote!(#function(#d, #like)))
-            }
-            TensorOp::ShapeOf => {
-                let (function, a) = (runtime(op), r(0));
-                let rank = proc_macro2::Literal::u8_unsuffixed(g.ty(args[0]).rank());
-                Printed::new(quote!(#function::<#rank>(#a)), POSTFIX)
-            }
-            TensorOp::Count => {
+            Code::Count => {
                 let a = self.receiver(args[0]);
                 let float = self.float();
                 Printed::new(quote!(#a.len() as #float), CAST)
-            }
-            TensorOp::SoftmaxBackward | TensorOp::LogSoftmaxBackward => {
-                let (function, out, d) = (runtime(op), r(0), r(1));
-                call(quote!(#function(#out, #d)))
-            }
-            TensorOp::CrossEntropyBackward | TensorOp::SvmLossBackward => {
-                let (function, scores, labels) = (runtime(op), r(0), r(1));
-                let d = self.expr(args[2]).tokens;
-                call(quote!(#function(#scores, #labels, #d)))
             }
         }
     }
@@ -379,9 +350,9 @@ fn element(array: TokenStream, indices: &[TokenStream]) -> TokenStream {
     }
 }
 
-/// The path of an operation's run-time function, from its row.
-fn runtime(op: TensorOp) -> TokenStream {
-    match op.rule().runtime {
+/// The path of a run-time function.
+fn runtime(path: Runtime) -> TokenStream {
+    match path {
         Runtime::Public(name) => {
             let name = make_ident(name);
             quote!(::chainrule::#name)
@@ -390,7 +361,5 @@ fn runtime(op: TensorOp) -> TokenStream {
             let name = make_ident(name);
             quote!(::chainrule::__private::tensor::#name)
         }
-        // Written inline: no function (not reached for such rows).
-        Runtime::Inline => TokenStream::new(),
     }
 }
