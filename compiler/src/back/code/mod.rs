@@ -907,11 +907,13 @@ impl<'f> Plan<'f> {
                 Op::RegionParam(k) if is_inner_carried(id) => {
                     g.region(g.region_of(id)).owner.and_then(|o| init_of(g, o, k))
                 }
+                // (A body parameter nothing reads names nothing: a `while` condition's
+                // parameter then names the variable, before the body's values.)
                 Op::RegionParam(k) => g
                     .region(g.region_of(id))
                     .owner
                     .map(|owner| carried_key(g, owner, k))
-                    .filter(|&key| key != id),
+                    .filter(|&key| key != id && plan.live[key.index()]),
                 Op::Project(k) if g.body_of(g.args(id)[0]).is_some() => {
                     let key = carried_key(g, g.args(id)[0], k);
                     (key != g.args(id)[0] && key != id).then_some(key)
