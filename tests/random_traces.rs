@@ -16,7 +16,7 @@ mod p0 {
     use chainrule::{differentiate, elu, leaky_relu, maxout, relu, sigmoid, tanh};
 
     #[differentiate(trace)]
-    pub fn f(d_x: f64, w: [f64; 3], xs: &Vec<f64>) -> f64 {
+    pub fn f<'a>(d_x: f64, w: [f64; 3], xs: &'a Vec<f64>) -> f64 {
         let mut p = xs[3] / (d_x.abs() + 1.0);
         for j in (2..=3).rev() {
             p = ((p * p) + 2.0).sqrt();
@@ -467,7 +467,7 @@ mod p15 {
     use chainrule::{differentiate, elu, leaky_relu, maxout, relu, sigmoid, tanh};
 
     #[differentiate(trace)]
-    pub fn f(x: f64, xs: &Vec<f64>, n: usize) -> f64 {
+    pub fn f<'a>(x: f64, xs: &'a Vec<f64>, n: usize) -> f64 {
         let mut p: f64 = 1.94;
         for i in 0..xs.len() {
             p
@@ -868,7 +868,7 @@ mod p30 {
     use chainrule::{differentiate, elu, leaky_relu, maxout, relu, sigmoid, tanh};
 
     #[differentiate(trace)]
-    pub fn f(y: f64, d_x: f64, w: &[[f64; 3]; 2]) -> f64 {
+    pub fn f<'a>(y: f64, d_x: f64, w: &'a [[f64; 3]; 2]) -> f64 {
         let mut p = y.atan();
         let mut n1 = 0;
         while n1 < 3 {
@@ -1308,7 +1308,14 @@ mod p45 {
     use chainrule::{differentiate, elu, leaky_relu, maxout, relu, sigmoid, tanh};
 
     #[differentiate(trace)]
-    pub fn f(value: f64, x: f64, d_x: f64, w: [f64; 2], v: [[f64; 3]; 2], xs: &[f64]) -> f64 {
+    pub fn f<'a>(
+        value: f64,
+        x: f64,
+        d_x: f64,
+        w: [f64; 2],
+        v: [[f64; 3]; 2],
+        xs: &'a [f64],
+    ) -> f64 {
         let mut t = f64::cbrt(
             (((if w[1] > value {
                 xs[1]
@@ -1584,7 +1591,7 @@ mod p55 {
     use chainrule::{differentiate, elu, leaky_relu, maxout, relu, sigmoid, tanh};
 
     #[differentiate(wrt (d_x , w , v), trace)]
-    pub fn f(d_x: f64, upstream: f64, w: [[f64; 3]; 2], v: &[[f64; 2]; 3]) -> f64 {
+    pub fn f<'a>(d_x: f64, upstream: f64, w: [[f64; 3]; 2], v: &'a [[f64; 2]; 3]) -> f64 {
         let mut total: f64 = 2.63;
         let mut n1 = 0;
         while n1 < 2 {
@@ -2157,7 +2164,7 @@ mod p75 {
     use chainrule::{differentiate, elu, leaky_relu, maxout, relu, sigmoid, tanh};
 
     #[differentiate(trace)]
-    pub fn f(y: f64, x: f64, d_x: f64, w: [f64; 2], xs: &Vec<f64>) -> f64 {
+    pub fn f<'a>(y: f64, x: f64, d_x: f64, w: [f64; 2], xs: &'a Vec<f64>) -> f64 {
         let mut s = { f64::max(y + 0.0, d_x.cos()) };
         let mut n1 = 0;
         while n1 < 2 {

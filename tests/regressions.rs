@@ -1,6 +1,11 @@
 //! Regressions found while writing the docs and tests: each once failed to compile or gave
 //! a wrong gradient.
-#![allow(clippy::needless_range_loop, clippy::assign_op_pattern, clippy::manual_clamp)]
+#![allow(
+    clippy::needless_range_loop,
+    clippy::assign_op_pattern,
+    clippy::manual_clamp,
+    clippy::needless_lifetimes
+)]
 use chainrule::differentiate;
 
 #[differentiate]
@@ -432,4 +437,72 @@ fn issue_10_powers_at_zero() {
         &[1.5, 2.5],
         &[power::grad(1.5, 2.5).1.x, power::grad(1.5, 2.5).1.y],
     );
+}
+
+// Issue 11: lifetimes in the signature (once "a generic differentiated function has one
+// type parameter").
+
+/// Named lifetimes on slices and references to arrays, one bounded by the other.
+#[differentiate]
+fn weighted<'a, 'b: 'a>(xs: &'a [f64], w: &'b [f64; 3], scale: f64) -> f64 {
+    let mut s = 0.0;
+    for i in 0..xs.len() {
+        s += xs[i] * w[i % 3] * scale;
+    }
+    s.tanh()
+}
+
+/// With a generic float type, in f64 and f32.
+#[differentiate]
+fn weighted_generic<'a, T: chainrule::Real>(xs: &'a [T], scale: T) -> T {
+    let mut s = T::zero();
+    for i in 0..xs.len() {
+        s += (xs[i] * scale).sin();
+    }
+    s
+}
+
+/// Its trace and source.
+#[differentiate(trace, source)]
+fn traced_with_lifetime<'a>(xs: &'a [f64]) -> f64 {
+    xs[0] * xs[1]
+}
+
+/// A caller of a function with lifetimes (and with one of its own).
+#[differentiate]
+fn calls_weighted<'c>(xs: &'c [f64], scale: f64) -> f64 {
+    let w = [0.5, -1.0, 2.0];
+    weighted(xs, &w, scale) * scale
+}
+
+#[test]
+fn lifetimes_in_the_signature() {
+    let (xs, w) = ([0.3, -0.7, 1.1, 0.4], [0.5, -1.0, 2.0]);
+    let (value, g) = weighted::grad(&xs, &w, 0.8);
+    assert_eq!(value, weighted(&xs, &w, 0.8));
+    let analytic: Vec<f64> = g.xs.iter().chain(&g.w).copied().chain([g.scale]).collect();
+    let f = |p: &[f64]| weighted(&p[..4], &[p[4], p[5], p[6]], p[7]);
+    assert_matches_differences(f, &[0.3, -0.7, 1.1, 0.4, 0.5, -1.0, 2.0, 0.8], &analytic);
+
+    let (value, g) = weighted_generic::grad(&xs, 0.8);
+    assert_eq!(value, weighted_generic(&xs, 0.8));
+    let analytic: Vec<f64> = g.xs.iter().copied().chain([g.scale]).collect();
+    let f = |p: &[f64]| weighted_generic(&p[..4], p[4]);
+    assert_matches_differences(f, &[0.3, -0.7, 1.1, 0.4, 0.8], &analytic);
+    let (value, g) = weighted_generic::grad(&[0.3_f32, -0.7], 0.8_f32);
+    assert_eq!(value, weighted_generic(&[0.3_f32, -0.7], 0.8));
+    assert!((g.scale - (0.3 * (0.24_f32).cos() - 0.7 * (-0.56_f32).cos())).abs() < 1e-6);
+
+    let trace = traced_with_lifetime::trace(&[2.0, 3.0]);
+    assert!(
+        trace.starts_with("digraph") && trace.contains("value 6.0"),
+        "{trace}"
+    );
+    assert!(traced_with_lifetime::SOURCE.contains("pub fn forward<'a>(xs: &'a [f64])"));
+
+    let (value, g) = calls_weighted::grad(&xs, 0.8);
+    assert_eq!(value, calls_weighted(&xs, 0.8));
+    let analytic: Vec<f64> = g.xs.iter().copied().chain([g.scale]).collect();
+    let f = |p: &[f64]| calls_weighted(&p[..4], p[4]);
+    assert_matches_differences(f, &[0.3, -0.7, 1.1, 0.4, 0.8], &analytic);
 }

@@ -351,6 +351,15 @@ fn integers(x: f64, w: [f64; STEPS + 1], n: u32, k: i64, m: usize) -> f64 {
     }
     p
 }",
+    // Lifetimes in the signature, with a generic float type.
+    "#[differentiate]
+fn with_lifetimes<'a, 'b: 'a, T: chainrule::Real>(xs: &'a [T], w: &'b [T; 2]) -> T {
+    let mut s = T::zero();
+    for i in 0..xs.len() {
+        s += xs[i] * w[i % 2];
+    }
+    s
+}",
     // An intermediate array stretched by an operand of fewer axes (its shape kept).
     "#[differentiate]
 fn stretched(x: &Array2<f64>, w: &Array2<f64>, row: &Array1<f64>) -> f64 {

@@ -535,6 +535,10 @@ impl Program {
     pub fn tokens(&self) -> TokenStream {
         let outer = GENERIC.with(|g| g.replace(self.generic));
         let float = float_type();
+        // One program in five names the lifetime of its references (`&'a [f64]`), decided by
+        // the seed alone so that the rest of the program is the same either way.
+        let references = self.params.iter().any(|p| p.slice.is_some() || p.by_ref);
+        let lifetime = (self.seed % 5 == 0 && references).then(|| quote!('a));
         let params: Vec<TokenStream> = self
             .params
             .iter()
@@ -542,11 +546,11 @@ impl Program {
                 let name = ident(&p.name);
                 let ty = kind_tokens(&p.kind);
                 if p.slice == Some("slice") {
-                    quote!(#name: &[#float])
+                    quote!(#name: & #lifetime [#float])
                 } else if p.slice == Some("vec") {
-                    quote!(#name: &Vec<#float>)
+                    quote!(#name: & #lifetime Vec<#float>)
                 } else if p.by_ref {
-                    quote!(#name: &#ty)
+                    quote!(#name: & #lifetime #ty)
                 } else {
                     quote!(#name: #ty)
                 }
@@ -559,7 +563,12 @@ impl Program {
         } else {
             value
         };
-        let generics = self.generic.then(|| quote!(<T: chainrule::Real>));
+        let generics = match (&lifetime, self.generic) {
+            (Some(a), true) => Some(quote!(<#a, T: chainrule::Real>)),
+            (None, true) => Some(quote!(<T: chainrule::Real>)),
+            (Some(a), false) => Some(quote!(<#a>)),
+            (None, false) => None,
+        };
         GENERIC.with(|g| g.set(outer));
         quote! {
             fn f #generics (#(#params),*) -> #float {

@@ -165,10 +165,7 @@ fn explained(
         generated.uses_super |= trace.uses_user_paths;
         let params = &trace.params;
         let param_types: Vec<&TokenStream> = g.params.iter().map(|p| &p.written).collect();
-        let generics = match &g.generic {
-            Some(t) => quote!(<#t: ::chainrule::Real>),
-            None => TokenStream::new(),
-        };
+        let generics = crate::back::code::fn_generics(g);
         let body = trace.body;
         let doc_trace = doc_attributes(&format!(
             "The graph of [`graph`] for one evaluation of `{name}`, annotated as in the lecture: above \

@@ -42,8 +42,15 @@ pub fn parse(attr: TokenStream, item: ItemFn) -> syn::Result<Function> {
     extras.trace |= cfg!(feature = "trace");
     extras.source |= cfg!(feature = "source");
     let (float, generic) = signature(&item, &mut errors);
+    let lifetimes = item
+        .sig
+        .generics
+        .lifetimes()
+        .map(|lifetime| lifetime.to_token_stream())
+        .collect();
     let mut graph = Graph::new(float);
     graph.generic = generic;
+    graph.lifetimes = lifetimes;
     let mut lower = Lower {
         graph,
         name: item.sig.ident.clone(),
@@ -236,14 +243,15 @@ fn signature(item: &ItemFn, errors: &mut Errors) -> (FloatType, Option<Ident>) {
 }
 
 /// The one type parameter a generic function may have, `T: chainrule::Real` (in the
-/// parameter list or a `where` clause); anything else is an error.
+/// parameter list or a `where` clause), besides lifetimes; anything else is an error.
 fn generic_float(generics: &syn::Generics, errors: &mut Errors) -> Option<Ident> {
     let is_real = |bound: &syn::TypeParamBound| matches!(bound, syn::TypeParamBound::Trait(t) if t.path.segments.last().is_some_and(|s| s.ident == "Real"));
-    let message = "a generic differentiated function has one type parameter, its float type: `fn f<T: chainrule::Real>(x: T) -> T`";
+    let message = "a generic differentiated function has one type parameter, its float type: `fn f<T: chainrule::Real>(x: T) -> T` (and lifetimes: `fn f<'a, T: chainrule::Real>(xs: &'a [T]) -> T`)";
     let mut found = None;
     for param in &generics.params {
         match param {
             syn::GenericParam::Type(t) if found.is_none() && t.default.is_none() => found = Some(t),
+            syn::GenericParam::Lifetime(_) => {}
             other => errors.at(other, message),
         }
     }

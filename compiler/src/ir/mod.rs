@@ -571,6 +571,9 @@ pub struct Graph {
     /// The type parameter of a generic function (`T` in `fn f<T: Real>`), which then
     /// computes in `T` (constants are folded as f64 values only where exact for any `T`).
     pub generic: Option<Ident>,
+    /// The function's lifetime parameters as written (`'a`, `'b: 'a`), which the generated
+    /// functions taking its parameters declare too.
+    pub lifetimes: Vec<proc_macro2::TokenStream>,
     pub phase: Phase,
     /// Each forward loop body's index, as its reversed loop's index.
     pub mirror_index: HashMap<RegionId, NodeId>,
@@ -595,6 +598,7 @@ impl Graph {
             current: RegionId::TOP,
             float,
             generic: None,
+            lifetimes: Vec::new(),
             phase: Phase::Forward,
             mirror_index: HashMap::new(),
             adjoint_of: HashMap::new(),

@@ -271,6 +271,7 @@ impl<'p, 'f> Module<'p, 'f> {
         let param_types: Vec<&TokenStream> = g.params.iter().map(|p| &p.written).collect();
         let (cache, upstream) = (make_ident("cache"), make_ident("upstream"));
         let (generics, type_args) = plan.generics();
+        let fn_generics = plan.fn_generics();
         let wrt: Vec<&crate::ir::Param> = g.params.iter().filter(|p| p.wrt).collect();
         let grad_fields: Vec<&Ident> = wrt.iter().map(|p| &p.ident).collect();
         let grad_types: Vec<TokenStream> = wrt.iter().map(|p| plan.rust_type(g.ty(p.node))).collect();
@@ -361,7 +362,7 @@ impl<'p, 'f> Module<'p, 'f> {
             },
             forward: quote! {
                 #[inline]
-                pub fn forward #generics (#(#params: #param_types),*) -> (#float, Cache #type_args) {
+                pub fn forward #fn_generics (#(#params: #param_types),*) -> (#float, Cache #type_args) {
                     #forward
                     (#output, Cache { #(#cache_values,)* #marker_value })
                 }
@@ -408,11 +409,22 @@ impl<'p, 'f> Module<'p, 'f> {
                 /// The value and the gradient at one point: `forward`, then `backward` with
                 /// upstream 1, in one function (no cache is built).
                 #[inline]
-                pub fn grad #generics (#(#params: #param_types),*) -> (#float, Grad #type_args) {
+                pub fn grad #fn_generics (#(#params: #param_types),*) -> (#float, Grad #type_args) {
                     #grad
                 }
             },
         }
+    }
+}
+
+/// The generics of a generated function taking the function's parameters: their lifetimes,
+/// then the float type (`<'a, T: ::chainrule::Real>`).
+pub fn fn_generics(g: &Graph) -> TokenStream {
+    let lifetimes = &g.lifetimes;
+    match &g.generic {
+        Some(t) => quote!(<#(#lifetimes,)* #t: ::chainrule::Real>),
+        None if lifetimes.is_empty() => TokenStream::new(),
+        None => quote!(<#(#lifetimes),*>),
     }
 }
 
@@ -1151,6 +1163,12 @@ impl<'f> Plan<'f> {
             Some(t) => (quote!(<#t: ::chainrule::Real>), quote!(<#t>)),
             None => (TokenStream::new(), TokenStream::new()),
         }
+    }
+
+    /// The generics of a function taking the parameters: their lifetimes, then the float
+    /// type (`<'a, T: ::chainrule::Real>`).
+    fn fn_generics(&self) -> TokenStream {
+        fn_generics(self.g)
     }
 
     /// `::<f64>` to name a generic function (instantiated with f64), else nothing.
