@@ -129,6 +129,14 @@ mod p3 {
                     value.tanh().tan()
                 };
         }
+        if ((((((p * p) + 2.0).ln() / ((xs[1] * xs[1]) + 0.25))
+            * (((p * p) + 2.0).ln() / ((xs[1] * xs[1]) + 0.25))) + 1.0)
+            .cbrt() + p) > 0.25
+        {
+            return (((((p * p) + 2.0).ln() / ((xs[1] * xs[1]) + 0.25))
+                * (((p * p) + 2.0).ln() / ((xs[1] * xs[1]) + 0.25))) + 1.0)
+                .cbrt() + p;
+        }
         (((((p * p) + 2.0).ln() / ((xs[1] * xs[1]) + 0.25))
             * (((p * p) + 2.0).ln() / ((xs[1] * xs[1]) + 0.25))) + 1.0)
             .cbrt() + p
@@ -340,6 +348,9 @@ mod p10 {
             .exp();
         let x = forward;
         let d_a = w[(2 - n)][usize::min(n, 1)];
+        if ((f64::sqrt((sigmoid(0.25) * sigmoid(0.25)) + 0.25) * acc) + acc) > 0.25 {
+            return (f64::sqrt((sigmoid(0.25) * sigmoid(0.25)) + 0.25) * acc) + acc;
+        }
         (f64::sqrt((sigmoid(0.25) * sigmoid(0.25)) + 0.25) * acc) + acc
     }
 }
@@ -543,6 +554,20 @@ mod p17 {
             n1 += 1;
         }
         let mut t = -(((acc * acc) + 0.25).log2() - std::f64::consts::LN_2);
+        if ((if acc < 3.0 {
+            let grad = std::f64::consts::SQRT_2.signum().powi(1);
+            (acc + 0.5).hypot(d_x.min(std::f64::consts::E))
+        } else {
+            std::f64::consts::SQRT_2
+        }) - acc) > 0.25
+        {
+            return (if acc < 3.0 {
+                let grad = std::f64::consts::SQRT_2.signum().powi(1);
+                (acc + 0.5).hypot(d_x.min(std::f64::consts::E))
+            } else {
+                std::f64::consts::SQRT_2
+            }) - acc;
+        }
         (if acc < 3.0 {
             let grad = std::f64::consts::SQRT_2.signum().powi(1);
             (acc + 0.5).hypot(d_x.min(std::f64::consts::E))
@@ -737,6 +762,15 @@ mod p24 {
             }
             forward -= w[(j / 2)] * (-s);
         }
+        if (((((((level1 * level1) + 0.5).ln() * ((level1 * level1) + 0.5).ln()) + 0.25)
+            .log2()
+            .sin() + s) - forward) * acc) > 0.25
+        {
+            return ((((((level1 * level1) + 0.5).ln() * ((level1 * level1) + 0.5).ln())
+                + 0.25)
+                .log2()
+                .sin() + s) - forward) * acc;
+        }
         ((((((level1 * level1) + 0.5).ln() * ((level1 * level1) + 0.5).ln()) + 0.25)
             .log2()
             .sin() + s) - forward) * acc
@@ -927,6 +961,22 @@ mod p31 {
             .powi(-1);
         a += value;
         let mut a = sigmoid(total.sin());
+        if ((relu(
+            if f64::ln((0.0 * 0.0) + 0.5) >= 0.0 {
+                ((a * a) + 0.5).log((w[usize::min(n, 1)] * w[usize::min(n, 1)]) + 1.5)
+            } else {
+                0.25 - total
+            },
+        ) * a) - total) > 0.25
+        {
+            return (relu(
+                if f64::ln((0.0 * 0.0) + 0.5) >= 0.0 {
+                    ((a * a) + 0.5).log((w[usize::min(n, 1)] * w[usize::min(n, 1)]) + 1.5)
+                } else {
+                    0.25 - total
+                },
+            ) * a) - total;
+        }
         return (relu(
             if f64::ln((0.0 * 0.0) + 0.5) >= 0.0 {
                 ((a * a) + 0.5).log((w[usize::min(n, 1)] * w[usize::min(n, 1)]) + 1.5)
@@ -1149,6 +1199,9 @@ mod p38 {
                 ((y * y) + T::one()).log((y.sin() * y.sin()) + T::from_f64(1.5)),
                 (y.abs() + T::from_f64(0.5)).powf(y + y),
             );
+        if ((w[1].mul_add(y, c) / p.exp()) * p) > T::from_f64(0.25) {
+            return (w[1].mul_add(y, c) / p.exp()) * p;
+        }
         (w[1].mul_add(y, c) / p.exp()) * p
     }
 }
@@ -1338,6 +1391,12 @@ mod p45 {
         let mut h = ((elu(if w[1] > d_x { d_x } else { v[1][1] }, 1.0)
             * elu(if w[1] > d_x { d_x } else { v[1][1] }, 1.0)) + 0.5)
             .sqrt();
+        if ((((-maxout(v[1][1], f64::powf(acc.abs() + 0.5, v[(0 as usize)][0]))) - h) + acc)
+            + t) > 0.25
+        {
+            return (((-maxout(v[1][1], f64::powf(acc.abs() + 0.5, v[(0 as usize)][0]))) - h)
+                + acc) + t;
+        }
         (((-maxout(v[1][1], f64::powf(acc.abs() + 0.5, v[(0 as usize)][0]))) - h) + acc) + t
     }
 }
@@ -1504,6 +1563,9 @@ mod p52 {
         for i in 0..2 {
             grad += (((i as f64).tanh() * (i as f64).tanh()) + 0.5).powi(-2);
             grad += (((t * t) * (t * t)) + 0.25).ln();
+        }
+        if ((n as f64) + grad) > 0.25 {
+            return (n as f64) + grad;
         }
         (n as f64) + grad
     }
@@ -1745,6 +1807,9 @@ mod p59 {
         }
         let mut b = (((s * s) + 1.0).log2() * ((s * s) + 1.0).log2()).ln_1p()
             - x.hypot((x.tanh() * 2.0).exp2());
+        if (((b * b) + 2.0).log10() + s) > 0.25 {
+            return ((b * b) + 2.0).log10() + s;
+        }
         ((b * b) + 2.0).log10() + s
     }
 }
@@ -1878,6 +1943,9 @@ mod p66 {
             .recip();
         let a = ((w[(1 as usize)] * value) + ((w[1] * w[1]) + 2.0).ln()).exp();
         let mut q = a;
+        if ((a + (t.abs() + 0.5).powf(std::f64::consts::LN_2)) * q) > 0.25 {
+            return (a + (t.abs() + 0.5).powf(std::f64::consts::LN_2)) * q;
+        }
         (a + (t.abs() + 0.5).powf(std::f64::consts::LN_2)) * q
     }
 }
@@ -2132,6 +2200,9 @@ mod p73 {
                 }) + 1.0);
             p += w[0][1] * ((c * c) + 0.25).log((x * x) + 1.5);
         }
+        if (elu(p * std::f64::consts::SQRT_2, p) + p) > 0.25 {
+            return elu(p * std::f64::consts::SQRT_2, p) + p;
+        }
         elu(p * std::f64::consts::SQRT_2, p) + p
     }
 }
@@ -2312,6 +2383,9 @@ mod p80 {
         }
         let mut t = std::f64::consts::FRAC_PI_4;
         t += -(f64::tanh(0.5).tanh() * 2.0).exp_m1();
+        if (((1.0 / (1.0 + f64::exp(-t))) + t) + p) > 0.25 {
+            return ((1.0 / (1.0 + f64::exp(-t))) + t) + p;
+        }
         return ((1.0 / (1.0 + f64::exp(-t))) + t) + p;
     }
 }
@@ -2631,6 +2705,9 @@ mod p87 {
         if n < 3 {
             d_x *= x.tanh() + T::one();
         } else {}
+        if ((x.sinh().exp() * p) - d_x) > T::from_f64(0.25) {
+            return (x.sinh().exp() * p) - d_x;
+        }
         (x.sinh().exp() * p) - d_x
     }
 }
@@ -2814,6 +2891,9 @@ mod p94 {
                     .tanh() + 1.0;
         }
         let mut d_x = value;
+        if ((value - a) + value) > 0.25 {
+            return (value - a) + value;
+        }
         (value - a) + value
     }
 }

@@ -4,7 +4,8 @@
     clippy::needless_range_loop,
     clippy::assign_op_pattern,
     clippy::manual_clamp,
-    clippy::needless_lifetimes
+    clippy::needless_lifetimes,
+    clippy::needless_return
 )]
 use chainrule::differentiate;
 
@@ -505,4 +506,91 @@ fn lifetimes_in_the_signature() {
     let analytic: Vec<f64> = g.xs.iter().copied().chain([g.scale]).collect();
     let f = |p: &[f64]| calls_weighted(&p[..4], p[4]);
     assert_matches_differences(f, &[0.3, -0.7, 1.1, 0.4, 0.8], &analytic);
+}
+
+// Issue 11: a `return` from a guard (once "early `return` is not supported").
+
+/// Guards before the value: one returning at once, one with a local of its own, an
+/// `else if` chain of guards.
+#[differentiate]
+fn guarded(x: f64, y: f64) -> f64 {
+    if x < 0.0 {
+        return -x * y;
+    }
+    let z = x * y;
+    if z > 4.0 {
+        let w = z.sqrt();
+        return w * y;
+    }
+    if y > 1.0 {
+        return z + 1.0;
+    } else if y < -1.0 {
+        return z - y;
+    }
+    z * z
+}
+
+/// Both branches return; the `else` alone returns (the `then` branch goes on).
+#[differentiate]
+fn both_return(x: f64) -> f64 {
+    if x > 0.0 {
+        return x.exp();
+    } else {
+        return -x;
+    }
+}
+
+#[differentiate]
+fn else_returns(x: f64) -> f64 {
+    let mut s = x;
+    if x > 1.0 {
+        let t = s * 2.0;
+        s = t;
+    } else {
+        return s.sin();
+    }
+    s + 1.0
+}
+
+#[test]
+fn returns_from_guards() {
+    for (x, y) in [(-1.5, 0.5), (3.0, 2.0), (0.5, 1.5), (0.5, -1.5), (0.5, 0.25)] {
+        let (value, g) = guarded::grad(x, y);
+        assert_eq!(value, guarded(x, y), "at {x}, {y}");
+        assert_matches_differences(|p: &[f64]| guarded(p[0], p[1]), &[x, y], &[g.x, g.y]);
+    }
+    for x in [-1.25, 0.75] {
+        let (value, g) = both_return::grad(x);
+        assert_eq!(value, both_return(x));
+        assert_matches_differences(|p: &[f64]| both_return(p[0]), &[x], &[g.x]);
+    }
+    for x in [0.5, 2.0] {
+        let (value, g) = else_returns::grad(x);
+        assert_eq!(value, else_returns(x));
+        assert_matches_differences(|p: &[f64]| else_returns(p[0]), &[x], &[g.x]);
+    }
+    // The exact gradients: −y and −x on the first guard, 2·z·(y, x) past all of them.
+    assert_eq!(guarded::grad(-1.5, 0.5).1.x, -0.5);
+    let g = guarded::grad(0.5, 0.25).1;
+    assert_eq!((g.x, g.y), (2.0 * 0.125 * 0.25, 2.0 * 0.125 * 0.5));
+}
+
+/// The function's value is an `if` whose `else` returns (the `then` branch is the value).
+#[differentiate]
+fn tail_if_with_a_returning_else(x: f64) -> f64 {
+    let z = x * x;
+    if z > 4.0 {
+        z.sqrt()
+    } else {
+        return z * x;
+    }
+}
+
+#[test]
+fn a_tail_if_with_a_returning_else() {
+    // √(x²) = |x| beyond 2, x³ within: d/dx = 1 and 3x².
+    let (value, g) = tail_if_with_a_returning_else::grad(3.0);
+    assert_eq!((value, g.x), (3.0, 1.0));
+    let (value, g) = tail_if_with_a_returning_else::grad(0.5);
+    assert_eq!((value, g.x), (0.125, 0.75));
 }

@@ -351,6 +351,25 @@ fn integers(x: f64, w: [f64; STEPS + 1], n: u32, k: i64, m: usize) -> f64 {
     }
     p
 }",
+    // Returns from guards, an `else if` chain of them, and an `else` that returns.
+    "#[differentiate]
+fn guards(x: f64, y: f64) -> f64 {
+    if x < 0.0 {
+        return -x * y;
+    }
+    let z = x * y;
+    if y > 1.0 {
+        return z + 1.0;
+    } else if y < -1.0 {
+        let w = z * 2.0;
+        return w - y;
+    }
+    if z > 4.0 {
+        z.sqrt()
+    } else {
+        return z * z;
+    }
+}",
     // Lifetimes in the signature, with a generic float type.
     "#[differentiate]
 fn with_lifetimes<'a, 'b: 'a, T: chainrule::Real>(xs: &'a [T], w: &'b [T; 2]) -> T {

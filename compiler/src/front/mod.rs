@@ -24,6 +24,7 @@ use crate::ops::{self, Arg, Prim};
 use diag::Errors;
 
 pub mod diag;
+mod returns;
 mod tensor;
 
 use tensor::{is_tensor_type, is_view_type};
@@ -807,7 +808,8 @@ impl Lower<'_> {
     }
 
     fn body(&mut self, block: &Block) -> NodeId {
-        let value = self.block(block, true);
+        let block = returns::structured(block);
+        let value = self.block(&block, true);
         value.unwrap_or_else(|| self.placeholder())
     }
 
@@ -831,7 +833,7 @@ impl Lower<'_> {
                     if !(function_body && is_last) {
                         self.errors.at(
                             ret,
-                            "early `return` is not supported: `return` may only be the function's last statement",
+                            "this `return` is not supported: `return value` may end the function, or a branch of an `if` at the function's top level (`if r < 0.0 { return 0.0; }`), not a loop or a `match` arm",
                         );
                     }
                     match &ret.expr {
@@ -2217,7 +2219,7 @@ impl Lower<'_> {
             Expr::Tuple(_) | Expr::Struct(_) => {
                 "tuples and structs are not supported: use arrays, or separate variables"
             }
-            Expr::Return(_) => "early `return` is not supported: `return` may only be the function's last statement",
+            Expr::Return(_) => "this `return` is not supported: `return value` may end the function, or a branch of an `if` at the function's top level (`if r < 0.0 { return 0.0; }`), not a loop or a `match` arm",
             Expr::Unsafe(_) => "`unsafe` blocks are not supported",
             Expr::Async(_) | Expr::Await(_) => "`async` code is not supported",
             Expr::Try(_) => "the `?` operator is not supported",
