@@ -187,7 +187,12 @@ mod p5 {
 
     #[differentiate(trace)]
     pub fn f(y: f64, z: f64, x: f64, w: [f64; 3], v: [f64; 4]) -> f64 {
-        let mut acc: f64 = 0.65;
+        let mut acc: f64;
+        if 1 > 0 {
+            acc = 0.65;
+        } else {
+            acc = 0.65;
+        }
         let mut n1 = 0;
         while n1 < 1 {
             acc += (std::f64::consts::FRAC_PI_4 / ((y * y) + 1.0)).tanh();
@@ -1467,7 +1472,12 @@ mod p49 {
         let mut total = y - y;
         for &e in xs.iter() {
             if !(x > 0.5) {
-                let arr: [f64; 2] = [1.5; 2];
+                let arr: [f64; 2];
+                if 1 > 0 {
+                    arr = [1.5; 2];
+                } else {
+                    arr = [1.5; 2];
+                }
                 total += e;
             }
             let mut x = (xs[3] / 2.0) + xs[1];
@@ -2444,7 +2454,12 @@ mod p82 {
                 let mut h = ((total.sin() * total.sin()) + 0.25).recip();
                 total
                     *= ((if w[(j / 2)][usize::min(j, 2)] >= w[0][1] {
-                        let c: f64 = 0.1;
+                        let c: f64;
+                        if 1 > 0 {
+                            c = 0.1;
+                        } else {
+                            c = 0.1;
+                        }
                         total
                     } else {
                         total
@@ -2845,7 +2860,12 @@ mod p93 {
         if (w[2] - y) < 0.25 {
             let a = y;
         } else {}
-        let mut total: f64 = 1.5;
+        let mut total: f64;
+        if 1 > 0 {
+            total = 1.5;
+        } else {
+            total = 1.5;
+        }
         for i in 0..1 {
             total /= ((y - std::f64::consts::E) * (y - std::f64::consts::E)) + 0.5;
             if total.atan2((1.5 * 1.5) + 0.5) != f64::acos(f64::tanh(y) * 0.9) {

@@ -5,7 +5,8 @@
     clippy::assign_op_pattern,
     clippy::manual_clamp,
     clippy::needless_lifetimes,
-    clippy::needless_return
+    clippy::needless_return,
+    clippy::needless_late_init
 )]
 use chainrule::differentiate;
 
@@ -593,4 +594,41 @@ fn a_tail_if_with_a_returning_else() {
     assert_eq!((value, g.x), (3.0, 1.0));
     let (value, g) = tail_if_with_a_returning_else::grad(0.5);
     assert_eq!((value, g.x), (0.125, 0.75));
+}
+
+// Issue 11: `let y;` assigned later, in each branch of an `if` (once "a `let` without a
+// value is not supported").
+
+#[differentiate]
+fn deferred(x: f64, n: usize) -> f64 {
+    let y: f64;
+    let scale = 2.0;
+    if x > 1.0 {
+        let t = x.ln();
+        y = t * scale;
+    } else if n > 2 {
+        y = x * x;
+    } else {
+        y = x.sin();
+    }
+    let mut z;
+    if y > 0.5 {
+        z = y * 3.0;
+    } else {
+        z = y;
+    }
+    z += 1.0;
+    let w;
+    let unrelated = z * 0.5;
+    w = unrelated + y;
+    z * y + w
+}
+
+#[test]
+fn let_assigned_in_each_branch() {
+    for (x, n) in [(2.5, 0), (0.75, 3), (0.75, 1), (-0.5, 1)] {
+        let (value, g) = deferred::grad(x, n);
+        assert_eq!(value, deferred(x, n), "at {x}, {n}");
+        assert_matches_differences(|p: &[f64]| deferred(p[0], n), &[x], &[g.x]);
+    }
 }

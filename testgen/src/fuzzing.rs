@@ -351,6 +351,28 @@ fn integers(x: f64, w: [f64; STEPS + 1], n: u32, k: i64, m: usize) -> f64 {
     }
     p
 }",
+    // `let` without a value, assigned last in every branch of the `if` after it.
+    "#[differentiate]
+fn deferred(x: f64, n: usize) -> f64 {
+    let y: f64;
+    let scale = 2.0;
+    if x > 1.0 {
+        let t = x.ln();
+        y = t * scale;
+    } else if n > 2 {
+        y = x * x;
+    } else {
+        y = x.sin();
+    }
+    let mut z;
+    if y > 0.5 {
+        z = y * 3.0;
+    } else {
+        z = y;
+    }
+    z += 1.0;
+    z * y
+}",
     // Returns from guards, an `else if` chain of them, and an `else` that returns.
     "#[differentiate]
 fn guards(x: f64, y: f64) -> f64 {

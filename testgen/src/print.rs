@@ -13,6 +13,9 @@ thread_local! {
     /// Whether the program being printed is generic (`fn f<T: chainrule::Real>`): floats
     /// are `T`, constants `T::from_f64(c)`.
     static GENERIC: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+    /// Whether the next `let` is printed with its value assigned later, in both branches
+    /// of an `if` (`let v; if 1 > 0 { v = e; } else { v = e; }`): once per program.
+    static DEFERRED: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
 }
 
 pub(crate) fn generic() -> bool {
@@ -335,6 +338,19 @@ impl Stmt {
                     quote!(: #ty)
                 });
                 let value = value.tokens();
+                // Only where Rust accepts it as it is: a type written, and a value that does
+                // not read a variable of the same name (which `let v;` would shadow).
+                let deferrable = annotation.is_some()
+                    && !value
+                        .to_string()
+                        .split(|c: char| !c.is_alphanumeric() && c != '_')
+                        .any(|word| name == word);
+                if deferrable && DEFERRED.with(|d| d.replace(false)) {
+                    return quote! {
+                        let #mutability #name #annotation;
+                        if 1 > 0 { #name = #value; } else { #name = #value; }
+                    };
+                }
                 quote!(let #mutability #name #annotation = #value;)
             }
             Stmt::Assign {
@@ -534,6 +550,8 @@ impl Program {
 
     pub fn tokens(&self) -> TokenStream {
         let outer = GENERIC.with(|g| g.replace(self.generic));
+        // One program in eleven initializes its first `let` in the branches of an `if`.
+        DEFERRED.with(|d| d.set(self.seed % 11 == 5));
         let float = float_type();
         // One program in five names the lifetime of its references (`&'a [f64]`), decided by
         // the seed alone so that the rest of the program is the same either way.
@@ -576,6 +594,7 @@ impl Program {
             (None, false) => None,
         };
         GENERIC.with(|g| g.set(outer));
+        DEFERRED.with(|d| d.set(false));
         quote! {
             fn f #generics (#(#params),*) -> #float {
                 #body

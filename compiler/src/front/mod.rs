@@ -23,6 +23,7 @@ use crate::ir::{
 use crate::ops::{self, Arg, Prim};
 use diag::Errors;
 
+mod deferred;
 pub mod diag;
 mod returns;
 mod tensor;
@@ -808,7 +809,7 @@ impl Lower<'_> {
     }
 
     fn body(&mut self, block: &Block) -> NodeId {
-        let block = returns::structured(block);
+        let block = returns::structured(&deferred::initialized(block));
         let value = self.block(&block, true);
         value.unwrap_or_else(|| self.placeholder())
     }
@@ -909,8 +910,13 @@ impl Lower<'_> {
         let Some(init) = &local.init else {
             self.errors.at(
                 local,
-                "a `let` without a value is not supported: write `let x = value;`",
+                "a `let` without a value is supported when what first names it assigns it: `y = value;`, or an `if` assigning it last in every branch (`if c { y = a; } else { y = b; }`); otherwise write `let y = value;`",
             );
+            // Bound all the same (and assignable), so that its uses report nothing more.
+            if let Some(ident) = ident {
+                let node = self.placeholder();
+                self.bind(ident, node, true);
+            }
             return;
         };
         if let Some((else_token, _)) = &init.diverge {
