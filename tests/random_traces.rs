@@ -279,7 +279,8 @@ mod p7 {
     use chainrule::{differentiate, elu, leaky_relu, maxout, relu, sigmoid, tanh};
 
     #[differentiate(trace)]
-    pub fn f(value: f64, upstream: f64, n: usize) -> f64 {
+    pub fn f(mut value: f64, upstream: f64, n: usize) -> f64 {
+        value = value * 1.0;
         let h: f64 = (((value - upstream.abs()) * (value - upstream.abs())) + 0.25).log10();
         ((-(f64::log((1.5 * 1.5) + 0.5, (upstream * upstream) + 1.5) - upstream.powi(2)))
             .exp() + 1.0)
@@ -622,7 +623,8 @@ mod p20 {
     use chainrule::{differentiate, elu, leaky_relu, maxout, relu, sigmoid, tanh};
 
     #[differentiate(trace)]
-    pub fn f(x: f64, w: [f64; 3], v: [f64; 3]) -> f64 {
+    pub fn f(mut x: f64, w: [f64; 3], v: [f64; 3]) -> f64 {
+        x = x * 1.0;
         let mut p: f64 = 1.69;
         for k in 0..3 {
             p
@@ -1027,7 +1029,8 @@ mod p33 {
     use chainrule::{differentiate, elu, leaky_relu, maxout, relu, sigmoid, tanh};
 
     #[differentiate(trace)]
-    pub fn f(y: f64, z: f64, xs: &[f64]) -> f64 {
+    pub fn f(mut y: f64, z: f64, xs: &[f64]) -> f64 {
+        y = y * 1.0;
         let mut p = xs[1];
         for i in (0..4).rev() {
             p = f64::sin(f64::cbrt((z * z) + 2.0));
@@ -1412,7 +1415,8 @@ mod p46 {
     use chainrule::{differentiate, elu, leaky_relu, maxout, relu, sigmoid, tanh};
 
     #[differentiate(trace)]
-    pub fn f(upstream: f64, d_x: f64, n: usize) -> f64 {
+    pub fn f(mut upstream: f64, d_x: f64, n: usize) -> f64 {
+        upstream = upstream * 1.0;
         let mut a = 1.0 / (1.0 + (-std::f64::consts::PI).exp());
         let mut n1 = 0;
         while n1 < 2 {
@@ -1804,7 +1808,8 @@ mod p59 {
     use chainrule::{differentiate, elu, leaky_relu, maxout, relu, sigmoid, tanh};
 
     #[differentiate(trace)]
-    pub fn f(x: f64, w: [[f64; 3]; 2], xs: &Vec<f64>) -> f64 {
+    pub fn f(mut x: f64, w: [[f64; 3]; 2], xs: &Vec<f64>) -> f64 {
+        x = x * 1.0;
         let x = if 1.5 > 0.25 {
             let forward = xs[0].cos().mul_add(x.powi(3), 1.45);
             (((x - 4f64) * (x - 4f64)) + 0.5).ln()
@@ -2112,7 +2117,8 @@ mod p72 {
     use chainrule::{differentiate, elu, leaky_relu, maxout, relu, sigmoid, tanh};
 
     #[differentiate(trace)]
-    pub fn f(z: f64, upstream: f64, n: usize) -> f64 {
+    pub fn f(mut z: f64, upstream: f64, n: usize) -> f64 {
+        z = z * 1.0;
         let grad = upstream + z;
         let mut acc: f64 = 0.25;
         for k in 0..2 {
@@ -2568,7 +2574,8 @@ mod p85 {
     use chainrule::{differentiate, elu, leaky_relu, maxout, relu, sigmoid, tanh};
 
     #[differentiate(wrt (value , z), trace)]
-    pub fn f<T: chainrule::Real>(value: T, z: T, w: [T; 3]) -> T {
+    pub fn f<T: chainrule::Real>(mut value: T, z: T, w: [T; 3]) -> T {
+        value = value * T::one();
         let mut acc = z.cos();
         for j in 0..3 {
             acc
@@ -3005,7 +3012,8 @@ mod p98 {
     use chainrule::{differentiate, elu, leaky_relu, maxout, relu, sigmoid, tanh};
 
     #[differentiate(wrt (x), trace)]
-    pub fn f<T: chainrule::Real>(x: T, d_x: T, y: T) -> T {
+    pub fn f<T: chainrule::Real>(mut x: T, d_x: T, y: T) -> T {
+        x = x * T::one();
         let grad: T = d_x / T::exp(T::max(T::from_f64(2.0), y));
         let grad = (grad.tanh() * T::from_f64(2.0)).exp()
             - (y.tanh() * T::from_f64(0.9))

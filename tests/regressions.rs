@@ -632,3 +632,24 @@ fn let_assigned_in_each_branch() {
         assert_matches_differences(|p: &[f64]| deferred(p[0], n), &[x], &[g.x]);
     }
 }
+
+// Issue 11: `mut` parameters (once "a mutable parameter is not supported").
+
+#[differentiate]
+fn mut_parameters(mut x: f64, mut w: [f64; 3], n: usize) -> f64 {
+    for i in 0..n {
+        w[i % 3] *= x;
+        x = x.sin() + w[0];
+    }
+    x * w[1] + w[2]
+}
+
+#[test]
+fn mutable_parameters() {
+    let w = [0.5, -1.0, 2.0];
+    let (value, g) = mut_parameters::grad(0.7, w, 4);
+    assert_eq!(value, mut_parameters(0.7, w, 4));
+    let analytic = [g.x, g.w[0], g.w[1], g.w[2]];
+    let f = |p: &[f64]| mut_parameters(p[0], [p[1], p[2], p[3]], 4);
+    assert_matches_differences(f, &[0.7, 0.5, -1.0, 2.0], &analytic);
+}

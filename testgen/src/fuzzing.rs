@@ -351,6 +351,15 @@ fn integers(x: f64, w: [f64; STEPS + 1], n: u32, k: i64, m: usize) -> f64 {
     }
     p
 }",
+    // `mut` parameters, assigned in a loop.
+    "#[differentiate]
+fn mut_parameters(mut x: f64, mut w: [f64; 3], n: usize) -> f64 {
+    for i in 0..n {
+        w[i % 3] *= x;
+        x = x.sin() + w[0];
+    }
+    x * w[1] + w[2]
+}",
     // `let` without a value, assigned last in every branch of the `if` after it.
     "#[differentiate]
 fn deferred(x: f64, n: usize) -> f64 {

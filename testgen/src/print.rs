@@ -557,13 +557,25 @@ impl Program {
         // the seed alone so that the rest of the program is the same either way.
         let references = self.params.iter().any(|p| p.slice.is_some() || p.by_ref);
         let lifetime = (self.seed % 5 == 0 && references).then(|| quote!('a));
+        // One program in thirteen takes its first float parameter `mut` and assigns it
+        // (`x = x * 1.0;`, the same value), decided by the seed alone.
+        let mutable = (self.seed % 13 == 7)
+            .then(|| {
+                self.params
+                    .iter()
+                    .position(|p| matches!(p.kind, Kind::Float) && p.slice.is_none() && !p.by_ref)
+            })
+            .flatten();
         let params: Vec<TokenStream> = self
             .params
             .iter()
-            .map(|p| {
+            .enumerate()
+            .map(|(k, p)| {
                 let name = ident(&p.name);
                 let ty = kind_tokens(&p.kind);
-                if p.slice == Some("slice") {
+                if mutable == Some(k) {
+                    quote!(mut #name: #ty)
+                } else if p.slice == Some("slice") {
                     quote!(#name: & #lifetime [#float])
                 } else if p.slice == Some("vec") {
                     quote!(#name: & #lifetime Vec<#float>)
@@ -575,6 +587,13 @@ impl Program {
             })
             .collect();
         let body = block_tokens(&self.body);
+        let body = match mutable {
+            Some(k) => {
+                let (name, one) = (ident(&self.params[k].name), float_literal(1.0));
+                quote!(#name = #name * #one; #body)
+            }
+            None => body,
+        };
         let value = self.value.tokens();
         // One program in seven returns from a guard first (the same value either way, so
         // that the generator's own evaluation holds), decided by the seed alone.

@@ -602,7 +602,10 @@ impl Lower<'_> {
                 node,
                 wrt,
             });
-            self.bind(ident, node, false);
+            // `mut x: f64`: assignable in the body, as a `let mut` (each assignment a new
+            // value; the caller's argument is not changed).
+            let mutable = matches!(&*typed.pat, Pat::Ident(binding) if binding.mutability.is_some());
+            self.bind(ident, node, mutable);
         }
         for name in wrt.unwrap_or_default() {
             match self.graph.params.iter().find(|p| &p.ident == name) {
@@ -751,12 +754,6 @@ impl Lower<'_> {
             Pat::Ident(binding) => {
                 if let Some(token) = &binding.by_ref {
                     self.errors.at(token, "`ref` bindings are not supported");
-                }
-                if let Some(token) = binding.mutability.as_ref().filter(|_| what == "parameter") {
-                    self.errors.at(
-                        token,
-                        "a mutable parameter is not supported: copy it into a `let mut` variable",
-                    );
                 }
                 if let Some((at, _)) = &binding.subpat {
                     self.errors.at(at, "`@` patterns are not supported");

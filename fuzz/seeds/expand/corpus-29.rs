@@ -1,18 +1,21 @@
 #[differentiate]
-fn guards(x: f64, y: f64) -> f64 {
-    if x < 0.0 {
-        return -x * y;
-    }
-    let z = x * y;
-    if y > 1.0 {
-        return z + 1.0;
-    } else if y < -1.0 {
-        let w = z * 2.0;
-        return w - y;
-    }
-    if z > 4.0 {
-        z.sqrt()
+fn deferred(x: f64, n: usize) -> f64 {
+    let y: f64;
+    let scale = 2.0;
+    if x > 1.0 {
+        let t = x.ln();
+        y = t * scale;
+    } else if n > 2 {
+        y = x * x;
     } else {
-        return z * z;
+        y = x.sin();
     }
+    let mut z;
+    if y > 0.5 {
+        z = y * 3.0;
+    } else {
+        z = y;
+    }
+    z += 1.0;
+    z * y
 }

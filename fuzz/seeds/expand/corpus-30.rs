@@ -1,8 +1,18 @@
 #[differentiate]
-fn with_lifetimes<'a, 'b: 'a, T: chainrule::Real>(xs: &'a [T], w: &'b [T; 2]) -> T {
-    let mut s = T::zero();
-    for i in 0..xs.len() {
-        s += xs[i] * w[i % 2];
+fn guards(x: f64, y: f64) -> f64 {
+    if x < 0.0 {
+        return -x * y;
     }
-    s
+    let z = x * y;
+    if y > 1.0 {
+        return z + 1.0;
+    } else if y < -1.0 {
+        let w = z * 2.0;
+        return w - y;
+    }
+    if z > 4.0 {
+        z.sqrt()
+    } else {
+        return z * z;
+    }
 }

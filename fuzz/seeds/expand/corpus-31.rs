@@ -1,5 +1,8 @@
 #[differentiate]
-fn stretched(x: &Array2<f64>, w: &Array2<f64>, row: &Array1<f64>) -> f64 {
-    let column = x.dot(w);
-    (&column + row).mapv(f64::sin).sum() + (row * &column).sum()
+fn with_lifetimes<'a, 'b: 'a, T: chainrule::Real>(xs: &'a [T], w: &'b [T; 2]) -> T {
+    let mut s = T::zero();
+    for i in 0..xs.len() {
+        s += xs[i] * w[i % 2];
+    }
+    s
 }
