@@ -60,23 +60,22 @@ mod p2 {
     use chainrule::{differentiate, elu, leaky_relu, maxout, relu, sigmoid, tanh};
 
     #[differentiate(trace)]
-    pub fn f<T: chainrule::Real>(x: T, value: T, y: T, w: [T; 3]) -> T {
+    pub fn f(x: f64, value: f64, y: f64, w: [f64; 3]) -> f64 {
         let forward = relu(y.tanh());
-        let mut level1 = T::recip((T::from_f64(3.0) * T::from_f64(3.0)) + T::from_f64(0.5));
-        while level1 < T::from_f64(0.5) {
-            level1 += (value * value) + T::from_f64(0.5);
+        let mut level1 = f64::recip((3.0 * 3.0) + 0.5);
+        while level1 < 0.5 {
+            level1 += (value * value) + 0.5;
         }
         let mut acc = y - value;
         let mut n2 = 0;
         while n2 < 1 {
-            if (x * y) < T::from_f64((n2 + 1) as f64) {
-                acc = (T::from_f64(n2 as f64).tanh() * T::from_f64(0.9)).asin()
-                    / T::from_f64(0.5);
+            if (x * y) < ((n2 + 1) as f64) {
+                acc = ((n2 as f64).tanh() * 0.9).asin() / 0.5;
             }
-            acc += forward;
+            acc -= level1;
             n2 += 1;
         }
-        return (acc.abs() / T::exp(acc)) - acc;
+        w[2] + acc
     }
 }
 
@@ -164,7 +163,7 @@ mod p4 {
         }
         if level1.mul_add(x, v[2]) < relu(level1) {
             let mut p: f64 = 1.0;
-            for &e in w.iter() {
+            for e in w.iter().copied() {
                 if (p * e) < 1f64 {
                     for k in (0..1).rev() {
                         let mut q = p;
@@ -233,43 +232,41 @@ mod p6 {
     use chainrule::{differentiate, elu, leaky_relu, maxout, relu, sigmoid, tanh};
 
     #[differentiate(trace)]
-    pub fn f<T: chainrule::Real>(z: T, x: T, w: [T; 3], v: [T; 3]) -> T {
+    pub fn f(z: f64, x: f64, w: [f64; 3], v: [f64; 3]) -> f64 {
         let mut h = z;
         for _ in 0..4 {
-            h -= if h != z { T::from_f64(std::f64::consts::SQRT_2) } else { h * x };
+            h -= if h != z { std::f64::consts::SQRT_2 } else { h * x };
         }
-        let mut q = ((T::from_f64(std::f64::consts::LN_2).powi(4)
-            * T::from_f64(std::f64::consts::LN_2).powi(4)) + T::from_f64(2.0))
-            .powi(-1);
-        let x = q;
-        if q != w[1].exp_m1() {
-            let mut p: T = T::zero();
-            for row in v {
-                let d_x = chainrule::relu(p.max(v[2]));
-                let mut a = v[1];
-                q -= T::from_f64(0.25);
-            }
+        let mut q: f64 = f64::powi(
+            (v.windows(2).map(|win| h).filter(|&v| v < 0.0).sum::<f64>().powi(4)
+                * v.windows(2).map(|win| h).filter(|&v| v < 0.0).sum::<f64>().powi(4))
+                + 0.25,
+            -1,
+        );
+        let mut c = f64::exp_m1(
+            ({
+                if v[(0 as usize)] < x {
+                    let d_a = z;
+                    h
+                } else {
+                    v[(1 as usize)]
+                }
+            })
+                .tanh() * 2.0,
+        );
+        let mut n1 = 0;
+        while n1 < 2 {
+            c -= v[n1];
+            n1 += 1;
+        }
+        if c != 1.84 {
+            q *= relu((((x * x) + 1.0).sqrt().tanh() * 2.0).exp());
             h
-                *= (relu((q.tanh() * T::from_f64(2.0)).exp())
-                    * (if q
-                        .mul_add(
-                            T::from_f64(std::f64::consts::LN_2),
-                            T::from_f64(std::f64::consts::FRAC_PI_4),
-                        ) > T::zero()
-                    {
-                        z
-                    } else {
-                        let c = maxout(w[1], p);
-                        p.min(z)
-                    }))
+                *= (f64::powi(v.iter().map(|&e| 2.0).sum::<f64>(), 4)
+                    * (q.tanh() * 0.9).asin().abs())
                     .cos();
-        } else {
-            h += (((z * z) + T::from_f64(0.25)).sqrt() - z) - z;
-        }
-        if q <= (q / ((z * z) + T::one())) {
-            h += (((v[2] * v[2]) + T::one()).powi(-1).tanh() * T::from_f64(2.0)).exp2();
-        }
-        (T::ln((T::one() * T::one()) + T::from_f64(0.5)) * q) - h
+        } else {}
+        return (h + c) * h;
     }
 }
 
@@ -334,7 +331,7 @@ mod p10 {
             let mut a = w[n][usize::min(n, 1)];
         }
         let mut acc: f64 = 0.25;
-        for row in w {
+        for row in w.into_iter() {
             let mut arr = row;
             acc /= ((acc + 4.0) * (acc + 4.0)) + 0.5;
         }
@@ -474,7 +471,10 @@ mod p14 {
             s = (f64::tanh((x.abs() + 0.5).powf(upstream)) * 2.0).exp();
             n1 += 1;
         }
-        w[3] - s
+        ({
+            let phi = |t: f64| (t.tanh() * 2.0).exp_m1();
+            phi(s.abs()) + phi(s)
+        }) + s
     }
 }
 
@@ -686,7 +686,7 @@ mod p22 {
     pub fn f(x: f64, value: f64, z: f64, w: [f64; 3], xs: &Vec<f64>) -> f64 {
         let q = z * value;
         let mut s = std::f64::consts::LN_2;
-        for &row in xs.iter().rev() {
+        for row in xs.iter().copied().rev() {
             let mut x = value;
             s
                 *= if std::f64::consts::SQRT_2.exp() != sigmoid(z) {
@@ -706,8 +706,8 @@ mod p22 {
             n1 += 1;
         }
         s += z * ((x.asinh() * x.asinh()) + 0.5).log2();
-        total -= s;
-        (((q.min(x).abs() * q.min(x).abs()) + 0.25).ln() + total) + s
+        total -= w.iter().rev().map(|&e| (f64::tanh(x - w[0]) * 2.0).cosh()).sum::<f64>();
+        ((std::f64::consts::E * std::f64::consts::E) + 0.5).log10() + total
     }
 }
 
@@ -1047,34 +1047,52 @@ mod p34 {
 
     #[differentiate(trace)]
     pub fn f<T: chainrule::Real>(y: T) -> T {
-        let mut cache = T::powf(
-            T::abs((y.abs() + T::from_f64(0.5)).powf(y.abs())) + T::from_f64(0.5),
-            (y.tanh() * T::from_f64(2.0)).exp() / T::from_f64(2.0),
+        let cache = T::powf(
+            (({
+                let sq = |t: T| y;
+                sq(y)
+            })
+                .abs() + T::from_f64(0.5))
+                .powf(y / y.exp())
+                .abs() + T::from_f64(0.5),
+            sigmoid(y) - (y * y),
         );
-        let mut h: T = T::from_f64(4.0);
-        for i in (0..4).rev() {
-            cache
-                += ((((y * y) + T::from_f64(0.5)).cbrt()
-                    * ((y * y) + T::from_f64(0.5)).cbrt()) + T::from_f64(0.25))
-                    .log2();
+        let mut c = ((T::atan(T::from_f64(std::f64::consts::PI))
+            * T::atan(T::from_f64(std::f64::consts::PI))) + T::from_f64(0.25))
+            .ln() - (cache + cache.exp());
+        let h = ((y * y) + T::one()).log2();
+        let mut forward: T = -({
+            let phi = |t: T| T::from_f64(4.0);
+            phi(c)
+        });
+        let a = (((cache.abs() + T::from_f64(0.5))
+            .powf(T::from_f64(std::f64::consts::SQRT_2))
+            * (cache.abs() + T::from_f64(0.5)).powf(T::from_f64(std::f64::consts::SQRT_2)))
+            + T::from_f64(0.5))
+            .sqrt() * sigmoid(T::from_f64(std::f64::consts::SQRT_2)).min(y);
+        let mut n1 = 0;
+        while n1 < 2 {
+            let mut p: T = T::from_f64(1.59);
             for k in 0..=3 {
-                let h = ((y * y) + T::one()).log2();
-                let mut forward = -cache;
+                let cache = ((T::from_f64(n1 as f64) * T::from_f64(n1 as f64))
+                    + T::from_f64(2.0))
+                    .powi(-1) * T::ln((forward * forward) + T::one());
+                let mut h = p - (y - h);
+                c = -(forward + cache);
             }
-            cache /= (h.abs() * h.abs()) + T::from_f64(2.0);
+            let mut a = T::from_f64(n1 as f64);
+            forward += c;
+            n1 += 1;
         }
-        h *= T::from_f64(std::f64::consts::SQRT_2).cos();
-        for j in 2..3 {
-            let forward = (h.tanh() * T::from_f64(0.9)).acos();
-            let mut value = h;
-            h
-                /= (maxout(T::from_f64(std::f64::consts::E), y)
-                    * maxout(T::from_f64(std::f64::consts::E), y)) + T::from_f64(2.0);
-        }
-        for _ in 0..3 {
-            cache *= T::from_f64(std::f64::consts::LN_2).cos();
-        }
-        ((T::tanh(T::from_f64(0.1)) * T::from_f64(2.0)).cosh().tanh() - h) + cache
+        (a
+            .abs()
+            .hypot(
+                (h * T::from_f64(0.5))
+                    + elu(
+                        T::from_f64(std::f64::consts::PI),
+                        T::from_f64(std::f64::consts::E),
+                    ),
+            ) - forward) - c
     }
 }
 
@@ -1321,7 +1339,7 @@ mod p42 {
             acc += (q.tanh() * 2.0).exp().tanh().tan();
             n1 += 1;
         }
-        ((y + (y + (n as f64))) + y) * acc
+        ((y + (y + (n as f64))) + xs.iter().copied().rev().map(|e| y).sum::<f64>()) * acc
     }
 }
 
@@ -1474,7 +1492,7 @@ mod p49 {
     pub fn f(x: f64, y: f64, xs: &[f64]) -> f64 {
         let y = y;
         let mut total = y - y;
-        for &e in xs.iter() {
+        for e in xs.iter().copied() {
             if !(x > 0.5) {
                 let arr: [f64; 2];
                 if 1 > 0 {
@@ -1514,24 +1532,28 @@ mod p50 {
             let t = (-value) * 2.0;
             (if 0.25 < 1.64 { t } else { x }) * (value.tanh() * 2.0).sinh()
         };
-        for _ in (2..n).rev() {
+        for _ in 2..n {
             c = (4.0 + y) * (c + value);
             let mut n1 = 0;
             while n1 < 1 {
-                let y = (n1 as f64);
-                let q = v[(n / 2)].abs().sin();
-                c -= x;
+                let mut y = {
+                    let g = |t: f64| t.hypot(y);
+                    g(0.54f64)
+                };
+                let mut x = ((y * y) + 1.0).cbrt();
+                c = (f64::abs(1.59f64.powi(4)) + 0.5)
+                    .powf(
+                        match n1 {
+                            0 => value,
+                            _ => c,
+                        },
+                    );
                 n1 += 1;
             }
-            c = chainrule::sigmoid(c * y);
+            c = x.sin();
         }
-        let c = if (1.0 / (1.0 + (-(c * v[(n as usize)])).exp())) != 2.05 {
-            y.cos()
-        } else {
-            let b = c.sin();
-            b * y.powi(0)
-        };
-        f64::log10(((y.sin() / 4.0) * (y.sin() / 4.0)) + 0.5)
+        let value = ((y * y).tanh() * 0.9).asin();
+        value.powi(2)
     }
 }
 
@@ -1633,31 +1655,44 @@ mod p54 {
                 .log10();
             p *= relu(elu(x, p));
         }
-        let mut a: f64 = (w[usize::min(n, 2)].tanh() * 2.0).exp();
-        for (i, &e) in w.iter().enumerate() {
-            let d_a = w[usize::max(i, 1)];
-            a += upstream;
+        let a = ({
+            let phi = |t: f64, r: f64| t + x;
+            phi(w[2], x) - phi(p, upstream)
+        })
+            .exp();
+        let mut c = f64::exp2(f64::tanh(w[(n / 2)]) * 2.0);
+        let d_a = x;
+        for (j, &row) in w.iter().enumerate() {
+            let mut s: f64 = 2.0;
+            for k in 0..n {
+                let c = (((a * a) + 0.5) + 1.0).acosh() + (-w[1]);
+                let mut grad = s
+                    .mul_add(
+                        upstream - w[j],
+                        ((((k + 1) as f64) * ((k + 1) as f64)) + 2.0).cbrt(),
+                    );
+                p
+                    *= ((({
+                        let sq = |t: f64, r: f64| w[((n + 1) % 3)];
+                        sq(c, c)
+                    })
+                        * ({
+                            let sq = |t: f64, r: f64| w[((n + 1) % 3)];
+                            sq(c, c)
+                        })) + 1.0)
+                        .log2()
+                        .cos();
+            }
+            p += w[(1 as usize)].powi(4);
         }
-        let mut y = p;
-        if (p * w[usize::min(n, 2)]) < 0.0 {
-            p
-                /= ((((p * p) + 2.0).log((std::f64::consts::PI * std::f64::consts::PI) + 1.5)
-                    + y.mul_add(0.1, upstream))
-                    * (((p * p) + 2.0)
-                        .log((std::f64::consts::PI * std::f64::consts::PI) + 1.5)
-                        + y.mul_add(0.1, upstream))) + 2.0;
-        } else {
-            let c = (((n as f64) * (n as f64)) + 0.5).recip();
-        }
-        a += relu({ ((w[((n + 1) % 3)] * w[((n + 1) % 3)]) + 2.0).sqrt() });
-        (((-relu(
-            match n {
-                4 => x,
-                _ => y,
-            },
-        ))
-            .exp() + 1.0)
-            .recip() - a) - p
+        p
+            *= (w[usize::min(n, 2)]
+                / ((((w[2] / ((w[usize::min(n, 2)] * w[usize::min(n, 2)]) + 1.0))
+                    / (((a * w[(n / 2)]) * (a * w[(n / 2)])) + 2.0))
+                    * ((w[2] / ((w[usize::min(n, 2)] * w[usize::min(n, 2)]) + 1.0))
+                        / (((a * w[(n / 2)]) * (a * w[(n / 2)])) + 2.0))) + 2.0))
+                .tanh() + 1.0;
+        (w[((n + 2) % 3)] * (-((d_a * d_a) + 0.5).ln())) + c
     }
 }
 
@@ -1681,8 +1716,8 @@ mod p55 {
             n1 += 1;
         }
         let mut total: f64 = 0.42;
-        for (i, &e) in v.iter().enumerate() {
-            for el in e {
+        for (i, e) in (0..v.len()).zip(v.iter().copied()) {
+            for el in e.into_iter() {
                 total
                     *= f64::sqrt((upstream * upstream) + 2.0)
                         * (if upstream != total {
@@ -1949,19 +1984,45 @@ mod p66 {
             let mut p: f64 = 0.0;
             for row in w {
                 let s = sigmoid(p);
-                let b = row.sin() / w[0].exp();
-                p = { w[0] + b };
+                let b = row.sin()
+                    / ({
+                        let sq = |t: f64| value;
+                        sq(p)
+                    })
+                        .exp();
+                p = (3.0 - p) + w[0];
             }
         }
-        let mut a = value;
-        let t = (((f64::cos(value) - (w[0] / 2.0)) * (f64::cos(value) - (w[0] / 2.0))) + 1.0)
-            .recip();
-        let a = ((w[(1 as usize)] * value) + ((w[1] * w[1]) + 2.0).ln()).exp();
-        let mut q = a;
-        if ((a + (t.abs() + 0.5).powf(std::f64::consts::LN_2)) * q) > 0.25 {
-            return (a + (t.abs() + 0.5).powf(std::f64::consts::LN_2)) * q;
+        let mut acc: f64 = 1.45;
+        for j in 1..3 {
+            if sigmoid(value) <= (j as f64).hypot(acc) {
+                let mut grad = ((w[((j + 1) % 2)] * w[((j + 1) % 2)]) + 1.0).log2();
+            } else {
+                acc = value;
+            }
+            acc
+                /= ((f64::tanh(w[((j + 2) % 2)]) * 2.0).exp2()
+                    * (f64::tanh(w[((j + 2) % 2)]) * 2.0).exp2()) + 0.5;
         }
-        (a + (t.abs() + 0.5).powf(std::f64::consts::LN_2)) * q
+        if !(std::f64::consts::PI <= acc) {} else {
+            acc = ((-(w[1] - 0.0).cos()).exp() + 1.0).recip();
+        }
+        if acc <= acc.exp2() {
+            acc -= relu(w[1].powi(2) - (-value));
+        } else {
+            acc = (((if (w[0] > 4.0) && (value > 0.25) {
+                std::f64::consts::E
+            } else {
+                value
+            }) * (if (w[0] > 4.0) && (value > 0.25) { std::f64::consts::E } else { value }))
+                + 0.5)
+                .log((w[0] * w[0]) + 1.5);
+        }
+        acc = f64::sin(1.0);
+        if (-sigmoid(acc.min(acc))) > 0.25 {
+            return -sigmoid(acc.min(acc));
+        }
+        -sigmoid(acc.min(acc))
     }
 }
 
@@ -1975,7 +2036,7 @@ mod p67 {
         let mut d_x: f64 = 1.5;
         for i in 0..=1 {
             let h = z;
-            for &e in w.iter() {
+            for e in w.iter().copied() {
                 d_x += if w[i].exp_m1() >= 0.5 { e - e } else { e + h };
             }
             d_x = d_x;
@@ -2165,7 +2226,7 @@ mod p73 {
     #[differentiate(trace)]
     pub fn f(x: f64, upstream: f64, value: f64, w: [[f64; 2]; 3], v: [f64; 3]) -> f64 {
         let mut p: f64 = 2.56;
-        for (j, &row) in w.iter().enumerate() {
+        for (j, row) in (0..w.len()).zip(w.iter().copied()) {
             let d_a = value.min(value) - ((p * p) + 0.25).cbrt();
             p /= (((-d_a).exp() + 1.0).recip() * ((-d_a).exp() + 1.0).recip()) + 2.0;
         }
@@ -2190,7 +2251,7 @@ mod p73 {
             n1 += 1;
         }
         let c = ((1.0 / (1.0 + f64::exp(-p))) - p.max(x)).cos();
-        for &el in v.iter() {
+        for el in v.iter().copied() {
             p = (upstream.tanh() * 2.0).exp();
         }
         if p
@@ -2344,7 +2405,7 @@ mod p79 {
     pub fn f(value: f64, x: f64, w: &[f64; 3]) -> f64 {
         let mut x: f64 = 1.78;
         if (-x) > 0.75 {
-            for &row in w.iter() {
+            for row in w.iter().copied() {
                 let mut acc: f64 = 0.5;
                 for i in (0..1).rev() {
                     let mut cache = (match i {
@@ -2486,15 +2547,31 @@ mod p82 {
                 } else {
                     total /= (total.exp_m1() * total.exp_m1()) + 0.25;
                 }
-                total = total;
-            } else {
-                let c = -(total * w[((j + 2) % 2)][(usize::min(j, 2) as usize)]);
-            }
-            let a = d_x.max(w[usize::min(j, 1)][(j / 2)]).sin();
-            total = { ((a * a) + 0.25).log2() };
+                total = {
+                    let sq = |t: f64| total * w[((j + 2) % 2)][(usize::min(j, 2) as usize)];
+                    sq(w[(j / 2)][((j + 1) % 3)]) * sq(w[usize::min(j, 1)][(j / 2)])
+                };
+            } else {}
+            let d_x: f64 = { ((d_x * d_x) + 0.25).log2() };
+            total
+                *= (match j {
+                    0 => d_x,
+                    1 => d_x,
+                    2 => total,
+                    _ => d_x,
+                })
+                    .sinh();
         }
-        let t = f64::tanh((((w[1][0] * d_x) * (w[1][0] * d_x)) + 2.0).sqrt());
-        t + total
+        total
+            *= sigmoid(
+                (d_x * d_x).mul_add(((total * total) + 0.5).ln(), w[1][(1 as usize)] - total),
+            );
+        total /= (0.1 * 0.1) + 1.0;
+        (f64::abs(d_x / (d_x.abs() + 1.0)) + 0.5)
+            .powf(
+                f64::atan(d_x)
+                    .mul_add(chainrule::leaky_relu(total, 0.25), total - std::f64::consts::E),
+            ) + total
     }
 }
 
@@ -2586,7 +2663,7 @@ mod p85 {
                 };
         }
         let mut value = (z.tanh() * T::from_f64(2.0)).exp();
-        for &row in w.iter() {
+        for row in w.iter().copied() {
             for i in 0..3 {
                 value += maxout(row, relu(acc));
                 value = value;
@@ -2626,56 +2703,44 @@ mod p86 {
     use chainrule::{differentiate, elu, leaky_relu, maxout, relu, sigmoid, tanh};
 
     #[differentiate(trace)]
-    pub fn f<T: chainrule::Real>(upstream: T, w: &[[T; 2]; 3], v: [T; 3], n: usize) -> T {
+    pub fn f(upstream: f64, w: &[[f64; 2]; 3], v: [f64; 3], n: usize) -> f64 {
         let mut cache = (((((match n {
             1 => upstream,
-            _ => T::from_f64(0.9),
-        }) + T::from_f64(1.33))
+            _ => 0.9f64,
+        }) + 1.33)
             * ((match n {
                 1 => upstream,
-                _ => T::from_f64(0.9),
-            }) + T::from_f64(1.33))) + T::from_f64(0.5)) + T::one())
+                _ => 0.9f64,
+            }) + 1.33)) + 0.5) + 1.0)
             .acosh();
         if (match n {
             1 => upstream,
-            _ => T::from_f64(4.0),
+            _ => 4.0,
         }) != tanh(upstream)
         {
             cache += v[n];
         } else {}
         for (i, &e) in v.iter().enumerate() {
-            let mut p: T = T::from_f64(0.35);
+            let mut p: f64 = 0.35;
             for _ in 1..n {
                 p = w[i][usize::min(i, 1)];
             }
-            cache /= ((T::from_f64(2.16) * p) * (T::from_f64(2.16) * p)) + T::from_f64(0.25);
+            cache /= ((2.16 * p) * (2.16 * p)) + 0.25;
         }
-        let c = upstream
-            / ((if relu(v[1]) != T::from_f64(1.5) {
-                let t = match n {
-                    1 => cache,
-                    _ => v[((n + 2) % 3)],
-                };
-                upstream
-            } else {
-                ((upstream * upstream) + T::one())
-                    .log(
-                        (T::from_f64(std::f64::consts::E) * T::from_f64(std::f64::consts::E))
-                            + T::from_f64(1.5),
-                    )
-            })
-                .abs() + T::one());
-        (if (c * (c.abs() + T::from_f64(0.5)).powf(v[0]))
-            > ((-cache) / upstream.mul_add(v[((n + 2) % 3)], c).exp())
-        {
-            (if cache < cache { upstream } else { c }).cos()
-        } else {
-            let c = v[usize::max(n, 0)] + cache;
-            (match n {
-                1 => cache,
-                _ => upstream,
-            }) - (upstream + c)
-        }) - cache
+        let mut c: f64 = ({
+            let phi = |t: f64| v[1].tanh();
+            phi(v[usize::min(n, 2)])
+        }) / upstream.exp();
+        return cache
+            .mul_add(
+                upstream.tanh(),
+                if upstream.hypot((n as f64)) >= ({ c }) {
+                    let grad = c * v[0];
+                    v[(usize::min(n, 2) as usize)] / 3.0
+                } else {
+                    cache / ((cache * cache) + 2.0)
+                },
+            ) + c;
     }
 }
 
@@ -2742,7 +2807,7 @@ mod p88 {
     #[differentiate(trace)]
     pub fn f(y: f64, w: [f64; 2], v: &[f64; 2]) -> f64 {
         let mut total = v[0];
-        for row in w {
+        for row in w.into_iter() {
             let mut rows = *v;
             total /= ((total * row) * (total * row)) + 0.25;
         }
@@ -2898,30 +2963,37 @@ mod p94 {
             if value < tanh(value) {}
         }
         let mut value: f64 = sigmoid(value + (value.tanh() * 0.9).acos());
-        let mut a = f64::tanh((value + value) * xs[0]);
-        if a != (std::f64::consts::SQRT_2 * a) {
-            value += ((value * value) + 0.25).log((a * a) + 1.5).abs();
+        let a = ((value + value)
+            * xs.iter().copied().zip(xs.iter().copied()).map(|(u, o)| xs[0]).sum::<f64>())
+            .tanh();
+        let mut cache = xs.iter().enumerate().map(|(k, &el)| el).fold(-10.0, f64::max)
+            * std::f64::consts::LN_2;
+        let q = if (if (value >= xs[(0 as usize)]) || (std::f64::consts::PI > xs[1]) {
+            let s = cache * cache;
+            -cache
+        } else {
+            -std::f64::consts::E
+        }) < 0.5
+        {
+            cache + f64::powf(std::f64::consts::FRAC_PI_4.abs() + 0.5, std::f64::consts::PI)
+        } else {
+            let t = xs
+                .iter()
+                .zip(xs.iter())
+                .enumerate()
+                .map(|(i, (&t, &b2))| a * xs[((i / 2) as usize)])
+                .reduce(f64::min)
+                .unwrap();
+            {
+                let g = |t: f64, r: f64| value * a;
+                g(xs[1], a)
+            }
+        };
+        let mut a: f64 = (f64::tanh(relu(0.5)) * 2.0).cosh();
+        if ((((-xs[(0 as usize)]).tanh() * 0.9).asin() + cache) + value) > 0.25 {
+            return (((-xs[(0 as usize)]).tanh() * 0.9).asin() + cache) + value;
         }
-        for k in (0..=1).rev() {
-            value
-                *= (match k {
-                    0 => ((k + 1) as f64),
-                    1 => {
-                        match k {
-                            0 => a,
-                            1 => value,
-                            _ => value,
-                        }
-                    }
-                    _ => value * value,
-                })
-                    .tanh() + 1.0;
-        }
-        let mut d_x = value;
-        if ((value - a) + value) > 0.25 {
-            return (value - a) + value;
-        }
-        (value - a) + value
+        (((-xs[(0 as usize)]).tanh() * 0.9).asin() + cache) + value
     }
 }
 
@@ -3055,16 +3127,16 @@ fn random_traces_are_grad() {
     check("p0", value, &format!("{grad:?}"), &p0::f::trace(0.7538823006129527, [-1.2639368912055935, -0.3201154348778319, -0.5405655610690914], &vec![0.9059141320120165, 0.2802829753777125, 0.5801408674097877, -0.6126541776602472]));
     let (value, grad) = p1::f::grad::<f64>(0.7689553417327151, [[-1.24427906445101, -0.3677451968682488], [-0.269531589322753, 0.16333140264203028], [-0.43403232798908675, -0.16717445240874973]], [[0.21161675294325932, 0.5285309764423252], [1.189802066158021, 0.8071358904356147], [0.8221462516220761, 0.9646887990482291]], &[-0.5125111768969961, 0.17459645258551948, -0.6702647882367626, -0.21755666860451583]);
     check("p1", value, &format!("{grad:?}"), &p1::f::trace::<f64>(0.7689553417327151, [[-1.24427906445101, -0.3677451968682488], [-0.269531589322753, 0.16333140264203028], [-0.43403232798908675, -0.16717445240874973]], [[0.21161675294325932, 0.5285309764423252], [1.189802066158021, 0.8071358904356147], [0.8221462516220761, 0.9646887990482291]], &[-0.5125111768969961, 0.17459645258551948, -0.6702647882367626, -0.21755666860451583]));
-    let (value, grad) = p2::f::grad::<f64>(-1.0827019518389376, -1.3439415435862059, 1.4438176665829632, [-0.8502340868515194, -0.27024542007535723, 0.06332766986584337]);
-    check("p2", value, &format!("{grad:?}"), &p2::f::trace::<f64>(-1.0827019518389376, -1.3439415435862059, 1.4438176665829632, [-0.8502340868515194, -0.27024542007535723, 0.06332766986584337]));
+    let (value, grad) = p2::f::grad(-1.0827019518389376, -1.3439415435862059, 1.4438176665829632, [-0.8502340868515194, -0.27024542007535723, 0.06332766986584337]);
+    check("p2", value, &format!("{grad:?}"), &p2::f::trace(-1.0827019518389376, -1.3439415435862059, 1.4438176665829632, [-0.8502340868515194, -0.27024542007535723, 0.06332766986584337]));
     let (value, grad) = p3::f::grad(-0.24267713033369542, -1.0565111717043005, &vec![0.22118042751342082, 1.2980849190508073, -0.5021428296416772, 1.2202725785376054]);
     check("p3", value, &format!("{grad:?}"), &p3::f::trace(-0.24267713033369542, -1.0565111717043005, &vec![0.22118042751342082, 1.2980849190508073, -0.5021428296416772, 1.2202725785376054]));
     let (value, grad) = p4::f::grad(0.1965640981695045, &[0.15851249907798182, 0.7495603205500911, -0.25460400653081305, -0.5047533944779764], [0.8386162424300063, -1.363443984378148, 0.6185372196047827]);
     check("p4", value, &format!("{grad:?}"), &p4::f::trace(0.1965640981695045, &[0.15851249907798182, 0.7495603205500911, -0.25460400653081305, -0.5047533944779764], [0.8386162424300063, -1.363443984378148, 0.6185372196047827]));
     let (value, grad) = p5::f::grad(-0.23394761492695304, -0.02624570443395946, 0.2404606950921595, [-0.8031530520559744, -0.9462725241612279, 0.2461093866855304], [0.5455159540803916, -1.4423785631669315, -0.5943970493752816, -0.12852867582871808]);
     check("p5", value, &format!("{grad:?}"), &p5::f::trace(-0.23394761492695304, -0.02624570443395946, 0.2404606950921595, [-0.8031530520559744, -0.9462725241612279, 0.2461093866855304], [0.5455159540803916, -1.4423785631669315, -0.5943970493752816, -0.12852867582871808]));
-    let (value, grad) = p6::f::grad::<f64>(-0.6495899722772089, -1.111387042189067, [-0.3834640276397958, 0.5108135913091134, -0.6183405146466554], [-1.365361423745533, 0.9812983504311967, -1.2219590998798604]);
-    check("p6", value, &format!("{grad:?}"), &p6::f::trace::<f64>(-0.6495899722772089, -1.111387042189067, [-0.3834640276397958, 0.5108135913091134, -0.6183405146466554], [-1.365361423745533, 0.9812983504311967, -1.2219590998798604]));
+    let (value, grad) = p6::f::grad(-0.6495899722772089, -1.111387042189067, [-0.3834640276397958, 0.5108135913091134, -0.6183405146466554], [-1.365361423745533, 0.9812983504311967, -1.2219590998798604]);
+    check("p6", value, &format!("{grad:?}"), &p6::f::trace(-0.6495899722772089, -1.111387042189067, [-0.3834640276397958, 0.5108135913091134, -0.6183405146466554], [-1.365361423745533, 0.9812983504311967, -1.2219590998798604]));
     let (value, grad) = p7::f::grad(-1.442878507072891, -0.28397279012807974, 2);
     check("p7", value, &format!("{grad:?}"), &p7::f::trace(-1.442878507072891, -0.28397279012807974, 2));
     let (value, grad) = p8::f::grad(-1.087602137361913, 0.09328462583704966, &[-0.8270221088713552, -0.81492607111254, -0.7024214713480121, -0.9611413223044749]);
@@ -3223,8 +3295,8 @@ fn random_traces_are_grad() {
     check("p84", value, &format!("{grad:?}"), &p84::f::trace(0.37453563099432574, -0.33057900587228417, &[0.22545108482074205, 1.274622952016336, -1.3129154289276443]));
     let (value, grad) = p85::f::grad::<f64>(0.4134352901865115, 0.7733605015569216, [1.2506197192955026, 0.5999465758857139, 1.031096118876686]);
     check("p85", value, &format!("{grad:?}"), &p85::f::trace::<f64>(0.4134352901865115, 0.7733605015569216, [1.2506197192955026, 0.5999465758857139, 1.031096118876686]));
-    let (value, grad) = p86::f::grad::<f64>(-0.02370880061717906, &[[0.7696857482831758, 0.3973154412961528], [-0.4299423671566922, -1.4369095893127621], [-0.1862968406783847, 0.3695431458846903]], [0.828395744514935, 0.3507253845567686, -0.010633109651741801], 1);
-    check("p86", value, &format!("{grad:?}"), &p86::f::trace::<f64>(-0.02370880061717906, &[[0.7696857482831758, 0.3973154412961528], [-0.4299423671566922, -1.4369095893127621], [-0.1862968406783847, 0.3695431458846903]], [0.828395744514935, 0.3507253845567686, -0.010633109651741801], 1));
+    let (value, grad) = p86::f::grad(-0.02370880061717906, &[[0.7696857482831758, 0.3973154412961528], [-0.4299423671566922, -1.4369095893127621], [-0.1862968406783847, 0.3695431458846903]], [0.828395744514935, 0.3507253845567686, -0.010633109651741801], 1);
+    check("p86", value, &format!("{grad:?}"), &p86::f::trace(-0.02370880061717906, &[[0.7696857482831758, 0.3973154412961528], [-0.4299423671566922, -1.4369095893127621], [-0.1862968406783847, 0.3695431458846903]], [0.828395744514935, 0.3507253845567686, -0.010633109651741801], 1));
     let (value, grad) = p87::f::grad::<f64>(1.450911580425386, -0.5007745792687721, -0.8822187916149296, [-0.2258437971985865, -1.497883507585445, -1.447121400816028], 3);
     check("p87", value, &format!("{grad:?}"), &p87::f::trace::<f64>(1.450911580425386, -0.5007745792687721, -0.8822187916149296, [-0.2258437971985865, -1.497883507585445, -1.447121400816028], 3));
     let (value, grad) = p88::f::grad(1.4323247746660037, [-1.4066353729710266, -0.7063761096307722], &[-0.9998969370719296, 1.2007027792979201]);

@@ -128,11 +128,114 @@ impl Expr {
                 Value::Array(values)
             }
             Expr::Repeat(item, n) => Value::Array(vec![item.eval(env)?; *n]),
+            Expr::Chain(chain) => Value::Float(chain.eval(env)?),
+            Expr::Closure {
+                params,
+                body,
+                calls,
+                op,
+                ..
+            } => {
+                let mut result: Option<f64> = None;
+                for args in calls {
+                    let mut values = Vec::new();
+                    for arg in args {
+                        values.push(arg.float(env)?);
+                    }
+                    env.scopes.push(Vec::new());
+                    for (param, value) in params.iter().zip(values) {
+                        env.declare(param, Value::Float(value));
+                    }
+                    let value = body.float(env);
+                    env.scopes.pop();
+                    let value = value?;
+                    result = Some(match (result, op) {
+                        (None, _) => value,
+                        (Some(a), '+') => a + value,
+                        (Some(a), '-') => a - value,
+                        (Some(a), _) => a * value,
+                    });
+                }
+                Value::Float(result.expect("a call"))
+            }
         };
         if let Value::Float(x) = value {
             env.computed(x);
         }
         Ok(value)
+    }
+}
+
+impl Chain {
+    /// The chain's value, element by element as Rust's iterators go.
+    fn eval(&self, env: &mut Env) -> Result<f64, Stop> {
+        let floats = |value: &Value| match value {
+            Value::Array(items) => items
+                .iter()
+                .map(|item| match item {
+                    Value::Float(x) => *x,
+                    other => panic!("a chain over {other:?}"),
+                })
+                .collect::<Vec<f64>>(),
+            other => panic!("a chain over {other:?}"),
+        };
+        let source = floats(env.get(&self.source));
+        let other = self.zip.as_ref().map(|name| floats(env.get(name)));
+        let count = match (&other, self.windows) {
+            (_, true) => source.len().saturating_sub(1),
+            (Some(other), false) => source.len().min(other.len()),
+            (None, false) => source.len(),
+        };
+        let mut positions: Vec<usize> = (0..count).collect();
+        if self.rev {
+            positions.reverse();
+        }
+        let mut total: Option<f64> = match self.end {
+            ChainEnd::Sum | ChainEnd::Count => Some(0.0),
+            ChainEnd::Max => Some(-10.0),
+            ChainEnd::Min => None,
+        };
+        for (k, &p) in positions.iter().enumerate().skip(self.skip) {
+            env.tick()?;
+            env.scopes.push(Vec::new());
+            if self.windows {
+                let window = vec![Value::Float(source[p]), Value::Float(source[p + 1])];
+                env.declare(self.element, Value::Array(window));
+            } else {
+                env.declare(self.element, Value::Float(source[p]));
+            }
+            if let Some(other) = &other {
+                env.declare(self.other, Value::Float(other[p]));
+            }
+            if let Some(index) = self.enumerate {
+                env.declare(index, Value::Int(k as i64));
+            }
+            let value = self.map.float(env);
+            env.scopes.pop();
+            let value = value?;
+            if let Some((op, c)) = self.filter {
+                let passes = match op {
+                    "<" => value < c,
+                    ">" => value > c,
+                    "<=" => value <= c,
+                    _ => value >= c,
+                };
+                if !passes {
+                    continue;
+                }
+            }
+            total = Some(match (total, self.end) {
+                (Some(t), ChainEnd::Sum) => t + value,
+                (Some(t), ChainEnd::Count) => t + 1.0,
+                (Some(t), ChainEnd::Max) => t.max(value),
+                (Some(t), _) => t.min(value),
+                (None, _) => value,
+            });
+            if let Some(t) = total {
+                env.computed(t);
+            }
+        }
+        Ok(total.expect("a chain that is not empty"))
     }
 }
 

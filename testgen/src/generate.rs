@@ -20,6 +20,9 @@ pub(crate) struct Gen {
     budget: usize,
     loops: usize,
     fresh: usize,
+    /// Whether expressions may be iterator chains and closures (one program in four,
+    /// decided by the seed alone).
+    chains: bool,
 }
 
 impl Program {
@@ -30,6 +33,7 @@ impl Program {
             budget: 12,
             loops: 0,
             fresh: 0,
+            chains: seed % 4 == 2,
         };
         let mut params: Vec<Var> = Vec::new();
         let floats = 1 + gen.rng.below(3);
@@ -619,6 +623,8 @@ impl Gen {
                 Expr::If(Box::new(cond), Box::new(then), Box::new(otherwise))
             }
             88..=89 => Expr::Block(Box::new(self.value_block(d))),
+            93..=95 if self.chains => self.chain(d).unwrap_or_else(|| self.leaf()),
+            96..=97 if self.chains => self.closure(d),
             90..=92 if !self.ints().is_empty() => {
                 let ints = self.ints();
                 let var = self.rng.pick(&ints).clone();
@@ -639,6 +645,144 @@ impl Gen {
                 Expr::Match(Int::Var(var.name), arms, Box::new(self.float(d)))
             }
             _ => self.leaf(),
+        }
+    }
+
+    /// An iterator chain over a one-dimensional array in scope (`None` if there is none).
+    pub(crate) fn chain(&mut self, depth: usize) -> Option<Expr> {
+        let arrays: Vec<(Var, usize)> = self
+            .arrays()
+            .into_iter()
+            .filter_map(|v| match &v.kind {
+                Kind::Array(dims) if dims.len() == 1 => {
+                    let len = dims[0];
+                    Some((v, len))
+                }
+                _ => None,
+            })
+            .collect();
+        if arrays.is_empty() {
+            return None;
+        }
+        let (source, len) = self.rng.pick(&arrays).clone();
+        let windows = source.slice != Some("window") && self.rng.chance(0.2);
+        let zip = (!windows && self.rng.chance(0.35)).then(|| {
+            let sources: Vec<(Var, usize)> = arrays
+                .iter()
+                .filter(|(v, _)| v.slice != Some("window"))
+                .cloned()
+                .collect();
+            self.rng.pick(&sources).clone()
+        });
+        let zip = zip.filter(|(v, _)| v.slice != Some("window") || !windows);
+        let count = match (&zip, windows) {
+            (_, true) => len - 1,
+            (Some((_, other)), false) => len.min(*other),
+            (None, false) => len,
+        };
+        let rev = self.rng.chance(0.25);
+        let enumerate = self.rng.chance(0.3).then(|| *self.rng.pick(INDICES));
+        let skip = usize::from(self.rng.chance(0.2));
+        let copied = self.rng.chance(0.5);
+        let element = if windows {
+            *self.rng.pick(&["pair", "win"])
+        } else {
+            *self.rng.pick(&["e", "el", "u", "t"])
+        };
+        let other = *self.rng.pick(&["o", "b2"]);
+        self.scopes.push(Vec::new());
+        self.declare(Var {
+            name: element.to_string(),
+            kind: if windows {
+                Kind::Array(vec![2])
+            } else {
+                Kind::Float
+            },
+            assignable: false,
+            by_ref: false,
+            slice: windows.then_some("window"),
+        });
+        if zip.is_some() {
+            self.declare(Var {
+                name: other.to_string(),
+                kind: Kind::Float,
+                assignable: false,
+                by_ref: false,
+                slice: None,
+            });
+        }
+        if let Some(index) = enumerate {
+            self.declare(Var {
+                name: index.to_string(),
+                kind: Kind::Int(0, count as i64 - 1),
+                assignable: false,
+                by_ref: false,
+                slice: None,
+            });
+        }
+        let map = self.float(depth.min(2));
+        self.scopes.pop();
+        let filter = self.rng.chance(0.25).then(|| {
+            let op = *self.rng.pick(&["<", ">", "<=", ">="]);
+            (op, *self.rng.pick(&[0.0, 0.5, -0.5, 1.0]))
+        });
+        let end = match self.rng.below(20) {
+            0..=10 => ChainEnd::Sum,
+            11..=13 => ChainEnd::Max,
+            14..=16 if filter.is_none() && count > skip => ChainEnd::Min,
+            17..=19 => ChainEnd::Count,
+            _ => ChainEnd::Sum,
+        };
+        Some(Expr::Chain(Box::new(Chain {
+            source: source.name,
+            windows,
+            zip: zip.map(|(v, _)| v.name),
+            rev,
+            enumerate,
+            skip,
+            copied,
+            element,
+            other,
+            map,
+            filter,
+            end,
+        })))
+    }
+
+    /// A closure defined and called in a block: `{ let g = |t: f64| body; g(a) + g(b) }`.
+    pub(crate) fn closure(&mut self, depth: usize) -> Expr {
+        let name = *self.rng.pick(&["sq", "phi", "g"]);
+        let params: Vec<&'static str> = if self.rng.chance(0.6) {
+            vec!["t"]
+        } else {
+            vec!["t", "r"]
+        };
+        self.scopes.push(Vec::new());
+        for param in &params {
+            self.declare(Var {
+                name: param.to_string(),
+                kind: Kind::Float,
+                assignable: false,
+                by_ref: false,
+                slice: None,
+            });
+        }
+        let body = self.float(depth.min(2));
+        self.scopes.pop();
+        let calls = (0..1 + self.rng.below(2))
+            .map(|_| {
+                params
+                    .iter()
+                    .map(|_| self.float(depth.saturating_sub(1)))
+                    .collect()
+            })
+            .collect();
+        Expr::Closure {
+            name,
+            params,
+            body: Box::new(body),
+            calls,
+            op: *self.rng.pick(&['+', '-', '*']),
         }
     }
 

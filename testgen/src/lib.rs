@@ -190,6 +190,50 @@ enum Expr {
     Match(Int, Vec<(Vec<i64>, Expr)>, Box<Expr>),
     Array(Vec<Expr>),
     Repeat(Box<Expr>, usize),
+    /// An iterator chain over one-dimensional arrays, consumed to a float.
+    Chain(Box<Chain>),
+    /// `{ let g = |t: f64, …| body; g(a, …) op g(b, …) }`: a closure, called once or
+    /// twice where it is defined.
+    Closure {
+        name: &'static str,
+        params: Vec<&'static str>,
+        body: Box<Expr>,
+        calls: Vec<Vec<Expr>>,
+        op: char,
+    },
+}
+
+/// `source.iter()` (or `.windows(2)`), `.copied()`, `.zip(other.iter())`, `.rev()`,
+/// `.enumerate()`, `.skip(k)`, `.map(|…| map)`, `.filter(|&v| v op c)`, then the end.
+#[derive(Clone, Debug)]
+struct Chain {
+    source: String,
+    /// `source.windows(2)`: the element is a window of two, an array to the map.
+    windows: bool,
+    zip: Option<String>,
+    rev: bool,
+    /// The index `enumerate` binds.
+    enumerate: Option<&'static str>,
+    skip: usize,
+    /// `.copied()` and `|e|`, or `|&e|`.
+    copied: bool,
+    element: &'static str,
+    other: &'static str,
+    map: Expr,
+    filter: Option<(&'static str, f64)>,
+    end: ChainEnd,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum ChainEnd {
+    /// `.sum::<f64>()`
+    Sum,
+    /// `.fold(-10.0, f64::max)`
+    Max,
+    /// `.reduce(f64::min).unwrap()` (of a chain that is not empty)
+    Min,
+    /// `(… .count() as f64)`
+    Count,
 }
 
 #[derive(Clone, Debug)]

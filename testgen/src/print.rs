@@ -16,6 +16,9 @@ thread_local! {
     /// Whether the next `let` is printed with its value assigned later, in both branches
     /// of an `if` (`let v; if 1 > 0 { v = e; } else { v = e; }`): once per program.
     static DEFERRED: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+    /// Whether loops over an array's elements are written as iterator chains
+    /// (`for (j, e) in (0..w.len()).zip(w.iter().copied()).rev()`).
+    static CHAINED: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
 }
 
 pub(crate) fn generic() -> bool {
@@ -169,6 +172,8 @@ impl Expr {
             Expr::If(_, a, b) => a.value.typed() || b.value.typed(),
             Expr::Block(block) => block.value.typed(),
             Expr::Match(_, arms, default) => default.typed() || arms.iter().any(|(_, e)| e.typed()),
+            Expr::Chain(_) => true,
+            Expr::Closure { body, .. } => body.typed(),
         }
     }
 
@@ -186,6 +191,7 @@ impl Expr {
             | Expr::Powi(..)
             | Expr::Array(_)
             | Expr::Repeat(..) => tokens,
+            Expr::Chain(chain) if chain.end != ChainEnd::Count => tokens,
             _ => quote!((#tokens)),
         }
     }
@@ -305,6 +311,95 @@ impl Expr {
                 let n = Literal::usize_unsuffixed(*n);
                 quote!([#item; #n])
             }
+            Expr::Chain(chain) => chain.tokens(),
+            Expr::Closure {
+                name,
+                params,
+                body,
+                calls,
+                op,
+            } => {
+                let name = ident(name);
+                let float = float_type();
+                let params = params.iter().map(|p| ident(p));
+                let body = body.tokens();
+                let op = match op {
+                    '+' => quote!(+),
+                    '-' => quote!(-),
+                    _ => quote!(*),
+                };
+                let mut value = TokenStream::new();
+                for (k, args) in calls.iter().enumerate() {
+                    let args = args.iter().map(Expr::tokens);
+                    if k > 0 {
+                        value.extend(op.clone());
+                    }
+                    value.extend(quote!(#name(#(#args),*)));
+                }
+                quote!({ let #name = |#(#params: #float),*| #body; #value })
+            }
+        }
+    }
+}
+
+impl Chain {
+    fn tokens(&self) -> TokenStream {
+        let float = float_type();
+        let source = ident(&self.source);
+        let mut chain = if self.windows {
+            quote!(#source.windows(2))
+        } else if self.copied {
+            quote!(#source.iter().copied())
+        } else {
+            quote!(#source.iter())
+        };
+        let element = ident(self.element);
+        let mut pattern = if self.windows || self.copied {
+            quote!(#element)
+        } else {
+            quote!(&#element)
+        };
+        if let Some(other) = &self.zip {
+            let (other, name) = (ident(other), ident(self.other));
+            chain = if self.copied {
+                quote!(#chain.zip(#other.iter().copied()))
+            } else {
+                quote!(#chain.zip(#other.iter()))
+            };
+            pattern = if self.copied {
+                quote!((#pattern, #name))
+            } else {
+                quote!((#pattern, &#name))
+            };
+        }
+        if self.rev {
+            chain = quote!(#chain.rev());
+        }
+        if let Some(index) = self.enumerate {
+            let index = ident(index);
+            chain = quote!(#chain.enumerate());
+            pattern = quote!((#index, #pattern));
+        }
+        if self.skip > 0 {
+            let skip = Literal::usize_unsuffixed(self.skip);
+            chain = quote!(#chain.skip(#skip));
+        }
+        let map = self.map.tokens();
+        chain = quote!(#chain.map(|#pattern| #map));
+        if let Some((op, value)) = self.filter {
+            let value = float_literal(value);
+            let op: TokenStream = op.parse().expect("an operator");
+            chain = quote!(#chain.filter(|&v| v #op #value));
+        }
+        match self.end {
+            ChainEnd::Sum => quote!(#chain.sum::<#float>()),
+            ChainEnd::Max => {
+                let init = Expr::Neg(Box::new(Expr::Lit(10.0))).tokens();
+                quote!(#chain.fold(#init, #float::max))
+            }
+            ChainEnd::Min => quote!(#chain.reduce(#float::min).unwrap()),
+            ChainEnd::Count if generic() => quote!(T::from_f64(#chain.count() as f64)),
+            ChainEnd::Count => quote!((#chain.count() as f64)),
         }
     }
 }
@@ -440,6 +535,19 @@ impl Stmt {
                         let array = ident(array);
                         let element = ident(element.as_deref().unwrap_or("_"));
                         let rev = rev.then(|| quote!(.rev()));
+                        if CHAINED.with(|c| c.get()) {
+                            // The same loops, as iterator chains.
+                            return match (by_value, enumerate) {
+                                // By value: a copy, which the body may assign.
+                                (true, _) => quote!(for #element in #array.into_iter() { #body }),
+                                (false, false) => {
+                                    quote!(for #element in #array.iter().copied() #rev { #body })
+                                }
+                                (false, true) => quote! {
+                                    for (#index, #element) in (0..#array.len()).zip(#array.iter().copied()) #rev { #body }
+                                },
+                            };
+                        }
                         match (by_value, enumerate) {
                             (true, _) => quote!(for #element in #array { #body }),
                             (false, false) => quote!(for &#element in #array.iter() #rev { #body }),
@@ -552,6 +660,8 @@ impl Program {
         let outer = GENERIC.with(|g| g.replace(self.generic));
         // One program in eleven initializes its first `let` in the branches of an `if`.
         DEFERRED.with(|d| d.set(self.seed % 11 == 5));
+        // One program in three writes its loops over elements as iterator chains.
+        CHAINED.with(|c| c.set(self.seed % 3 == 1));
         let float = float_type();
         // One program in five names the lifetime of its references (`&'a [f64]`), decided by
         // the seed alone so that the rest of the program is the same either way.
@@ -614,6 +724,7 @@ impl Program {
         };
         GENERIC.with(|g| g.set(outer));
         DEFERRED.with(|d| d.set(false));
+        CHAINED.with(|c| c.set(false));
         quote! {
             fn f #generics (#(#params),*) -> #float {
                 #body

@@ -25,14 +25,15 @@ use diag::Errors;
 
 mod deferred;
 pub mod diag;
+mod iterators;
 mod returns;
 mod tensor;
 
 use tensor::{is_tensor_type, is_view_type};
 
 const LANGUAGE: &str = "the body may contain `let` (and `let mut`) bindings, assignments, `if`, `match` on \
-                        integers, `for` and `while` loops, arrays, float literals and constants, \
-                        `+ - * /`, float methods such as `exp` or `powi`, and chainrule's activation functions";
+                        integers, `for` and `while` loops, iterator chains (`xs.iter().map(…).sum()`), closures, \
+                        arrays, float literals and constants, `+ - * /`, float methods such as `exp` or `powi`, and chainrule's activation functions";
 
 pub fn parse(attr: TokenStream, item: ItemFn) -> syn::Result<Function> {
     let mut errors = Errors::default();
@@ -806,7 +807,12 @@ impl Lower<'_> {
     }
 
     fn body(&mut self, block: &Block) -> NodeId {
-        let block = returns::structured(&deferred::initialized(block));
+        let params: Vec<Ident> = self.scopes[0]
+            .iter()
+            .map(|binding| binding.ident.clone())
+            .collect();
+        let block = iterators::lowered(block, &params, self.errors);
+        let block = returns::structured(&deferred::initialized(&block));
         let value = self.block(&block, true);
         value.unwrap_or_else(|| self.placeholder())
     }
@@ -2216,7 +2222,7 @@ impl Lower<'_> {
                 self.unsupported_macro(&e.mac);
                 return self.placeholder();
             }
-            Expr::Closure(_) => "closures are not supported: write the expression inline",
+            Expr::Closure(_) => "a closure here is not supported: bind it with `let` and call it (`let sq = |t: f64| t * t; sq(x)`), or give it to an iterator adaptor (`xs.iter().map(|x| x * x)`)",
             Expr::Reference(_) => "references are not supported: use float values",
             Expr::Field(_) => "field access is not supported: pass each float as its own parameter",
             Expr::Tuple(_) | Expr::Struct(_) => {
