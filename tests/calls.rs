@@ -146,3 +146,55 @@ fn calls_in_f32() {
     assert_relative_eq!(g.x, 2.0 * 0.5 * 1.5 * 1.5, max_relative = 1e-6);
     assert_relative_eq!(g.y, 2.0 * 0.25 * 1.5 + 1.0, max_relative = 1e-6);
 }
+
+// Issue 11: helpers without an attribute of their own, in a `#[differentiate]` module.
+
+/// Black–Scholes with a logistic approximation of the normal CDF: every function of the
+/// module that returns a float is differentiated; the others stay as they are.
+#[differentiate]
+mod pricing {
+    /// A helper: differentiated because the module is.
+    fn norm_cdf(x: f64) -> f64 {
+        1.0 / (1.0 + (-1.702 * x).exp())
+    }
+
+    /// Not a float: left alone.
+    pub fn steps(n: usize) -> usize {
+        n * 2
+    }
+
+    pub fn call_price(s: f64, k: f64, sigma: f64, t: f64) -> f64 {
+        let d1 = ((s / k).ln() + 0.5 * sigma * sigma * t) / (sigma * t.sqrt());
+        let d2 = d1 - sigma * t.sqrt();
+        s * norm_cdf(d1) - k * norm_cdf(d2)
+    }
+
+    /// Its own attribute wins over the module's.
+    #[differentiate(wrt(x))]
+    pub fn scaled(x: f64, c: f64) -> f64 {
+        x * c
+    }
+
+    pub mod nested {
+        pub fn twice(x: f64) -> f64 {
+            super::scaled(x, 2.0) + super::norm_cdf(x)
+        }
+    }
+}
+
+#[test]
+fn helpers_in_a_differentiated_module() {
+    let point = [100.0, 95.0, 0.2, 0.5];
+    let (value, g) = pricing::call_price::grad(point[0], point[1], point[2], point[3]);
+    assert_eq!(value, pricing::call_price(point[0], point[1], point[2], point[3]));
+    let numeric = numerical_gradient(|p: &[f64]| pricing::call_price(p[0], p[1], p[2], p[3]), &point);
+    assert_relative_eq!(&[g.s, g.k, g.sigma, g.t][..], &numeric[..], max_relative = 1e-6);
+    // The delta of a call is between 0 and 1; vega is positive.
+    assert!(g.s > 0.0 && g.s < 1.0 && g.sigma > 0.0);
+    assert_eq!(pricing::scaled::grad(3.0, 4.0).1.x, 4.0);
+    assert_eq!(pricing::steps(2), 4);
+    let (value, g) = pricing::nested::twice::grad(0.3);
+    let numeric = numerical_gradient(|p: &[f64]| pricing::nested::twice(p[0]), &[0.3]);
+    assert_eq!(value, pricing::nested::twice(0.3));
+    assert_relative_eq!(g.x, numeric[0], max_relative = 1e-6);
+}

@@ -450,6 +450,29 @@ fn chains(xs: &[f64], w: [f64; 3], x: f64) -> f64 {
     let any = w.iter().any(|v| *v > x) || (1..=3).step_by(2).all(|i| i > 0);
     if any { a + m + n + p + r + s } else { s }
 }",
+    // A module of functions: its helpers are differentiated without attributes of their
+    // own, one has its own `wrt`, one returns an integer (left alone), and a call of a
+    // function outside (checked at the call).
+    "#[differentiate]
+mod model {
+    fn sq(t: f64) -> f64 {
+        t * t
+    }
+    fn index(i: usize) -> usize {
+        i % 3
+    }
+    #[differentiate(wrt(x))]
+    pub fn scaled(x: f64, c: f64) -> f64 {
+        sq(x) * c
+    }
+    pub fn loss(w: [f64; 3], x: f64) -> f64 {
+        let mut s = 0.0;
+        for i in 0..3 {
+            s += scaled(w[i], x) + outside(w[i]);
+        }
+        s
+    }
+}",
 ];
 
 /// The attribute arguments the mutations of attributes start from.

@@ -2147,6 +2147,10 @@ impl Lower<'_> {
             nodes,
             Ty::Unit,
         );
+        // Where an error about the callee is reported.
+        if let Some(last) = path.segments.last() {
+            self.graph.set_span(call, last.ident.span());
+        }
         self.graph.project(call, 0, Ty::Float)
     }
 

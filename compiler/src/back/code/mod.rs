@@ -22,6 +22,7 @@ use crate::ops::precedence::{AND, CAST, COMPARE, IF, OR, POSTFIX, SUM, UNARY};
 use crate::ops::{Prim, Rule, Syntax};
 use crate::reverse::Adjoints;
 
+mod callees;
 mod tensor;
 
 /// An operator's tokens (`+`, `>=`, `%`): one punctuation token per character, joined.
@@ -322,6 +323,10 @@ impl<'p, 'f> Module<'p, 'f> {
              each local gradient times the upstream gradient, by the chain rule."
         );
         let turbofish = plan.turbofish();
+        let callees = callees::fallbacks(g, fn_name, &|id| plan.output(id, 1).is_some(), &|ty| {
+            plan.rust_type(ty)
+        });
+        let uses_super = uses_super || !callees.is_empty();
         let (forward, output, backward, grad) = (&self.forward, &self.output, &self.backward, &self.grad);
         Generated {
             // The function counts as used: its gradient is used (no dead-code warning for it
@@ -395,6 +400,13 @@ impl<'p, 'f> Module<'p, 'f> {
                 impl #generics ::chainrule::__private::Caches<#float> for Types {
                     type Cache = Cache #type_args;
                 }
+
+                /// What a function calling this one checks it has (see `__chainrule_callees`).
+                #[doc(hidden)]
+                #[inline]
+                pub fn __chainrule_check<M>(_: M) {}
+
+                #callees
             },
             rest: quote! {
                 /// The gradient by position, for a `#[differentiate]` function calling this one.
@@ -1348,7 +1360,9 @@ impl<'f> Plan<'f> {
         match (value, self.output(node, 1).map(|c| self.ident(c))) {
             (value, Some(cache)) => {
                 let value = value.map(|v| v.into_token_stream()).unwrap_or(quote!(_));
-                quote!(let (#value, #cache) = #path::forward(#(#args),*);)
+                // The call's tokens at the callee's name: an error about it points there.
+                let span = self.g.spans[node.index()].unwrap_or_else(Span::call_site);
+                quote_spanned!(span=> let (#value, #cache) = #path::forward(#(#args),*);)
             }
             (Some(value), None) => quote!(let #value = #path(#(#args),*);),
             (None, None) => TokenStream::new(),
