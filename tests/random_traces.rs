@@ -99,46 +99,42 @@ mod p3 {
             }
             let t = (p / ((p * p) + 1.0)).round();
             p = ((value * std::f64::consts::LN_2).tanh() * 2.0).exp2();
-        }
-        let forward = upstream;
-        for j in 0..=2 {
-            let mut n1 = 0;
-            while n1 < 1 {
-                let t = forward.min(forward) + upstream;
-                p = -value.abs();
-                n1 += 1;
+            if (match k {
+                1 | 2 => xs[(3 - k)],
+                _ => upstream,
+            }) > 0.1
+            {
+                continue;
             }
-            for k in 0..xs.len() {
-                let a = xs[(j as usize)];
-                if value <= ({ 2.91 }) {
-                    p = {
-                        let x = xs[usize::max(k, 0)] * a;
-                        upstream
-                    };
+        }
+        if (2.03 != 0.0) || (p >= 1.43) {} else {
+            if xs[3] < sigmoid(value) {} else {
+                let mut total: f64 = 1.39;
+                for i in 1..2 {
+                    p += value;
+                    if (upstream.abs() + 0.5).powf(total) != (value + p) {
+                        continue;
+                    }
                 }
-                p
-                    *= ((value.min(xs[(usize::min(k, 3) as usize)])
-                        * value.min(xs[(usize::min(k, 3) as usize)])) + 2.0)
-                        .powi(-2);
             }
+            p += p;
+        }
+        let mut level1 = xs[3];
+        while level1 < 1.0 {
+            let a = if std::f64::consts::PI > p {
+                xs[3].exp()
+            } else {
+                if upstream > p { value } else { level1 }
+            };
             p
-                += if (upstream + p) > (f64::abs(1.0) + 0.5).powf(xs[(j as usize)]) {
-                    forward * upstream
-                } else {
-                    value.tanh().tan()
-                };
+                += ((value.min(xs[(1 as usize)]) * value.min(xs[(1 as usize)])) + 2.0)
+                    .powi(-2);
+            level1 += ((p.tanh() * 2.0).cosh() * (p.tanh() * 2.0).cosh()) + 1.0;
         }
-        if ((((((p * p) + 2.0).ln() / ((xs[1] * xs[1]) + 0.25))
-            * (((p * p) + 2.0).ln() / ((xs[1] * xs[1]) + 0.25))) + 1.0)
-            .cbrt() + p) > 0.25
-        {
-            return (((((p * p) + 2.0).ln() / ((xs[1] * xs[1]) + 0.25))
-                * (((p * p) + 2.0).ln() / ((xs[1] * xs[1]) + 0.25))) + 1.0)
-                .cbrt() + p;
+        if (value - p) > 0.25 {
+            return value - p;
         }
-        (((((p * p) + 2.0).ln() / ((xs[1] * xs[1]) + 0.25))
-            * (((p * p) + 2.0).ln() / ((xs[1] * xs[1]) + 0.25))) + 1.0)
-            .cbrt() + p
+        value - p
     }
 }
 
@@ -1035,8 +1031,7 @@ mod p33 {
         for i in (0..4).rev() {
             p = f64::sin(f64::cbrt((z * z) + 2.0));
         }
-        (f64::exp(f64::tanh(f64::exp(f64::tanh(p) * 2.0)) * 2.0)
-            - (y.tanh() * 2.0).exp2().cos()) - p
+        xs[2] / 0.5
     }
 }
 
@@ -1621,21 +1616,9 @@ mod p53 {
             } else {
                 0.75
             })
-        {} else {
-            let mut s = 2.48f64;
-            for j in (0..3).rev() {
-                s
-                    += ((s * s) + 2.0).ln()
-                        - (f64::tanh(w[(j as usize)][usize::min(j, 1)]) * 0.9).asin();
-            }
-        }
-        let mut s = 0.25f64;
-        for j in 0..4 {
-            let forward = ((s * s) + 0.5).log2()
-                * (w[usize::min(j, 2)][1] / ((z * z) + 0.25));
-            s = forward.sin();
-        }
-        (1.0 / (1.0 + (-s).exp())) + (1.0 / (1.0 + (-z).exp()))
+        {}
+        let mut y = (w[2][1] / z.exp()).exp() + (-(z + w[(2 as usize)][0]));
+        ((if y > z { y } else { z }).max(y.tanh()).tanh() * 0.9).asin() + y
     }
 }
 
@@ -1825,15 +1808,21 @@ mod p58 {
         let mut n1 = 0;
         while n1 < 1 {
             for j in 0..n {
+                if upstream > a {
+                    break;
+                }
                 if (a < x) || (a < std::f64::consts::LN_2) {
                     let a: f64 = ((f64::exp_m1(2.01) * f64::exp_m1(2.01)) + 2.0).sqrt();
                 }
                 a *= (-upstream).cos();
             }
-            a /= (upstream * upstream) + 2.0;
+            a /= (f64::sin(((n1 + 1) as f64)) * f64::sin(((n1 + 1) as f64))) + 0.25;
             n1 += 1;
         }
-        a - a
+        (match n {
+            4 => relu(a) * (a * x),
+            _ => a.tanh() + ((n + 1) as f64),
+        }) * a
     }
 }
 
@@ -1923,16 +1912,16 @@ mod p63 {
         let mut x = x;
         let s = f64::mul_add(w[2], { w[2] / v[0].exp() }, -(std::f64::consts::E * v[0]));
         for &e in v.iter() {
+            if x.tanh() != ((w[2] * w[2]) + 2.0).powi(-1) {
+                break;
+            }
             let mut cache = e.powi(4).abs();
             x = s.exp_m1() * 1.5;
             x += e.sin() * std::f64::consts::PI.max(e);
         }
-        let q = f64::powi(4.0, 4).sin().cos();
-        let mut cache = {
-            let q = x.exp().powi(1);
-            relu((std::f64::consts::SQRT_2.tanh() * 2.0).exp())
-        };
-        (x + cache) + x
+        let mut t = s;
+        let mut buf = *w;
+        return (s + t) - x;
     }
 }
 
@@ -2060,8 +2049,11 @@ mod p68 {
         let mut s = ((x * x) + 0.5).log10();
         for _ in 0..3 {
             s /= ((d_x + s) * (d_x + s)) + 1.0;
+            if (std::f64::consts::SQRT_2.abs() + 0.5).powf(d_x) > 1.0 {
+                continue;
+            }
         }
-        d_x - s
+        (s.abs() + 0.5).powf(f64::exp2(d_x).max(d_x))
     }
 }
 
@@ -2228,59 +2220,62 @@ mod p73 {
         let mut p: f64 = 2.56;
         for (j, row) in (0..w.len()).zip(w.iter().copied()) {
             let d_a = value.min(value) - ((p * p) + 0.25).cbrt();
+            if (p + x)
+                >= (match j {
+                    0 | 1 => value,
+                    2 => w[j][1],
+                    _ => p,
+                })
+            {
+                break;
+            }
             p /= (((-d_a).exp() + 1.0).recip() * ((-d_a).exp() + 1.0).recip()) + 2.0;
         }
-        let mut n1 = 0;
-        while n1 < 1 {
-            let t = x;
-            let mut level2 = f64::recip((-x).exp() + 1.0);
-            while level2 < 0.5 {
-                p = v[(n1 as usize)];
-                level2
-                    += ((((n1 + 1) as f64) * upstream) * (((n1 + 1) as f64) * upstream))
-                        + 0.5;
-            }
-            p = ((t * t) + 1.0)
-                .powi(-2)
-                .hypot(
-                    match n1 {
-                        0 => p,
-                        _ => t,
-                    },
-                );
-            n1 += 1;
+        if (value.abs() + 0.5).powf(value) < 0f64 {
+            p += value.cosh();
         }
-        let c = ((1.0 / (1.0 + f64::exp(-p))) - p.max(x)).cos();
-        for el in v.iter().copied() {
-            p = (upstream.tanh() * 2.0).exp();
-        }
-        if p
-            < ({
-                let cache = upstream;
-                cache
-            })
-        {
-            let q = std::f64::consts::FRAC_PI_4.sin();
-            p
-                += ((-((std::f64::consts::SQRT_2 - w[2][(1 as usize)])
-                    * ((x * x) + 0.25).ln()))
-                    .exp() + 1.0)
-                    .recip();
+        let x = if (x + upstream.min(value)) > ((p * p).ln_1p() - value) {
+            let d_x = v[1] + ((value * value) + 2.0).log((upstream * upstream) + 1.5);
+            1.5
         } else {
-            p *= chainrule::leaky_relu(p, 0.1);
+            let b = ({
+                let grad = upstream;
+                p
+            }) * (1.94 + x);
+            value
+        };
+        p *= (w[0][1] * ((p * p) + 0.25).log((upstream * upstream) + 1.5)).tanh() + 1.0;
+        let mut acc = 1.5f64;
+        for i in 0..3 {
+            let t = match i {
+                0 => upstream.mul_add(p, ((i + 1) as f64)),
+                1 => -v[(usize::min(i, 2) as usize)],
+                2 => p.min(upstream),
+                _ => x * v[i],
+            };
+            p += ((1.0 / (1.0 + (-(i as f64)).exp())).tanh() * 0.9).asin();
         }
-        if x.sin() < (upstream + c) {
-            let mut grad: f64 = value
-                / (f64::abs({
-                    let grad = p + w[1][0];
-                    c
-                }) + 1.0);
-            p += w[0][1] * ((c * c) + 0.25).log((x * x) + 1.5);
+        let mut c = (chainrule::tanh(w[(0 as usize)][1]) * acc.cosh()) * x;
+        if ((((if x != x.exp() {
+            let y = (p - w[1][1]) * p;
+            c
+        } else {
+            upstream
+        }) * c) - acc) + p) > 0.25
+        {
+            return (((if x != x.exp() {
+                let y = (p - w[1][1]) * p;
+                c
+            } else {
+                upstream
+            }) * c) - acc) + p;
         }
-        if (elu(p * std::f64::consts::SQRT_2, p) + p) > 0.25 {
-            return elu(p * std::f64::consts::SQRT_2, p) + p;
-        }
-        elu(p * std::f64::consts::SQRT_2, p) + p
+        (((if x != x.exp() {
+            let y = (p - w[1][1]) * p;
+            c
+        } else {
+            upstream
+        }) * c) - acc) + p
     }
 }
 
@@ -2810,16 +2805,17 @@ mod p88 {
         for row in w.into_iter() {
             let mut rows = *v;
             total /= ((total * row) * (total * row)) + 0.25;
+            if (total.tanh() * 2.0).sinh() > (std::f64::consts::SQRT_2 / ((row * row) + 1.0))
+            {
+                continue;
+            }
         }
-        let mut total = y - y;
-        for i in (0..1).rev() {
-            total += ((v[(i / 2)] * v[(i / 2)]) + 1.0).powi(-1).exp();
-        }
-        for j in 0..3 {
-            total += v[(usize::min(j, 1) as usize)];
-        }
-        total += f64::min(-std::f64::consts::E.mul_add(total, 2.69), chainrule::relu(total));
-        std::f64::consts::FRAC_PI_4
+        total
+            /= (((w[1] + total) / (total - std::f64::consts::SQRT_2).exp())
+                * ((w[1] + total) / (total - std::f64::consts::SQRT_2).exp())) + 1.0;
+        let c = v[1];
+        let h = c.min(c).powi(0) / (f64::abs(f64::min(total, v[0]).exp_m1()) + 1.0);
+        (f64::abs((v[1] - h).sinh()) + 0.5).powf(1.0 / (1.0 + (-(c * c)).exp())) + total
     }
 }
 
@@ -2940,15 +2936,18 @@ mod p93 {
         }
         for i in 0..1 {
             total /= ((y - std::f64::consts::E) * (y - std::f64::consts::E)) + 0.5;
+            if i < 0 {
+                continue;
+            }
             if total.atan2((1.5 * 1.5) + 0.5) != f64::acos(f64::tanh(y) * 0.9) {
                 total -= (((total * total).ln_1p() * (total * total).ln_1p()) + 0.5).sqrt();
             }
             total = 0.36 * w[i];
         }
-        let t = total.atan().sin();
-        let mut t = { (f64::tanh(t - y) * 2.0).exp() };
-        (((-total.atan2((total * total) + 0.5)).exp() + 1.0).recip()
-            * (std::f64::consts::FRAC_PI_4 + y)) - t
+        let value = total;
+        let mut t = { (f64::tanh(value - y) * 2.0).exp() };
+        (((-t.atan2((t * t) + 0.5)).exp() + 1.0).recip() * (std::f64::consts::FRAC_PI_4 + y))
+            - t
     }
 }
 
@@ -3084,21 +3083,30 @@ mod p98 {
     use chainrule::{differentiate, elu, leaky_relu, maxout, relu, sigmoid, tanh};
 
     #[differentiate(wrt (x), trace)]
-    pub fn f<T: chainrule::Real>(mut x: T, d_x: T, y: T) -> T {
-        x = x * T::one();
-        let grad: T = d_x / T::exp(T::max(T::from_f64(2.0), y));
-        let grad = (grad.tanh() * T::from_f64(2.0)).exp()
-            - (y.tanh() * T::from_f64(0.9))
-                .asin()
-                .max(((d_x * d_x) + T::from_f64(2.0)).sqrt());
+    pub fn f(mut x: f64, d_x: f64, y: f64) -> f64 {
+        x = x * 1.0;
+        let grad: f64 = d_x / f64::exp(f64::max(2.0, y));
+        let grad = (grad.tanh() * 2.0).exp()
+            - (y.tanh() * 0.9).asin().max(((d_x * d_x) + 2.0).sqrt());
         let mut s = x;
         let t = d_x;
-        if (t + T::from_f64(std::f64::consts::LN_2))
-            >= (T::from_f64(std::f64::consts::PI)
-                / ((T::from_f64(std::f64::consts::LN_2)
-                    * T::from_f64(std::f64::consts::LN_2)) + T::one()))
-        {}
-        return (relu(T::ln_1p(x * x)) + y) * s;
+        if (t + std::f64::consts::LN_2)
+            >= (std::f64::consts::PI
+                / ((std::f64::consts::LN_2 * std::f64::consts::LN_2) + 1.0))
+        {} else {
+            for j in (0..=2).rev() {
+                if relu(((j + 1) as f64)) >= y.max(x) {
+                    continue;
+                }
+                if !((j as f64) > 0.7) {
+                    s += chainrule::elu(t * (j as f64), 0.5);
+                    s -= std::f64::consts::PI.asinh().powi(3);
+                }
+                s = chainrule::leaky_relu(grad, 0.01);
+            }
+            s += std::f64::consts::FRAC_PI_4.powi(0) - (f64::tanh(s * s) * 2.0).exp_m1();
+        }
+        sigmoid(std::f64::consts::E) + s
     }
 }
 
@@ -3319,8 +3327,8 @@ fn random_traces_are_grad() {
     check("p96", value, &format!("{grad:?}"), &p96::f::trace(-0.5929923110872268, -0.9497986438141833, 1));
     let (value, grad) = p97::f::grad(0.8055131383621075, 0.1926845245796296);
     check("p97", value, &format!("{grad:?}"), &p97::f::trace(0.8055131383621075, 0.1926845245796296));
-    let (value, grad) = p98::f::grad::<f64>(0.18061662342402873, -0.6734167427230747, 0.6558725331099451);
-    check("p98", value, &format!("{grad:?}"), &p98::f::trace::<f64>(0.18061662342402873, -0.6734167427230747, 0.6558725331099451));
+    let (value, grad) = p98::f::grad(0.18061662342402873, -0.6734167427230747, 0.6558725331099451);
+    check("p98", value, &format!("{grad:?}"), &p98::f::trace(0.18061662342402873, -0.6734167427230747, 0.6558725331099451));
     let (value, grad) = p99::f::grad(0.1974708868074848, -0.02485183973727212);
     check("p99", value, &format!("{grad:?}"), &p99::f::trace(0.1974708868074848, -0.02485183973727212));
 }

@@ -417,6 +417,9 @@ impl Stmt {
                         let done = env.block(body);
                         env.scopes.pop();
                         done?;
+                        if env.jump.take() == Some(true) {
+                            break;
+                        }
                     }
                 }
             },
@@ -432,6 +435,11 @@ impl Stmt {
                     env.tick()?;
                     env.block(body)?;
                     *env.get_mut(counter) = Value::Int(k + 1);
+                }
+            }
+            Stmt::Jump { cond, brk } => {
+                if cond.eval(env)? {
+                    env.jump = Some(*brk);
                 }
             }
             Stmt::While {
@@ -463,7 +471,13 @@ impl Stmt {
 }
 
 pub(crate) fn exec_all(stmts: &[Stmt], env: &mut Env) -> Result<(), Stop> {
-    stmts.iter().try_for_each(|stmt| stmt.exec(env))
+    for stmt in stmts {
+        stmt.exec(env)?;
+        if env.jump.is_some() {
+            break;
+        }
+    }
+    Ok(())
 }
 
 /// What [`Program::evaluate`] gives.
@@ -486,6 +500,9 @@ pub(crate) struct Env {
     iterations: usize,
     /// The largest magnitude of a float computed (infinite once one is not finite).
     largest: f64,
+    /// A `break` (`Some(true)`) or `continue` (`Some(false)`) leaving the blocks up to its
+    /// loop.
+    jump: Option<bool>,
 }
 
 impl Env {
@@ -546,6 +563,9 @@ impl Env {
             let done = self.block(body);
             self.scopes.pop();
             done?;
+            if self.jump.take() == Some(true) {
+                break;
+            }
         }
         Ok(())
     }
@@ -577,6 +597,7 @@ impl Program {
                 .collect()],
             iterations: 0,
             largest: 0.0,
+            jump: None,
         };
         env.scopes.push(Vec::new());
         exec_all(&self.body, &mut env)?;

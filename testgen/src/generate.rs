@@ -23,6 +23,8 @@ pub(crate) struct Gen {
     /// Whether expressions may be iterator chains and closures (one program in four,
     /// decided by the seed alone).
     chains: bool,
+    /// Whether `for` loops may `break` and `continue` (one program in five).
+    jumps: bool,
 }
 
 impl Program {
@@ -34,6 +36,7 @@ impl Program {
             loops: 0,
             fresh: 0,
             chains: seed % 4 == 2,
+            jumps: seed % 5 == 3,
         };
         let mut params: Vec<Var> = Vec::new();
         let floats = 1 + gen.rng.below(3);
@@ -1141,6 +1144,18 @@ impl Gen {
         self.loops -= 1;
     }
 
+    /// In some `for` loops: `if cond { break; }` or `if cond { continue; }` somewhere in
+    /// the body (its condition on what is in scope where the body starts).
+    pub(crate) fn jump_in(&mut self, body: &mut Vec<Stmt>) {
+        if !self.jumps || !self.rng.chance(0.9) {
+            return;
+        }
+        let cond = self.cond(1);
+        let at = self.rng.below(body.len() + 1);
+        let brk = self.rng.chance(0.5);
+        body.insert(at, Stmt::Jump { cond, brk });
+    }
+
     pub(crate) fn for_loop(&mut self, out: &mut Vec<Stmt>) {
         self.ensure_carried(out);
         let outer = self.visible();
@@ -1181,6 +1196,7 @@ impl Gen {
             // The array is borrowed while `iter()` runs.
             let was = (!by_value).then(|| self.set_assignable(&array.name, false));
             self.loop_body(&mut body, &outer);
+            self.jump_in(&mut body);
             if let Some(was) = was {
                 self.set_assignable(&array.name, was);
             }
@@ -1228,6 +1244,7 @@ impl Gen {
                 });
             }
             self.loop_body(&mut body, &outer);
+            self.jump_in(&mut body);
             self.scopes.pop();
             Stmt::For {
                 index,
@@ -1263,6 +1280,7 @@ impl Gen {
                 });
             }
             self.loop_body(&mut body, &outer);
+            self.jump_in(&mut body);
             self.scopes.pop();
             Stmt::For {
                 index,

@@ -303,6 +303,8 @@ enum Stmt {
         limit: i64,
         body: Vec<Stmt>,
     },
+    /// `if cond { break; }` (`brk`) or `if cond { continue; }`, in a `for` loop's body.
+    Jump { cond: Cond, brk: bool },
     /// `while s < limit { body s += step; }` on a float (the step is at least 0.5).
     While {
         var: String,

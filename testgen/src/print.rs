@@ -570,6 +570,14 @@ impl Stmt {
                     }
                 }
             }
+            Stmt::Jump { cond, brk } => {
+                let cond = cond.tokens();
+                if *brk {
+                    quote!(if #cond { break; })
+                } else {
+                    quote!(if #cond { continue; })
+                }
+            }
             Stmt::While {
                 var,
                 limit,

@@ -18,10 +18,9 @@
 //! element. What is outside this language is an error at its tokens, saying what to
 //! write instead, and the chain becomes `0.0` so that nothing follows from it.
 
-use std::collections::HashSet;
 use std::rc::Rc;
 
-use proc_macro2::{Ident, Span, TokenStream, TokenTree};
+use proc_macro2::{Ident, Span};
 use quote::ToTokens;
 use syn::spanned::Spanned;
 use syn::visit::Visit;
@@ -29,14 +28,13 @@ use syn::visit_mut::VisitMut;
 use syn::{parse_quote, Block, Expr, ExprClosure, ExprMethodCall, Local, Pat, Stmt};
 
 use super::diag::Errors;
+use super::names::{mentions, Names};
 
 /// The block with its iterator chains and closures lowered.
 pub fn lowered(block: &Block, params: &[Ident], errors: &mut Errors) -> Block {
-    let mut used = HashSet::new();
-    idents(block.to_token_stream(), &mut used);
     let mut lower = Lowering {
         frames: vec![Frame::default()],
-        used,
+        names: Names::of(block),
         params: params.iter().map(Ident::to_string).collect(),
         pending: Vec::new(),
         errors,
@@ -44,29 +42,6 @@ pub fn lowered(block: &Block, params: &[Ident], errors: &mut Errors) -> Block {
     let mut block = block.clone();
     lower.visit_block_mut(&mut block);
     block
-}
-
-/// The identifiers a variable could have: all but method names (after `.`).
-fn idents(tokens: TokenStream, into: &mut HashSet<String>) {
-    let mut after_dot = false;
-    for token in tokens {
-        match &token {
-            TokenTree::Ident(ident) if !after_dot => {
-                into.insert(ident.to_string());
-            }
-            TokenTree::Group(group) => idents(group.stream(), into),
-            _ => {}
-        }
-        after_dot = matches!(&token, TokenTree::Punct(p) if p.as_char() == '.');
-    }
-}
-
-fn mentions(tokens: TokenStream, name: &str) -> bool {
-    tokens.into_iter().any(|token| match token {
-        TokenTree::Ident(ident) => ident == name,
-        TokenTree::Group(group) => mentions(group.stream(), name),
-        _ => false,
-    })
 }
 
 /// A closure bound by `let name = |…| …;`, with what it saw where it was written.
@@ -152,7 +127,7 @@ enum Consumer {
 
 struct Lowering<'e> {
     frames: Vec<Frame>,
-    used: HashSet<String>,
+    names: Names,
     /// The function's parameters (variables a `move` closure copies).
     params: Vec<String>,
     /// Copies to make before the loops of the chain being lowered: of a collection
@@ -472,14 +447,7 @@ fn consumer_name(call: &ExprMethodCall) -> bool {
 
 impl Lowering<'_> {
     fn fresh(&mut self, hint: &str) -> Ident {
-        let mut name = hint.to_string();
-        let mut k = 1;
-        while self.used.contains(&name) {
-            name = format!("{hint}_{k}");
-            k += 1;
-        }
-        self.used.insert(name.clone());
-        Ident::new(&name, Span::call_site())
+        self.names.fresh(hint)
     }
 
     /// Where `name` is bound now: (frame, position), or `None` (a parameter, a constant).
@@ -952,7 +920,7 @@ impl Lowering<'_> {
                     "zip" => {
                         let other = self.indexable(args[0], call)?;
                         let elem = substitute(&other.elem, &other.pos, &k);
-                        self.used.remove(&other.pos.to_string());
+                        self.names.release(&other.pos);
                         let same = other.end.to_token_stream().to_string() == len.to_token_stream().to_string();
                         let end = if same { len } else { int_method(&len, &other.end, "min") };
                         (end, Elem::Tuple(vec![seq.elem, elem]))
@@ -1583,10 +1551,12 @@ impl VisitMut for Lowering<'_> {
                 let result = self.consume(&call, None);
                 self.replace(expr, result);
             }
-            Expr::ForLoop(for_loop) if !is_plain_loop(&for_loop.expr) && is_chain(&for_loop.expr) => {
-                if let Some(label) = &for_loop.label {
-                    self.errors.push(error(label, "loop labels are not supported"));
-                }
+            // Chains, and loops over elements that `break` (made index loops, which the
+            // rewrite of jumps reads).
+            Expr::ForLoop(for_loop)
+                if (!is_plain_loop(&for_loop.expr) && is_chain(&for_loop.expr))
+                    || (super::exits::leaves(&for_loop.body) && !is_range_loop(&for_loop.expr)) =>
+            {
                 let for_loop = for_loop.clone();
                 let outer = std::mem::take(&mut self.pending);
                 let result = self.iterator(&for_loop.expr).and_then(|seqs| {
@@ -1598,7 +1568,17 @@ impl VisitMut for Lowering<'_> {
                 });
                 self.pending = outer;
                 match result {
-                    Ok(lowered) => *expr = lowered,
+                    Ok(mut lowered) => {
+                        if let Some(label) = &for_loop.label {
+                            if !label_loop(&mut lowered, label) {
+                                self.errors.push(error(
+                                    label,
+                                    "a label on a loop over a `chain` is not supported: label a loop around it",
+                                ));
+                            }
+                        }
+                        *expr = lowered;
+                    }
                     Err(error) => {
                         self.errors.push(error);
                         *expr = parse_quote!({});
@@ -1671,4 +1651,37 @@ fn rename(expr: &mut Expr, from: &Ident, to: &Ident) {
 
 fn tokens_of(expr: &Expr) -> String {
     expr.to_token_stream().to_string()
+}
+
+/// `a..b`, `a..=b` or `(a..b).rev()`.
+fn is_range_loop(expr: &Expr) -> bool {
+    match expr {
+        Expr::Paren(inner) => is_range_loop(&inner.expr),
+        Expr::Range(_) => true,
+        Expr::MethodCall(call) if call.method == "rev" && call.args.is_empty() => {
+            matches!(unparen(&call.receiver), Expr::Range(_))
+        }
+        _ => false,
+    }
+}
+
+/// Puts `label` on the one loop of a lowered `for`: whether there was exactly one.
+fn label_loop(lowered: &mut Expr, label: &syn::Label) -> bool {
+    match lowered {
+        Expr::ForLoop(for_loop) => {
+            for_loop.label = Some(label.clone());
+            true
+        }
+        Expr::Block(block) => {
+            let mut loops = block.block.stmts.iter_mut().filter_map(|stmt| match stmt {
+                Stmt::Expr(expr @ Expr::ForLoop(_), _) => Some(expr),
+                _ => None,
+            });
+            match (loops.next(), loops.next()) {
+                (Some(only), None) => label_loop(only, label),
+                _ => false,
+            }
+        }
+        _ => false,
+    }
 }

@@ -25,7 +25,9 @@ use diag::Errors;
 
 mod deferred;
 pub mod diag;
+mod exits;
 mod iterators;
+mod names;
 mod returns;
 mod tensor;
 
@@ -813,6 +815,7 @@ impl Lower<'_> {
             .collect();
         let block = iterators::lowered(block, &params, self.errors);
         let block = returns::structured(&deferred::initialized(&block));
+        let block = exits::structured(&block, self.errors);
         let value = self.block(&block, true);
         value.unwrap_or_else(|| self.placeholder())
     }
@@ -837,7 +840,7 @@ impl Lower<'_> {
                     if !(function_body && is_last) {
                         self.errors.at(
                             ret,
-                            "this `return` is not supported: `return value` may end the function, or a branch of an `if` at the function's top level (`if r < 0.0 { return 0.0; }`), not a loop or a `match` arm",
+                            "this `return` is inside an expression that has a value (`let y = { return x; };`): write it as a statement (`if c { return x; }`)",
                         );
                     }
                     match &ret.expr {
@@ -2221,7 +2224,7 @@ impl Lower<'_> {
 
     fn unsupported(&mut self, expr: &Expr) -> NodeId {
         let what = match expr {
-            Expr::Loop(e) => return self.error(e.loop_token, "`loop` is not supported: write a `for` loop over a range, or a `while` loop with its condition"),
+            Expr::Loop(e) => return self.error(e.loop_token, "this `loop` is inside an expression: bind its value with `let` (`let x = loop { … break v; };`)"),
             Expr::Macro(e) => {
                 self.unsupported_macro(&e.mac);
                 return self.placeholder();
@@ -2232,13 +2235,13 @@ impl Lower<'_> {
             Expr::Tuple(_) | Expr::Struct(_) => {
                 "tuples and structs are not supported: use arrays, or separate variables"
             }
-            Expr::Return(_) => "this `return` is not supported: `return value` may end the function, or a branch of an `if` at the function's top level (`if r < 0.0 { return 0.0; }`), not a loop or a `match` arm",
+            Expr::Return(_) => "this `return` is inside an expression that has a value (`let y = { return x; };`): write it as a statement (`if c { return x; }`)",
             Expr::Unsafe(_) => "`unsafe` blocks are not supported",
             Expr::Async(_) | Expr::Await(_) => "`async` code is not supported",
             Expr::Try(_) => "the `?` operator is not supported",
             Expr::Range(_) => "ranges are not supported",
             Expr::Let(_) => "`let` expressions are not supported",
-                        Expr::Break(_) | Expr::Continue(_) => "`break` and `continue` are not supported: put the condition in a `while` loop or an `if`",
+            Expr::Break(_) | Expr::Continue(_) => "this `break` or `continue` is inside an expression that has a value (`let a = if c { break } else { 1.0 };`): write it as a statement (`if c { break; }`)",
             Expr::Block(_) => "labelled blocks are not supported: remove the label",
             Expr::Path(_) => "qualified paths (`<T>::NAME`) are not supported: name the constant directly",
             _ => "this expression is not supported",
