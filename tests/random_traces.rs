@@ -345,8 +345,7 @@ mod p10 {
         })
             .tanh() * 2.0)
             .exp();
-        let x = forward;
-        let d_a = w[(2 - n)][usize::min(n, 1)];
+        let (x, d_a): (_, _) = (forward, w[(2 - n)][usize::min(n, 1)]);
         if ((f64::sqrt((sigmoid(0.25) * sigmoid(0.25)) + 0.25) * acc) + acc) > 0.25 {
             return (f64::sqrt((sigmoid(0.25) * sigmoid(0.25)) + 0.25) * acc) + acc;
         }
@@ -517,9 +516,8 @@ mod p16 {
 
     #[differentiate(trace)]
     pub fn f(y: f64, w: &[f64; 3], xs: &Vec<f64>) -> f64 {
-        let c = w[0];
-        let mut t = chainrule::relu(w[1]) + ((y * y) + 0.5).ln();
-        let a = (c.tanh().tan() - t).sin();
+        let (c, mut t): (_, _) = (w[0], chainrule::relu(w[1]) + ((y * y) + 0.5).ln());
+        let (a, _): (f64, f64) = (c.tanh().tan() - t).sin_cos();
         f64::tanh(0.98) - t
     }
 }
@@ -680,8 +678,7 @@ mod p22 {
 
     #[differentiate(trace)]
     pub fn f(x: f64, value: f64, z: f64, w: [f64; 3], xs: &Vec<f64>) -> f64 {
-        let q = z * value;
-        let mut s = std::f64::consts::LN_2;
+        let (q, mut s): (_, _) = (z * value, std::f64::consts::LN_2);
         for row in xs.iter().copied().rev() {
             let mut x = value;
             s
@@ -1052,27 +1049,31 @@ mod p34 {
                 .abs() + T::from_f64(0.5),
             sigmoid(y) - (y * y),
         );
-        let mut c = ((T::atan(T::from_f64(std::f64::consts::PI))
-            * T::atan(T::from_f64(std::f64::consts::PI))) + T::from_f64(0.25))
-            .ln() - (cache + cache.exp());
-        let h = ((y * y) + T::one()).log2();
-        let mut forward: T = -({
-            let phi = |t: T| T::from_f64(4.0);
-            phi(c)
-        });
-        let a = (((cache.abs() + T::from_f64(0.5))
-            .powf(T::from_f64(std::f64::consts::SQRT_2))
-            * (cache.abs() + T::from_f64(0.5)).powf(T::from_f64(std::f64::consts::SQRT_2)))
-            + T::from_f64(0.5))
-            .sqrt() * sigmoid(T::from_f64(std::f64::consts::SQRT_2)).min(y);
+        let (mut c, h): (_, _) = (
+            ((T::atan(T::from_f64(std::f64::consts::PI))
+                * T::atan(T::from_f64(std::f64::consts::PI))) + T::from_f64(0.25))
+                .ln() - (cache + cache.exp()),
+            ((y * y) + T::one()).log2(),
+        );
+        let (mut forward, a): (T, _) = (
+            -({
+                let phi = |t: T| T::from_f64(4.0);
+                phi(c)
+            }),
+            (((cache.abs() + T::from_f64(0.5)).powf(T::from_f64(std::f64::consts::SQRT_2))
+                * (cache.abs() + T::from_f64(0.5))
+                    .powf(T::from_f64(std::f64::consts::SQRT_2))) + T::from_f64(0.5))
+                .sqrt() * sigmoid(T::from_f64(std::f64::consts::SQRT_2)).min(y),
+        );
         let mut n1 = 0;
         while n1 < 2 {
             let mut p: T = T::from_f64(1.59);
             for k in 0..=3 {
-                let cache = ((T::from_f64(n1 as f64) * T::from_f64(n1 as f64))
-                    + T::from_f64(2.0))
-                    .powi(-1) * T::ln((forward * forward) + T::one());
-                let mut h = p - (y - h);
+                let (cache, mut h): (_, _) = (
+                    ((T::from_f64(n1 as f64) * T::from_f64(n1 as f64)) + T::from_f64(2.0))
+                        .powi(-1) * T::ln((forward * forward) + T::one()),
+                    p - (y - h),
+                );
                 c = -(forward + cache);
             }
             let mut a = T::from_f64(n1 as f64);
@@ -1250,8 +1251,7 @@ mod p40 {
 
     #[differentiate(trace)]
     pub fn f(d_x: f64) -> f64 {
-        let t = std::f64::consts::SQRT_2;
-        let d_a = d_x;
+        let (t, d_a): (_, _) = (std::f64::consts::SQRT_2, d_x);
         let mut y = (-({ d_x }))
             * (if t.exp() <= 1.0 { -d_a } else { std::f64::consts::FRAC_PI_4 });
         f64::tanh((f64::abs(d_x.cos()) + 0.5).powf(f64::cosh(d_x)))
@@ -1433,7 +1433,7 @@ mod p46 {
         let mut a = 1.0 / (1.0 + (-std::f64::consts::PI).exp());
         let mut n1 = 0;
         while n1 < 2 {
-            let a = (((n as f64) * (n as f64)) + 0.5).powi(-2).sin();
+            let (a, _): (f64, f64) = (((n as f64) * (n as f64)) + 0.5).powi(-2).sin_cos();
             n1 += 1;
         }
         (2.0 / 0.5) + a
@@ -2083,14 +2083,16 @@ mod p70 {
         if upstream.atan() != x {
             let mut acc: T = T::zero();
             for i in 0..4 {
-                let mut d_a = T::exp(T::tanh(T::from_f64(1.23)) * T::from_f64(2.0))
-                    .mul_add(
-                        T::sqrt((upstream * upstream) + T::from_f64(0.5)),
-                        T::from_f64(1.06) / ((x * x) + T::one()),
-                    );
-                let mut y = ((w[((i + 1) % 2)][(i / 2)] * v[usize::min(i, 2)]).tanh()
-                    * T::from_f64(2.0))
-                    .exp2();
+                let (mut d_a, mut y): (_, _) = (
+                    T::exp(T::tanh(T::from_f64(1.23)) * T::from_f64(2.0))
+                        .mul_add(
+                            T::sqrt((upstream * upstream) + T::from_f64(0.5)),
+                            T::from_f64(1.06) / ((x * x) + T::one()),
+                        ),
+                    ((w[((i + 1) % 2)][(i / 2)] * v[usize::min(i, 2)]).tanh()
+                        * T::from_f64(2.0))
+                        .exp2(),
+                );
                 acc -= acc;
             }
         } else {
@@ -2326,8 +2328,7 @@ mod p76 {
 
     #[differentiate(trace)]
     pub fn f(d_x: f64, x: f64, xs: &Vec<f64>) -> f64 {
-        let a = x;
-        let mut s = std::f64::consts::PI;
+        let (a, mut s): (_, _) = (x, std::f64::consts::PI);
         let mut p: f64 = 3.0;
         for k in 0..=3 {
             s += -s;
@@ -2336,8 +2337,10 @@ mod p76 {
         for k in (0..xs.len()).rev() {
             total += d_x * 0.25;
         }
-        let mut grad = xs[2];
-        let mut level1 = f64::asin(std::f64::consts::FRAC_PI_4.tanh() * 0.9);
+        let (mut grad, mut level1): (_, _) = (
+            xs[2],
+            f64::asin(std::f64::consts::FRAC_PI_4.tanh() * 0.9),
+        );
         while level1 < 0.5 {
             total *= xs[(0 as usize)].exp2().abs().cos();
             level1 += (f64::cbrt((p * p) + 0.5) * f64::cbrt((p * p) + 0.5)) + 0.25;
@@ -2962,33 +2965,46 @@ mod p94 {
             if value < tanh(value) {}
         }
         let mut value: f64 = sigmoid(value + (value.tanh() * 0.9).acos());
-        let a = ((value + value)
-            * xs.iter().copied().zip(xs.iter().copied()).map(|(u, o)| xs[0]).sum::<f64>())
-            .tanh();
-        let mut cache = xs.iter().enumerate().map(|(k, &el)| el).fold(-10.0, f64::max)
-            * std::f64::consts::LN_2;
-        let q = if (if (value >= xs[(0 as usize)]) || (std::f64::consts::PI > xs[1]) {
-            let s = cache * cache;
-            -cache
-        } else {
-            -std::f64::consts::E
-        }) < 0.5
-        {
-            cache + f64::powf(std::f64::consts::FRAC_PI_4.abs() + 0.5, std::f64::consts::PI)
-        } else {
-            let t = xs
-                .iter()
-                .zip(xs.iter())
-                .enumerate()
-                .map(|(i, (&t, &b2))| a * xs[((i / 2) as usize)])
-                .reduce(f64::min)
-                .unwrap();
+        let (a, mut cache): (_, _) = (
+            ((value + value)
+                * xs
+                    .iter()
+                    .copied()
+                    .zip(xs.iter().copied())
+                    .map(|(u, o)| xs[0])
+                    .sum::<f64>())
+                .tanh(),
+            xs.iter().enumerate().map(|(k, &el)| el).fold(-10.0, f64::max)
+                * std::f64::consts::LN_2,
+        );
+        let (q, mut a): (_, f64) = (
+            if (if (value >= xs[(0 as usize)]) || (std::f64::consts::PI > xs[1]) {
+                let s = cache * cache;
+                -cache
+            } else {
+                -std::f64::consts::E
+            }) < 0.5
             {
-                let g = |t: f64, r: f64| value * a;
-                g(xs[1], a)
-            }
-        };
-        let mut a: f64 = (f64::tanh(relu(0.5)) * 2.0).cosh();
+                cache
+                    + f64::powf(
+                        std::f64::consts::FRAC_PI_4.abs() + 0.5,
+                        std::f64::consts::PI,
+                    )
+            } else {
+                let t = xs
+                    .iter()
+                    .zip(xs.iter())
+                    .enumerate()
+                    .map(|(i, (&t, &b2))| a * xs[((i / 2) as usize)])
+                    .reduce(f64::min)
+                    .unwrap();
+                {
+                    let g = |t: f64, r: f64| value * a;
+                    g(xs[1], a)
+                }
+            },
+            (f64::tanh(relu(0.5)) * 2.0).cosh(),
+        );
         if ((((-xs[(0 as usize)]).tanh() * 0.9).asin() + cache) + value) > 0.25 {
             return (((-xs[(0 as usize)]).tanh() * 0.9).asin() + cache) + value;
         }

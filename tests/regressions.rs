@@ -653,3 +653,59 @@ fn mutable_parameters() {
     let f = |p: &[f64]| mut_parameters(p[0], [p[1], p[2], p[3]], 4);
     assert_matches_differences(f, &[0.7, 0.5, -1.0, 2.0], &analytic);
 }
+
+// Issue 11: tuples taken apart (once "destructuring patterns are not supported").
+
+#[differentiate]
+fn tuples(x: f64, y: f64, n: usize) -> f64 {
+    let (s, c) = x.sin_cos();
+    let (a, mut b): (f64, f64) = (s * y, c);
+    let ((p, _), (q, _)) = ((x * y, 0.0), (x + y).sin_cos());
+    // Fibonacci-like: both values are computed before either is assigned.
+    let (mut u, mut v) = (x, y);
+    for _ in 0..n {
+        (u, v) = (v, u + v * 0.5);
+    }
+    b += p * q;
+    let (y, x) = (x, y);
+    a + b + u * v + y - x
+}
+
+#[test]
+fn tuples_taken_apart() {
+    for (x, y) in [(0.5, -1.25), (1.5, 0.75)] {
+        let (value, g) = tuples::grad(x, y, 3);
+        assert_eq!(value, tuples(x, y, 3), "at {x}, {y}");
+        assert_matches_differences(|p: &[f64]| tuples(p[0], p[1], 3), &[x, y], &[g.x, g.y]);
+    }
+}
+
+// Issue 11: integers of every type as parameters, bounds, exponents and constants, and an
+// array length that is a constant expression.
+
+const QUARTER: usize = 4;
+const TICKS: u32 = 10;
+
+#[differentiate]
+fn integer_kinds(x: f64, n: u32, k: i32) -> f64 {
+    let dt = 1.0 / TICKS as f64;
+    let mut t = x;
+    for i in 0..n {
+        t += dt * (i as f64) * t.powi(k);
+    }
+    let mut buf = [0.0; QUARTER * 2];
+    for i in 0..QUARTER * 2 {
+        buf[i] = t * i as f64;
+    }
+    let m = (n % 3).max(1) as f64;
+    t / QUARTER as f64 + m + buf[QUARTER + 1] * buf[1]
+}
+
+#[test]
+fn integers_of_every_type() {
+    for x in [0.5, -0.3] {
+        let (value, g) = integer_kinds::grad(x, 4, 2);
+        assert_eq!(value, integer_kinds(x, 4, 2));
+        assert_matches_differences(|p: &[f64]| integer_kinds(p[0], 4, 2), &[x], &[g.x]);
+    }
+}

@@ -486,6 +486,19 @@ fn jumps(xs: &[f64], w: [f64; 3], x: f64) -> f64 {
     }
     s + t
 }",
+    // Tuples taken apart: `sin_cos`, nested patterns, a swap.
+    "#[differentiate]
+fn tuples(x: f64, y: f64, n: usize) -> f64 {
+    let (s, c) = x.sin_cos();
+    let ((p, _), (q, mut r)): ((f64, f64), (f64, f64)) = ((x * y, 0.0), (x + y).sin_cos());
+    let (mut u, mut v) = (x, y);
+    for _ in 0..n {
+        (u, v) = (v, u + v * 0.5);
+    }
+    r += p;
+    let (y, x) = (x, y);
+    s * c + q * r + u * v + y - x
+}",
     // A module of functions: its helpers are differentiated without attributes of their
     // own, one has its own `wrt`, one returns an integer (left alone), and a call of a
     // function outside (checked at the call).

@@ -19,6 +19,8 @@ thread_local! {
     /// Whether loops over an array's elements are written as iterator chains
     /// (`for (j, e) in (0..w.len()).zip(w.iter().copied()).rev()`).
     static CHAINED: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+    /// Whether `let`s are written as tuples where that means the same.
+    static TUPLED: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
 }
 
 pub(crate) fn generic() -> bool {
@@ -413,11 +415,70 @@ impl Block {
 }
 
 pub(crate) fn block_tokens(stmts: &[Stmt]) -> TokenStream {
-    let stmts = stmts.iter().map(Stmt::tokens);
-    quote!(#(#stmts)*)
+    if !TUPLED.with(|t| t.get()) {
+        let stmts = stmts.iter().map(Stmt::tokens);
+        return quote!(#(#stmts)*);
+    }
+    // Two `let`s in a row as one tuple `let`, where that means the same (the second value
+    // does not read the first name); a `let` of `e.sin()` as `let (v, _) = e.sin_cos();`.
+    let mut out = TokenStream::new();
+    let mut k = 0;
+    while k < stmts.len() {
+        if let (Some(first), Some(second)) = (
+            stmts.get(k).and_then(Stmt::tuple_part),
+            stmts.get(k + 1).and_then(Stmt::tuple_part),
+        ) {
+            let reads_first = second
+                .3
+                .to_string()
+                .split(|c: char| !c.is_alphanumeric() && c != '_')
+                .any(|w| first.0 == w);
+            if !reads_first && first.0 != second.0 {
+                let ((a, ma, ta, va), (b, mb, tb, vb)) = (first, second);
+                out.extend(quote!(let (#ma #a, #mb #b): (#ta, #tb) = (#va, #vb);));
+                k += 2;
+                continue;
+            }
+        }
+        if let Stmt::Let {
+            name,
+            mutable,
+            annotation,
+            value: Expr::Call(Form::Method, "sin", args),
+        } = &stmts[k]
+        {
+            let (name, mutability) = (ident(name), mutable.then(|| quote!(mut)));
+            let ty = annotation.as_ref().map(kind_tokens).unwrap_or_else(float_type);
+            let receiver = args[0].operand();
+            let float = float_type();
+            out.extend(quote!(let (#mutability #name, _): (#ty, #float) = #receiver.sin_cos();));
+            k += 1;
+            continue;
+        }
+        out.extend(stmts[k].tokens());
+        k += 1;
+    }
+    out
 }
 
 impl Stmt {
+    /// A `let` as the part of a tuple `let`: its name, `mut`, type (`_` if none is
+    /// written) and value.
+    fn tuple_part(&self) -> Option<(Ident, Option<TokenStream>, TokenStream, TokenStream)> {
+        match self {
+            Stmt::Let {
+                name,
+                mutable,
+                annotation,
+                value,
+            } => {
+                let ty = annotation.as_ref().map(kind_tokens).unwrap_or_else(|| quote!(_));
+                Some((ident(name), mutable.then(|| quote!(mut)), ty, value.tokens()))
+            }
+            _ => None,
+        }
+    }
+
     pub(crate) fn tokens(&self) -> TokenStream {
         match self {
             Stmt::Let {
@@ -670,6 +731,8 @@ impl Program {
         DEFERRED.with(|d| d.set(self.seed % 11 == 5));
         // One program in three writes its loops over elements as iterator chains.
         CHAINED.with(|c| c.set(self.seed % 3 == 1));
+        // One program in six writes pairs of `let`s as tuple `let`s.
+        TUPLED.with(|t| t.set(self.seed % 6 == 4));
         let float = float_type();
         // One program in five names the lifetime of its references (`&'a [f64]`), decided by
         // the seed alone so that the rest of the program is the same either way.
@@ -733,6 +796,7 @@ impl Program {
         GENERIC.with(|g| g.set(outer));
         DEFERRED.with(|d| d.set(false));
         CHAINED.with(|c| c.set(false));
+        TUPLED.with(|t| t.set(false));
         quote! {
             fn f #generics (#(#params),*) -> #float {
                 #body

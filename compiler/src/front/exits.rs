@@ -169,14 +169,23 @@ impl Exits<'_> {
             match self.returned.clone() {
                 // The function's value: what `return` gave, or the rest's.
                 Some((returned, value)) if tail && set.iter().all(|f| *f == returned) => {
-                    out.push(Stmt::Expr(
-                        parse_quote!(if #returned { #value } else { #(#rest)* }),
-                        None,
-                    ));
+                    let mut guard: Expr = parse_quote!(if #returned { #value } else {});
+                    if let Expr::If(branch) = &mut guard {
+                        if let Some((_, otherwise)) = &mut branch.else_branch {
+                            if let Expr::Block(b) = &mut **otherwise {
+                                b.block.stmts = rest;
+                            }
+                        }
+                    }
+                    out.push(Stmt::Expr(guard, None));
                 }
                 _ => {
                     let test = any(&set);
-                    out.push(Stmt::Expr(parse_quote!(if !(#test) { #(#rest)* }), None));
+                    let mut guard: Expr = parse_quote!(if !(#test) {});
+                    if let Expr::If(branch) = &mut guard {
+                        branch.then_branch.stmts = rest;
+                    }
+                    out.push(Stmt::Expr(guard, None));
                 }
             }
             break;
@@ -226,7 +235,7 @@ impl Exits<'_> {
                 *init.expr = parse_quote!(#result);
                 let stmts = vec![
                     parse_quote!(let mut #result = #zero;),
-                    Stmt::Expr(rewritten, None),
+                    Stmt::Expr(rewritten, Some(Default::default())),
                     Stmt::Local(local),
                 ];
                 (stmts, flags, false)
@@ -243,7 +252,7 @@ impl Exits<'_> {
                 };
                 let stmts = vec![
                     parse_quote!(let mut #result = 0.0;),
-                    Stmt::Expr(rewritten, None),
+                    Stmt::Expr(rewritten, Some(Default::default())),
                     Stmt::Expr(value, None),
                 ];
                 (stmts, flags, false)
@@ -457,29 +466,46 @@ impl Exits<'_> {
                 Some((low, high, rev)) => {
                     let (next, end) = (self.names.fresh("next"), self.names.fresh("end"));
                     let test = any(&stop);
-                    let pat = &l.pat;
-                    let body_stmts = &body.stmts;
-                    if rev {
-                        parse_quote!({
-                            let #end = #low;
-                            let mut #next = #high;
-                            while !(#test) && #next > #end {
-                                #next -= 1;
-                                let #pat = #next;
-                                #(#body_stmts)*
-                            }
-                        })
+                    // Built, not parsed: the pattern and the body are the user's.
+                    let bind = Stmt::Local(syn::Local {
+                        attrs: Vec::new(),
+                        let_token: Default::default(),
+                        pat: (*l.pat).clone(),
+                        init: Some(syn::LocalInit {
+                            eq_token: Default::default(),
+                            expr: Box::new(parse_quote!(#next)),
+                            diverge: None,
+                        }),
+                        semi_token: Default::default(),
+                    });
+                    let (mut counted, step, first, test_bound): (Expr, Stmt, Expr, Expr) = if rev {
+                        (
+                            parse_quote!(while !(#test) && #next > #end {}),
+                            parse_quote!(#next -= 1;),
+                            high,
+                            low,
+                        )
                     } else {
-                        parse_quote!({
-                            let #end = #high;
-                            let mut #next = #low;
-                            while !(#test) && #next < #end {
-                                let #pat = #next;
-                                #next += 1;
-                                #(#body_stmts)*
-                            }
-                        })
+                        (
+                            parse_quote!(while !(#test) && #next < #end {}),
+                            parse_quote!(#next += 1;),
+                            low,
+                            high,
+                        )
+                    };
+                    if let Expr::While(w) = &mut counted {
+                        let mut stmts = if rev { vec![step, bind] } else { vec![bind, step] };
+                        stmts.extend(body.stmts);
+                        w.body.stmts = stmts;
                     }
+                    let mut block: Expr = parse_quote!({
+                        let #end = #test_bound;
+                        let mut #next = #first;
+                    });
+                    if let Expr::Block(b) = &mut block {
+                        b.block.stmts.push(Stmt::Expr(counted, None));
+                    }
+                    block
                 }
                 None => {
                     self.errors.at(
@@ -495,25 +521,38 @@ impl Exits<'_> {
                 l.body = body;
                 Expr::While(l)
             }
-            Expr::While(l) => {
-                let (test, cond, body_stmts) = (any(&stop), &l.cond, &body.stmts);
-                parse_quote!(while !(#test) && (#cond) { #(#body_stmts)* })
+            Expr::While(mut l) => {
+                let (test, cond) = (any(&stop), &l.cond);
+                *l.cond = parse_quote!(!(#test) && (#cond));
+                l.label = None;
+                l.body = body;
+                Expr::While(l)
             }
             Expr::Loop(l) if stop.is_empty() => {
                 self.errors.at(
                     l.loop_token,
                     "this `loop` has no `break`, so it never ends: give it a `break` (`if done { break; }`), or write a `while` loop",
                 );
-                parse_quote!(0.0)
+                parse_quote!({ 0.0 })
             }
             Expr::Loop(_) => {
-                let (test, body_stmts) = (any(&stop), &body.stmts);
-                parse_quote!(while !(#test) { #(#body_stmts)* })
+                let test = any(&stop);
+                let mut counted: Expr = parse_quote!(while !(#test) {});
+                if let Expr::While(w) = &mut counted {
+                    w.body = body;
+                }
+                counted
             }
             _ => unreachable!("a loop"),
         };
         let rewritten = match &this.broke {
-            Some(broke) => syn::parse_quote_spanned!(span=> { let mut #broke = false; #rewritten }),
+            Some(broke) => {
+                let mut block: Expr = syn::parse_quote_spanned!(span=> { let mut #broke = false; });
+                if let Expr::Block(b) = &mut block {
+                    b.block.stmts.push(Stmt::Expr(rewritten, None));
+                }
+                block
+            }
             None => rewritten,
         };
         (rewritten, this.stops)

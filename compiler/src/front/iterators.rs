@@ -1238,7 +1238,10 @@ impl Lowering<'_> {
             } else {
                 parse_quote!(#start..#end)
             };
-            stmts.push(Stmt::Expr(parse_quote!(for #pos in #range { #(#body)* }), None));
+            stmts.push(Stmt::Expr(
+                with_body(parse_quote!(for #pos in #range {}), body),
+                None,
+            ));
         }
         Ok(match acc {
             Some(acc) => match empty {
@@ -1275,7 +1278,7 @@ impl Lowering<'_> {
                 let elem = self.materialize(elem, &mut stmts);
                 let cond = self.apply(func, vec![elem.clone()], at)?;
                 let inner = self.staged(rest, elem, consumer, acc, at)?;
-                stmts.push(Stmt::Expr(parse_quote!(if #cond { #(#inner)* }), None));
+                stmts.push(Stmt::Expr(with_body(parse_quote!(if #cond {}), inner), None));
                 Ok(stmts)
             }
         }
@@ -1684,4 +1687,15 @@ fn label_loop(lowered: &mut Expr, label: &syn::Label) -> bool {
         }
         _ => false,
     }
+}
+
+/// A `for` loop or an `if` with these statements as its body (built, not parsed: they may
+/// be the user's).
+fn with_body(mut expr: Expr, stmts: Vec<Stmt>) -> Expr {
+    match &mut expr {
+        Expr::ForLoop(for_loop) => for_loop.body.stmts = stmts,
+        Expr::If(branch) => branch.then_branch.stmts = stmts,
+        _ => unreachable!("a loop or an if"),
+    }
+    expr
 }

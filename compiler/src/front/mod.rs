@@ -30,6 +30,7 @@ mod iterators;
 mod names;
 mod returns;
 mod tensor;
+mod tuples;
 
 use tensor::{is_tensor_type, is_view_type};
 
@@ -813,7 +814,8 @@ impl Lower<'_> {
             .iter()
             .map(|binding| binding.ident.clone())
             .collect();
-        let block = iterators::lowered(block, &params, self.errors);
+        let block = tuples::flattened(block);
+        let block = iterators::lowered(&block, &params, self.errors);
         let block = returns::structured(&deferred::initialized(&block));
         let block = exits::structured(&block, self.errors);
         let value = self.block(&block, true);
@@ -908,7 +910,7 @@ impl Lower<'_> {
             pat => {
                 self.errors.at(
                     pat,
-                    "destructuring patterns are not supported: bind one name at a time (`let a = x; let b = y;`)",
+                    "this pattern is not supported: a `let` binds a name, or takes apart a tuple (`let (a, b) = (x, y);`, `let (s, c) = x.sin_cos();`)",
                 );
                 return;
             }
@@ -2232,9 +2234,8 @@ impl Lower<'_> {
             Expr::Closure(_) => "a closure here is not supported: bind it with `let` and call it (`let sq = |t: f64| t * t; sq(x)`), or give it to an iterator adaptor (`xs.iter().map(|x| x * x)`)",
             Expr::Reference(_) => "references are not supported: use float values",
             Expr::Field(_) => "field access is not supported: pass each float as its own parameter",
-            Expr::Tuple(_) | Expr::Struct(_) => {
-                "tuples and structs are not supported: use arrays, or separate variables"
-            }
+            Expr::Tuple(_) => "a tuple kept whole is not supported: take it apart where it is made (`let (a, b) = (x, y);`), or use an array",
+            Expr::Struct(_) => "structs are not supported: use arrays, or separate variables",
             Expr::Return(_) => "this `return` is inside an expression that has a value (`let y = { return x; };`): write it as a statement (`if c { return x; }`)",
             Expr::Unsafe(_) => "`unsafe` blocks are not supported",
             Expr::Async(_) | Expr::Await(_) => "`async` code is not supported",

@@ -1,20 +1,12 @@
 #[differentiate]
-mod model {
-    fn sq(t: f64) -> f64 {
-        t * t
+fn tuples(x: f64, y: f64, n: usize) -> f64 {
+    let (s, c) = x.sin_cos();
+    let ((p, _), (q, mut r)): ((f64, f64), (f64, f64)) = ((x * y, 0.0), (x + y).sin_cos());
+    let (mut u, mut v) = (x, y);
+    for _ in 0..n {
+        (u, v) = (v, u + v * 0.5);
     }
-    fn index(i: usize) -> usize {
-        i % 3
-    }
-    #[differentiate(wrt(x))]
-    pub fn scaled(x: f64, c: f64) -> f64 {
-        sq(x) * c
-    }
-    pub fn loss(w: [f64; 3], x: f64) -> f64 {
-        let mut s = 0.0;
-        for i in 0..3 {
-            s += scaled(w[i], x) + outside(w[i]);
-        }
-        s
-    }
+    r += p;
+    let (y, x) = (x, y);
+    s * c + q * r + u * v + y - x
 }

@@ -1,0 +1,228 @@
+//! Tuples in the body, taken apart on the syntax tree (spans kept) into the one-name `let`s
+//! and assignments the front end reads:
+//!
+//! ```text
+//! let (s, c) = x.sin_cos();          →  let s = x.sin(); let c = x.cos();
+//! let (a, mut b) = (x * 2.0, y);     →  let a = x * 2.0; let mut b = y;
+//! (a, b) = (b, a + b);               →  let next_a = b; let next_b = a + b; a = next_a; b = next_b;
+//! ```
+//!
+//! Every part is evaluated before any is bound, as in Rust (through temporaries where a later
+//! part reads a name an earlier one binds). Other tuples are left for the front end to
+//! refuse.
+
+use quote::ToTokens;
+use syn::visit_mut::VisitMut;
+use syn::{parse_quote, Block, Expr, Pat, Stmt};
+
+use super::names::{mentions, Names};
+
+/// The block with its tuple `let`s and assignments taken apart.
+pub fn flattened(block: &Block) -> Block {
+    let mut block = block.clone();
+    let mut tuples = Tuples {
+        names: Names::of(&block),
+    };
+    tuples.visit_block_mut(&mut block);
+    block
+}
+
+struct Tuples {
+    names: Names,
+}
+
+impl VisitMut for Tuples {
+    fn visit_block_mut(&mut self, block: &mut Block) {
+        syn::visit_mut::visit_block_mut(self, block);
+        let mut stmts = Vec::new();
+        for stmt in std::mem::take(&mut block.stmts) {
+            match self.rewrite(&stmt) {
+                Some(rewritten) => stmts.extend(rewritten),
+                None => stmts.push(stmt),
+            }
+        }
+        block.stmts = stmts;
+    }
+}
+
+/// A part of a tuple on the right: an expression, or a tuple of them.
+enum Part {
+    Value(Expr),
+    Tuple(Vec<Part>),
+}
+
+impl Tuples {
+    fn rewrite(&mut self, stmt: &Stmt) -> Option<Vec<Stmt>> {
+        match stmt {
+            Stmt::Local(local) if local.init.as_ref().is_some_and(|i| i.diverge.is_none()) => {
+                let (pat, ty) = match &local.pat {
+                    Pat::Type(typed) => (&*typed.pat, Some(&*typed.ty)),
+                    pat => (pat, None),
+                };
+                if !matches!(unparen_pat(pat), Pat::Tuple(_)) {
+                    return None;
+                }
+                let mut stmts = Vec::new();
+                let value = self.parts(&local.init.as_ref()?.expr, &mut stmts)?;
+                let mut pairs = Vec::new();
+                flatten(pat, ty, value, &mut pairs)?;
+                stmts.extend(self.bind(pairs));
+                Some(stmts)
+            }
+            Stmt::Expr(Expr::Assign(assign), Some(_)) if matches!(&*assign.left, Expr::Tuple(_)) => {
+                let mut stmts = Vec::new();
+                let value = self.parts(&assign.right, &mut stmts)?;
+                let mut targets = Vec::new();
+                places(&assign.left, value, &mut targets)?;
+                // Every value first, then every assignment.
+                let mut temporaries = Vec::new();
+                for (place, value) in &targets {
+                    let hint = match place {
+                        Expr::Path(path) => format!("next_{}", path.to_token_stream()),
+                        _ => "next".to_string(),
+                    };
+                    let temporary = self.names.fresh(&hint);
+                    stmts.push(parse_quote!(let #temporary = #value;));
+                    temporaries.push(temporary);
+                }
+                for ((place, _), temporary) in targets.iter().zip(temporaries) {
+                    stmts.push(parse_quote!(#place = #temporary;));
+                }
+                Some(stmts)
+            }
+            _ => None,
+        }
+    }
+
+    /// The right side as parts: a tuple `(a, b)`, or `x.sin_cos()` (its receiver bound
+    /// once, unless it is a name).
+    fn parts(&mut self, expr: &Expr, stmts: &mut Vec<Stmt>) -> Option<Part> {
+        match expr {
+            Expr::Paren(inner) => self.parts(&inner.expr, stmts),
+            Expr::Tuple(tuple) => {
+                let mut parts = Vec::new();
+                for elem in &tuple.elems {
+                    parts.push(
+                        self.parts(elem, stmts)
+                            .unwrap_or_else(|| Part::Value(elem.clone())),
+                    );
+                }
+                Some(Part::Tuple(parts))
+            }
+            Expr::MethodCall(call) if call.method == "sin_cos" && call.args.is_empty() => {
+                let receiver = match &*call.receiver {
+                    receiver @ Expr::Path(_) => receiver.clone(),
+                    receiver => {
+                        let angle = self.names.fresh("angle");
+                        stmts.push(parse_quote!(let #angle = #receiver;));
+                        parse_quote!(#angle)
+                    }
+                };
+                let (sin, cos) = (
+                    syn::Ident::new("sin", call.method.span()),
+                    syn::Ident::new("cos", call.method.span()),
+                );
+                Some(Part::Tuple(vec![
+                    Part::Value(parse_quote!(#receiver.#sin())),
+                    Part::Value(parse_quote!(#receiver.#cos())),
+                ]))
+            }
+            _ => None,
+        }
+    }
+
+    /// `let`s binding each name, every value evaluated before any name is bound.
+    fn bind(&mut self, pairs: Vec<(Pat, Expr)>) -> Vec<Stmt> {
+        let mut bound: Vec<String> = Vec::new();
+        let mut clash = false;
+        for (pat, value) in &pairs {
+            if bound.iter().any(|name| mentions(value.to_token_stream(), name)) {
+                clash = true;
+            }
+            if let Pat::Ident(binding) = unparen_pat(pat) {
+                bound.push(binding.ident.to_string());
+            } else if let Pat::Type(typed) = pat {
+                if let Pat::Ident(binding) = &*typed.pat {
+                    bound.push(binding.ident.to_string());
+                }
+            }
+        }
+        if !clash {
+            return pairs
+                .into_iter()
+                .map(|(pat, value)| parse_quote!(let #pat = #value;))
+                .collect();
+        }
+        let mut stmts = Vec::new();
+        let mut temporaries = Vec::new();
+        for (_, value) in &pairs {
+            let temporary = self.names.fresh("part");
+            stmts.push(parse_quote!(let #temporary = #value;));
+            temporaries.push(temporary);
+        }
+        for ((pat, _), temporary) in pairs.into_iter().zip(temporaries) {
+            stmts.push(parse_quote!(let #pat = #temporary;));
+        }
+        stmts
+    }
+}
+
+fn unparen_pat(pat: &Pat) -> &Pat {
+    match pat {
+        Pat::Paren(inner) => unparen_pat(&inner.pat),
+        other => other,
+    }
+}
+
+/// Pairs each name of the pattern with its part (`_` binds nothing); `None` where the
+/// shapes differ (left for the front end, or rustc, to report).
+fn flatten(pat: &Pat, ty: Option<&syn::Type>, part: Part, pairs: &mut Vec<(Pat, Expr)>) -> Option<()> {
+    match (unparen_pat(pat), part) {
+        (Pat::Wild(_), _) => Some(()),
+        (Pat::Tuple(tuple), Part::Tuple(parts)) if tuple.elems.len() == parts.len() => {
+            let types: Vec<Option<&syn::Type>> = match ty {
+                Some(syn::Type::Tuple(types)) if types.elems.len() == parts.len() => {
+                    types.elems.iter().map(Some).collect()
+                }
+                _ => vec![None; parts.len()],
+            };
+            for ((pat, part), ty) in tuple.elems.iter().zip(parts).zip(types) {
+                flatten(pat, ty, part, pairs)?;
+            }
+            Some(())
+        }
+        (pat @ Pat::Ident(binding), Part::Value(value)) if binding.subpat.is_none() => {
+            let pat = match ty {
+                Some(ty) if !matches!(ty, syn::Type::Infer(_)) => Pat::Type(syn::PatType {
+                    attrs: Vec::new(),
+                    pat: Box::new(pat.clone()),
+                    colon_token: Default::default(),
+                    ty: Box::new(ty.clone()),
+                }),
+                _ => pat.clone(),
+            };
+            pairs.push((pat, value));
+            Some(())
+        }
+        _ => None,
+    }
+}
+
+/// Pairs each place on the left of a tuple assignment with its value.
+fn places(left: &Expr, part: Part, targets: &mut Vec<(Expr, Expr)>) -> Option<()> {
+    match (left, part) {
+        (Expr::Paren(inner), part) => places(&inner.expr, part, targets),
+        (Expr::Tuple(tuple), Part::Tuple(parts)) if tuple.elems.len() == parts.len() => {
+            for (place, part) in tuple.elems.iter().zip(parts) {
+                places(place, part, targets)?;
+            }
+            Some(())
+        }
+        (Expr::Infer(_), _) => Some(()),
+        (place, Part::Value(value)) => {
+            targets.push((place.clone(), value));
+            Some(())
+        }
+        _ => None,
+    }
+}
