@@ -24,11 +24,30 @@
 //! # let _ = value;
 //! ```
 //!
-//! See the README for the supported language, the derivative of every operation, the
-//! conventions at kinks, and the limits.
+//! The [`guide`] is the reference: the generated API, the supported language, the
+//! derivative of every operation, the conventions at kinks, the errors and the limits.
 
 pub use chainrule_core::*;
 pub use chainrule_derive::differentiate;
+
+/// The reference, chapter by chapter (clap's `_derive::_tutorial` is the model): every
+/// example compiles and runs as a doctest, so that the guide stays true.
+pub mod guide {
+    #[doc = include_str!("../guide/api.md")]
+    pub mod api {}
+    #[doc = include_str!("../guide/language.md")]
+    pub mod language {}
+    #[doc = include_str!("../guide/arrays.md")]
+    pub mod arrays {}
+    #[doc = include_str!("../guide/operations.md")]
+    pub mod operations {}
+    #[doc = include_str!("../guide/differentiation.md")]
+    pub mod differentiation {}
+    #[doc = include_str!("../guide/errors.md")]
+    pub mod errors {}
+    #[doc = include_str!("../guide/internals.md")]
+    pub mod internals {}
+}
 
 /// The README's examples, compiled and run as doctests so that they stay true.
 #[doc = include_str!("../README.md")]

@@ -1,6 +1,6 @@
 //! The compiler behind [chainrule](https://docs.rs/chainrule)'s `#[differentiate]`: from
 //! an ordinary Rust function to its gradient, as ordinary Rust. The macro crate
-//! (`chainrule-derive`) is a thin shim over [`expand`].
+//! (`chainrule-derive`) is a thin shim over [`expand()`].
 //!
 //! The stages, in pipeline order; each module imports only from those above it (a test,
 //! `tests/stages.rs`, checks that against [`STAGES`]):

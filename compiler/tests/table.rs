@@ -1,4 +1,4 @@
-//! What the operation table is checked against: the README's table (every row is there,
+//! What the operation table is checked against: the the guide's table (every row is there,
 //! and nothing else is), the random-program generator's own evaluator (the same values as
 //! each row's), and its generator (every row appears in its programs).
 
@@ -7,16 +7,16 @@ use std::collections::HashSet;
 use chainrule_compiler::ops::{Arg, Prim, Syntax};
 use chainrule_testgen::{operation, Program};
 
-/// The README's "Supported operations" section.
+/// The "Supported operations" section of the operations guide (`guide/operations.md`).
 fn section() -> String {
-    let readme =
-        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../README.md")).expect("README.md");
+    let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../guide/operations.md"))
+        .expect("guide/operations.md");
     let start = readme.find("## Supported operations").expect("the section");
     let rest = &readme[start + 2..];
     rest[..rest.find("\n## ").unwrap_or(rest.len())].to_string()
 }
 
-/// How the README writes a row's operation.
+/// How the guide writes a row's operation.
 fn written(prim: Prim) -> String {
     let rule = prim.rule();
     match rule.syntax {
@@ -35,7 +35,7 @@ fn readme_lists_every_operation() {
         .map(|&prim| written(prim))
         .filter(|form| !section.contains(form.as_str()))
         .collect();
-    assert!(missing.is_empty(), "README's table lacks {missing:?}");
+    assert!(missing.is_empty(), "the guide's table lacks {missing:?}");
 }
 
 #[test]
@@ -55,7 +55,7 @@ fn readme_lists_no_other_method() {
             methods
                 .iter()
                 .any(|p| p.rule().name == name && p.rule().syntax == Syntax::Method),
-            "README's table names the method `{name}`, which is not a row of the operation table"
+            "the guide's table names the method `{name}`, which is not a row of the operation table"
         );
     }
 }

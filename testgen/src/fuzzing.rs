@@ -13,7 +13,7 @@ use proc_macro2::{Delimiter, Group, Ident, Literal, Punct, Spacing, Span, TokenS
 // The corpus
 
 /// Valid annotated functions, as source text with their `#[differentiate]` attribute: the
-/// language of the README (scalars, `let`, shadowing, blocks, `if`/`else`, `match`, `for`
+/// language of the guide (scalars, `let`, shadowing, blocks, `if`/`else`, `match`, `for`
 /// and `while` loops, arrays, slices, calls, activations, float methods, `wrt(..)`,
 /// `backward = rule`, generic `T: chainrule::Real`, `f32`). Each expands without error.
 pub const CORPUS: &[&str] = &[

@@ -2287,7 +2287,7 @@ fn while_header(while_loop: &syn::ExprWhile) -> Header {
 /// After "unsupported method `name`": the nearest supported one, and where they are listed.
 fn unsupported_method_note(name: &str) -> String {
     let nearest = nearest_method_note(name);
-    format!("{nearest}: chainrule differentiates the float methods with a derivative almost everywhere (exp, ln, powi, sin, tanh, max, abs, floor, …; listed in the README)")
+    format!("{nearest}: chainrule differentiates the float methods with a derivative almost everywhere (exp, ln, powi, sin, tanh, max, abs, floor, …; listed in the guide, `chainrule::guide::operations`)")
 }
 
 /// How a parameter of this type is passed.

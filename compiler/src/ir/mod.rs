@@ -3,7 +3,7 @@
 //! A node's inputs always come before it, so arena order is evaluation order and the
 //! reverse pass is a backwards walk. Identical nodes are interned, which gives common
 //! subexpression elimination for free; every new node first goes through the
-//! simplifier's peephole rules ([`peephole::peephole`]).
+//! simplifier's peephole rules (`peephole::peephole`).
 //!
 //! Control flow is structured: every node belongs to a [`Region`]. The function body is
 //! the top region; an `if` is an [`Op::Branch`] node owning two regions, a loop an
@@ -445,7 +445,7 @@ pub enum Op {
     Update,
     /// `array` with `array[i]… += value` (gradients flowing into an element).
     AddAt,
-    /// Zeros shaped like args[0] (an array's gradient before anything flows into it).
+    /// Zeros shaped like `args[0]` (an array's gradient before anything flows into it).
     ZerosLike,
     /// The length of an array or slice (`x.len()`).
     Len,
@@ -472,9 +472,9 @@ pub enum Op {
     RegionParam(usize),
     /// The loop's index inside its body.
     LoopIndex,
-    /// The `k`-th value coming out of the structured node args[0].
+    /// The `k`-th value coming out of the structured node `args[0]`.
     Project(usize),
-    /// The per-iteration stack of the loop args[0]'s `stacked[k]`.
+    /// The per-iteration stack of the loop `args[0]`'s `stacked[k]`.
     Stacked(usize),
     /// A call of another `#[differentiate]` function (path by index into
     /// [`Graph::named`]); `by_ref` has bit k set where argument k is passed as `&arg`,

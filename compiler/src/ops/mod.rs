@@ -10,9 +10,9 @@
 //! that forward values are reused and the builder's peephole rules see every partial. The
 //! reverse pass knows no operation: it only multiplies these by the upstream gradient.
 //!
-//! Adding an operation is its row in [`operations!`] below and a row in the
+//! Adding an operation is its row in `operations!` below and a row in the
 //! finite-difference table of `tests/operations.rs`. The enum [`Prim`], the name lookups
-//! ([`method`], [`function`], [`infix`]), the error messages' suggestions and the README's
+//! ([`method`], [`function`], [`infix`]), the error messages' suggestions and the operations guide's
 //! table (checked by a test) all follow from the rows.
 //!
 //! Operations on whole ndarray arrays are the table's second part, [`tensor`].
@@ -169,7 +169,7 @@ pub struct Rule {
     pub notation: Notation,
     /// The name of its result in generated code (`let sum = …`).
     pub noun: &'static str,
-    /// What the gradient is at kinks, jumps and singular points (the README's table).
+    /// What the gradient is at kinks, jumps and singular points (the operations guide's table).
     pub convention: &'static str,
 }
 

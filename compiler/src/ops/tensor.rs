@@ -68,7 +68,7 @@ pub enum TensorOp {
     /// (`like` was stretched there by broadcasting: a `(1, n)` bias row over a batch);
     /// `like` is an array or its shape.
     Unbroadcast,
-    /// args [a]: the shape of `a` (`[usize; rank]`), which the backward pass keeps instead
+    /// args `[a]`: the shape of `a` (`[usize; rank]`), which the backward pass keeps instead
     /// of `a` where it needs only that.
     ShapeOf,
 }

@@ -2,7 +2,7 @@
 //!
 //! Walking a region backwards, each node's adjoint (the gradient of the output with
 //! respect to it, "upstream" from its inputs' point of view) goes through the rule table
-//! ([`vjp::vjp`]) into its inputs' adjoints: `adjoint[input] += adjoint[node] ×
+//! (`vjp::vjp`) into its inputs' adjoints: `adjoint[input] += adjoint[node] ×
 //! local_grad`. Nothing here knows an operation; what it knows is structure:
 //!
 //! - an `if` becomes an `if` on the same (saved) condition, each branch reversed;
