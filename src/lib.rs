@@ -31,7 +31,10 @@ pub use chainrule_core::*;
 pub use chainrule_derive::differentiate;
 
 /// The reference, chapter by chapter (clap's `_derive::_tutorial` is the model): every
-/// example compiles and runs as a doctest, so that the guide stays true.
+/// example compiles and runs as a doctest, so that the guide stays true. (The examples keep
+/// their `fn main`: a generated module sees the items beside its function, which a
+/// doctest's implicit `main` would hide.)
+#[allow(clippy::needless_doctest_main)]
 pub mod guide {
     #[doc = include_str!("../guide/api.md")]
     pub mod api {}
