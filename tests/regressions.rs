@@ -6,7 +6,8 @@
     clippy::manual_clamp,
     clippy::needless_lifetimes,
     clippy::needless_return,
-    clippy::needless_late_init
+    clippy::needless_late_init,
+    clippy::useless_vec
 )]
 use chainrule::differentiate;
 
@@ -707,5 +708,32 @@ fn integers_of_every_type() {
         let (value, g) = integer_kinds::grad(x, 4, 2);
         assert_eq!(value, integer_kinds(x, 4, 2));
         assert_matches_differences(|p: &[f64]| integer_kinds(p[0], 4, 2), &[x], &[g.x]);
+    }
+}
+
+// Issue 11: run-time-sized local arrays (once "the macro call `vec!(…)` is not supported").
+
+#[differentiate]
+fn run_time_arrays(xs: &[f64], x: f64, n: usize) -> f64 {
+    let mut buf: Vec<f64> = vec![x; n];
+    let copy = xs.to_vec();
+    for i in 0..n {
+        buf[i] = buf[i] * copy[i % copy.len()] + i as f64;
+    }
+    let mut scratch = copy.clone();
+    scratch[0] *= buf[n - 1];
+    let fixed = vec![x, 2.0 * x];
+    buf.iter().sum::<f64>() + scratch[0] * fixed[1] + buf.len() as f64
+}
+
+#[test]
+fn run_time_sized_local_arrays() {
+    let xs = [0.5, -1.25, 2.0];
+    for (x, n) in [(0.75, 4), (-0.5, 1)] {
+        let (value, g) = run_time_arrays::grad(&xs, x, n);
+        assert_eq!(value, run_time_arrays(&xs, x, n));
+        let f = |p: &[f64]| run_time_arrays(&p[..3], p[3], n);
+        let analytic = [g.xs.as_slice(), &[g.x]].concat();
+        assert_matches_differences(f, &[0.5, -1.25, 2.0, x], &analytic);
     }
 }

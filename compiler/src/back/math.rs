@@ -597,7 +597,7 @@ fn generic_text(g: &Graph, op: &Op, operands: &[Text]) -> Text {
         Op::ArrayLit => Text::new(format!("[{}]", list()), ATOM),
         Op::ArrayRepeat(len) => {
             let len = match len {
-                crate::ir::Len::Runtime => "n".to_string(),
+                crate::ir::Len::Runtime => a(1).text,
                 len => len.write(&|index| constant_name(&g.named[index])),
             };
             Text::new(format!("[{}; {len}]", a(0).text), ATOM)

@@ -34,6 +34,8 @@ mod tuples;
 
 use tensor::{is_tensor_type, is_view_type};
 
+const PUSH: &str = "a `Vec` grown by `push` is not supported yet: make it its final length (`let mut v = vec![0.0; n];`) and assign by index (`v[i] = …`)";
+
 const LANGUAGE: &str = "the body may contain `let` (and `let mut`) bindings, assignments, `if`, `match` on \
                         integers, `for` and `while` loops, iterator chains (`xs.iter().map(…).sum()`), closures, \
                         arrays, float literals and constants, `+ - * /`, float methods such as `exp` or `powi`, and chainrule's activation functions";
@@ -61,6 +63,7 @@ pub fn parse(attr: TokenStream, item: ItemFn) -> syn::Result<Function> {
         graph,
         name: item.sig.ident.clone(),
         scopes: vec![Vec::new()],
+        reported_vecs: Vec::new(),
         errors: &mut errors,
     };
     lower.params(&item, wrt.as_deref());
@@ -415,6 +418,9 @@ struct Lower<'e> {
     name: Ident,
     /// Variables in scope, innermost block last; a later binding shadows an earlier one.
     scopes: Vec<Vec<Binding>>,
+    /// Stand-ins for `Vec`s made by `Vec::new()` and kin, reported already: their `push`es
+    /// report nothing more.
+    reported_vecs: Vec<NodeId>,
     errors: &'e mut Errors,
 }
 
@@ -628,6 +634,28 @@ impl Lower<'_> {
     }
 
     /// A type, with named array lengths (`[f64; N]`) resolved to constants.
+    /// A `let`'s type: a parameter's, or an owned `Vec<…>` (of run-time length).
+    fn resolve_local_type(&mut self, ty: &Type) -> Result<Ty, String> {
+        if let Type::Path(path) = ty {
+            if let Some(segment) = path
+                .path
+                .segments
+                .last()
+                .filter(|s| s.ident == "Vec" && path.qself.is_none())
+            {
+                if let syn::PathArguments::AngleBracketed(args) = &segment.arguments {
+                    if let [syn::GenericArgument::Type(element)] =
+                        args.args.iter().collect::<Vec<_>>().as_slice()
+                    {
+                        let element = self.resolve_local_type(element)?;
+                        return Ok(Ty::Array(Box::new(element), Len::Runtime));
+                    }
+                }
+            }
+        }
+        self.resolve_type(ty)
+    }
+
     fn resolve_type(&mut self, ty: &Type) -> Result<Ty, String> {
         let resolved = value_type(ty, self.graph.float, self.graph.generic.as_ref())?;
         Ok(self.resolve_lengths(resolved, ty))
@@ -887,7 +915,7 @@ impl Lower<'_> {
         let mut expect = Expect::Any;
         let mut annotated = None;
         if let Some(ty) = annotation {
-            match self.resolve_type(ty) {
+            match self.resolve_local_type(ty) {
                 Ok(resolved) => {
                     expect = match resolved {
                         Ty::Float => Expect::Float,
@@ -1111,6 +1139,7 @@ impl Lower<'_> {
                 self.graph.add(Op::ArrayRepeat(len), vec![value])
             }
             Expr::Cast(cast) => self.cast(cast),
+            Expr::Macro(mac) if mac.mac.path.is_ident("vec") => self.vec_macro(&mac.mac, expect),
             Expr::If(expr_if) => return self.if_expr(expr_if),
             Expr::Match(expr_match) => return self.match_expr(expr_match),
             Expr::ForLoop(for_loop) => {
@@ -1949,12 +1978,31 @@ impl Lower<'_> {
             self.errors
                 .at(turbofish, "type arguments on a method call are not supported");
         }
+        let name = call.method.to_string();
+        if matches!(name.as_str(), "to_vec" | "clone" | "to_owned") && call.args.is_empty() {
+            // A copy of an array or slice (by name): the same value (assigning its elements
+            // later makes new values, as every assignment does).
+            if let Expr::Path(path) = unparen(&call.receiver) {
+                if let Some(binding) = self.lookup_path(&path.path) {
+                    if matches!(self.graph.ty(binding.node), Ty::Array(..)) {
+                        return binding.node;
+                    }
+                }
+            }
+        }
+        if name == "push" {
+            let receiver = self.expr_as(&call.receiver, Expect::Any);
+            self.args_for_diagnostics(&call.args.iter().collect::<Vec<_>>());
+            if !self.reported_vecs.contains(&receiver) {
+                self.errors.at(&call.method, PUSH);
+            }
+            return self.placeholder();
+        }
         if let Some(node) = self.tensor_method(call) {
             return node;
         }
         let mut args = vec![&*call.receiver];
         args.extend(call.args.iter());
-        let name = call.method.to_string();
         if name == "len" && call.args.is_empty() {
             let array = self.expr_as(&call.receiver, Expect::Any);
             if matches!(self.graph.ty(array), Ty::Array(..) | Ty::Tensor { .. }) {
@@ -2008,6 +2056,15 @@ impl Lower<'_> {
                 .at(&generic.arguments, "type arguments on a call are not supported");
         }
         let segments: Vec<&str> = segments.iter().map(String::as_str).collect();
+        if let ["Vec", _] = segments.as_slice() {
+            self.args_for_diagnostics(&args);
+            self.errors.at(path, PUSH);
+            // An empty array stands for it, so that its uses report nothing more.
+            let (zero, count) = (self.graph.constant(0.0), self.graph.int(0));
+            let stand_in = self.graph.add(Op::ArrayRepeat(Len::Runtime), vec![zero, count]);
+            self.reported_vecs.push(stand_in);
+            return stand_in;
+        }
         // In a generic function, `T::…` stands for the float type.
         let generic = self.graph.generic.as_ref().map(|t| t.to_string());
         let is_float = |name: &str| matches!(name, "f64" | "f32") || generic.as_deref() == Some(name);
@@ -2211,6 +2268,26 @@ impl Lower<'_> {
     fn args_for_diagnostics(&mut self, args: &[&Expr]) {
         for arg in args {
             self.expr_any(arg, Expect::Any);
+        }
+    }
+
+    /// `vec![x; n]` (of a run-time length `n`) and `vec![a, b, c]` (an array).
+    fn vec_macro(&mut self, mac: &syn::Macro, expect: Expect) -> NodeId {
+        let inner = mac.tokens.clone();
+        let parsed: syn::Result<Expr> = syn::parse2(quote::quote!([#inner]));
+        match parsed {
+            Ok(Expr::Repeat(repeat)) if !matches!(&*repeat.len, Expr::Lit(_)) => {
+                let value_expect = if expect == Expect::Float {
+                    Expect::Float
+                } else {
+                    Expect::Any
+                };
+                let value = self.expr_as(&repeat.expr, value_expect);
+                let count = self.integer(&repeat.len);
+                self.graph.add(Op::ArrayRepeat(Len::Runtime), vec![value, count])
+            }
+            Ok(array @ (Expr::Repeat(_) | Expr::Array(_))) => self.expr_as(&array, expect),
+            _ => self.error(mac, "`vec!` takes `vec![value; n]` or `vec![a, b, c]`"),
         }
     }
 

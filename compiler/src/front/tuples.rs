@@ -85,8 +85,15 @@ impl Tuples {
                     stmts.push(parse_quote!(let #temporary = #value;));
                     temporaries.push(temporary);
                 }
-                for ((place, _), temporary) in targets.iter().zip(temporaries) {
-                    stmts.push(parse_quote!(#place = #temporary;));
+                for ((place, _), temporary) in targets.into_iter().zip(temporaries) {
+                    // Built, not parsed: the place is the user's.
+                    let assign = Expr::Assign(syn::ExprAssign {
+                        attrs: Vec::new(),
+                        left: Box::new(place),
+                        eq_token: Default::default(),
+                        right: Box::new(parse_quote!(#temporary)),
+                    });
+                    stmts.push(Stmt::Expr(assign, Some(Default::default())));
                 }
                 Some(stmts)
             }

@@ -497,6 +497,7 @@ impl Machine<'_> {
             Op::ArrayRepeat(len) => {
                 let n = match len {
                     Len::Lit(n) => *n as usize,
+                    Len::Runtime => self.index(id, 1)?,
                     _ => return Err(Error::Unsupported("an array of named length".to_string())),
                 };
                 Value::Array(vec![self.arg(id, 0)?.clone(); n])

@@ -1,20 +1,12 @@
 #[differentiate]
-mod model {
-    fn sq(t: f64) -> f64 {
-        t * t
+fn run_time_arrays(xs: &[f64], x: f64, n: usize) -> f64 {
+    let mut buf: Vec<f64> = vec![x; n];
+    let copy = xs.to_vec();
+    for i in 0..n {
+        buf[i] = buf[i] * copy[i % copy.len()] + i as f64;
     }
-    fn index(i: usize) -> usize {
-        i % 3
-    }
-    #[differentiate(wrt(x))]
-    pub fn scaled(x: f64, c: f64) -> f64 {
-        sq(x) * c
-    }
-    pub fn loss(w: [f64; 3], x: f64) -> f64 {
-        let mut s = 0.0;
-        for i in 0..3 {
-            s += scaled(w[i], x) + outside(w[i]);
-        }
-        s
-    }
+    let mut scratch = copy.clone();
+    scratch[0] *= buf[n - 1];
+    let fixed = vec![x, 2.0 * x];
+    buf.iter().sum::<f64>() + scratch[0] * fixed[1] + buf.len() as f64
 }

@@ -1649,9 +1649,12 @@ impl<'f> Plan<'f> {
     fn owned(&self, id: NodeId) -> Printed {
         let g = self.g;
         match g.op(id) {
-            Op::Param(k)
-                if g.params[*k].passing.is_reference() && !matches!(g.ty(id), Ty::Array(_, Len::Runtime)) =>
-            {
+            // A slice or `&Vec`, copied: `xs.to_vec()` (a `Vec`, which the code may update).
+            Op::Param(_) if matches!(g.ty(id), Ty::Array(_, Len::Runtime)) => {
+                let ident = self.ident(id);
+                Printed::new(quote!(#ident.to_vec()), POSTFIX)
+            }
+            Op::Param(k) if g.params[*k].passing.is_reference() => {
                 let ident = self.ident(id);
                 Printed::new(quote!(*#ident), UNARY)
             }
@@ -1759,6 +1762,11 @@ impl<'f> Plan<'f> {
             Op::ArrayLit => {
                 let elements = args.iter().map(|&a| self.typed(a).tokens);
                 Printed::new(quote!([#(#elements),*]), POSTFIX)
+            }
+            // Of a run-time length: `vec![x; n]`.
+            Op::ArrayRepeat(Len::Runtime) => {
+                let (value, count) = (self.typed(args[0]).tokens, self.expr(args[1]).tokens);
+                Printed::new(quote!(::std::vec![#value; #count]), POSTFIX)
             }
             Op::ArrayRepeat(len) => {
                 let value = self.typed(args[0]).tokens;
