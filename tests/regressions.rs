@@ -737,3 +737,54 @@ fn run_time_sized_local_arrays() {
         assert_matches_differences(f, &[0.5, -1.25, 2.0, x], &analytic);
     }
 }
+
+// Issue 11: const generic lengths (once "a generic differentiated function has one type
+// parameter").
+
+#[differentiate]
+fn const_length<const N: usize>(x: [f64; N], y: f64) -> f64 {
+    let mut s = 0.0;
+    for i in 0..N {
+        s += x[i] * x[i] * y;
+    }
+    s / N as f64
+}
+
+#[differentiate]
+fn generic_const_length<T: chainrule::Real, const N: usize>(x: [T; N]) -> T {
+    x.iter().map(|v| v.sin()).sum::<T>() * x[N - 1]
+}
+
+#[test]
+fn const_generic_lengths() {
+    let (value, g) = const_length::grad([0.5, -1.0, 2.0], 1.5);
+    assert_eq!(value, const_length([0.5, -1.0, 2.0], 1.5));
+    let f = |p: &[f64]| const_length([p[0], p[1], p[2]], p[3]);
+    assert_matches_differences(f, &[0.5, -1.0, 2.0, 1.5], &[g.x[0], g.x[1], g.x[2], g.y]);
+    let (value, g) = const_length::grad([0.25; 5], -0.5);
+    assert_eq!(value, const_length([0.25; 5], -0.5));
+    assert_eq!(g.x, [2.0 * 0.25 * -0.5 / 5.0; 5]);
+    let (value, g) = generic_const_length::grad([0.5f32, -1.0]);
+    assert_eq!(value, generic_const_length([0.5f32, -1.0]));
+    let f = |p: &[f64]| generic_const_length([p[0], p[1]]);
+    let (_, g64) = generic_const_length::grad([0.5, -1.0]);
+    assert_matches_differences(f, &[0.5, -1.0], &g64.x);
+    assert!((g.x[0] - g64.x[0] as f32).abs() < 1e-6);
+}
+
+#[differentiate(trace, source)]
+fn traced_const_length<const N: usize>(x: [f64; N]) -> f64 {
+    let mut s = 0.0;
+    for i in 0..N {
+        s += x[i].exp();
+    }
+    s.ln()
+}
+
+#[test]
+fn const_generic_lengths_traced() {
+    let (value, _) = traced_const_length::grad([0.5, 1.5]);
+    let trace = traced_const_length::trace([0.5, 1.5]);
+    assert!(trace.contains("digraph") && value == traced_const_length([0.5, 1.5]));
+    assert!(traced_const_length::SOURCE.contains("pub fn backward"));
+}

@@ -512,6 +512,15 @@ fn run_time_arrays(xs: &[f64], x: f64, n: usize) -> f64 {
     let fixed = vec![x, 2.0 * x];
     buf.iter().sum::<f64>() + scratch[0] * fixed[1] + buf.len() as f64
 }",
+    // Const generic lengths, generic float and traced.
+    "#[differentiate(trace, source)]
+fn const_lengths<T: chainrule::Real, const N: usize>(x: [T; N], y: T) -> T {
+    let mut s = T::zero();
+    for i in 0..N {
+        s += x[i] * x[(i + 1) % N] * y;
+    }
+    s / T::from_f64(N as f64)
+}",
     // A module of functions: its helpers are differentiated without attributes of their
     // own, one has its own `wrt`, one returns an integer (left alone), and a call of a
     // function outside (checked at the call).

@@ -59,6 +59,15 @@ pub fn parse(attr: TokenStream, item: ItemFn) -> syn::Result<Function> {
     let mut graph = Graph::new(float);
     graph.generic = generic;
     graph.lifetimes = lifetimes;
+    graph.consts = item
+        .sig
+        .generics
+        .const_params()
+        .map(|c| {
+            let (ident, ty) = (&c.ident, &c.ty);
+            (quote::quote!(const #ident: #ty), c.ident.clone())
+        })
+        .collect();
     let mut lower = Lower {
         graph,
         name: item.sig.ident.clone(),
@@ -255,12 +264,14 @@ fn signature(item: &ItemFn, errors: &mut Errors) -> (FloatType, Option<Ident>) {
 /// parameter list or a `where` clause), besides lifetimes; anything else is an error.
 fn generic_float(generics: &syn::Generics, errors: &mut Errors) -> Option<Ident> {
     let is_real = |bound: &syn::TypeParamBound| matches!(bound, syn::TypeParamBound::Trait(t) if t.path.segments.last().is_some_and(|s| s.ident == "Real"));
-    let message = "a generic differentiated function has one type parameter, its float type: `fn f<T: chainrule::Real>(x: T) -> T` (and lifetimes: `fn f<'a, T: chainrule::Real>(xs: &'a [T]) -> T`)";
+    let message = "a generic differentiated function has one type parameter, its float type: `fn f<T: chainrule::Real>(x: T) -> T` (and lifetimes and const lengths: `fn f<'a, T: chainrule::Real, const N: usize>(xs: &'a [T], w: [T; N]) -> T`)";
     let mut found = None;
     for param in &generics.params {
         match param {
             syn::GenericParam::Type(t) if found.is_none() && t.default.is_none() => found = Some(t),
             syn::GenericParam::Lifetime(_) => {}
+            // `const N: usize`: a length (see `parse`).
+            syn::GenericParam::Const(c) if is_integer_type(&c.ty) && c.default.is_none() => {}
             other => errors.at(other, message),
         }
     }

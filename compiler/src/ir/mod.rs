@@ -574,6 +574,9 @@ pub struct Graph {
     /// The function's lifetime parameters as written (`'a`, `'b: 'a`), which the generated
     /// functions taking its parameters declare too.
     pub lifetimes: Vec<proc_macro2::TokenStream>,
+    /// The function's const parameters as written (`const N: usize`), which the generated
+    /// functions and structs declare too, and their names.
+    pub consts: Vec<(proc_macro2::TokenStream, Ident)>,
     pub phase: Phase,
     /// Each forward loop body's index, as its reversed loop's index.
     pub mirror_index: HashMap<RegionId, NodeId>,
@@ -599,6 +602,7 @@ impl Graph {
             float,
             generic: None,
             lifetimes: Vec::new(),
+            consts: Vec::new(),
             phase: Phase::Forward,
             mirror_index: HashMap::new(),
             adjoint_of: HashMap::new(),

@@ -1,20 +1,8 @@
-#[differentiate]
-mod model {
-    fn sq(t: f64) -> f64 {
-        t * t
+#[differentiate(trace, source)]
+fn const_lengths<T: chainrule::Real, const N: usize>(x: [T; N], y: T) -> T {
+    let mut s = T::zero();
+    for i in 0..N {
+        s += x[i] * x[(i + 1) % N] * y;
     }
-    fn index(i: usize) -> usize {
-        i % 3
-    }
-    #[differentiate(wrt(x))]
-    pub fn scaled(x: f64, c: f64) -> f64 {
-        sq(x) * c
-    }
-    pub fn loss(w: [f64; 3], x: f64) -> f64 {
-        let mut s = 0.0;
-        for i in 0..3 {
-            s += scaled(w[i], x) + outside(w[i]);
-        }
-        s
-    }
+    s / T::from_f64(N as f64)
 }

@@ -82,7 +82,9 @@ pub fn emit(function: &Function, adjoints: &Adjoints, backward_top: RegionId) ->
             module.cache_field(field.clone(), g.ty(param.node), cache_value(param, field));
         }
         module.cache_field(value.clone(), &Ty::Float, value.to_token_stream());
-        let turbofish = plan.turbofish();
+        // The function with the module's own generics (`::<T, N>`).
+        let (_, type_args) = plan.generics();
+        let turbofish = (!type_args.is_empty()).then(|| quote!(::#type_args));
         module.forward = quote! {
             let #value = super::#fn_name #turbofish(#(#params),*);
         };
@@ -323,6 +325,15 @@ impl<'p, 'f> Module<'p, 'f> {
              each local gradient times the upstream gradient, by the chain rule."
         );
         let turbofish = plan.turbofish();
+        // `Types` carries the const lengths (a cache's type depends on them).
+        let (types_params, types_args) = match g.consts.is_empty() {
+            true => (TokenStream::new(), TokenStream::new()),
+            false => {
+                let (declared, named): (Vec<&TokenStream>, Vec<&Ident>) =
+                    g.consts.iter().map(|(d, n)| (d, n)).unzip();
+                (quote!(<#(#declared),*>), quote!(<#(#named),*>))
+            }
+        };
         let callees = callees::fallbacks(g, fn_name, &|id| plan.output(id, 1).is_some(), &|ty| {
             plan.rust_type(ty)
         });
@@ -395,9 +406,9 @@ impl<'p, 'f> Module<'p, 'f> {
 
                 /// Names this function's cache type for the functions that call it.
                 #[doc(hidden)]
-                pub struct Types;
+                pub struct Types #types_params;
 
-                impl #generics ::chainrule::__private::Caches<#float> for Types {
+                impl #generics ::chainrule::__private::Caches<#float> for Types #types_args {
                     type Cache = Cache #type_args;
                 }
 
@@ -433,10 +444,17 @@ impl<'p, 'f> Module<'p, 'f> {
 /// then the float type (`<'a, T: ::chainrule::Real>`).
 pub fn fn_generics(g: &Graph) -> TokenStream {
     let lifetimes = &g.lifetimes;
-    match &g.generic {
-        Some(t) => quote!(<#(#lifetimes,)* #t: ::chainrule::Real>),
-        None if lifetimes.is_empty() => TokenStream::new(),
-        None => quote!(<#(#lifetimes),*>),
+    let consts = g.consts.iter().map(|(declared, _)| declared);
+    let float = g.generic.as_ref().map(|t| quote!(#t: ::chainrule::Real));
+    let params: Vec<TokenStream> = lifetimes
+        .iter()
+        .cloned()
+        .chain(float)
+        .chain(consts.cloned())
+        .collect();
+    match params.is_empty() {
+        true => TokenStream::new(),
+        false => quote!(<#(#params),*>),
     }
 }
 
@@ -1169,11 +1187,18 @@ impl<'f> Plan<'f> {
         self.g.generic.as_ref()
     }
 
-    /// `<T: ::chainrule::Real>` and `<T>` for a generic function, else nothing.
+    /// `<T: ::chainrule::Real, const N: usize>` and `<T, N>` for a generic function, else
+    /// nothing.
     fn generics(&self) -> (TokenStream, TokenStream) {
+        let (declared, named): (Vec<&TokenStream>, Vec<&Ident>) =
+            self.g.consts.iter().map(|(d, n)| (d, n)).unzip();
         match self.generic() {
-            Some(t) => (quote!(<#t: ::chainrule::Real>), quote!(<#t>)),
-            None => (TokenStream::new(), TokenStream::new()),
+            Some(t) => (
+                quote!(<#t: ::chainrule::Real #(, #declared)*>),
+                quote!(<#t #(, #named)*>),
+            ),
+            None if declared.is_empty() => (TokenStream::new(), TokenStream::new()),
+            None => (quote!(<#(#declared),*>), quote!(<#(#named),*>)),
         }
     }
 
@@ -1183,11 +1208,14 @@ impl<'f> Plan<'f> {
         fn_generics(self.g)
     }
 
-    /// `::<f64>` to name a generic function (instantiated with f64), else nothing.
+    /// `::<f64>` to name a generic function (instantiated with f64, and const lengths 1),
+    /// else nothing.
     fn turbofish(&self) -> TokenStream {
+        let ones = self.g.consts.iter().map(|_| quote!(1));
         match self.generic() {
-            Some(_) => quote!(::<f64>),
-            None => TokenStream::new(),
+            Some(_) => quote!(::<f64 #(, #ones)*>),
+            None if self.g.consts.is_empty() => TokenStream::new(),
+            None => quote!(::<#(#ones),*>),
         }
     }
 
