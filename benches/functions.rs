@@ -215,3 +215,35 @@ pub fn chain_by_hand(x: f64) -> (f64, f64) {
     }
     (v, d)
 }
+
+// ---------------------------------------------------------------------------------------------
+// Least squares written with an iterator chain (lowered by the macro to one loop)
+
+#[differentiate(wrt(w))]
+pub fn least_squares(w: [f64; 2], xs: &[f64], ys: &[f64]) -> f64 {
+    let model = |x: f64| w[0] * x + w[1];
+    xs.iter()
+        .zip(ys)
+        .map(|(&x, &y)| (model(x) - y).powi(2))
+        .sum::<f64>()
+        / xs.len() as f64
+}
+
+/// (value, ∂w).
+pub fn least_squares_by_hand(w: [f64; 2], xs: &[f64], ys: &[f64]) -> (f64, [f64; 2]) {
+    let (mut s, mut g0, mut g1) = (0.0, 0.0, 0.0);
+    for (&x, &y) in xs.iter().zip(ys) {
+        let r = w[0] * x + w[1] - y;
+        s += r * r;
+        g0 += 2.0 * r * x;
+        g1 += 2.0 * r;
+    }
+    let n = xs.len() as f64;
+    (s / n, [g0 / n, g1 / n])
+}
+
+pub fn least_squares_point(n: usize) -> (Vec<f64>, Vec<f64>) {
+    let xs: Vec<f64> = (0..n).map(|i| (0.37 * i as f64).sin()).collect();
+    let ys = xs.iter().map(|x| 2.0 * x + 0.5 + 0.1 * (3.1 * x).cos()).collect();
+    (xs, ys)
+}

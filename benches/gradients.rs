@@ -80,6 +80,14 @@ fn check() {
             "chain at {x}: {g:?} {hg}"
         );
     }
+
+    for n in [2, 100, 1000] {
+        let (xs, ys) = least_squares_point(n);
+        let (v, g) = least_squares::grad([1.5, 0.25], &xs, &ys);
+        let (hv, hg) = least_squares_by_hand([1.5, 0.25], &xs, &ys);
+        assert!(close(v, hv) && v == least_squares([1.5, 0.25], &xs, &ys));
+        assert!(all_close(&g.w, &hg), "least_squares: {g:?} {hg:?}");
+    }
 }
 
 fn benches(c: &mut Criterion) {
@@ -167,6 +175,28 @@ fn benches(c: &mut Criterion) {
             two_layer(w1, b1, w2, b2, x, t)
         })
     });
+    group.finish();
+
+    let mut group = c.benchmark_group("least_squares");
+    for n in [100, 1000] {
+        let (xs, ys) = least_squares_point(n);
+        let w = [1.5, 0.25];
+        group.bench_with_input(
+            BenchmarkId::new("grad", n),
+            &(xs.as_slice(), ys.as_slice()),
+            |b, &(xs, ys)| b.iter(|| least_squares::grad(*black_box(&w), black_box(xs), black_box(ys))),
+        );
+        group.bench_with_input(
+            BenchmarkId::new("hand", n),
+            &(xs.as_slice(), ys.as_slice()),
+            |b, &(xs, ys)| b.iter(|| least_squares_by_hand(*black_box(&w), black_box(xs), black_box(ys))),
+        );
+        group.bench_with_input(
+            BenchmarkId::new("forward", n),
+            &(xs.as_slice(), ys.as_slice()),
+            |b, &(xs, ys)| b.iter(|| least_squares(*black_box(&w), black_box(xs), black_box(ys))),
+        );
+    }
     group.finish();
 
     let mut group = c.benchmark_group("chain");
