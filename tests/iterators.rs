@@ -280,3 +280,27 @@ fn chains(xs: &[f64], w: [f64; 3], x: f64) -> f64 {
 fn the_corpus_chains_match_central_differences() {
     check!(chains(xs: 3, w, x) at [[0.5, -1.0, 2.0, 0.25, 0.75, -0.5, 0.3], [-0.4, 1.2, 0.6, 1.5, -0.25, 0.5, 2.5]]);
 }
+
+#[differentiate]
+fn softmax_first(scores: [f64; 3]) -> f64 {
+    // Normalizing in place, as ML code does.
+    let m = scores.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+    let mut p = scores;
+    for v in p.iter_mut() {
+        *v = (*v - m).exp();
+    }
+    let total: f64 = p.iter().sum();
+    for (i, v) in p.iter_mut().enumerate() {
+        *v /= total;
+        *v += 0.01 * i as f64;
+    }
+    for v in &mut p {
+        *v = v.powi(2);
+    }
+    p[0]
+}
+
+#[test]
+fn iter_mut_updates_in_place() {
+    check!(softmax_first(scores) at [[0.5, -1.0, 2.0], [1.5, 0.25, -0.5]]);
+}

@@ -521,6 +521,23 @@ fn const_lengths<T: chainrule::Real, const N: usize>(x: [T; N], y: T) -> T {
     }
     s / T::from_f64(N as f64)
 }",
+    // Elements updated in place through `iter_mut` and `&mut`.
+    "#[differentiate]
+fn in_place(scores: [f64; 3], t: f64) -> f64 {
+    let mut p = scores;
+    for v in p.iter_mut() {
+        *v = (*v * t).exp();
+    }
+    let total: f64 = p.iter().sum();
+    for (i, v) in p.iter_mut().enumerate() {
+        *v /= total;
+        *v += 0.01 * i as f64;
+    }
+    for v in &mut p {
+        *v = v.powi(2);
+    }
+    p[0] + p[2]
+}",
     // A module of functions: its helpers are differentiated without attributes of their
     // own, one has its own `wrt`, one returns an integer (left alone), and a call of a
     // function outside (checked at the call).

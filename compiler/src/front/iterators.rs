@@ -834,7 +834,7 @@ impl Lowering<'_> {
             }
             "iter_mut" => Err(error(
                 &call.method,
-                "`iter_mut` is not supported: assign by index (`for i in 0..xs.len() { xs[i] = …; }`)",
+                "`iter_mut` is supported as a `for` loop's elements (`for x in xs.iter_mut() { *x *= 2.0; }`, with `enumerate()`); elsewhere assign by index (`xs[i] = …`)",
             )),
             "windows" | "chunks" | "chunks_exact" => {
                 arity(1)?;
@@ -1556,6 +1556,19 @@ impl VisitMut for Lowering<'_> {
             }
             // Chains, and loops over elements that `break` (made index loops, which the
             // rewrite of jumps reads).
+            // `for x in xs.iter_mut() { *x *= 2.0; }`: an index loop on `xs[i]`.
+            Expr::ForLoop(for_loop) if mutable_elements(&for_loop.expr).is_some() => {
+                match self.mutable_loop(for_loop) {
+                    Ok(lowered) => {
+                        *expr = lowered;
+                        self.visit_expr_mut(expr);
+                    }
+                    Err(error) => {
+                        self.errors.push(error);
+                        *expr = parse_quote!({});
+                    }
+                }
+            }
             Expr::ForLoop(for_loop)
                 if (!is_plain_loop(&for_loop.expr) && is_chain(&for_loop.expr))
                     || (super::exits::leaves(&for_loop.body) && !is_range_loop(&for_loop.expr)) =>
@@ -1620,6 +1633,72 @@ impl VisitMut for Lowering<'_> {
 }
 
 impl Lowering<'_> {
+    /// `for x in xs.iter_mut() { body }` (or `&mut xs`, or `.enumerate()` of it, binding
+    /// `(i, x)`): `for i in 0..xs.len() { body }` with `*x` (and `x`) read and written as
+    /// `xs[i]`.
+    fn mutable_loop(&mut self, for_loop: &syn::ExprForLoop) -> Lowered<Expr> {
+        let (base, enumerate) = mutable_elements(&for_loop.expr).expect("a mutable loop");
+        let base = base.clone();
+        let (index_pat, element) = match (&*for_loop.pat, enumerate) {
+            (Pat::Ident(binding), false) if binding.subpat.is_none() => (None, binding.ident.clone()),
+            (Pat::Tuple(tuple), true) if tuple.elems.len() == 2 => match &tuple.elems[1] {
+                Pat::Ident(binding) if binding.subpat.is_none() => (Some(tuple.elems[0].clone()), binding.ident.clone()),
+                other => return Err(error(other, "the element of `iter_mut()` binds a name: `for (i, x) in xs.iter_mut().enumerate()`")),
+            },
+            (other, _) => {
+                return Err(error(
+                    other,
+                    "a loop over `iter_mut()` binds one name (`for x in xs.iter_mut()`), or `(i, x)` with `enumerate()`",
+                ))
+            }
+        };
+        let mut names = Vec::new();
+        struct Binds<'a>(&'a mut Vec<String>);
+        impl<'ast> Visit<'ast> for Binds<'_> {
+            fn visit_pat(&mut self, pat: &'ast Pat) {
+                pattern_names(pat, self.0);
+            }
+        }
+        Binds(&mut names).visit_block(&for_loop.body);
+        if names.iter().any(|n| element == n) {
+            return Err(error(
+                &element,
+                format_args!(
+                    "`{element}` is declared again inside this loop over `iter_mut()`: rename one of them"
+                ),
+            ));
+        }
+        let index = match &index_pat {
+            Some(Pat::Ident(binding)) if binding.subpat.is_none() && binding.mutability.is_none() => {
+                binding.ident.clone()
+            }
+            None | Some(Pat::Wild(_)) => self.fresh("i"),
+            Some(other) => return Err(error(other, "the index of `enumerate()` binds a name or `_`")),
+        };
+        let place: Expr = parse_quote!(#base[#index]);
+        struct Place<'a>(&'a Ident, &'a Expr);
+        impl VisitMut for Place<'_> {
+            fn visit_expr_mut(&mut self, expr: &mut Expr) {
+                match expr {
+                    Expr::Unary(unary)
+                        if matches!(unary.op, syn::UnOp::Deref(_))
+                            && matches!(&*unary.expr, Expr::Path(p) if p.path.is_ident(self.0)) =>
+                    {
+                        *expr = self.1.clone();
+                    }
+                    Expr::Path(path) if path.path.is_ident(self.0) => *expr = self.1.clone(),
+                    _ => syn::visit_mut::visit_expr_mut(self, expr),
+                }
+            }
+        }
+        let mut body = for_loop.body.clone();
+        Place(&element, &place).visit_block_mut(&mut body);
+        let mut lowered: syn::ExprForLoop = parse_quote!(for #index in 0..#base.len() {});
+        lowered.label = for_loop.label.clone();
+        lowered.body = body;
+        Ok(Expr::ForLoop(lowered))
+    }
+
     fn callee(&self, call: &syn::ExprCall) -> Option<Rc<Closure>> {
         match &*call.func {
             Expr::Path(path) => path.path.get_ident().and_then(|ident| self.closure_named(ident)),
@@ -1698,4 +1777,26 @@ fn with_body(mut expr: Expr, stmts: Vec<Stmt>) -> Expr {
         _ => unreachable!("a loop or an if"),
     }
     expr
+}
+
+/// `xs.iter_mut()`, `&mut xs`, and `.enumerate()` of either: the collection (a name), and
+/// whether it is enumerated.
+fn mutable_elements(expr: &Expr) -> Option<(&Expr, bool)> {
+    match expr {
+        Expr::Paren(inner) => mutable_elements(&inner.expr),
+        Expr::MethodCall(call) if call.method == "enumerate" && call.args.is_empty() => {
+            match mutable_elements(&call.receiver)? {
+                (base, false) => Some((base, true)),
+                _ => None,
+            }
+        }
+        Expr::MethodCall(call) if call.method == "iter_mut" && call.args.is_empty() => {
+            matches!(&*call.receiver, Expr::Path(_) | Expr::Field(_) | Expr::Index(_))
+                .then_some((&*call.receiver, false))
+        }
+        Expr::Reference(reference) if reference.mutability.is_some() => {
+            matches!(&*reference.expr, Expr::Path(_)).then_some((&*reference.expr, false))
+        }
+        _ => None,
+    }
 }
