@@ -168,6 +168,18 @@ impl Gen {
             .collect()
     }
 
+    /// A variable the program reads and does not assign (a loop's index or element, a
+    /// closure's parameter, a `let`).
+    pub(crate) fn declare_value(&mut self, name: &str, kind: Kind) {
+        self.declare(Var {
+            name: name.to_string(),
+            kind,
+            assignable: false,
+            by_ref: false,
+            slice: None,
+        });
+    }
+
     pub(crate) fn declare(&mut self, var: Var) {
         if let Some(scope) = self.scopes.last_mut() {
             scope.push(var);
@@ -706,22 +718,10 @@ impl Gen {
             slice: windows.then_some("window"),
         });
         if zip.is_some() {
-            self.declare(Var {
-                name: other.to_string(),
-                kind: Kind::Float,
-                assignable: false,
-                by_ref: false,
-                slice: None,
-            });
+            self.declare_value(other, Kind::Float);
         }
         if let Some(index) = enumerate {
-            self.declare(Var {
-                name: index.to_string(),
-                kind: Kind::Int(0, count as i64 - 1),
-                assignable: false,
-                by_ref: false,
-                slice: None,
-            });
+            self.declare_value(index, Kind::Int(0, count as i64 - 1));
         }
         let map = self.float(depth.min(2));
         self.scopes.pop();
@@ -762,13 +762,7 @@ impl Gen {
         };
         self.scopes.push(Vec::new());
         for param in &params {
-            self.declare(Var {
-                name: param.to_string(),
-                kind: Kind::Float,
-                assignable: false,
-                by_ref: false,
-                slice: None,
-            });
+            self.declare_value(param, Kind::Float);
         }
         let body = self.float(depth.min(2));
         self.scopes.pop();
@@ -803,13 +797,7 @@ impl Gen {
                 annotation,
                 value,
             });
-            self.declare(Var {
-                name: name.to_string(),
-                kind: Kind::Float,
-                assignable: false,
-                by_ref: false,
-                slice: None,
-            });
+            self.declare_value(name, Kind::Float);
         }
         let value = self.float(depth);
         self.scopes.pop();
@@ -1178,21 +1166,9 @@ impl Gen {
             };
             self.scopes.push(Vec::new());
             if let Some(index) = &index {
-                self.declare(Var {
-                    name: index.clone(),
-                    kind: Kind::Int(0, dims[0] as i64 - 1),
-                    assignable: false,
-                    by_ref: false,
-                    slice: None,
-                });
+                self.declare_value(index, Kind::Int(0, dims[0] as i64 - 1));
             }
-            self.declare(Var {
-                name: element.clone(),
-                kind: element_kind,
-                assignable: false,
-                by_ref: false,
-                slice: None,
-            });
+            self.declare_value(&element, element_kind);
             // The array is borrowed while `iter()` runs.
             let was = (!by_value).then(|| self.set_assignable(&array.name, false));
             self.loop_body(&mut body, &outer);
@@ -1235,13 +1211,7 @@ impl Gen {
             let index = (ty.is_none() && start < last).then(|| self.rng.pick(INDICES).to_string());
             self.scopes.push(Vec::new());
             if let Some(index) = &index {
-                self.declare(Var {
-                    name: index.clone(),
-                    kind: Kind::Int(start, last - 1),
-                    assignable: false,
-                    by_ref: false,
-                    slice: None,
-                });
+                self.declare_value(index, Kind::Int(start, last - 1));
             }
             self.loop_body(&mut body, &outer);
             self.jump_in(&mut body);
@@ -1271,13 +1241,7 @@ impl Gen {
             let index = (!self.rng.chance(0.1)).then(|| self.rng.pick(INDICES).to_string());
             self.scopes.push(Vec::new());
             if let Some(index) = &index {
-                self.declare(Var {
-                    name: index.clone(),
-                    kind: Kind::Int(start, last),
-                    assignable: false,
-                    by_ref: false,
-                    slice: None,
-                });
+                self.declare_value(index, Kind::Int(start, last));
             }
             self.loop_body(&mut body, &outer);
             self.jump_in(&mut body);
@@ -1317,13 +1281,7 @@ impl Gen {
         let counter = format!("n{}", self.fresh);
         let limit = 1 + self.rng.below(3) as i64;
         self.scopes.push(Vec::new());
-        self.declare(Var {
-            name: counter.clone(),
-            kind: Kind::Int(0, limit - 1),
-            assignable: false,
-            by_ref: false,
-            slice: None,
-        });
+        self.declare_value(&counter, Kind::Int(0, limit - 1));
         let mut body = Vec::new();
         self.loop_body(&mut body, &outer);
         self.scopes.pop();
@@ -1340,13 +1298,7 @@ impl Gen {
             annotation: (!value.typed()).then_some(Kind::Float),
             value,
         });
-        self.declare(Var {
-            name: var.clone(),
-            kind: Kind::Float,
-            assignable: false,
-            by_ref: false,
-            slice: None,
-        });
+        self.declare_value(&var, Kind::Float);
         let outer = self.visible();
         let limit = *self.rng.pick(&[1.0, 2.0, 3.0, 0.5]);
         self.loops += 1;
@@ -1365,12 +1317,6 @@ impl Gen {
             step,
         });
         // After the loop it is an ordinary variable (which the loop no longer changes).
-        self.declare(Var {
-            name: var,
-            kind: Kind::Float,
-            assignable: false,
-            by_ref: false,
-            slice: None,
-        });
+        self.declare_value(&var, Kind::Float);
     }
 }

@@ -62,37 +62,35 @@ pub fn structured(block: &Block, errors: &mut Errors) -> Block {
 /// Whether there is anything to rewrite: a `break`, `continue`, `loop` or `return`
 /// (outside closures).
 fn has_jump(block: &Block) -> bool {
-    struct Finder(bool);
-    impl<'ast> Visit<'ast> for Finder {
-        fn visit_expr(&mut self, expr: &'ast Expr) {
-            match expr {
-                Expr::Break(_) | Expr::Continue(_) | Expr::Loop(_) | Expr::Return(_) => self.0 = true,
-                Expr::Closure(_) => {}
-                other => syn::visit::visit_expr(self, other),
-            }
-        }
-    }
-    let mut finder = Finder(false);
-    finder.visit_block(block);
-    finder.0
+    finds(block, true)
 }
 
 /// Whether a loop body has a `break` or `continue` of its own (or a labelled one, or a
 /// `return`): loops over elements are then lowered to index loops first.
 pub fn leaves(block: &Block) -> bool {
-    struct Finder(bool);
+    finds(block, false)
+}
+
+/// Whether the block has a `break`, `continue` or `return` (or, `loops`, a `loop`) outside
+/// closures.
+fn finds(block: &Block, loops: bool) -> bool {
+    struct Finder {
+        loops: bool,
+        found: bool,
+    }
     impl<'ast> Visit<'ast> for Finder {
         fn visit_expr(&mut self, expr: &'ast Expr) {
             match expr {
-                Expr::Break(_) | Expr::Continue(_) | Expr::Return(_) => self.0 = true,
+                Expr::Break(_) | Expr::Continue(_) | Expr::Return(_) => self.found = true,
+                Expr::Loop(_) if self.loops => self.found = true,
                 Expr::Closure(_) => {}
                 other => syn::visit::visit_expr(self, other),
             }
         }
     }
-    let mut finder = Finder(false);
+    let mut finder = Finder { loops, found: false };
     finder.visit_block(block);
-    finder.0
+    finder.found
 }
 
 /// A loop being rewritten.
@@ -127,11 +125,12 @@ fn add(flags: &mut Flags, more: impl IntoIterator<Item = Ident>) {
     }
 }
 
-/// `a || b || …`
+/// `a || b || …` (`false` for none).
 fn any(flags: &[Ident]) -> Expr {
-    let mut flags = flags.iter();
-    let first = flags.next().expect("a flag");
-    flags.fold(
+    let Some((first, rest)) = flags.split_first() else {
+        return parse_quote!(false);
+    };
+    rest.iter().fold(
         parse_quote!(#first),
         |acc: Expr, flag| parse_quote!(#acc || #flag),
     )
