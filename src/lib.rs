@@ -28,7 +28,9 @@
 //! derivative of every operation, the conventions at kinks, the errors and the limits.
 
 pub use chainrule_core::*;
-pub use chainrule_derive::differentiate;
+#[doc(hidden)]
+pub use chainrule_derive::__chainrule_resume;
+pub use chainrule_derive::{differentiate, Differentiable};
 
 /// The reference, chapter by chapter (clap's `_derive::_tutorial` is the model): every
 /// example compiles and runs as a doctest, so that the guide stays true. (The examples keep

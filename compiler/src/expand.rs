@@ -2,8 +2,9 @@
 //! compiler too: in tests, the fuzz target and the benchmarks).
 
 use proc_macro2::TokenStream;
-use quote::quote;
+use quote::{format_ident, quote, ToTokens};
 
+use crate::front::records::{self, Structs};
 use crate::{back, front, reverse};
 
 /// The whole expansion, on proc-macro2 tokens (so that it runs outside the compiler, in
@@ -51,7 +52,6 @@ fn expand_on_stack(attr: TokenStream, item: TokenStream) -> TokenStream {
 
 /// The tokens naming an item's kind (`struct`, `const`, …), to point an error at.
 fn item_keyword(item: &syn::Item) -> TokenStream {
-    use quote::ToTokens;
     match item {
         syn::Item::Const(item) => item.const_token.into_token_stream(),
         syn::Item::Struct(item) => item.struct_token.into_token_stream(),
@@ -66,10 +66,165 @@ fn item_keyword(item: &syn::Item) -> TokenStream {
 }
 
 fn differentiate_function(attr: TokenStream, function: syn::ItemFn) -> syn::Result<TokenStream> {
-    let mut function = front::parse(attr, function)?;
+    let structs = Structs::default();
+    let missing = records::missing(&input_types(&function), generic(&function), &structs);
+    if !missing.is_empty() {
+        return Ok(ask(&attr, &function, &structs, &missing));
+    }
+    generate(attr, function, &structs)
+}
+
+fn generate(attr: TokenStream, function: syn::ItemFn, structs: &Structs) -> syn::Result<TokenStream> {
+    let mut function = front::parse_with(attr, function, structs)?;
     let (adjoints, backward_top) = reverse::reverse(&mut function.graph, function.output);
     let generated = back::code::emit(&function, &adjoints, backward_top);
     Ok(back::docs::explain(&function, &adjoints, backward_top, generated))
+}
+
+/// The types of a function's parameters.
+fn input_types(function: &syn::ItemFn) -> Vec<&syn::Type> {
+    function
+        .sig
+        .inputs
+        .iter()
+        .filter_map(|input| match input {
+            syn::FnArg::Typed(typed) => Some(&*typed.ty),
+            syn::FnArg::Receiver(_) => None,
+        })
+        .collect()
+}
+
+/// A generic function's type parameter (its float type).
+fn generic(function: &syn::ItemFn) -> Option<&proc_macro2::Ident> {
+    function.sig.generics.type_params().next().map(|t| &t.ident)
+}
+
+/// Asks the derives of the struct types in `missing` for their definitions (the macro sees
+/// one item at a time): each derive defines a macro under its struct's name (importing the
+/// struct imports it too), which hands the definition to [`resume`] with what was sent.
+/// The first is called here, beside the function; [`resume`] calls the next, and expands
+/// the function when it has them all.
+///
+/// A struct without the derive has no such macro: rustc says it cannot find it, and the
+/// check beside says why (a glob stand-in cannot shadow a macro from macro-expanded code).
+fn ask(
+    attr: &TokenStream,
+    function: &syn::ItemFn,
+    structs: &Structs,
+    missing: &[(String, syn::Path)],
+) -> TokenStream {
+    let pending = missing.iter().map(|(key, path)| quote!((#key (#path))));
+    let known = structs.iter().map(|(key, def)| quote!((#key (#def))));
+    let first = &missing[0].1;
+    let invocation = quote! {
+        #first! { @chainrule_differentiate [#(#pending)*] [#(#known)*] [#attr] { #function } }
+    };
+    // The parameters' struct types must have the derive.
+    let generic = generic(function);
+    let checked: Vec<TokenStream> = input_types(function)
+        .into_iter()
+        .filter_map(|ty| {
+            let path = records::struct_path(ty, generic)?;
+            missing
+                .iter()
+                .any(|(key, _)| *key == records::key(&records::bare(path)))
+                .then(|| match ty {
+                    syn::Type::Reference(reference) => reference.elem.to_token_stream(),
+                    other => other.to_token_stream(),
+                })
+        })
+        .collect();
+    if checked.is_empty() {
+        return invocation;
+    }
+    let check = format_ident!("__chainrule_derived_{}", function.sig.ident);
+    let generics = &function.sig.generics;
+    let where_clause = &generics.where_clause;
+    quote! {
+        #invocation
+        #[allow(dead_code, non_snake_case)]
+        #[doc(hidden)]
+        fn #check #generics () #where_clause {
+            #(::chainrule::__private::derived::<#checked>();)*
+        }
+    }
+}
+
+/// What a derive's macro hands back: its struct's definition, then what [`ask`] sent
+/// (`(def) @chainrule_differentiate [pending] [known] [attr] { item }`, the pending and the
+/// known as `("key" (path or definition))`). Calls the next pending derive, or asks for
+/// the nested structs' derives, or expands the function.
+pub fn resume(input: TokenStream) -> TokenStream {
+    stacker::grow(STACK_SEGMENT, || match resume_on_stack(input) {
+        Ok(tokens) => tokens,
+        Err(error) => error.to_compile_error(),
+    })
+}
+
+fn resume_on_stack(input: TokenStream) -> syn::Result<TokenStream> {
+    let malformed = || {
+        syn::Error::new(
+            proc_macro2::Span::call_site(),
+            "chainrule: malformed internal macro call (a derive's macro is for `#[differentiate]` only)",
+        )
+    };
+    let tokens: Vec<proc_macro2::TokenTree> = input.into_iter().collect();
+    let group = |k: usize| match tokens.get(k) {
+        Some(proc_macro2::TokenTree::Group(group)) => Some(group.stream()),
+        _ => None,
+    };
+    let marked = matches!(
+        tokens.get(1..3),
+        Some([proc_macro2::TokenTree::Punct(at), proc_macro2::TokenTree::Ident(marker)])
+            if at.as_char() == '@' && marker == "chainrule_differentiate"
+    );
+    let (Some(def), Some(pending), Some(known), Some(attr), Some(item), true) =
+        (group(0), group(3), group(4), group(5), group(6), marked)
+    else {
+        return Err(malformed());
+    };
+    let function: syn::ItemFn = syn::parse2(item)?;
+    // `(key (tokens))` pairs.
+    let pairs = |stream: TokenStream| -> syn::Result<Vec<(String, TokenStream)>> {
+        stream
+            .into_iter()
+            .map(|entry| {
+                let proc_macro2::TokenTree::Group(entry) = entry else {
+                    return Err(malformed());
+                };
+                let mut parts = entry.stream().into_iter();
+                let (Some(key), Some(proc_macro2::TokenTree::Group(value))) = (parts.next(), parts.next())
+                else {
+                    return Err(malformed());
+                };
+                let key: syn::LitStr = syn::parse2(key.into_token_stream())?;
+                Ok((key.value(), value.stream()))
+            })
+            .collect()
+    };
+    let mut structs = Structs::default();
+    for (key, def) in pairs(known)? {
+        structs.insert(key, syn::parse2(def)?);
+    }
+    let mut pending = pairs(pending)?;
+    if pending.is_empty() {
+        return Err(malformed());
+    }
+    let (key, _) = pending.remove(0);
+    structs.insert(key, syn::parse2(def)?);
+    if let Some((_, next)) = pending.first() {
+        let next = next.clone();
+        let pending = pending.iter().map(|(key, path)| quote!((#key (#path))));
+        let known = structs.iter().map(|(key, def)| quote!((#key (#def))));
+        return Ok(quote! {
+            #next! { @chainrule_differentiate [#(#pending)*] [#(#known)*] [#attr] { #function } }
+        });
+    }
+    let missing = records::missing(&input_types(&function), generic(&function), &structs);
+    if !missing.is_empty() {
+        return Ok(ask(&attr, &function, &structs, &missing));
+    }
+    Ok(generate(attr, function, &structs).unwrap_or_else(|error| error.to_compile_error()))
 }
 
 /// `#[differentiate] mod m { … }`: every function in it that returns a float is

@@ -15,7 +15,8 @@
 //! 5. [`reverse`]: the reverse-mode transformation, adjoints through the table's rows;
 //! 6. [`back`]: the back ends over the IR: math (formulas), code (`forward`, `backward`,
 //!    `grad`), DOT (`graph()`), trace (`trace(…)`) and docs;
-//! 7. [`expand`](mod@expand): all of them on proc-macro2 tokens.
+//! 7. [`expand`](mod@expand): all of them on proc-macro2 tokens;
+//! 8. [`derive`](mod@derive): `#[derive(Differentiable)]`, which tells `expand` a struct's fields.
 
 pub mod ops;
 
@@ -31,7 +32,10 @@ pub mod back;
 
 pub mod expand;
 
-pub use expand::expand;
+pub mod derive;
+
+pub use derive::derive;
+pub use expand::{expand, resume};
 
 /// The stages in pipeline order (module paths below the crate, sub-stages of [`back`]
 /// in their order): a module may import from its own stage and from earlier ones only.
@@ -47,4 +51,5 @@ pub const STAGES: &[&str] = &[
     "back::trace",
     "back::docs",
     "expand",
+    "derive",
 ];

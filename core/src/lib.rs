@@ -2,6 +2,8 @@
 //! what users need beside the macro.
 //!
 //! - [`Real`]: the float trait (f32 and f64).
+//! - [`Differentiable`]: values with a gradient of their own shape (floats, arrays, structs
+//!   with `#[derive(chainrule::Differentiable)]`) and the arithmetic of an optimizer step.
 //! - the lecture's activation functions: [`sigmoid`], [`tanh`], [`relu`],
 //!   [`leaky_relu`], [`maxout`], [`elu`]. `#[differentiate]` knows their derivatives.
 //! - with the `ndarray` feature: the same activations on whole arrays, [`softmax`],
@@ -14,12 +16,14 @@
 
 mod activation;
 mod check;
+mod differentiable;
 mod dot;
 #[cfg(feature = "ndarray")]
 mod tensor;
 
 pub use activation::{elu, leaky_relu, maxout, relu, sigmoid, tanh, Elementwise};
 pub use check::{check_gradient, numerical_gradient, relative_error, GradCheck};
+pub use differentiable::Differentiable;
 #[cfg(feature = "ndarray")]
 pub use ndarray;
 #[cfg(feature = "ndarray")]
@@ -176,6 +180,18 @@ pub mod __private {
     pub fn gradient<T: Gradient>(value: T) -> T {
         value
     }
+
+    /// What `#[derive(chainrule::Differentiable)]` implements, so that `#[differentiate]`
+    /// can say when a struct parameter lacks it.
+    #[diagnostic::on_unimplemented(
+        message = "`{Self}` has no `#[derive(chainrule::Differentiable)]`, so `#[differentiate]` cannot take it apart",
+        label = "a struct parameter needs the derive",
+        note = "add `#[derive(Clone, Debug, PartialEq, chainrule::Differentiable)]` to the struct's declaration (its macro, which tells `#[differentiate]` the fields, must be reachable here: import the struct with `use`), or pass its fields as parameters"
+    )]
+    pub trait Derived {}
+
+    /// Compiles where `T` has the derive.
+    pub fn derived<T: Derived + ?Sized>() {}
 
     /// Names the cache type of a generated module for a float type, so that a function
     /// calling it can keep that cache (`<g::Types as Caches<f64>>::Cache`).

@@ -15,3 +15,19 @@ pub fn differentiate(
 ) -> proc_macro::TokenStream {
     chainrule_compiler::expand(attr.into(), item.into()).into()
 }
+
+/// Makes a struct usable as a parameter of a `#[differentiate]` function, its gradient a
+/// value of the same struct, with the arithmetic of an optimizer step (`p - lr * g`). See
+/// `chainrule::Differentiable`.
+#[proc_macro_derive(Differentiable, attributes(chainrule))]
+pub fn derive_differentiable(item: proc_macro::TokenStream) -> proc_macro::TokenStream {
+    chainrule_compiler::derive(item.into()).into()
+}
+
+/// Internal: `#[differentiate]`'s expansion, resumed with a struct's definition by the
+/// macro its derive generated. Not a public API.
+#[doc(hidden)]
+#[proc_macro]
+pub fn __chainrule_resume(input: proc_macro::TokenStream) -> proc_macro::TokenStream {
+    chainrule_compiler::resume(input.into()).into()
+}

@@ -163,8 +163,7 @@ fn explained(
             ),
         };
         generated.uses_super |= trace.uses_user_paths;
-        let params = &trace.params;
-        let param_types: Vec<&TokenStream> = g.params.iter().map(|p| &p.written).collect();
+        let signature = &trace.signature;
         let generics = crate::back::code::fn_generics(g);
         let body = trace.body;
         let doc_trace = doc_attributes(&format!(
@@ -185,7 +184,7 @@ fn explained(
         added.extend(quote! {
             #doc_trace
             #[inline]
-            pub fn trace #generics (#(#params: #param_types),*) -> ::std::string::String {
+            pub fn trace #generics (#(#signature),*) -> ::std::string::String {
                 #body
             }
         });
@@ -326,7 +325,7 @@ impl<'f> Docs<'f> {
         if self.function.custom.is_some() {
             return format!("It calls `{name}` itself and keeps its parameters and its value.");
         }
-        let params: Vec<String> = g.params.iter().map(|p| p.ident.unraw().to_string()).collect();
+        let params: Vec<String> = g.params.iter().map(|p| p.label()).collect();
         let mut math = Math::new(g, None);
         let mut out = String::new();
         if let Ok(text) = math.formula(self.function.output) {

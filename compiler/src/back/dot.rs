@@ -498,7 +498,7 @@ pub fn custom_picture(function: &Function, rule: &syn::Path) -> Picture {
             output: false,
         });
     }
-    let arguments: Vec<String> = g.params.iter().map(|p| p.ident.unraw().to_string()).collect();
+    let arguments: Vec<String> = g.params.iter().map(|p| p.label()).collect();
     let rule = rule
         .segments
         .last()

@@ -166,7 +166,7 @@ impl<'g> Math<'g> {
     /// The user's name for a node: a parameter's or a `let`'s.
     pub fn user_name(&self, id: NodeId) -> Option<String> {
         match self.g.op(id) {
-            Op::Param(k) => Some(self.g.params[*k].ident.unraw().to_string()),
+            Op::Param(k) => Some(self.g.params[*k].label()),
             _ => self.g.names[id.index()].as_ref().map(|n| n.unraw().to_string()),
         }
     }
@@ -261,7 +261,7 @@ impl<'g> Math<'g> {
                 }
             },
             Op::Bool(value) => Text::new(value.to_string(), ATOM),
-            Op::Param(k) => Text::new(g.params[*k].ident.unraw().to_string(), ATOM),
+            Op::Param(k) => Text::new(g.params[*k].label(), ATOM),
             Op::LoopIndex => Text::new(self.index_name(g.region_of(id)), ATOM),
             Op::RegionParam(_) => Text::new(self.user_name(id).unwrap_or_else(|| "value".into()), ATOM),
             Op::Upstream => match self.upstream {

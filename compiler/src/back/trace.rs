@@ -31,8 +31,8 @@ use crate::reverse::Adjoints;
 /// names the user's items (constants, functions) through `use super::*`.
 pub struct TraceBody {
     pub body: TokenStream,
-    /// The parameters as the body names them.
-    pub params: Vec<Ident>,
+    /// The parameters, declared as the body names them (`x: f64`).
+    pub signature: Vec<TokenStream>,
     pub uses_user_paths: bool,
 }
 
@@ -198,7 +198,7 @@ pub fn trace_body(
     body.extend(quote!(#recorder.finish()));
     TraceBody {
         body,
-        params: code.params,
+        signature: code.signature,
         uses_user_paths: code.uses_named,
     }
 }
@@ -355,9 +355,18 @@ pub fn custom_trace_body(function: &Function, picture: &Picture, template: &Toke
         }
     }
     body.extend(quote!(#recorder.finish()));
+    let signature = g
+        .params
+        .iter()
+        .zip(&params)
+        .map(|(param, ident)| {
+            let ty = &param.written;
+            quote!(#ident: #ty)
+        })
+        .collect();
     TraceBody {
         body,
-        params,
+        signature,
         uses_user_paths: false,
     }
 }

@@ -18,7 +18,8 @@ use syn::{
 };
 
 use crate::ir::{
-    CmpOp, Extras, FloatType, Function, Graph, Header, IntOp, Len, NodeId, Op, Param, Passing, RegionId, Ty,
+    Argument, CmpOp, Extras, FloatType, Function, Graph, Header, IntOp, Len, NodeId, Op, Param, Passing,
+    Record, RegionId, Ty,
 };
 use crate::ops::{self, Arg, Prim};
 use diag::Errors;
@@ -28,6 +29,7 @@ pub mod diag;
 mod exits;
 mod iterators;
 mod names;
+pub mod records;
 mod returns;
 mod tensor;
 mod tuples;
@@ -41,6 +43,11 @@ const LANGUAGE: &str = "the body may contain `let` (and `let mut`) bindings, ass
                         arrays, float literals and constants, `+ - * /`, float methods such as `exp` or `powi`, and chainrule's activation functions";
 
 pub fn parse(attr: TokenStream, item: ItemFn) -> syn::Result<Function> {
+    parse_with(attr, item, &records::Structs::default())
+}
+
+/// [`parse`], with the definitions of the structs its parameters name (from their derives).
+pub fn parse_with(attr: TokenStream, item: ItemFn, structs: &records::Structs) -> syn::Result<Function> {
     let mut errors = Errors::default();
     let options = parse_attr(attr, &mut errors);
     let wrt = options.wrt;
@@ -73,9 +80,23 @@ pub fn parse(attr: TokenStream, item: ItemFn) -> syn::Result<Function> {
         name: item.sig.ident.clone(),
         scopes: vec![Vec::new()],
         reported_vecs: Vec::new(),
+        structs,
+        fields: records::Fields::default(),
         errors: &mut errors,
     };
     lower.params(&item, wrt.as_deref());
+    if let (Some(_), Some(record)) = (
+        &options.backward,
+        lower.graph.signature.iter().find_map(|a| match a {
+            Argument::Record(record) => Some(record.ident.clone()),
+            Argument::Param(_) => None,
+        }),
+    ) {
+        lower.errors.at(
+            &record,
+            "a function with a custom backward rule takes floats and arrays, not a struct: pass the struct's fields",
+        );
+    }
     if let Some(custom) = options.backward {
         // A custom rule: the body may be any Rust; its value comes from calling it.
         let output = lower.placeholder();
@@ -432,6 +453,10 @@ struct Lower<'e> {
     /// Stand-ins for `Vec`s made by `Vec::new()` and kin, reported already: their `push`es
     /// report nothing more.
     reported_vecs: Vec<NodeId>,
+    /// The definitions of the structs the signature names.
+    structs: &'e records::Structs,
+    /// The struct parameters' fields, for the body's rewrite.
+    fields: records::Fields,
     errors: &'e mut Errors,
 }
 
@@ -582,6 +607,7 @@ struct Range {
 
 impl Lower<'_> {
     fn params(&mut self, item: &ItemFn, wrt: Option<&[Ident]>) {
+        let mut names = names::Names::of(item);
         for input in &item.sig.inputs {
             let typed = match input {
                 FnArg::Receiver(receiver) => {
@@ -598,6 +624,16 @@ impl Lower<'_> {
                     &typed.pat,
                     "destructuring parameters are not supported: take each value as its own parameter (`a: f64, b: f64`)",
                 );
+                continue;
+            }
+            let mutable = matches!(&*typed.pat, Pat::Ident(binding) if binding.mutability.is_some());
+            if let Some(path) = records::struct_path(&typed.ty, self.graph.generic.as_ref())
+                .filter(|path| self.structs.get(&records::key(&records::bare(path))).is_some())
+            {
+                if let Some(ident) = self.binding(&typed.pat, "parameter") {
+                    let wrt = wrt.is_none_or(|names| names.contains(&ident));
+                    self.record(ident, &typed.ty, &path.clone(), mutable, wrt, &mut names);
+                }
                 continue;
             }
             let ty = match self.resolve_type(&typed.ty) {
@@ -622,13 +658,27 @@ impl Lower<'_> {
                 passing: passing(&typed.ty),
                 node,
                 wrt,
+                field: None,
             });
+            self.graph.signature.push(Argument::Param(index));
             // `mut x: f64`: assignable in the body, as a `let mut` (each assignment a new
             // value; the caller's argument is not changed).
-            let mutable = matches!(&*typed.pat, Pat::Ident(binding) if binding.mutability.is_some());
             self.bind(ident, node, mutable);
         }
         for name in wrt.unwrap_or_default() {
+            let record = self.graph.signature.iter().find_map(|a| match a {
+                Argument::Record(record) if &record.ident == name => Some(record.wrt),
+                _ => None,
+            });
+            if let Some(wrt) = record {
+                if !wrt {
+                    self.errors.at(
+                        name,
+                        format_args!("`wrt`: the struct `{name}` has no float field, so it has no gradient"),
+                    );
+                }
+                continue;
+            }
             match self.graph.params.iter().find(|p| &p.ident == name) {
                 None => self
                     .errors
@@ -642,6 +692,93 @@ impl Lower<'_> {
                 Some(_) => {}
             }
         }
+    }
+
+    /// A struct parameter (`p: &Params`): each field a parameter of its own, bound from the
+    /// struct at the start (see [`records`]).
+    fn record(
+        &mut self,
+        ident: Ident,
+        written: &Type,
+        path: &syn::Path,
+        mutable: bool,
+        wrt: bool,
+        names: &mut names::Names,
+    ) {
+        let shape = records::shape(&ident, path, self.structs, self.graph.generic.as_ref(), names);
+        let tree = self.tree(records::bare(path).to_token_stream(), &shape, wrt, mutable);
+        self.fields.add(&ident, &shape);
+        let owned = match written {
+            Type::Reference(reference) => reference.elem.to_token_stream(),
+            other => other.to_token_stream(),
+        };
+        let wrt = self.tree_wrt(&tree);
+        self.graph.signature.push(Argument::Record(Record {
+            ident,
+            written: written.to_token_stream(),
+            owned,
+            tree,
+            wrt,
+        }));
+    }
+
+    fn tree(
+        &mut self,
+        path: TokenStream,
+        shape: &[(Ident, records::Shape)],
+        wrt: bool,
+        mutable: bool,
+    ) -> crate::ir::Tree {
+        let mut fields = Vec::new();
+        for (name, part) in shape {
+            let field = match part {
+                records::Shape::Data => crate::ir::Field::Data,
+                records::Shape::Nested(path, inner) => {
+                    crate::ir::Field::Nested(self.tree(path.clone(), inner, wrt, mutable))
+                }
+                records::Shape::Leaf(leaf) => {
+                    let ty = match self.resolve_type(&leaf.ty) {
+                        Ok(ty) => ty,
+                        Err(message) => {
+                            self.errors.at(
+                                &leaf.declared,
+                                format_args!(
+                                    "the field `{}`: {message}; mark a field the function does not differentiate `#[chainrule(data)]`",
+                                    leaf.label
+                                ),
+                            );
+                            Ty::Float
+                        }
+                    };
+                    let index = self.graph.params.len();
+                    let node = self.graph.add_typed(Op::Param(index), Vec::new(), ty);
+                    self.graph.name(node, &leaf.ident);
+                    self.graph.set_span(node, leaf.ident.span());
+                    let differentiable = self.graph.ty(node).is_differentiable();
+                    self.graph.params.push(Param {
+                        ident: leaf.ident.clone(),
+                        written: leaf.ty.to_token_stream(),
+                        passing: passing(&leaf.ty),
+                        node,
+                        wrt: wrt && differentiable,
+                        field: Some((leaf.binding.clone(), leaf.label.clone())),
+                    });
+                    self.bind(leaf.ident.clone(), node, mutable);
+                    crate::ir::Field::Leaf(index)
+                }
+            };
+            fields.push((name.clone(), field));
+        }
+        crate::ir::Tree { path, fields }
+    }
+
+    /// Whether some leaf of a struct has a gradient.
+    fn tree_wrt(&self, tree: &crate::ir::Tree) -> bool {
+        tree.fields.iter().any(|(_, field)| match field {
+            crate::ir::Field::Leaf(k) => self.graph.params[*k].wrt,
+            crate::ir::Field::Data => false,
+            crate::ir::Field::Nested(inner) => self.tree_wrt(inner),
+        })
     }
 
     /// A type, with named array lengths (`[f64; N]`) resolved to constants.
@@ -853,7 +990,13 @@ impl Lower<'_> {
             .iter()
             .map(|binding| binding.ident.clone())
             .collect();
-        let block = tuples::flattened(block);
+        let reported = self.errors.len();
+        let block = records::rewritten(block, &self.fields, self.errors);
+        if self.errors.len() > reported {
+            // A misused struct parameter: what follows from it would only repeat the error.
+            return self.placeholder();
+        }
+        let block = tuples::flattened(&block);
         let block = iterators::lowered(&block, &params, self.errors);
         let block = returns::structured(&deferred::initialized(&block));
         let block = exits::structured(&block, self.errors);
@@ -2321,7 +2464,8 @@ impl Lower<'_> {
             }
             Expr::Closure(_) => "a closure here is not supported: bind it with `let` and call it (`let sq = |t: f64| t * t; sq(x)`), or give it to an iterator adaptor (`xs.iter().map(|x| x * x)`)",
             Expr::Reference(_) => "references are not supported: use float values",
-            Expr::Field(_) => "field access is not supported: pass each float as its own parameter",
+            Expr::Field(field) if matches!(field.member, syn::Member::Unnamed(_)) => "field access is not supported: pass each float as its own parameter",
+            Expr::Field(_) => "field access is supported on struct parameters (`p.w`, with `#[derive(chainrule::Differentiable)]` on the struct), not here: pass the float as its own parameter",
             Expr::Tuple(_) => "a tuple kept whole is not supported: take it apart where it is made (`let (a, b) = (x, y);`), or use an array",
             Expr::Struct(_) => "structs are not supported: use arrays, or separate variables",
             Expr::Return(_) => "this `return` is inside an expression that has a value (`let y = { return x; };`): write it as a statement (`if c { return x; }`)",

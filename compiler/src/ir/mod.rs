@@ -507,6 +507,7 @@ pub struct Node {
 /// the gradient is taken with respect to it.
 #[derive(Clone, Debug)]
 pub struct Param {
+    /// Its name in the generated code (for a struct's field, a fresh name: `p_w`).
     pub ident: Ident,
     /// The type as written, for signatures: back ends copy these tokens and never read
     /// them (how the value is passed is [`Param::passing`]).
@@ -514,6 +515,59 @@ pub struct Param {
     pub passing: Passing,
     pub node: NodeId,
     pub wrt: bool,
+    /// A field of a struct parameter: how the generated code binds it (`&p.w`, `p.b`), and
+    /// its name as the user writes it (`p.w`).
+    pub field: Option<(proc_macro2::TokenStream, String)>,
+}
+
+impl Param {
+    /// Its name as the user writes it: `x`, or `p.w` for a struct's field.
+    pub fn label(&self) -> String {
+        use syn::ext::IdentExt;
+        match &self.field {
+            Some((_, label)) => label.clone(),
+            None => self.ident.unraw().to_string(),
+        }
+    }
+}
+
+/// A parameter of the signature: one [`Param`], or a struct whose fields are params.
+#[derive(Clone, Debug)]
+pub enum Argument {
+    Param(usize),
+    Record(Record),
+}
+
+/// A parameter of a `#[derive(chainrule::Differentiable)]` struct type (`p: &Params`, or
+/// `self`): its fields are [`Param`]s, bound from it at the start, and its gradient is a
+/// value of the same struct, built from theirs.
+#[derive(Clone, Debug)]
+pub struct Record {
+    pub ident: Ident,
+    /// The type as written (`&Params`), for signatures.
+    pub written: proc_macro2::TokenStream,
+    /// The struct type without the reference (`Params<T>`), for the gradient's field.
+    pub owned: proc_macro2::TokenStream,
+    pub tree: Tree,
+    /// Whether the gradient is taken with respect to it (some field is a float).
+    pub wrt: bool,
+}
+
+/// A struct's fields, as the gradient is built: `Params { w: d_p_w, n: 0, … }`.
+#[derive(Clone, Debug)]
+pub struct Tree {
+    /// The struct's path, for its literal (`model::Params`).
+    pub path: proc_macro2::TokenStream,
+    pub fields: Vec<(Ident, Field)>,
+}
+
+#[derive(Clone, Debug)]
+pub enum Field {
+    /// The [`Param`] with this index.
+    Leaf(usize),
+    /// Data (an integer, a bool, `#[chainrule(data)]`): `Default` in a gradient.
+    Data,
+    Nested(Tree),
 }
 
 /// How a parameter is passed, decided once by the front end.
@@ -564,6 +618,8 @@ pub struct Graph {
     /// Paths of named constants, for [`Op::Named`] (emitted as the user wrote them).
     pub named: Vec<syn::Path>,
     pub params: Vec<Param>,
+    /// The signature's parameters, in order: params, and structs of them.
+    pub signature: Vec<Argument>,
     pub regions: Vec<Region>,
     /// Where new nodes go.
     pub current: RegionId,
@@ -597,6 +653,7 @@ impl Graph {
             spans: Vec::new(),
             named: Vec::new(),
             params: Vec::new(),
+            signature: Vec::new(),
             regions: vec![Region::default()],
             current: RegionId::TOP,
             float,

@@ -17,7 +17,7 @@ use quote::{quote, quote_spanned, ToTokens};
 use syn::ext::IdentExt;
 
 use crate::ir::Function;
-use crate::ir::{FloatType, Graph, IndexKind, Len, NodeId, Op, Passing, RegionId, Ty};
+use crate::ir::{Argument, FloatType, Graph, IndexKind, Len, NodeId, Op, Passing, RegionId, Ty};
 use crate::ops::precedence::{AND, CAST, COMPARE, IF, OR, POSTFIX, SUM, UNARY};
 use crate::ops::{Prim, Rule, Syntax};
 use crate::reverse::Adjoints;
@@ -126,12 +126,12 @@ pub fn emit(function: &Function, adjoints: &Adjoints, backward_top: RegionId) ->
     let ignore_upstream = (!reads_upstream).then(|| quote!(let _ = #upstream;));
     let backward_body = plan.region(backward_top);
     let mut grad_lets = TokenStream::new();
-    let mut grad_fields = Vec::new();
+    let mut leaf_grads = Vec::new();
     for (param, (ident, adjoint)) in g.params.iter().zip(params.iter().zip(&adjoints.of_param)) {
         if !param.wrt {
+            leaf_grads.push(quote!(::core::default::Default::default()));
             continue;
         }
-        let field = &param.ident;
         let ty = g.ty(param.node);
         let value = match adjoint {
             None => plan.zero(ty, Some(param.node)),
@@ -150,8 +150,9 @@ pub fn emit(function: &Function, adjoints: &Adjoints, backward_top: RegionId) ->
                 }
             }
         };
-        grad_fields.push(quote!(#field: #value));
+        leaf_grads.push(value);
     }
+    let grad_fields = signature_fields(g, &leaf_grads);
     let one = plan.literal(1.0, false).tokens;
     let grad_marker = plan.grad_marker();
     // The backward part reads forward arrays by reference, as `backward` has them.
@@ -163,7 +164,8 @@ pub fn emit(function: &Function, adjoints: &Adjoints, backward_top: RegionId) ->
             rebind.extend(quote!(let #ident = &#ident;));
         }
     }
-    module.forward = quote!(#unused_params #forward_body);
+    let bindings = module.bindings.clone();
+    module.forward = quote!(#bindings #unused_params #forward_body);
     module.output = output.clone();
     module.backward = quote! {
         #ignore_upstream
@@ -172,6 +174,7 @@ pub fn emit(function: &Function, adjoints: &Adjoints, backward_top: RegionId) ->
         Grad { #(#grad_fields,)* #grad_marker }
     };
     module.grad = quote! {
+        #bindings
         #unused_params
         #forward_body
         let #upstream: #float = #one;
@@ -182,6 +185,69 @@ pub fn emit(function: &Function, adjoints: &Adjoints, backward_top: RegionId) ->
         (#output, Grad { #(#grad_fields,)* #grad_marker })
     };
     module.finish()
+}
+
+/// The generated functions' parameters (`p: &Params`, `x: f64`), and the bindings of
+/// struct fields from them (`let p_w = &p.w;`).
+fn signature(g: &Graph, plan: &Plan) -> (Vec<TokenStream>, TokenStream) {
+    let mut parameters = Vec::new();
+    for argument in &g.signature {
+        match argument {
+            Argument::Param(k) => {
+                let param = &g.params[*k];
+                let (ident, ty) = (plan.ident(param.node), &param.written);
+                parameters.push(quote!(#ident: #ty));
+            }
+            Argument::Record(record) => {
+                let (ident, ty) = (&record.ident, &record.written);
+                parameters.push(quote!(#ident: #ty));
+            }
+        }
+    }
+    let mut bindings = TokenStream::new();
+    for param in &g.params {
+        if let Some((binding, _)) = &param.field {
+            let ident = plan.ident(param.node);
+            bindings.extend(quote!(let #ident = #binding;));
+        }
+    }
+    (parameters, bindings)
+}
+
+/// The gradient's fields, one per signature parameter it is taken with respect to, from
+/// each param's gradient (`leaf_grads`, by param index): a struct's is a value of the
+/// struct, built from its fields' (`p: Params { w: d_p_w, n: Default::default() }`).
+fn signature_fields(g: &Graph, leaf_grads: &[TokenStream]) -> Vec<TokenStream> {
+    g.signature
+        .iter()
+        .filter_map(|argument| match argument {
+            Argument::Param(k) if g.params[*k].wrt => {
+                let (field, value) = (&g.params[*k].ident, &leaf_grads[*k]);
+                Some(quote!(#field: #value))
+            }
+            Argument::Param(_) => None,
+            Argument::Record(record) if record.wrt => {
+                let field = &record.ident;
+                let value = tree_value(&record.tree, leaf_grads);
+                Some(quote!(#field: #value))
+            }
+            Argument::Record(_) => None,
+        })
+        .collect()
+}
+
+/// A struct literal of a record's tree, each leaf's value from `leaves` (by param index).
+fn tree_value(tree: &crate::ir::Tree, leaves: &[TokenStream]) -> TokenStream {
+    let fields = tree.fields.iter().map(|(name, field)| {
+        let value = match field {
+            crate::ir::Field::Leaf(k) => leaves[*k].clone(),
+            crate::ir::Field::Data => quote!(::core::default::Default::default()),
+            crate::ir::Field::Nested(inner) => tree_value(inner, leaves),
+        };
+        quote!(#name: #value)
+    });
+    let path = &tree.path;
+    quote!(#path { #(#fields,)* })
 }
 
 /// How a cached parameter is stored: slices copied (the cache owns what it keeps),
@@ -213,6 +279,10 @@ struct Module<'p, 'f> {
     backward: TokenStream,
     /// The body of `grad`.
     grad: TokenStream,
+    /// The signature's parameters (`p: &Params`, `x: f64`) and the bindings of struct
+    /// fields from them (`let p_w = &p.w;`).
+    signature: Vec<TokenStream>,
+    bindings: TokenStream,
 }
 
 impl<'p, 'f> Module<'p, 'f> {
@@ -230,7 +300,15 @@ impl<'p, 'f> Module<'p, 'f> {
             output: TokenStream::new(),
             backward: TokenStream::new(),
             grad: TokenStream::new(),
+            signature: Vec::new(),
+            bindings: TokenStream::new(),
         }
+        .with_signature()
+    }
+
+    fn with_signature(mut self) -> Self {
+        (self.signature, self.bindings) = signature(&self.function.graph, self.plan);
+        self
     }
 
     fn cache_field(&mut self, ident: Ident, ty: &Ty, value: TokenStream) {
@@ -270,36 +348,51 @@ impl<'p, 'f> Module<'p, 'f> {
             .iter()
             .filter(|attr| attr.path().is_ident("cfg"))
             .collect();
-        let params: Vec<Ident> = g.params.iter().map(|p| plan.ident(p.node)).collect();
-        let param_types: Vec<&TokenStream> = g.params.iter().map(|p| &p.written).collect();
+        let signature = &self.signature;
         let (cache, upstream) = (make_ident("cache"), make_ident("upstream"));
         let (generics, type_args) = plan.generics();
         let fn_generics = plan.fn_generics();
-        let wrt: Vec<&crate::ir::Param> = g.params.iter().filter(|p| p.wrt).collect();
-        let grad_fields: Vec<&Ident> = wrt.iter().map(|p| &p.ident).collect();
-        let grad_types: Vec<TokenStream> = wrt.iter().map(|p| plan.rust_type(g.ty(p.node))).collect();
-        let grad_zeros = wrt.iter().map(|p| plan.zero(g.ty(p.node), None));
-        let grad_docs = wrt.iter().map(|p| format!(" ∂{fn_name}/∂{}", p.ident.unraw()));
-        let grad_copy = wrt.iter().all(|p| is_copy(g.ty(p.node)));
+        // The gradient's fields: one per signature parameter with a gradient, of its shape
+        // (a struct's of its struct type).
+        let wrt: Vec<(&Ident, TokenStream, bool)> = g
+            .signature
+            .iter()
+            .filter_map(|argument| match argument {
+                Argument::Param(k) if g.params[*k].wrt => {
+                    let p = &g.params[*k];
+                    let ty = g.ty(p.node);
+                    Some((&p.ident, plan.rust_type(ty), is_copy(ty)))
+                }
+                Argument::Record(record) if record.wrt => Some((&record.ident, record.owned.clone(), false)),
+                _ => None,
+            })
+            .collect();
+        let grad_fields: Vec<&Ident> = wrt.iter().map(|(ident, _, _)| *ident).collect();
+        let grad_types: Vec<&TokenStream> = wrt.iter().map(|(_, ty, _)| ty).collect();
+        let zeros: Vec<TokenStream> = g.params.iter().map(|p| plan.zero(g.ty(p.node), None)).collect();
+        let grad_zeros = signature_fields(g, &zeros);
+        let grad_docs = wrt
+            .iter()
+            .map(|(ident, _, _)| format!(" ∂{fn_name}/∂{}", ident.unraw()));
+        let grad_copy = wrt.iter().all(|(_, _, copy)| *copy);
         // The positional gradient for callers: one entry per parameter, `()` for those
         // without a gradient (integers, or not in `wrt`).
-        let vjp_types = g.params.iter().map(|p| {
-            if p.wrt {
-                plan.rust_type(g.ty(p.node))
-            } else {
-                quote!(())
+        let positional = g.signature.iter().map(|argument| match argument {
+            Argument::Param(k) if g.params[*k].wrt => {
+                let p = &g.params[*k];
+                let field = &p.ident;
+                (plan.rust_type(g.ty(p.node)), quote!(grad.#field))
             }
-        });
-        let vjp_values = g.params.iter().map(|p| {
-            let field = &p.ident;
-            if p.wrt {
-                quote!(grad.#field)
-            } else {
-                quote!(())
+            Argument::Record(record) if record.wrt => {
+                let field = &record.ident;
+                (record.owned.clone(), quote!(grad.#field))
             }
+            _ => (quote!(()), quote!(())),
         });
+        let (vjp_types, vjp_values): (Vec<TokenStream>, Vec<TokenStream>) = positional.unzip();
         // Array parameters keep their written types (`&Array2<f64>`), named beside the function.
-        let array_params = g.params.iter().any(|p| p.passing.is_ndarray());
+        let array_params = g.params.iter().any(|p| p.passing.is_ndarray())
+            || g.signature.iter().any(|a| matches!(a, Argument::Record(_)));
         let uses_super = plan.uses_named || function.custom.is_some() || array_params;
         let derive = |copy: bool| if copy { quote!(Clone, Copy) } else { quote!(Clone) };
         let (cache_derive, grad_derive) = (derive(self.cache_copy), derive(grad_copy));
@@ -378,7 +471,7 @@ impl<'p, 'f> Module<'p, 'f> {
             },
             forward: quote! {
                 #[inline]
-                pub fn forward #fn_generics (#(#params: #param_types),*) -> (#float, Cache #type_args) {
+                pub fn forward #fn_generics (#(#signature),*) -> (#float, Cache #type_args) {
                     #forward
                     (#output, Cache { #(#cache_values,)* #marker_value })
                 }
@@ -400,7 +493,7 @@ impl<'p, 'f> Module<'p, 'f> {
 
                 impl #generics ::core::default::Default for Grad #type_args {
                     fn default() -> Self {
-                        Grad { #(#grad_fields: #grad_zeros,)* #grad_marker_value }
+                        Grad { #(#grad_zeros,)* #grad_marker_value }
                     }
                 }
 
@@ -432,7 +525,7 @@ impl<'p, 'f> Module<'p, 'f> {
                 /// The value and the gradient at one point: `forward`, then `backward` with
                 /// upstream 1, in one function (no cache is built).
                 #[inline]
-                pub fn grad #fn_generics (#(#params: #param_types),*) -> (#float, Grad #type_args) {
+                pub fn grad #fn_generics (#(#signature),*) -> (#float, Grad #type_args) {
                     #grad
                 }
             },
@@ -655,7 +748,7 @@ pub trait Hooks {
 pub fn hooked(function: &Function, adjoints: &Adjoints, backward_top: RegionId, hooks: &dyn Hooks) -> Hooked {
     let plan = Plan::with_hooks(function, adjoints, Some(hooks));
     let g = &function.graph;
-    let mut forward = TokenStream::new();
+    let (signature, mut forward) = signature(g, &plan);
     for param in &g.params {
         if !plan.live[param.node.index()] {
             let ident = plan.ident(param.node);
@@ -675,7 +768,7 @@ pub fn hooked(function: &Function, adjoints: &Adjoints, backward_top: RegionId, 
     let print = |id: NodeId| plan.expr(id).tokens;
     let value_of = |id: Option<NodeId>| id.map(print);
     Hooked {
-        params: g.params.iter().map(|p| plan.ident(p.node)).collect(),
+        signature,
         forward,
         backward,
         gradients: adjoints
@@ -698,7 +791,8 @@ pub fn hooked(function: &Function, adjoints: &Adjoints, backward_top: RegionId, 
 
 /// What [`hooked`] writes.
 pub struct Hooked {
-    pub params: Vec<Ident>,
+    /// The parameters, as the signature declares them (`p: &Params`).
+    pub signature: Vec<TokenStream>,
     pub forward: TokenStream,
     pub backward: TokenStream,
     /// Each parameter's gradient, as an expression after `backward`.

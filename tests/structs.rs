@@ -1,0 +1,239 @@
+//! Structs as parameters: `#[derive(chainrule::Differentiable)]`, field access, the gradient
+//! as a value of the same struct, and the arithmetic of an optimizer step.
+
+#![allow(clippy::needless_range_loop)]
+
+use approx::assert_relative_eq;
+use chainrule::{differentiate, Differentiable};
+
+#[derive(Clone, Debug, PartialEq, Differentiable)]
+struct Line {
+    w: [f64; 2],
+    b: f64,
+    #[chainrule(data)]
+    name: &'static str,
+    steps: usize,
+}
+
+#[differentiate]
+fn predict(p: &Line, x: f64, y: f64) -> f64 {
+    let mut s = p.b;
+    for _ in 0..p.steps {
+        s += p.w[0] * x + p.w[1] * y;
+    }
+    (s - 1.0).powi(2)
+}
+
+#[test]
+fn a_struct_by_reference() {
+    let p = Line {
+        w: [0.5, -0.25],
+        b: 0.1,
+        name: "line",
+        steps: 2,
+    };
+    let (value, grad) = predict::grad(&p, 1.5, 2.0);
+    assert_eq!(value, predict(&p, 1.5, 2.0));
+    let s = 0.1 + 2.0 * (0.5 * 1.5 - 0.25 * 2.0);
+    let ds = 2.0 * (s - 1.0);
+    assert_relative_eq!(grad.p.b, ds, max_relative = 1e-12);
+    assert_relative_eq!(grad.p.w[0], ds * 2.0 * 1.5, max_relative = 1e-12);
+    assert_relative_eq!(grad.p.w[1], ds * 2.0 * 2.0, max_relative = 1e-12);
+    assert_eq!(grad.p.steps, 0);
+    assert_relative_eq!(grad.x, ds * 2.0 * 0.5, max_relative = 1e-12);
+    let _ = p.name;
+}
+
+/// Central differences of `f` with respect to each float of `p`, in declaration order.
+fn numerical<P: Differentiable<Scalar = f64>>(p: &P, f: impl Fn(&P) -> f64) -> Vec<f64> {
+    let flat = p.to_flat();
+    (0..flat.len())
+        .map(|k| {
+            let h = 1e-6 * flat[k].abs().max(1.0);
+            let mut plus = flat.clone();
+            let mut minus = flat.clone();
+            plus[k] += h;
+            minus[k] -= h;
+            (f(&p.with_flat(&plus)) - f(&p.with_flat(&minus))) / (2.0 * h)
+        })
+        .collect()
+}
+
+fn assert_close(analytic: &[f64], numerical: &[f64]) {
+    assert_eq!(analytic.len(), numerical.len());
+    for (a, n) in analytic.iter().zip(numerical) {
+        assert_relative_eq!(a, n, max_relative = 1e-6, epsilon = 1e-8);
+    }
+}
+
+mod model {
+    use chainrule::Differentiable;
+
+    #[derive(Clone, Debug, PartialEq, Differentiable)]
+    pub struct Layer<T> {
+        pub w: [[T; 2]; 3],
+        pub b: [T; 3],
+    }
+
+    #[derive(Clone, Debug, PartialEq, Differentiable)]
+    pub struct Net<T> {
+        pub hidden: Layer<T>,
+        pub out: [T; 3],
+        pub scale: T,
+    }
+}
+
+use chainrule::Real;
+use model::{Layer, Net};
+
+/// A two-layer network over a nested generic struct, by value.
+#[differentiate]
+fn net<T: Real>(p: Net<T>, x: [T; 2]) -> T {
+    let mut y = T::zero();
+    for i in 0..3 {
+        let mut z = p.hidden.b[i];
+        for j in 0..2 {
+            z += p.hidden.w[i][j] * x[j];
+        }
+        y += p.out[i] * z.tanh();
+    }
+    p.scale * y
+}
+
+fn a_net() -> Net<f64> {
+    Net {
+        hidden: Layer {
+            w: [[0.1, -0.2], [0.3, 0.4], [-0.5, 0.6]],
+            b: [0.01, -0.02, 0.03],
+        },
+        out: [0.7, -0.8, 0.9],
+        scale: 1.5,
+    }
+}
+
+#[test]
+fn a_nested_generic_struct_by_value() {
+    let p = a_net();
+    let x = [0.3, -1.2];
+    let (value, grad) = net::grad(p.clone(), x);
+    assert_eq!(value, net(p.clone(), x));
+    assert_close(&grad.p.to_flat(), &numerical(&p, |q| net(q.clone(), x)));
+    // f32 through the same generic function.
+    let p32 = Net {
+        hidden: Layer {
+            w: [[0.1f32, -0.2], [0.3, 0.4], [-0.5, 0.6]],
+            b: [0.01, -0.02, 0.03],
+        },
+        out: [0.7, -0.8, 0.9],
+        scale: 1.5,
+    };
+    let (value32, grad32) = net::grad(p32, [0.3, -1.2]);
+    assert_relative_eq!(value32 as f64, value, max_relative = 1e-5);
+    for (g32, g64) in grad32.p.to_flat().iter().zip(grad.p.to_flat()) {
+        assert_relative_eq!(*g32 as f64, g64, max_relative = 1e-4, epsilon = 1e-6);
+    }
+}
+
+#[test]
+fn an_optimizer_step_on_the_struct() {
+    let mut p = a_net();
+    let x = [0.3, -1.2];
+    let target = 0.25;
+    let loss = |p: &Net<f64>| (net(p.clone(), x) - target).powi(2);
+    let before = loss(&p);
+    for _ in 0..50 {
+        let (value, grad) = net::grad(p.clone(), x);
+        let g = grad.p * (2.0 * (value - target));
+        p -= 0.1 * g;
+    }
+    assert!(loss(&p) < 1e-3 * before, "{} -> {}", before, loss(&p));
+    // The arithmetic, element by element.
+    let a = a_net();
+    let sum = &a + &a;
+    assert_eq!(sum.out, [1.4, -1.6, 1.8]);
+    assert_eq!((sum.clone() - a.clone()), a);
+    assert_eq!((-a.clone()).scale, -1.5);
+    assert_eq!((a.clone() / 2.0).hidden.w[2][1], 0.3);
+    assert_eq!(a.zero_like().to_flat(), vec![0.0; 6 + 3 + 3 + 1]);
+    let mut acc = a.zero_like();
+    acc += &a;
+    acc -= a.clone() * 0.5;
+    acc *= 2.0;
+    assert_eq!(acc, a);
+    assert_eq!(a.dot(&a), a.to_flat().iter().map(|v| v * v).sum::<f64>());
+}
+
+#[derive(Clone, Debug, PartialEq, Differentiable)]
+struct Fit {
+    coefficients: Vec<f64>,
+    offset: f64,
+    unused: [f64; 2],
+}
+
+/// A `Vec` field, read by an iterator chain and a closure; a field never read.
+#[differentiate]
+fn residual(fit: &Fit, xs: &[f64], ys: &[f64]) -> f64 {
+    let model = |x: f64| {
+        let mut power = 1.0;
+        let mut total = fit.offset;
+        for c in fit.coefficients.iter() {
+            total += c * power;
+            power *= x;
+        }
+        total
+    };
+    xs.iter()
+        .zip(ys)
+        .map(|(x, y)| (model(*x) - y).powi(2))
+        .sum::<f64>()
+}
+
+#[test]
+fn vec_fields_closures_and_unread_fields() {
+    let fit = Fit {
+        coefficients: vec![0.5, -1.0, 0.25],
+        offset: 0.1,
+        unused: [3.0, 4.0],
+    };
+    let (xs, ys) = ([0.0, 0.5, 1.0, 2.0], [1.0, 0.2, -0.3, 0.4]);
+    let (value, grad) = residual::grad(&fit, &xs, &ys);
+    assert_eq!(value, residual(&fit, &xs, &ys));
+    assert_eq!(grad.fit.unused, [0.0, 0.0]);
+    assert_eq!(grad.fit.coefficients.len(), 3);
+    assert_close(&grad.fit.to_flat(), &numerical(&fit, |f| residual(f, &xs, &ys)));
+}
+
+#[derive(Clone, Debug, PartialEq, Differentiable)]
+struct State {
+    position: f64,
+    velocity: f64,
+}
+
+/// Fields of a `mut` struct parameter assigned in the body (the caller's is not changed).
+#[differentiate]
+fn integrate(mut s: State, k: f64, steps: u32) -> f64 {
+    let dt = 0.1;
+    for _ in 0..steps {
+        let a = -k * s.position;
+        s.velocity += a * dt;
+        s.position += s.velocity * dt;
+    }
+    s.position
+}
+
+#[test]
+fn assigned_fields() {
+    let s = State {
+        position: 1.0,
+        velocity: 0.0,
+    };
+    let (value, grad) = integrate::grad(s.clone(), 2.0, 20);
+    assert_eq!(value, integrate(s.clone(), 2.0, 20));
+    assert_close(
+        &grad.s.to_flat(),
+        &numerical(&s, |s| integrate(s.clone(), 2.0, 20)),
+    );
+    let h = 1e-6;
+    let dk = (integrate(s.clone(), 2.0 + h, 20) - integrate(s.clone(), 2.0 - h, 20)) / (2.0 * h);
+    assert_relative_eq!(grad.k, dk, max_relative = 1e-6);
+}
