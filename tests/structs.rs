@@ -160,7 +160,7 @@ fn an_optimizer_step_on_the_struct() {
     acc -= a.clone() * 0.5;
     acc *= 2.0;
     assert_eq!(acc, a);
-    assert_eq!(a.dot(&a), a.to_flat().iter().map(|v| v * v).sum::<f64>());
+    assert_eq!(a.dot_product(&a), a.to_flat().iter().map(|v| v * v).sum::<f64>());
 }
 
 #[derive(Clone, Debug, PartialEq, Differentiable)]

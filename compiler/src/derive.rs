@@ -140,7 +140,7 @@ fn expand(input: &syn::DeriveInput) -> syn::Result<TokenStream> {
             })
             .collect::<Vec<_>>()
     };
-    let (add, sub) = (kept("add"), kept("sub"));
+    let (add, sub) = (kept("plus"), kept("minus"));
     let scale: Vec<TokenStream> = fields
         .iter()
         .filter_map(|field| {
@@ -150,7 +150,7 @@ fn expand(input: &syn::DeriveInput) -> syn::Result<TokenStream> {
                     let value = copy(ident);
                     quote!(#ident: #value)
                 }
-                false => quote!(#ident: ::chainrule::Differentiable::scale(&self.#ident, by)),
+                false => quote!(#ident: ::chainrule::Differentiable::times(&self.#ident, by)),
             })
         })
         .collect();
@@ -178,21 +178,21 @@ fn expand(input: &syn::DeriveInput) -> syn::Result<TokenStream> {
                 #name { #(#zero,)* }
             }
 
-            fn add(&self, other: &Self) -> Self {
+            fn plus(&self, other: &Self) -> Self {
                 #name { #(#add,)* }
             }
 
-            fn sub(&self, other: &Self) -> Self {
+            fn minus(&self, other: &Self) -> Self {
                 #name { #(#sub,)* }
             }
 
-            fn scale(&self, by: Self::Scalar) -> Self {
+            fn times(&self, by: Self::Scalar) -> Self {
                 #name { #(#scale,)* }
             }
 
-            fn dot(&self, other: &Self) -> Self::Scalar {
-                ::chainrule::Differentiable::dot(&self.#first_float, &other.#first_float)
-                    #(+ ::chainrule::Differentiable::dot(&self.#rest_floats, &other.#rest_floats))*
+            fn dot_product(&self, other: &Self) -> Self::Scalar {
+                ::chainrule::Differentiable::dot_product(&self.#first_float, &other.#first_float)
+                    #(+ ::chainrule::Differentiable::dot_product(&self.#rest_floats, &other.#rest_floats))*
             }
 
             fn write_flat(&self, out: &mut ::std::vec::Vec<Self::Scalar>) {
@@ -245,52 +245,52 @@ fn operators(input: &syn::DeriveInput, this: &TokenStream, bounds: &TokenStream)
     let mut out = quote! {
         impl #impl_generics #ops::Add for #this #bounds {
             type Output = Self;
-            fn add(self, other: Self) -> Self { #d::add(&self, &other) }
+            fn add(self, other: Self) -> Self { #d::plus(&self, &other) }
         }
         impl<'__a, #impl_generics_tail> #ops::Add<&'__a #this> for &'__a #this #bounds {
             type Output = #this;
-            fn add(self, other: Self) -> #this { #d::add(self, other) }
+            fn add(self, other: Self) -> #this { #d::plus(self, other) }
         }
         impl #impl_generics #ops::Sub for #this #bounds {
             type Output = Self;
-            fn sub(self, other: Self) -> Self { #d::sub(&self, &other) }
+            fn sub(self, other: Self) -> Self { #d::minus(&self, &other) }
         }
         impl<'__a, #impl_generics_tail> #ops::Sub<&'__a #this> for &'__a #this #bounds {
             type Output = #this;
-            fn sub(self, other: Self) -> #this { #d::sub(self, other) }
+            fn sub(self, other: Self) -> #this { #d::minus(self, other) }
         }
         impl #impl_generics #ops::Neg for #this #bounds {
             type Output = Self;
-            fn neg(self) -> Self { #d::sub(&#d::zero_like(&self), &self) }
+            fn neg(self) -> Self { #d::minus(&#d::zero_like(&self), &self) }
         }
         impl #impl_generics #ops::Mul<#scalar> for #this #bounds {
             type Output = Self;
-            fn mul(self, by: #scalar) -> Self { #d::scale(&self, by) }
+            fn mul(self, by: #scalar) -> Self { #d::times(&self, by) }
         }
         impl #impl_generics #ops::Div<#scalar> for #this #bounds {
             type Output = Self;
             fn div(self, by: #scalar) -> Self {
-                #d::scale(&self, <#scalar as ::chainrule::Real>::from_f64(1.0) / by)
+                #d::times(&self, <#scalar as ::chainrule::Real>::from_f64(1.0) / by)
             }
         }
         impl #impl_generics #ops::AddAssign for #this #bounds {
-            fn add_assign(&mut self, other: Self) { *self = #d::add(self, &other); }
+            fn add_assign(&mut self, other: Self) { *self = #d::plus(self, &other); }
         }
         impl<'__a, #impl_generics_tail> #ops::AddAssign<&'__a #this> for #this #bounds {
-            fn add_assign(&mut self, other: &'__a #this) { *self = #d::add(self, other); }
+            fn add_assign(&mut self, other: &'__a #this) { *self = #d::plus(self, other); }
         }
         impl #impl_generics #ops::SubAssign for #this #bounds {
-            fn sub_assign(&mut self, other: Self) { *self = #d::sub(self, &other); }
+            fn sub_assign(&mut self, other: Self) { *self = #d::minus(self, &other); }
         }
         impl<'__a, #impl_generics_tail> #ops::SubAssign<&'__a #this> for #this #bounds {
-            fn sub_assign(&mut self, other: &'__a #this) { *self = #d::sub(self, other); }
+            fn sub_assign(&mut self, other: &'__a #this) { *self = #d::minus(self, other); }
         }
         impl #impl_generics #ops::MulAssign<#scalar> for #this #bounds {
-            fn mul_assign(&mut self, by: #scalar) { *self = #d::scale(self, by); }
+            fn mul_assign(&mut self, by: #scalar) { *self = #d::times(self, by); }
         }
         impl #impl_generics #ops::DivAssign<#scalar> for #this #bounds {
             fn div_assign(&mut self, by: #scalar) {
-                *self = #d::scale(self, <#scalar as ::chainrule::Real>::from_f64(1.0) / by);
+                *self = #d::times(self, <#scalar as ::chainrule::Real>::from_f64(1.0) / by);
             }
         }
     };
@@ -321,11 +321,11 @@ fn operators(input: &syn::DeriveInput, this: &TokenStream, bounds: &TokenStream)
         out.extend(quote! {
             impl<#(#generics),*> #ops::Mul<#ty> for #float #bound {
                 type Output = #ty;
-                fn mul(self, value: #ty) -> #ty { #d::scale(&value, self) }
+                fn mul(self, value: #ty) -> #ty { #d::times(&value, self) }
             }
             impl<'__a, #(#generics),*> #ops::Mul<&'__a #ty> for #float #bound {
                 type Output = #ty;
-                fn mul(self, value: &'__a #ty) -> #ty { #d::scale(value, self) }
+                fn mul(self, value: &'__a #ty) -> #ty { #d::times(value, self) }
             }
         });
     }

@@ -29,17 +29,19 @@ pub trait Differentiable: Clone {
     /// Zero, of the same shape (data fields `Default`).
     fn zero_like(&self) -> Self;
 
-    /// Element by element `self + other` (data fields `self`'s).
-    fn add(&self, other: &Self) -> Self;
+    /// Element by element `self + other` (data fields `self`'s). (The arithmetic has names
+    /// of its own, so that importing the trait changes no other method call: `a.dot(&b)`
+    /// of ndarray stays ndarray's.)
+    fn plus(&self, other: &Self) -> Self;
 
     /// Element by element `self - other` (data fields `self`'s).
-    fn sub(&self, other: &Self) -> Self;
+    fn minus(&self, other: &Self) -> Self;
 
     /// Every element times `by` (data fields `self`'s).
-    fn scale(&self, by: Self::Scalar) -> Self;
+    fn times(&self, by: Self::Scalar) -> Self;
 
-    /// The sum of the products of corresponding elements (`g.dot(&g)` is the squared norm).
-    fn dot(&self, other: &Self) -> Self::Scalar;
+    /// The sum of the products of corresponding elements (`g.dot_product(&g)` is the squared norm).
+    fn dot_product(&self, other: &Self) -> Self::Scalar;
 
     /// Appends the floats, in declaration order.
     fn write_flat(&self, out: &mut Vec<Self::Scalar>);
@@ -72,22 +74,22 @@ macro_rules! float {
             }
 
             #[inline]
-            fn add(&self, other: &Self) -> Self {
+            fn plus(&self, other: &Self) -> Self {
                 self + other
             }
 
             #[inline]
-            fn sub(&self, other: &Self) -> Self {
+            fn minus(&self, other: &Self) -> Self {
                 self - other
             }
 
             #[inline]
-            fn scale(&self, by: $t) -> Self {
+            fn times(&self, by: $t) -> Self {
                 self * by
             }
 
             #[inline]
-            fn dot(&self, other: &Self) -> $t {
+            fn dot_product(&self, other: &Self) -> $t {
                 self * other
             }
 
@@ -111,22 +113,22 @@ impl<T: Differentiable, const N: usize> Differentiable for [T; N] {
         core::array::from_fn(|i| self[i].zero_like())
     }
 
-    fn add(&self, other: &Self) -> Self {
-        core::array::from_fn(|i| self[i].add(&other[i]))
+    fn plus(&self, other: &Self) -> Self {
+        core::array::from_fn(|i| self[i].plus(&other[i]))
     }
 
-    fn sub(&self, other: &Self) -> Self {
-        core::array::from_fn(|i| self[i].sub(&other[i]))
+    fn minus(&self, other: &Self) -> Self {
+        core::array::from_fn(|i| self[i].minus(&other[i]))
     }
 
-    fn scale(&self, by: T::Scalar) -> Self {
-        core::array::from_fn(|i| self[i].scale(by))
+    fn times(&self, by: T::Scalar) -> Self {
+        core::array::from_fn(|i| self[i].times(by))
     }
 
-    fn dot(&self, other: &Self) -> T::Scalar {
+    fn dot_product(&self, other: &Self) -> T::Scalar {
         self.iter()
             .zip(other)
-            .fold(T::Scalar::zero(), |sum, (a, b)| sum + a.dot(b))
+            .fold(T::Scalar::zero(), |sum, (a, b)| sum + a.dot_product(b))
     }
 
     fn write_flat(&self, out: &mut Vec<T::Scalar>) {
@@ -147,24 +149,24 @@ impl<T: Differentiable> Differentiable for Vec<T> {
         self.iter().map(T::zero_like).collect()
     }
 
-    fn add(&self, other: &Self) -> Self {
+    fn plus(&self, other: &Self) -> Self {
         assert_eq!(self.len(), other.len(), "gradients of different lengths");
-        self.iter().zip(other).map(|(a, b)| a.add(b)).collect()
+        self.iter().zip(other).map(|(a, b)| a.plus(b)).collect()
     }
 
-    fn sub(&self, other: &Self) -> Self {
+    fn minus(&self, other: &Self) -> Self {
         assert_eq!(self.len(), other.len(), "gradients of different lengths");
-        self.iter().zip(other).map(|(a, b)| a.sub(b)).collect()
+        self.iter().zip(other).map(|(a, b)| a.minus(b)).collect()
     }
 
-    fn scale(&self, by: T::Scalar) -> Self {
-        self.iter().map(|x| x.scale(by)).collect()
+    fn times(&self, by: T::Scalar) -> Self {
+        self.iter().map(|x| x.times(by)).collect()
     }
 
-    fn dot(&self, other: &Self) -> T::Scalar {
+    fn dot_product(&self, other: &Self) -> T::Scalar {
         self.iter()
             .zip(other)
-            .fold(T::Scalar::zero(), |sum, (a, b)| sum + a.dot(b))
+            .fold(T::Scalar::zero(), |sum, (a, b)| sum + a.dot_product(b))
     }
 
     fn write_flat(&self, out: &mut Vec<T::Scalar>) {
@@ -186,21 +188,21 @@ impl<A: Real, D: ndarray::Dimension> Differentiable for ndarray::Array<A, D> {
         Self::zeros(self.raw_dim())
     }
 
-    fn add(&self, other: &Self) -> Self {
+    fn plus(&self, other: &Self) -> Self {
         assert_eq!(self.shape(), other.shape(), "gradients of different shapes");
         self + other
     }
 
-    fn sub(&self, other: &Self) -> Self {
+    fn minus(&self, other: &Self) -> Self {
         assert_eq!(self.shape(), other.shape(), "gradients of different shapes");
         self - other
     }
 
-    fn scale(&self, by: A) -> Self {
+    fn times(&self, by: A) -> Self {
         self.mapv(|x| x * by)
     }
 
-    fn dot(&self, other: &Self) -> A {
+    fn dot_product(&self, other: &Self) -> A {
         self.iter()
             .zip(other)
             .fold(A::zero(), |sum, (&a, &b)| sum + a * b)

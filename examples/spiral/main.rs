@@ -11,7 +11,8 @@ mod model;
 use std::error::Error;
 use std::path::PathBuf;
 
-use chainrule::ndarray::{Array1, Array2};
+use chainrule::ndarray::Array2;
+use chainrule::Differentiable;
 use indicatif::{ProgressBar, ProgressStyle};
 use model::{accuracy, network_loss, spiral, Linear, Network, Rng, CLASSES, RATE, REG};
 use plotters::prelude::*;
@@ -93,40 +94,17 @@ fn gradient_check(x: &Array2<f64>, y: &[usize], rng: &mut Rng) {
         w.mapv_inplace(|v| v * 50.0);
     }
     network.b1.mapv_inplace(|_| 0.1 * rng.normal());
-    let (w1, b1, w2, b2) = (&network.w1, &network.b1, &network.w2, &network.b2);
-    let (_, grad) = network_loss::grad(w1, b1, w2, b2, x, y, REG);
-    let sizes = [w1.len(), b1.len(), w2.len(), b2.len()];
-    let flat: Vec<f64> = w1.iter().chain(b1).chain(w2).chain(b2).copied().collect();
-    let analytic: Vec<f64> = grad
-        .w1
-        .iter()
-        .chain(&grad.b1)
-        .chain(&grad.w2)
-        .chain(&grad.b2)
-        .copied()
-        .collect();
-    let unflatten = |p: &[f64]| {
-        let (a, rest) = p.split_at(sizes[0]);
-        let (b, rest) = rest.split_at(sizes[1]);
-        let (c, d) = rest.split_at(sizes[2]);
-        (
-            Array2::from_shape_vec(w1.raw_dim(), a.to_vec()).expect("w1"),
-            Array1::from(b.to_vec()),
-            Array2::from_shape_vec(w2.raw_dim(), c.to_vec()).expect("w2"),
-            Array1::from(d.to_vec()),
-        )
-    };
+    // The parameters and their gradient (a `Network` too) seen as flat vectors, in
+    // declaration order: what a gradient check compares.
+    let (_, grad) = network_loss::grad(&network, x, y, REG);
     let check = chainrule::check_gradient(
-        |p: &[f64]| {
-            let (w1, b1, w2, b2) = unflatten(p);
-            network_loss(&w1, &b1, &w2, &b2, x, y, REG)
-        },
-        &flat,
-        &analytic,
+        |p: &[f64]| network_loss(&network.with_flat(p), x, y, REG),
+        &network.to_flat(),
+        &grad.net.to_flat(),
     );
     println!(
         "gradient check of the network ({} parameters): max relative error {:.2e}, {}",
-        flat.len(),
+        network.to_flat().len(),
         check.max_relative_error,
         if check.passes(1e-6) { "passed" } else { "FAILED" }
     );

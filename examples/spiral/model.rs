@@ -5,7 +5,7 @@
 #![allow(dead_code)]
 
 use chainrule::ndarray::{Array1, Array2, Axis};
-use chainrule::{cross_entropy, differentiate, relu};
+use chainrule::{cross_entropy, differentiate, relu, Differentiable};
 
 /// Points per class, classes, dimensions.
 pub const POINTS: usize = 100;
@@ -70,34 +70,28 @@ pub fn linear_loss(w: &Array2<f64>, b: &Array1<f64>, x: &Array2<f64>, y: &[usize
     cross_entropy(&scores, y) + 0.5 * reg * (w * w).sum()
 }
 
+/// The 2-layer network's parameters: a struct with `#[derive(Differentiable)]`, so that
+/// `network_loss` takes it whole and its gradient is a `Network` too.
+#[derive(Clone, Debug, PartialEq, Differentiable)]
+pub struct Network {
+    pub w1: Array2<f64>,
+    pub b1: Array1<f64>,
+    pub w2: Array2<f64>,
+    pub b2: Array1<f64>,
+}
+
 /// The 2-layer network's loss: scores = max(0, X W1 + b1) W2 + b2, softmax loss, L2.
-#[differentiate(wrt(w1, b1, w2, b2))]
-pub fn network_loss(
-    w1: &Array2<f64>,
-    b1: &Array1<f64>,
-    w2: &Array2<f64>,
-    b2: &Array1<f64>,
-    x: &Array2<f64>,
-    y: &[usize],
-    reg: f64,
-) -> f64 {
-    let hidden = relu(&(x.dot(w1) + b1));
-    let scores = hidden.dot(w2) + b2;
-    cross_entropy(&scores, y) + 0.5 * reg * ((w1 * w1).sum() + (w2 * w2).sum())
+#[differentiate(wrt(net))]
+pub fn network_loss(net: &Network, x: &Array2<f64>, y: &[usize], reg: f64) -> f64 {
+    let hidden = relu(&(x.dot(&net.w1) + &net.b1));
+    let scores = hidden.dot(&net.w2) + &net.b2;
+    cross_entropy(&scores, y) + 0.5 * reg * ((&net.w1 * &net.w1).sum() + (&net.w2 * &net.w2).sum())
 }
 
 /// The linear classifier's parameters.
 pub struct Linear {
     pub w: Array2<f64>,
     pub b: Array1<f64>,
-}
-
-/// The network's parameters.
-pub struct Network {
-    pub w1: Array2<f64>,
-    pub b1: Array1<f64>,
-    pub w2: Array2<f64>,
-    pub b2: Array1<f64>,
 }
 
 impl Linear {
@@ -137,11 +131,8 @@ impl Network {
 
     /// One step of gradient descent; returns the loss before it.
     pub fn step(&mut self, x: &Array2<f64>, y: &[usize], reg: f64, rate: f64) -> f64 {
-        let (loss, grad) = network_loss::grad(&self.w1, &self.b1, &self.w2, &self.b2, x, y, reg);
-        self.w1.scaled_add(-rate, &grad.w1);
-        self.b1.scaled_add(-rate, &grad.b1);
-        self.w2.scaled_add(-rate, &grad.w2);
-        self.b2.scaled_add(-rate, &grad.b2);
+        let (loss, grad) = network_loss::grad(self, x, y, reg);
+        *self -= rate * grad.net;
         loss
     }
 }
