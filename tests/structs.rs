@@ -237,3 +237,69 @@ fn assigned_fields() {
     let dk = (integrate(s.clone(), 2.0 + h, 20) - integrate(s.clone(), 2.0 - h, 20)) / (2.0 * h);
     assert_relative_eq!(grad.k, dk, max_relative = 1e-6);
 }
+
+#[derive(Clone, Debug, PartialEq, Differentiable)]
+struct Spring {
+    k: f64,
+    rest: f64,
+    #[chainrule(data)]
+    label: &'static str,
+}
+
+#[differentiate]
+impl Spring {
+    /// The spring's energy at length `x`.
+    fn energy(&self, x: f64) -> f64 {
+        0.5 * self.k * (x - self.rest).powi(2)
+    }
+
+    /// By value, calling another method's function is not needed: fields only.
+    fn stiffer(self, by: f64) -> f64 {
+        self.k * by + Self::OFFSET
+    }
+
+    const OFFSET: f64 = 0.5;
+
+    /// Not a float: left alone.
+    fn label(&self) -> &'static str {
+        self.label
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Differentiable)]
+struct Quadratic<T> {
+    a: [T; 2],
+}
+
+#[differentiate]
+impl<T: Real> Quadratic<T> {
+    fn at(&self, x: T) -> T {
+        self.a[0] * x * x + self.a[1] * x
+    }
+}
+
+#[test]
+fn methods() {
+    let s = Spring {
+        k: 3.0,
+        rest: 1.0,
+        label: "s",
+    };
+    let (value, grad) = s.energy_grad(1.5);
+    assert_eq!(value, s.energy(1.5));
+    assert_eq!(grad.self_.k, 0.5 * 0.25);
+    assert_eq!(grad.self_.rest, -3.0 * 0.5);
+    assert_eq!(grad.x, 3.0 * 0.5);
+    let (value, grad) = spring_energy::grad(&s, 1.5);
+    assert_eq!(value, s.energy(1.5));
+    assert_eq!(grad.self_.k, 0.125);
+    let (value, grad) = s.clone().stiffer_grad(2.0);
+    assert_eq!(value, 6.5);
+    assert_eq!((grad.self_.k, grad.self_.rest, grad.by), (2.0, 0.0, 3.0));
+    assert_eq!(s.label(), "s");
+    let q = Quadratic { a: [2.0f32, -1.0] };
+    let (value, grad) = q.at_grad(3.0);
+    assert_eq!(value, 15.0);
+    assert_eq!(grad.self_.a, [9.0, 3.0]);
+    assert_eq!(grad.x, 2.0 * 2.0 * 3.0 - 1.0);
+}

@@ -3,6 +3,8 @@
 
 use proc_macro2::TokenStream;
 use quote::{format_ident, quote, ToTokens};
+use syn::ext::IdentExt;
+use syn::visit_mut::VisitMut;
 
 use crate::front::records::{self, Structs};
 use crate::{back, front, reverse};
@@ -24,10 +26,11 @@ fn expand_on_stack(attr: TokenStream, item: TokenStream) -> TokenStream {
     let function = match syn::parse2::<syn::Item>(item.clone()) {
         Ok(syn::Item::Fn(function)) => function,
         Ok(syn::Item::Mod(module)) if module.content.is_some() => return expand_module(&attr, module),
+        Ok(syn::Item::Impl(block)) => return expand_impl(&attr, block),
         Ok(other) => {
             let error = syn::Error::new_spanned(
                 item_keyword(&other),
-                "#[differentiate] applies to a function (`fn`) over f64 or f32, or to an inline module (`mod m { … }`) of them",
+                "#[differentiate] applies to a function (`fn`) over f64 or f32, to an inline module (`mod m { … }`) of them, or to an `impl` block of methods",
             )
             .to_compile_error();
             return quote!(#item #error);
@@ -66,16 +69,27 @@ fn item_keyword(item: &syn::Item) -> TokenStream {
 }
 
 fn differentiate_function(attr: TokenStream, function: syn::ItemFn) -> syn::Result<TokenStream> {
+    differentiate(attr, function, false)
+}
+
+/// A function, or a method read as one (`method`).
+fn differentiate(attr: TokenStream, function: syn::ItemFn, method: bool) -> syn::Result<TokenStream> {
     let structs = Structs::default();
     let missing = records::missing(&input_types(&function), generic(&function), &structs);
     if !missing.is_empty() {
-        return Ok(ask(&attr, &function, &structs, &missing));
+        return Ok(ask(&attr, &function, &structs, &missing, method));
     }
-    generate(attr, function, &structs)
+    generate(attr, function, &structs, method)
 }
 
-fn generate(attr: TokenStream, function: syn::ItemFn, structs: &Structs) -> syn::Result<TokenStream> {
+fn generate(
+    attr: TokenStream,
+    function: syn::ItemFn,
+    structs: &Structs,
+    method: bool,
+) -> syn::Result<TokenStream> {
     let mut function = front::parse_with(attr, function, structs)?;
+    function.method = method;
     let (adjoints, backward_top) = reverse::reverse(&mut function.graph, function.output);
     let generated = back::code::emit(&function, &adjoints, backward_top);
     Ok(back::docs::explain(&function, &adjoints, backward_top, generated))
@@ -112,12 +126,14 @@ fn ask(
     function: &syn::ItemFn,
     structs: &Structs,
     missing: &[(String, syn::Path)],
+    method: bool,
 ) -> TokenStream {
     let pending = missing.iter().map(|(key, path)| quote!((#key (#path))));
     let known = structs.iter().map(|(key, def)| quote!((#key (#def))));
     let first = &missing[0].1;
+    let method = method.then(|| quote!(method));
     let invocation = quote! {
-        #first! { @chainrule_differentiate [#(#pending)*] [#(#known)*] [#attr] { #function } }
+        #first! { @chainrule_differentiate [#(#pending)*] [#(#known)*] [#attr] { #function } #method }
     };
     // The parameters' struct types must have the derive.
     let generic = generic(function);
@@ -184,6 +200,8 @@ fn resume_on_stack(input: TokenStream) -> syn::Result<TokenStream> {
         return Err(malformed());
     };
     let function: syn::ItemFn = syn::parse2(item)?;
+    let method = matches!(tokens.get(7), Some(proc_macro2::TokenTree::Ident(ident)) if ident == "method");
+    let flag = method.then(|| quote!(method));
     // `(key (tokens))` pairs.
     let pairs = |stream: TokenStream| -> syn::Result<Vec<(String, TokenStream)>> {
         stream
@@ -217,14 +235,14 @@ fn resume_on_stack(input: TokenStream) -> syn::Result<TokenStream> {
         let pending = pending.iter().map(|(key, path)| quote!((#key (#path))));
         let known = structs.iter().map(|(key, def)| quote!((#key (#def))));
         return Ok(quote! {
-            #next! { @chainrule_differentiate [#(#pending)*] [#(#known)*] [#attr] { #function } }
+            #next! { @chainrule_differentiate [#(#pending)*] [#(#known)*] [#attr] { #function } #flag }
         });
     }
     let missing = records::missing(&input_types(&function), generic(&function), &structs);
     if !missing.is_empty() {
-        return Ok(ask(&attr, &function, &structs, &missing));
+        return Ok(ask(&attr, &function, &structs, &missing, method));
     }
-    Ok(generate(attr, function, &structs).unwrap_or_else(|error| error.to_compile_error()))
+    Ok(generate(attr, function, &structs, method).unwrap_or_else(|error| error.to_compile_error()))
 }
 
 /// `#[differentiate] mod m { … }`: every function in it that returns a float is
@@ -280,6 +298,7 @@ fn expand_module(attr: &TokenStream, mut module: syn::ItemMod) -> TokenStream {
                 }
             }
             syn::Item::Mod(inner) if inner.content.is_some() => expanded.push(expand_module(attr, inner)),
+            syn::Item::Impl(block) => expanded.push(expand_impl(attr, block)),
             other => expanded.push(quote!(#other)),
         }
     }
@@ -320,4 +339,297 @@ fn returns_float(function: &syn::ItemFn) -> bool {
         return false;
     };
     ident == "f64" || ident == "f32" || function.sig.generics.type_params().any(|p| p.ident == *ident)
+}
+
+/// `#[differentiate] impl Params { fn energy(&self, x: f64) -> f64 { … } }`: each method
+/// that returns a float (or has its own `#[differentiate(…)]`) is read as the function
+/// `fn params_energy(self_: &Params, x: f64) -> f64` (`self` renamed, `Self` written out,
+/// the impl's generics its own), whose module `params_energy` goes beside the block; the
+/// block gains `energy_grad(&self, x)`, calling its `grad`.
+fn expand_impl(attr: &TokenStream, mut block: syn::ItemImpl) -> TokenStream {
+    if let Some((_, path, _)) = &block.trait_ {
+        let error = syn::Error::new_spanned(
+            path,
+            "#[differentiate] applies to an inherent `impl` block (`impl Params { … }`): put the methods to differentiate in one",
+        );
+        let error = error.to_compile_error();
+        return quote!(#block #error);
+    }
+    let self_ty = (*block.self_ty).clone();
+    let type_name = match &self_ty {
+        syn::Type::Path(path) => path.path.segments.last().map(|s| s.ident.to_string()),
+        _ => None,
+    };
+    let Some(type_name) = type_name else {
+        let error = syn::Error::new_spanned(
+            &self_ty,
+            "#[differentiate] applies to the `impl` block of a struct",
+        )
+        .to_compile_error();
+        return quote!(#block #error);
+    };
+    let mut errors = TokenStream::new();
+    let mut generated = TokenStream::new();
+    let mut conveniences = TokenStream::new();
+    for item in &mut block.items {
+        let syn::ImplItem::Fn(method) = item else { continue };
+        let own = method
+            .attrs
+            .iter()
+            .position(is_differentiate)
+            .map(|k| method.attrs.remove(k));
+        let args = match &own {
+            Some(attribute) => match &attribute.meta {
+                syn::Meta::List(list) => list.tokens.clone(),
+                _ => TokenStream::new(),
+            },
+            None => attr.clone(),
+        };
+        match method_function(&block.generics, &self_ty, &type_name, method) {
+            Ok(_) if own.is_none() && !returns_float_method(&block.generics, method) => {}
+            Ok((function, convenience)) => match differentiate(args, function, true) {
+                Ok(tokens) => {
+                    generated.extend(tokens);
+                    conveniences.extend(convenience);
+                }
+                Err(error) => errors.extend(error.to_compile_error()),
+            },
+            Err(error) => errors.extend(error.to_compile_error()),
+        }
+    }
+    let (impl_generics, _, where_clause) = block.generics.split_for_impl();
+    let extra = (!conveniences.is_empty()).then(|| {
+        quote! {
+            impl #impl_generics #self_ty #where_clause {
+                #conveniences
+            }
+        }
+    });
+    quote!(#block #extra #generated #errors)
+}
+
+/// A method as the function it is differentiated as, and the block's convenience method.
+fn method_function(
+    generics: &syn::Generics,
+    self_ty: &syn::Type,
+    type_name: &str,
+    method: &syn::ImplItemFn,
+) -> syn::Result<(syn::ItemFn, TokenStream)> {
+    let name = &method.sig.ident;
+    let module = format_ident!("{}_{}", snake_case(type_name), name.unraw());
+    let this = format_ident!("self_");
+    let mut inputs: Vec<syn::FnArg> = Vec::new();
+    let mut receiver_tokens = None;
+    for input in &method.sig.inputs {
+        match input {
+            syn::FnArg::Receiver(receiver) => {
+                if receiver.colon_token.is_some() {
+                    return Err(syn::Error::new_spanned(
+                        receiver,
+                        "write the receiver as `&self` or `self`",
+                    ));
+                }
+                if let Some((_, Some(lifetime))) = &receiver.reference {
+                    return Err(syn::Error::new_spanned(
+                        lifetime,
+                        "write the receiver as `&self`, without a lifetime",
+                    ));
+                }
+                if receiver.mutability.is_some() && receiver.reference.is_some() {
+                    return Err(syn::Error::new_spanned(
+                        receiver,
+                        "a differentiated method computes a value and changes nothing: take `&self` (or `self`)",
+                    ));
+                }
+                let mutability = &receiver.mutability;
+                let ty = match &receiver.reference {
+                    Some(_) => quote!(&#self_ty),
+                    None => quote!(#self_ty),
+                };
+                inputs.push(syn::parse_quote!(#mutability #this: #ty));
+                receiver_tokens = Some(match &receiver.reference {
+                    Some(_) => quote!(&self),
+                    None => quote!(self),
+                });
+            }
+            typed => inputs.push(typed.clone()),
+        }
+    }
+    let mut sig = method.sig.clone();
+    sig.ident = module.clone();
+    sig.inputs = inputs.into_iter().collect();
+    // The impl's generics, then the method's.
+    let mut merged = generics.clone();
+    merged.params.extend(method.sig.generics.params.iter().cloned());
+    if let Some(own) = &method.sig.generics.where_clause {
+        merged
+            .make_where_clause()
+            .predicates
+            .extend(own.predicates.iter().cloned());
+    }
+    sig.generics = merged;
+    let mut function = syn::ItemFn {
+        attrs: method
+            .attrs
+            .iter()
+            .filter(|a| a.path().is_ident("cfg"))
+            .cloned()
+            .collect(),
+        vis: method.vis.clone(),
+        sig,
+        block: Box::new(method.block.clone()),
+    };
+    SelfType(self_ty).visit_item_fn_mut(&mut function);
+    let renamed = rename_self(function.block.to_token_stream());
+    function.block = Box::new(syn::parse2(renamed)?);
+    // `p.energy_grad(x)`: the block's own way to the gradient.
+    let convenience = receiver_tokens.map(|receiver| {
+        let grad_name = format_ident!("{}_grad", name.unraw());
+        let vis = &method.vis;
+        let args: Vec<&syn::PatType> = method
+            .sig
+            .inputs
+            .iter()
+            .filter_map(|a| match a {
+                syn::FnArg::Typed(typed) => Some(typed),
+                syn::FnArg::Receiver(_) => None,
+            })
+            .collect();
+        let arg_names: Vec<TokenStream> = args
+            .iter()
+            .map(|a| match &*a.pat {
+                syn::Pat::Ident(ident) => ident.ident.to_token_stream(),
+                other => other.to_token_stream(),
+            })
+            .collect();
+        let arg_decls = args.iter().map(|a| {
+            let (name, ty) = (&a.pat, &a.ty);
+            let name = match &**name {
+                syn::Pat::Ident(ident) => ident.ident.to_token_stream(),
+                other => other.to_token_stream(),
+            };
+            quote!(#name: #ty)
+        });
+        let output = match &method.sig.output {
+            syn::ReturnType::Type(_, ty) => ty.to_token_stream(),
+            syn::ReturnType::Default => quote!(()),
+        };
+        let type_args: Vec<TokenStream> = function
+            .sig
+            .generics
+            .params
+            .iter()
+            .filter_map(|p| match p {
+                syn::GenericParam::Type(t) => Some(t.ident.to_token_stream()),
+                syn::GenericParam::Const(c) => Some(c.ident.to_token_stream()),
+                syn::GenericParam::Lifetime(_) => None,
+            })
+            .collect();
+        let grad_args = (!type_args.is_empty()).then(|| quote!(<#(#type_args),*>));
+        let own_generics = &method.sig.generics;
+        let doc = format!(" The value of [`Self::{name}`] and its gradient ([`{module}::grad`]).");
+        let uses = format_ident!("__chainrule_uses_{}", name.unraw());
+        quote! {
+            #[doc = #doc]
+            #vis fn #grad_name #own_generics (#receiver, #(#arg_decls),*) -> (#output, #module::Grad #grad_args) {
+                #module::grad(self, #(#arg_names),*)
+            }
+            #[doc(hidden)]
+            #[allow(dead_code)]
+            fn #uses() {
+                let _ = Self::#name;
+            }
+        }
+    });
+    Ok((function, convenience.unwrap_or_default()))
+}
+
+/// Whether a method returns `f64`, `f32` or a type parameter of its own or its block.
+fn returns_float_method(generics: &syn::Generics, method: &syn::ImplItemFn) -> bool {
+    let mut merged = method.sig.generics.clone();
+    merged.params.extend(generics.params.iter().cloned());
+    let mut sig = method.sig.clone();
+    sig.generics = merged;
+    returns_float(&syn::ItemFn {
+        attrs: Vec::new(),
+        vis: syn::Visibility::Inherited,
+        sig,
+        block: Box::new(method.block.clone()),
+    })
+}
+
+/// `Self` written out as the impl's type (`Self::K` as `Quadratic::<T>::K`).
+struct SelfType<'t>(&'t syn::Type);
+
+impl syn::visit_mut::VisitMut for SelfType<'_> {
+    fn visit_expr_path_mut(&mut self, expr: &mut syn::ExprPath) {
+        let starts_with_self =
+            expr.qself.is_none() && expr.path.segments.len() > 1 && expr.path.segments[0].ident == "Self";
+        if let (true, syn::Type::Path(ty)) = (starts_with_self, self.0) {
+            let mut path = ty.path.clone();
+            for segment in &mut path.segments {
+                if let syn::PathArguments::AngleBracketed(args) = &mut segment.arguments {
+                    args.colon2_token = Some(Default::default());
+                }
+            }
+            path.segments.extend(expr.path.segments.iter().skip(1).cloned());
+            expr.path = path;
+            return;
+        }
+        syn::visit_mut::visit_expr_path_mut(self, expr);
+    }
+
+    fn visit_type_mut(&mut self, ty: &mut syn::Type) {
+        if let syn::Type::Path(path) = ty {
+            if path.qself.is_none() && path.path.is_ident("Self") {
+                *ty = self.0.clone();
+                return;
+            }
+        }
+        syn::visit_mut::visit_type_mut(self, ty);
+    }
+}
+
+/// `self` as `self_` (but `self::path`).
+fn rename_self(tokens: TokenStream) -> TokenStream {
+    let tokens: Vec<proc_macro2::TokenTree> = tokens.into_iter().collect();
+    let mut out = Vec::with_capacity(tokens.len());
+    for (k, token) in tokens.iter().enumerate() {
+        match token {
+            proc_macro2::TokenTree::Ident(ident) if ident == "self" => {
+                let path =
+                    matches!(tokens.get(k + 1), Some(proc_macro2::TokenTree::Punct(p)) if p.as_char() == ':');
+                match path {
+                    true => out.push(token.clone()),
+                    false => out.push(proc_macro2::TokenTree::Ident(proc_macro2::Ident::new(
+                        "self_",
+                        ident.span(),
+                    ))),
+                }
+            }
+            proc_macro2::TokenTree::Group(group) => {
+                let mut renamed = proc_macro2::Group::new(group.delimiter(), rename_self(group.stream()));
+                renamed.set_span(group.span());
+                out.push(proc_macro2::TokenTree::Group(renamed));
+            }
+            other => out.push(other.clone()),
+        }
+    }
+    out.into_iter().collect()
+}
+
+/// `NetworkModel` → `network_model`.
+fn snake_case(name: &str) -> String {
+    let mut out = String::new();
+    for (k, c) in name.chars().enumerate() {
+        if c.is_uppercase() {
+            if k > 0 {
+                out.push('_');
+            }
+            out.extend(c.to_lowercase());
+        } else {
+            out.push(c);
+        }
+    }
+    out
 }

@@ -23,6 +23,45 @@ fn expand_fn(item: TokenStream) -> String {
     pretty(expand(TokenStream::new(), item))
 }
 
+/// The expansion of an item whose function takes structs, with the derives of `structs`
+/// answering as the generated macros would (each `S! { @chainrule_differentiate … }` is
+/// resumed with `S`'s definition).
+fn expand_with(structs: &[TokenStream], attr: TokenStream, item: TokenStream) -> String {
+    let defs: Vec<syn::ItemStruct> = structs
+        .iter()
+        .map(|s| syn::parse2(s.clone()).expect("a struct"))
+        .collect();
+    let mut file: syn::File = syn::parse2(expand(attr, item)).expect("parses");
+    for _ in 0..8 {
+        let mut items = Vec::new();
+        let mut resumed = false;
+        for item in file.items {
+            match item {
+                syn::Item::Macro(mac)
+                    if mac
+                        .mac
+                        .tokens
+                        .to_string()
+                        .starts_with("@ chainrule_differentiate") =>
+                {
+                    let name = &mac.mac.path.segments.last().expect("a name").ident;
+                    let def = defs.iter().find(|d| d.ident == *name).expect("a known struct");
+                    let rest = &mac.mac.tokens;
+                    let tokens = chainrule_compiler::resume(quote!((#def) #rest));
+                    items.extend(syn::parse2::<syn::File>(tokens).expect("parses").items);
+                    resumed = true;
+                }
+                other => items.push(other),
+            }
+        }
+        file.items = items;
+        if !resumed {
+            break;
+        }
+    }
+    pretty(quote::ToTokens::to_token_stream(&file))
+}
+
 fn graph_of(item: TokenStream) -> (ir::Graph, ir::NodeId) {
     let function = front::parse(TokenStream::new(), syn::parse2(item).expect("a function"))
         .unwrap_or_else(|error| panic!("rejected: {error}"));
@@ -468,4 +507,57 @@ fn snapshot_tensor_relu_layer() {
             }
         }
     )));
+}
+
+#[test]
+fn snapshot_struct_parameter() {
+    insta::assert_snapshot!(expand_with(
+        &[
+            quote!(
+                struct Params {
+                    w: [f64; 2],
+                    b: f64,
+                    #[chainrule(data)]
+                    name: String,
+                    steps: usize,
+                    inner: Inner,
+                }
+            ),
+            quote!(
+                struct Inner {
+                    scale: f64,
+                }
+            ),
+        ],
+        TokenStream::new(),
+        quote! {
+            fn loss(p: &Params, x: [f64; 2]) -> f64 {
+                let mut s = p.b;
+                for i in 0..p.steps {
+                    s += p.w[i % 2] * x[i % 2];
+                }
+                p.inner.scale * s * s
+            }
+        }
+    ));
+}
+
+#[test]
+fn snapshot_method() {
+    insta::assert_snapshot!(expand_with(
+        &[quote!(
+            struct Spring<T> {
+                k: T,
+                rest: T,
+            }
+        )],
+        TokenStream::new(),
+        quote! {
+            impl<T: Real> Spring<T> {
+                fn energy(&self, x: T) -> T {
+                    T::from_f64(0.5) * self.k * (x - self.rest).powi(2)
+                }
+            }
+        }
+    ));
 }

@@ -108,6 +108,7 @@ pub fn parse_with(attr: TokenStream, item: ItemFn, structs: &records::Structs) -
             output,
             custom: Some(custom),
             extras,
+            method: false,
         });
     }
     let output = lower.body(&item.block);
@@ -137,6 +138,7 @@ pub fn parse_with(attr: TokenStream, item: ItemFn, structs: &records::Structs) -
         output,
         custom: None,
         extras,
+        method: false,
     })
 }
 
@@ -613,7 +615,7 @@ impl Lower<'_> {
                 FnArg::Receiver(receiver) => {
                     self.errors.at(
                         receiver,
-                        "methods cannot be differentiated yet: write a free function and pass the values it needs",
+                        "to differentiate a method, put `#[differentiate]` on its `impl` block (`#[differentiate] impl Params { fn energy(&self, x: f64) -> f64 { … } }`, with `#[derive(chainrule::Differentiable)]` on the struct): its module `params_energy` goes beside the block, where a method's attribute cannot put it",
                     );
                     continue;
                 }

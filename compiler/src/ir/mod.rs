@@ -397,6 +397,9 @@ pub struct Function {
     pub custom: Option<syn::Path>,
     /// `#[differentiate(trace, source)]`: what else to generate.
     pub extras: Extras,
+    /// A method of a `#[differentiate] impl` block, read as a function of `self_` (its
+    /// module is named after the type and the method: no function of that name exists).
+    pub method: bool,
 }
 
 /// What a node computes. Float-valued unless said otherwise.

@@ -435,11 +435,15 @@ impl<'p, 'f> Module<'p, 'f> {
         Generated {
             // The function counts as used: its gradient is used (no dead-code warning for it
             // when only `grad` is called). Beside the module, so that it also works in a block.
-            before: quote! {
-                #(#cfgs)*
-                const _: () = {
-                    let _ = #fn_name #turbofish;
-                };
+            // (A method's impl block marks it used itself.)
+            before: match function.method {
+                true => TokenStream::new(),
+                false => quote! {
+                    #(#cfgs)*
+                    const _: () = {
+                        let _ = #fn_name #turbofish;
+                    };
+                },
             },
             // Generated code: lints are for the user's code, which stays as written (a folded
             // constant can look like `std`'s, an index loop is the clearest gradient, …).
