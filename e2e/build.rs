@@ -85,9 +85,22 @@ fn module(program: &Program) -> TokenStream {
         true => quote!(#[differentiate]),
         false => quote!(#[differentiate(#attr)]),
     };
-    let function = program.tokens();
+    // One program in sixteen or so takes its leading parameters as a derived struct's
+    // fields (`Program::bundled`).
+    let bundle = program.bundled();
+    let (structs, function) = match &bundle {
+        Some(bundle) => {
+            let definition = &bundle.definition;
+            let derived = quote! {
+                #[derive(Clone, Debug, PartialEq, chainrule::Differentiable)]
+                #definition
+            };
+            (derived, bundle.function.clone())
+        }
+        None => (TokenStream::new(), program.tokens()),
+    };
     let doc = format!(" Seed {seed}.");
-    let item = syn::parse2::<syn::File>(quote!(#attribute #function)).expect("a program parses");
+    let item = syn::parse2::<syn::File>(quote!(#structs #attribute #function)).expect("a program parses");
     let source = Literal::string(prettyplease::unparse(&item).trim_end());
     let params = program.params();
 
@@ -97,16 +110,31 @@ fn module(program: &Program) -> TokenStream {
     let mut args = Vec::new();
     let mut flatten = Vec::new();
     let mut taken = Vec::new();
-    for param in &params {
+    let mut fields = Vec::new();
+    for (k, param) in params.iter().enumerate() {
         let (arg, count) = argument(param.kind, param.passing, &mut offset);
-        args.push(arg);
+        let field = Ident::new(param.name, Span::call_site());
+        let in_struct = bundle.as_ref().is_some_and(|b| k < b.count);
+        match in_struct {
+            true => fields.push(quote!(#field: #arg)),
+            false => args.push(arg),
+        }
         taken.extend(std::iter::repeat_n(param.wrt, count));
-        if param.wrt {
-            let field = Ident::new(param.name, Span::call_site());
+        if param.wrt && in_struct {
+            flatten.push(quote!(Flat::flat(&grad.params.#field, &mut out);));
+        } else if param.wrt {
             flatten.push(quote!(Flat::flat(&grad.#field, &mut out);));
         } else if count > 0 {
             flatten.push(quote!(out.extend([0.0; #count]);));
         }
+    }
+    if let Some(bundle) = &bundle {
+        let value = quote!(Params { #(#fields),* });
+        let arg = match bundle.by_value {
+            true => value,
+            false => quote!(&#value),
+        };
+        args.insert(0, arg);
     }
     let turbofish = program.is_generic().then(|| quote!(::<f64>));
 
@@ -150,7 +178,7 @@ fn module(program: &Program) -> TokenStream {
     // One program in four (without attribute arguments, which are about one function) is
     // a helper of a `#[differentiate]` module, and `f` calls it: the module differentiates
     // both, and `f`'s gradient goes through the call.
-    let definition = match attr.is_empty() && seed % 4 == 1 {
+    let definition = match attr.is_empty() && seed % 4 == 1 && bundle.is_none() {
         true => {
             let mut inner = syn::parse2::<syn::ItemFn>(function.clone()).expect("a program parses");
             let mut outer = inner.clone();
@@ -182,7 +210,7 @@ fn module(program: &Program) -> TokenStream {
                 use program::f;
             }
         }
-        false => quote!(#attribute #function),
+        false => quote!(#structs #attribute #function),
     };
 
     quote! {

@@ -166,7 +166,7 @@ fn ask(
     }
 }
 
-/// What a derive's macro hands back: its struct's definition, then what [`ask`] sent
+/// What a derive's macro hands back: its struct's definition, then what `ask` sent
 /// (`(def) @chainrule_differentiate [pending] [known] [attr] { item }`, the pending and the
 /// known as `("key" (path or definition))`). Calls the next pending derive, or asks for
 /// the nested structs' derives, or expands the function.

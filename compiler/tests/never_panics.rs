@@ -51,8 +51,78 @@ fn case(seed: u64) -> (&'static str, TokenStream, TokenStream) {
     (name, attr, item)
 }
 
+/// The expansion, with the derives of the structs the input declares (and
+/// [`fuzzing::STRUCTS`]) answering as their generated macros would: each
+/// `S! { @chainrule_differentiate … }` resumed with `S`'s definition, so that struct
+/// parameters are taken apart too.
 fn expand(attr: TokenStream, item: TokenStream) -> TokenStream {
-    chainrule_compiler::expand(attr, item)
+    let expanded = chainrule_compiler::expand(attr, item.clone());
+    let mut structs: Vec<syn::ItemStruct> = fuzzing::STRUCTS
+        .iter()
+        .filter_map(|s| syn::parse_str(s).ok())
+        .collect();
+    if let Ok(item) = syn::parse2::<syn::Item>(item) {
+        declared_structs(&item, &mut structs);
+    }
+    resumed(expanded, &structs, 0)
+}
+
+fn declared_structs(item: &syn::Item, into: &mut Vec<syn::ItemStruct>) {
+    match item {
+        syn::Item::Struct(def) => into.push(def.clone()),
+        syn::Item::Mod(module) => {
+            for inner in module.content.iter().flat_map(|(_, items)| items) {
+                declared_structs(inner, into);
+            }
+        }
+        _ => {}
+    }
+}
+
+/// `tokens` with each derive's macro call answered (at most a few rounds deep).
+fn resumed(tokens: TokenStream, structs: &[syn::ItemStruct], depth: usize) -> TokenStream {
+    use quote::ToTokens;
+    if depth > 4 || !tokens.to_string().contains("chainrule_differentiate") {
+        return tokens;
+    }
+    let Ok(file) = syn::parse2::<syn::File>(tokens.clone()) else {
+        return tokens;
+    };
+    let mut out = TokenStream::new();
+    for item in file.items {
+        match item {
+            syn::Item::Macro(mac)
+                if mac
+                    .mac
+                    .tokens
+                    .to_string()
+                    .starts_with("@ chainrule_differentiate") =>
+            {
+                let name = mac.mac.path.segments.last().map(|s| s.ident.clone());
+                match structs.iter().find(|d| Some(&d.ident) == name.as_ref()) {
+                    Some(def) => {
+                        let rest = &mac.mac.tokens;
+                        let answer = chainrule_compiler::resume(quote::quote!((#def) #rest));
+                        out.extend(resumed(answer, structs, depth + 1));
+                    }
+                    None => mac.to_tokens(&mut out),
+                }
+            }
+            syn::Item::Mod(mut module) => {
+                if let Some((brace, items)) = module.content.take() {
+                    let inner: TokenStream = items.iter().map(|i| i.to_token_stream()).collect();
+                    let inner = resumed(inner, structs, depth);
+                    match syn::parse2::<syn::File>(inner) {
+                        Ok(file) => module.content = Some((brace, file.items)),
+                        Err(_) => module.content = Some((brace, items)),
+                    }
+                }
+                module.to_tokens(&mut out);
+            }
+            other => other.to_tokens(&mut out),
+        }
+    }
+    out
 }
 
 // ---------------------------------------------------------------------------------------
@@ -318,6 +388,11 @@ fn never_panics_corpus_is_valid() {
         assert!(
             !expansion.contains("compile_error"),
             "corpus function {index} is rejected: {expansion}"
+        );
+        // Every derive asked is answered: struct parameters are taken apart.
+        assert!(
+            !expansion.contains("@ chainrule_differentiate") && expansion.contains("fn grad"),
+            "corpus function {index} is not expanded whole: {expansion}"
         );
         let tokens = fuzzing::count_nodes(&fuzzing::tree(item));
         assert!(tokens > 10, "corpus function {index} is too small");

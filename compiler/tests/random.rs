@@ -88,10 +88,22 @@ fn slots(inputs: &mut [Value]) -> Vec<&mut f64> {
 /// Checks one program at a few random points.
 fn check(program: &Program, stats: &mut Stats) -> Result<(), String> {
     stats.programs += 1;
-    let tokens = program.tokens();
+    // A program whose leading parameters are a struct's fields reads them from it; the
+    // graph's parameters are the same, in the same order.
+    let bundle = program.bundled();
+    let mut structs = parse::records::Structs::default();
+    let tokens = match &bundle {
+        Some(bundle) => {
+            let def = syn::parse2(bundle.definition.clone())
+                .map_err(|e| failure(program, &format!("not a struct: {e}")))?;
+            structs.insert("Params".to_string(), def);
+            bundle.function.clone()
+        }
+        None => program.tokens(),
+    };
     let item: syn::ItemFn =
         syn::parse2(tokens).map_err(|e| failure(program, &format!("not a function: {e}")))?;
-    let function = parse::parse(program.attr(), item)
+    let function = parse::parse_with(program.attr(), item, &structs)
         .map_err(|e| failure(program, &format!("the macro rejects it: {e}")))?;
     let (mut graph, output) = (function.graph, function.output);
     let (adjoints, backward_top) = reverse::reverse(&mut graph, output);

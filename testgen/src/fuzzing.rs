@@ -561,7 +561,68 @@ mod model {
         s
     }
 }",
+    // Structs as parameters (the harness answers for their derives): nested, generic,
+    // by reference and by value, a `Vec` field, data fields, fields assigned, closures.
+    "#[differentiate]
+mod structs {
+    #[derive(Clone, Debug, PartialEq, chainrule::Differentiable)]
+    struct Layer<T> {
+        w: [[T; 2]; 3],
+        b: [T; 3],
+    }
+    #[derive(Clone, Debug, PartialEq, chainrule::Differentiable)]
+    struct Params<T> {
+        hidden: Layer<T>,
+        out: [T; 3],
+        scale: T,
+        steps: usize,
+        coefficients: Vec<T>,
+        #[chainrule(data)]
+        name: String,
+    }
+    fn net<T: Real>(p: &Params<T>, x: [T; 2]) -> T {
+        let mut y = T::zero();
+        for i in 0..3 {
+            let mut z = p.hidden.b[i];
+            for j in 0..2 {
+                z += p.hidden.w[i][j] * x[j];
+            }
+            y += p.out[i] * z.tanh();
+        }
+        let tail = |t: T| t * p.scale;
+        tail(y) + p.coefficients.iter().map(|c| *c * *c).sum::<T>() * T::from_f64(p.steps as f64)
+    }
+    #[derive(Clone, Debug, PartialEq, chainrule::Differentiable)]
+    struct State {
+        position: f64,
+        velocity: f64,
+    }
+    fn integrate(mut s: State, k: f64, steps: u32) -> f64 {
+        for _ in 0..steps {
+            s.velocity += -k * s.position * 0.1;
+            s.position += s.velocity * 0.1;
+        }
+        s.position
+    }
+}",
+    // Methods of a derived struct.
+    "#[differentiate]
+impl Spring {
+    fn energy(&self, x: f64) -> f64 {
+        0.5 * self.k * (x - self.rest).powi(2) + Self::OFFSET
+    }
+    fn stiffer(self, by: f64) -> f64 {
+        self.k * by
+    }
+    fn label(&self) -> usize {
+        3
+    }
+}",
 ];
+
+/// The definitions of structs the corpus's functions take whose derive is not beside them
+/// (`Spring`, for the `impl` block), for a harness that answers for the derives.
+pub const STRUCTS: &[&str] = &["struct Spring { k: f64, rest: f64 }"];
 
 /// The attribute arguments the mutations of attributes start from.
 pub const ATTRIBUTES: &[&str] = &[

@@ -339,6 +339,18 @@ pub enum Passing {
     Vec,
 }
 
+/// A program whose leading parameters are a struct's fields ([`Program::bundled`]).
+pub struct Bundle {
+    /// `pub struct Params { pub a: f64, … }` (`Params<T>` in a generic program).
+    pub definition: proc_macro2::TokenStream,
+    /// `fn f(params: &Params, …) -> f64 { let a = params.a; … }`.
+    pub function: proc_macro2::TokenStream,
+    /// How many of the program's parameters are fields, in order.
+    pub count: usize,
+    /// `p: Params` rather than `p: &Params`.
+    pub by_value: bool,
+}
+
 /// A function `fn f(params) -> f64 { body value }`.
 pub struct Program {
     pub seed: u64,

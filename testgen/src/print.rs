@@ -805,6 +805,60 @@ impl Program {
         }
     }
 
+    /// One program in eight (without `wrt`, and with a parameter by value first) takes
+    /// its leading parameters by value (floats, integers, fixed arrays) as the fields of a
+    /// struct: `struct Params { a: f64, w: [f64; 3] }` and `fn f(params: &Params, …)` (or
+    /// `params: Params`), whose body starts by reading them (`let a = params.a;`), so that it means
+    /// the same. The struct's definition (without attributes), the function, and how many
+    /// parameters went into the struct, whose fields are theirs in order.
+    pub fn bundled(&self) -> Option<Bundle> {
+        if self.seed % 8 != 6 || self.wrt.is_some() {
+            return None;
+        }
+        let count = self
+            .params
+            .iter()
+            .take_while(|p| p.slice.is_none() && !p.by_ref)
+            .count();
+        if count == 0 {
+            return None;
+        }
+        let mut function: syn::ItemFn = syn::parse2(self.tokens()).ok()?;
+        let taken: Vec<syn::FnArg> = function.sig.inputs.iter().take(count).cloned().collect();
+        let rest: Vec<syn::FnArg> = function.sig.inputs.iter().skip(count).cloned().collect();
+        let mut fields = Vec::new();
+        let mut reads = Vec::new();
+        for arg in &taken {
+            let syn::FnArg::Typed(typed) = arg else {
+                return None;
+            };
+            let syn::Pat::Ident(binding) = &*typed.pat else {
+                return None;
+            };
+            let (name, ty, mutability) = (&binding.ident, &typed.ty, &binding.mutability);
+            fields.push(quote!(pub #name: #ty));
+            reads.push(quote!(let #mutability #name = params.#name;));
+        }
+        let by_value = self.seed % 16 == 14;
+        let generic = self.generic.then(|| quote!(<T>));
+        let ty = match by_value {
+            true => quote!(Params #generic),
+            false => quote!(&Params #generic),
+        };
+        let mut inputs: Vec<syn::FnArg> = vec![syn::parse_quote!(params: #ty)];
+        inputs.extend(rest);
+        function.sig.inputs = inputs.into_iter().collect();
+        let stmts = std::mem::take(&mut function.block.stmts);
+        let reads: syn::Block = syn::parse_quote!({ #(#reads)* });
+        function.block.stmts = reads.stmts.into_iter().chain(stmts).collect();
+        Some(Bundle {
+            definition: quote!(pub struct Params #generic { #(#fields,)* }),
+            function: quote!(#function),
+            count,
+            by_value,
+        })
+    }
+
     /// The program as a reader would like it.
     pub fn pretty(&self) -> String {
         let tokens = self.tokens();
