@@ -303,3 +303,147 @@ fn methods() {
     assert_eq!(grad.self_.a, [9.0, 3.0]);
     assert_eq!(grad.x, 2.0 * 2.0 * 3.0 - 1.0);
 }
+
+#[derive(Clone, Debug, PartialEq, Differentiable)]
+struct Affine {
+    w: [f64; 2],
+    b: f64,
+    #[chainrule(data)]
+    tag: u8,
+    scale: Scale,
+}
+
+#[derive(Clone, Debug, PartialEq, Differentiable)]
+struct Scale {
+    k: f64,
+    n: usize,
+}
+
+#[differentiate]
+fn affine(p: &Affine, x: [f64; 2]) -> f64 {
+    (p.w[0] * x[0] + p.w[1] * x[1] + p.b) * p.scale.k * (p.scale.n as f64)
+}
+
+#[differentiate]
+fn scaled(s: Scale, y: f64) -> f64 {
+    s.k * y * y
+}
+
+/// A struct passed whole to other differentiated functions (by reference and by value,
+/// and a nested struct of it), from a loop.
+#[differentiate(wrt(p))]
+fn fit(p: &Affine, xs: &[[f64; 2]], ys: &[f64]) -> f64 {
+    let mut total = 0.0;
+    for i in 0..ys.len() {
+        let r = affine(p, xs[i]) - ys[i];
+        total += r * r + scaled(p.scale.clone(), r);
+    }
+    total
+}
+
+#[test]
+fn structs_passed_to_differentiated_functions() {
+    let p = Affine {
+        w: [0.5, -0.3],
+        b: 0.2,
+        tag: 7,
+        scale: Scale { k: 1.3, n: 2 },
+    };
+    let xs = [[0.1, 0.2], [-0.4, 0.8], [1.0, -1.0]];
+    let ys = [0.3, -0.2, 0.5];
+    let (value, grad) = fit::grad(&p, &xs, &ys);
+    assert_eq!(value, fit(&p, &xs, &ys));
+    assert_close(&grad.p.to_flat(), &numerical(&p, |q| fit(q, &xs, &ys)));
+    assert_eq!((grad.p.tag, grad.p.scale.n), (0, 0));
+}
+
+#[derive(Clone, Debug, PartialEq, Differentiable)]
+struct Sample {
+    x: [f64; 2],
+    y: f64,
+    weight: f64,
+    #[chainrule(data)]
+    id: u32,
+}
+
+#[derive(Clone, Debug, PartialEq, Differentiable)]
+struct Linear {
+    w: [f64; 2],
+    b: f64,
+}
+
+/// A slice of structs read as data: element loops, iterator chains, indexing, `len()`.
+#[differentiate(wrt(p))]
+fn weighted_loss(p: &Linear, data: &[Sample]) -> f64 {
+    let mut total = 0.0;
+    for s in data {
+        let r = p.w[0] * s.x[0] + p.w[1] * s.x[1] + p.b - s.y;
+        total += s.weight * r * r;
+    }
+    let first = data[0].y * p.b;
+    let mean = data.iter().map(|s| s.weight * s.y).sum::<f64>() / data.len() as f64;
+    total + first + mean * p.w[0]
+}
+
+/// An array of structs, differentiated: its gradient is an array of the same structs.
+#[differentiate]
+fn spread(points: [Linear; 3], k: f64) -> f64 {
+    let mut e = 0.0;
+    for i in 0..3 {
+        e += k * (points[i].w[0] - points[i].w[1]).powi(2) + points[i].b * points[i].b;
+    }
+    e
+}
+
+#[test]
+fn arrays_and_slices_of_structs() {
+    let p = Linear {
+        w: [0.4, -0.7],
+        b: 0.1,
+    };
+    let data = vec![
+        Sample {
+            x: [0.1, 0.2],
+            y: 0.3,
+            weight: 1.0,
+            id: 1,
+        },
+        Sample {
+            x: [-0.4, 0.8],
+            y: -0.2,
+            weight: 0.5,
+            id: 2,
+        },
+        Sample {
+            x: [1.0, -1.0],
+            y: 0.5,
+            weight: 2.0,
+            id: 3,
+        },
+    ];
+    let (value, grad) = weighted_loss::grad(&p, &data);
+    assert_eq!(value, weighted_loss(&p, &data));
+    assert_close(&grad.p.to_flat(), &numerical(&p, |q| weighted_loss(q, &data)));
+
+    let points = [
+        Linear {
+            w: [0.4, -0.7],
+            b: 0.1,
+        },
+        Linear {
+            w: [1.0, 0.5],
+            b: -0.3,
+        },
+        Linear {
+            w: [-0.2, 0.9],
+            b: 0.6,
+        },
+    ];
+    let (value, grad) = spread::grad(points.clone(), 1.5);
+    assert_eq!(value, spread(points.clone(), 1.5));
+    assert_close(
+        &grad.points.to_flat(),
+        &numerical(&points, |q| spread(q.clone(), 1.5)),
+    );
+    assert_eq!(grad.points[2].b, 2.0 * 0.6);
+}

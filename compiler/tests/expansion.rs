@@ -561,3 +561,21 @@ fn snapshot_method() {
         }
     ));
 }
+
+#[test]
+fn snapshot_slice_of_structs() {
+    insta::assert_snapshot!(expand_with(
+        &[quote!(
+            struct Sample {
+                x: f64,
+                y: f64,
+            }
+        )],
+        quote!(wrt(w)),
+        quote! {
+            fn loss(w: f64, data: &[Sample]) -> f64 {
+                data.iter().map(|s| (w * s.x - s.y).powi(2)).sum::<f64>() / data.len() as f64
+            }
+        }
+    ));
+}

@@ -99,9 +99,12 @@ fn explained(
             &generated.forward,
             &generated.backward,
         ];
+        // (Without the alias `__forward` that callers use.)
         let chosen: Vec<syn::Item> = items
             .into_iter()
-            .filter_map(|tokens| syn::parse2::<syn::Item>(tokens.clone()).ok())
+            .filter_map(|tokens| syn::parse2::<syn::File>(tokens.clone()).ok())
+            .flat_map(|file| file.items)
+            .filter(|item| !matches!(item, syn::Item::Use(_)))
             .collect();
         source(&name, chosen)
     });

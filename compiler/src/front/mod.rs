@@ -638,6 +638,15 @@ impl Lower<'_> {
                 }
                 continue;
             }
+            if let Some((path, elements)) = records::element_path(&typed.ty, self.graph.generic.as_ref())
+                .filter(|(path, _)| self.structs.get(&records::key(&records::bare(path))).is_some())
+            {
+                if let Some(ident) = self.binding(&typed.pat, "parameter") {
+                    let wrt = wrt.is_none_or(|names| names.contains(&ident));
+                    self.array_record(ident, &typed.ty, &path.clone(), elements, wrt, &mut names);
+                }
+                continue;
+            }
             let ty = match self.resolve_type(&typed.ty) {
                 Ok(ty) => ty,
                 Err(message) => {
@@ -724,6 +733,43 @@ impl Lower<'_> {
         }));
     }
 
+    /// An array-of-structs parameter (`data: &[Sample]`): each field a parameter holding
+    /// that field of every element (see [`records`]).
+    fn array_record(
+        &mut self,
+        ident: Ident,
+        written: &Type,
+        path: &syn::Path,
+        elements: crate::ir::Elements,
+        wrt: bool,
+        names: &mut names::Names,
+    ) {
+        let shape = records::element_shape(
+            &ident,
+            path,
+            &elements,
+            self.structs,
+            self.graph.generic.as_ref(),
+            names,
+        );
+        let mut tree = self.tree(records::bare(path).to_token_stream(), &shape, wrt, false);
+        self.fields.add_elements(&ident, &shape);
+        let element = path.to_token_stream();
+        let owned = match &elements {
+            crate::ir::Elements::Runtime => quote::quote!(::std::vec::Vec<#element>),
+            crate::ir::Elements::Fixed(len) => quote::quote!([#element; #len]),
+        };
+        tree.elements = Some(elements);
+        let wrt = self.tree_wrt(&tree);
+        self.graph.signature.push(Argument::Record(Record {
+            ident,
+            written: written.to_token_stream(),
+            owned,
+            tree,
+            wrt,
+        }));
+    }
+
     fn tree(
         &mut self,
         path: TokenStream,
@@ -771,7 +817,11 @@ impl Lower<'_> {
             };
             fields.push((name.clone(), field));
         }
-        crate::ir::Tree { path, fields }
+        crate::ir::Tree {
+            path,
+            fields,
+            elements: None,
+        }
     }
 
     /// Whether some leaf of a struct has a gradient.
@@ -1002,6 +1052,11 @@ impl Lower<'_> {
         let block = iterators::lowered(&block, &params, self.errors);
         let block = returns::structured(&deferred::initialized(&block));
         let block = exits::structured(&block, self.errors);
+        let reported = self.errors.len();
+        let block = records::elements_rewritten(&block, &self.fields, self.errors);
+        if self.errors.len() > reported {
+            return self.placeholder();
+        }
         let value = self.block(&block, true);
         value.unwrap_or_else(|| self.placeholder())
     }

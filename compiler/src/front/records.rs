@@ -25,6 +25,7 @@ use syn::{Block, Expr, Type};
 use super::diag::Errors;
 use super::names::Names;
 use super::{float_type, is_integer_type, tensor};
+use crate::ir::Elements;
 
 /// The struct definitions the derives gave, by the path the function names them with
 /// ([`key`]).
@@ -78,6 +79,36 @@ pub fn struct_path<'t>(ty: &'t Type, generic: Option<&Ident>) -> Option<&'t syn:
                     .contains(&last.ident.to_string().as_str());
             (!known).then_some(&path.path)
         }
+        _ => None,
+    }
+}
+
+/// The element type's path of an array, slice or `&Vec` of structs the language does not
+/// know, and how many there are: `&[Sample]`, `[Layer; 3]`.
+pub fn element_path<'t>(ty: &'t Type, generic: Option<&Ident>) -> Option<(&'t syn::Path, Elements)> {
+    match ty {
+        Type::Reference(reference) if reference.mutability.is_none() => match &*reference.elem {
+            Type::Slice(slice) => Some((struct_path(&slice.elem, generic)?, Elements::Runtime)),
+            Type::Path(path) if path.qself.is_none() => {
+                let last = path.path.segments.last()?;
+                let syn::PathArguments::AngleBracketed(args) = &last.arguments else {
+                    return None;
+                };
+                match (last.ident == "Vec", args.args.first()) {
+                    (true, Some(syn::GenericArgument::Type(element))) => {
+                        Some((struct_path(element, generic)?, Elements::Runtime))
+                    }
+                    _ => None,
+                }
+            }
+            other => element_path(other, generic),
+        },
+        Type::Array(array) => {
+            let len = &array.len;
+            Some((struct_path(&array.elem, generic)?, Elements::Fixed(quote!(#len))))
+        }
+        Type::Paren(inner) => element_path(&inner.elem, generic),
+        Type::Group(inner) => element_path(&inner.elem, generic),
         _ => None,
     }
 }
@@ -139,7 +170,7 @@ pub fn missing(inputs: &[&Type], generic: Option<&Ident>, structs: &Structs) -> 
         }
     };
     for ty in inputs {
-        if let Some(path) = struct_path(ty, generic) {
+        if let Some(path) = struct_path(ty, generic).or_else(|| element_path(ty, generic).map(|(p, _)| p)) {
             add(bare(path), &mut found);
         }
     }
@@ -186,13 +217,81 @@ pub fn shape(
     names: &mut Names,
 ) -> Vec<(Ident, Shape)> {
     let label = ident.to_string();
-    let base = ident.to_token_stream();
-    fields(path, &base, &label, structs, generic, names, 0)
+    let place = Place {
+        record: ident.clone(),
+        members: TokenStream::new(),
+        elements: None,
+    };
+    fields(path, &place, &label, structs, generic, names, 0)
+}
+
+/// An array-of-structs parameter (`data: &[Sample]`) taken apart: each field a parameter
+/// holding that field of every element (`data_x` bound from `&data.iter().map(|e| e.x)…`).
+pub fn element_shape(
+    ident: &Ident,
+    path: &syn::Path,
+    elements: &Elements,
+    structs: &Structs,
+    generic: Option<&Ident>,
+    names: &mut Names,
+) -> Vec<(Ident, Shape)> {
+    let label = ident.to_string();
+    let place = Place {
+        record: ident.clone(),
+        members: TokenStream::new(),
+        elements: Some(elements.clone()),
+    };
+    fields(path, &place, &label, structs, generic, names, 0)
+}
+
+/// Where a field is: the parameter, the fields on the way (`.layer`), and for an array of
+/// structs how many there are.
+struct Place {
+    record: Ident,
+    members: TokenStream,
+    elements: Option<Elements>,
+}
+
+impl Place {
+    fn field(&self, name: &Ident) -> Place {
+        let members = &self.members;
+        Place {
+            record: self.record.clone(),
+            members: quote!(#members.#name),
+            elements: self.elements.clone(),
+        }
+    }
+
+    /// How the field is bound, and its type there.
+    fn binding(&self, ty: &Type, scalar: bool) -> (TokenStream, Type) {
+        let (record, members) = (&self.record, &self.members);
+        match &self.elements {
+            None if scalar => (quote!(#record #members), ty.clone()),
+            None => (quote!(&#record #members), syn::parse_quote!(&#ty)),
+            // (A float is copied; anything else cloned.)
+            Some(Elements::Runtime) if scalar => (
+                quote!(&#record.iter().map(|e| e #members).collect::<::std::vec::Vec<_>>()),
+                syn::parse_quote!(&::std::vec::Vec<#ty>),
+            ),
+            Some(Elements::Runtime) => (
+                quote!(&#record.iter().map(|e| ::core::clone::Clone::clone(&e #members)).collect::<::std::vec::Vec<_>>()),
+                syn::parse_quote!(&::std::vec::Vec<#ty>),
+            ),
+            Some(Elements::Fixed(len)) if scalar => (
+                quote!(&::core::array::from_fn::<_, { #len }, _>(|k| #record[k] #members)),
+                syn::parse_quote!(&[#ty; #len]),
+            ),
+            Some(Elements::Fixed(len)) => (
+                quote!(&::core::array::from_fn::<_, { #len }, _>(|k| ::core::clone::Clone::clone(&#record[k] #members))),
+                syn::parse_quote!(&[#ty; #len]),
+            ),
+        }
+    }
 }
 
 fn fields(
     path: &syn::Path,
-    base: &TokenStream,
+    base: &Place,
     label: &str,
     structs: &Structs,
     generic: Option<&Ident>,
@@ -208,7 +307,7 @@ fn fields(
         let Some(name) = &field.ident else { continue };
         let mut ty = field.ty.clone();
         Substitute(&substitution).visit_type_mut(&mut ty);
-        let access = quote!(#base.#name);
+        let access = base.field(name);
         let field_label = format!("{label}.{name}");
         if marked_data(field) {
             shapes.push((name.clone(), Shape::Data));
@@ -239,10 +338,7 @@ fn fields(
         let scalar = is_integer_type(&ty)
             || float_type(&ty, generic).is_some()
             || matches!(&ty, Type::Path(p) if p.path.is_ident("bool"));
-        let (binding, leaf_ty): (TokenStream, Type) = match scalar {
-            true => (access.clone(), ty.clone()),
-            false => (quote!(&#access), syn::parse_quote!(&#ty)),
-        };
+        let (binding, leaf_ty) = access.binding(&ty, scalar);
         let hint = field_label.replace('.', "_");
         shapes.push((
             name.clone(),
@@ -327,10 +423,14 @@ impl VisitMut for Substitute<'_> {
 #[derive(Default)]
 pub struct Fields {
     records: Vec<(Ident, Vec<(Ident, Node)>)>,
+    /// Arrays of structs (`data: &[Sample]`): each leaf holds its field of every element.
+    arrays: Vec<(Ident, Vec<(Ident, Node)>)>,
 }
 
 enum Node {
-    Leaf(Ident),
+    /// A field's parameter, and whether it is passed by value (a float, an integer or a
+    /// bool; the others are references).
+    Leaf(Ident, bool),
     Data,
     Nested(Vec<(Ident, Node)>),
 }
@@ -338,6 +438,10 @@ enum Node {
 impl Fields {
     pub fn add(&mut self, ident: &Ident, shape: &[(Ident, Shape)]) {
         self.records.push((ident.clone(), nodes(shape)));
+    }
+
+    pub fn add_elements(&mut self, ident: &Ident, shape: &[(Ident, Shape)]) {
+        self.arrays.push((ident.clone(), nodes(shape)));
     }
 
     pub fn is_empty(&self) -> bool {
@@ -350,7 +454,7 @@ fn nodes(shape: &[(Ident, Shape)]) -> Vec<(Ident, Node)> {
         .iter()
         .map(|(name, shape)| {
             let node = match shape {
-                Shape::Leaf(leaf) => Node::Leaf(leaf.ident.clone()),
+                Shape::Leaf(leaf) => Node::Leaf(leaf.ident.clone(), !matches!(leaf.ty, Type::Reference(_))),
                 Shape::Data => Node::Data,
                 Shape::Nested(_, inner) => Node::Nested(nodes(inner)),
             };
@@ -409,7 +513,72 @@ impl Rewrite<'_, '_> {
     }
 }
 
+impl Rewrite<'_, '_> {
+    /// A call's argument that is a struct parameter, or a struct inside one (`p`, `&p`,
+    /// `p.layer`): its fields' parameters, in order, as the called function's generated
+    /// code takes them (by value, or by reference).
+    fn spread(&self, arg: &Expr) -> Option<Vec<Expr>> {
+        // `p`, `&p`, `p.clone()`: the same values.
+        let inner = match arg {
+            Expr::Reference(reference) if reference.mutability.is_none() => &*reference.expr,
+            Expr::MethodCall(call) if call.method == "clone" && call.args.is_empty() => &*call.receiver,
+            other => other,
+        };
+        let (root, members) = Self::chain(inner)?;
+        if self.shadowed.contains(root) {
+            return None;
+        }
+        let mut nodes = self.record(root)?;
+        for member in members {
+            match nodes
+                .iter()
+                .find(|(name, _)| name == member)
+                .map(|(_, node)| node)
+            {
+                Some(Node::Nested(inner)) => nodes = inner,
+                _ => return None,
+            }
+        }
+        let span = arg
+            .to_token_stream()
+            .into_iter()
+            .next()
+            .map_or(Span::call_site(), |t| t.span());
+        let mut out = Vec::new();
+        spread_nodes(nodes, span, &mut out);
+        Some(out)
+    }
+}
+
+fn spread_nodes(nodes: &[(Ident, Node)], span: Span, out: &mut Vec<Expr>) {
+    for (_, node) in nodes {
+        match node {
+            Node::Leaf(leaf, by_value) => {
+                let mut leaf = leaf.clone();
+                leaf.set_span(span);
+                out.push(match by_value {
+                    true => syn::parse_quote!(#leaf),
+                    false => syn::parse_quote!(&#leaf),
+                });
+            }
+            Node::Data => {}
+            Node::Nested(inner) => spread_nodes(inner, span, out),
+        }
+    }
+}
+
 impl VisitMut for Rewrite<'_, '_> {
+    fn visit_expr_call_mut(&mut self, call: &mut syn::ExprCall) {
+        let args = std::mem::take(&mut call.args);
+        for arg in args {
+            match self.spread(&arg) {
+                Some(fields) => call.args.extend(fields),
+                None => call.args.push(arg),
+            }
+        }
+        syn::visit_mut::visit_expr_call_mut(self, call);
+    }
+
     fn visit_expr_mut(&mut self, expr: &mut Expr) {
         if let Some((root, members)) = Self::chain(expr) {
             if let Some(nodes) = self.record(root).filter(|_| !self.shadowed.contains(root)) {
@@ -423,7 +592,7 @@ impl VisitMut for Rewrite<'_, '_> {
                     };
                     walked = format!("{walked}.{member}");
                     match node {
-                        Node::Leaf(leaf) if k + 1 == members.len() => {
+                        Node::Leaf(leaf, _) if k + 1 == members.len() => {
                             let mut leaf = leaf.clone();
                             leaf.set_span(
                                 expr.to_token_stream()
@@ -434,7 +603,7 @@ impl VisitMut for Rewrite<'_, '_> {
                             *expr = syn::parse_quote!(#leaf);
                             return;
                         }
-                        Node::Leaf(_) => {
+                        Node::Leaf(..) => {
                             self.errors.at(&*expr, format_args!("`{walked}` is not a struct"));
                             return;
                         }
@@ -451,7 +620,7 @@ impl VisitMut for Rewrite<'_, '_> {
                 self.errors.at(
                     &*expr,
                     format_args!(
-                        "`{walked}` is a struct: read its fields (`{walked}.{}`); a whole struct cannot be passed on or copied yet",
+                        "`{walked}` is a struct: read its fields (`{walked}.{}`), or pass it whole to a `#[differentiate]` function (`g(&{walked})`); it cannot be copied or stored yet",
                         nodes.first().map_or("field".to_string(), |(name, _)| name.to_string())
                     ),
                 );
@@ -473,5 +642,320 @@ impl VisitMut for Rewrite<'_, '_> {
             );
         }
         syn::visit_mut::visit_pat_ident_mut(self, pat);
+    }
+}
+
+/// The body with each array-of-structs parameter's elements read by field: `data[i].x`,
+/// and `s.x` after `let s = data[i];` (as the iterator rewrite writes a loop over `data`),
+/// become `data_x[i]`; `data.len()` is a field's length. Runs after the other rewrites,
+/// on the index loops they leave. Any other use of an element is an error.
+pub fn elements_rewritten(block: &Block, fields: &Fields, errors: &mut Errors) -> Block {
+    let mut block = block.clone();
+    if fields.arrays.is_empty() {
+        return block;
+    }
+    let mut rewrite = ElementReads {
+        fields,
+        errors,
+        names: Names::of(&block),
+        scopes: vec![Vec::new()],
+    };
+    rewrite.visit_block_mut(&mut block);
+    block
+}
+
+/// A name the element rewrite knows: another name of an array of structs (`let d = data;`),
+/// an element (`let s = data[i];`, the index kept in a variable of its own), or a variable
+/// of the user's that hides one of those.
+enum Alias {
+    Array(Ident, Ident),
+    Element(Ident, Ident, Ident),
+    Hidden(Ident),
+}
+
+struct ElementReads<'a, 'e> {
+    fields: &'a Fields,
+    errors: &'e mut Errors,
+    names: Names,
+    scopes: Vec<Vec<Alias>>,
+}
+
+/// What an expression names, for the element rewrite.
+enum Target {
+    Array(Ident),
+    Element(Ident, Expr),
+}
+
+impl ElementReads<'_, '_> {
+    fn array(&self, ident: &Ident) -> Option<&[(Ident, Node)]> {
+        self.fields
+            .arrays
+            .iter()
+            .find(|(name, _)| name == ident)
+            .map(|(_, nodes)| nodes.as_slice())
+    }
+
+    fn alias(&self, ident: &Ident) -> Option<&Alias> {
+        self.scopes
+            .iter()
+            .rev()
+            .flatten()
+            .rev()
+            .find(|alias| match alias {
+                Alias::Array(name, _) | Alias::Element(name, _, _) | Alias::Hidden(name) => name == ident,
+            })
+    }
+
+    /// The array or element an expression names, if any.
+    fn target(&self, expr: &Expr) -> Option<Target> {
+        match expr {
+            Expr::Path(path) if path.qself.is_none() => {
+                let ident = path.path.get_ident()?;
+                match self.alias(ident) {
+                    Some(Alias::Array(_, array)) => Some(Target::Array(array.clone())),
+                    Some(Alias::Element(_, array, index)) => {
+                        Some(Target::Element(array.clone(), syn::parse_quote!(#index)))
+                    }
+                    Some(Alias::Hidden(_)) => None,
+                    None => self.array(ident).map(|_| Target::Array(ident.clone())),
+                }
+            }
+            Expr::Paren(inner) => self.target(&inner.expr),
+            Expr::Reference(reference) if reference.mutability.is_none() => self.target(&reference.expr),
+            Expr::Index(index) => match self.target(&index.expr)? {
+                Target::Array(array) => Some(Target::Element(array, (*index.index).clone())),
+                Target::Element(..) => None,
+            },
+            _ => None,
+        }
+    }
+
+    /// `target.a.b` as the field's parameter, indexed: `data_a_b[i]`.
+    fn field(&mut self, expr: &Expr) -> Option<Result<Expr, ()>> {
+        let mut members = Vec::new();
+        let mut base = expr;
+        while let Expr::Field(field) = base {
+            let syn::Member::Named(member) = &field.member else {
+                return None;
+            };
+            members.push(member.clone());
+            base = &field.base;
+        }
+        if members.is_empty() {
+            return None;
+        }
+        members.reverse();
+        let Target::Element(array, mut index) = self.target(base)? else {
+            return None;
+        };
+        self.visit_expr_mut(&mut index);
+        let mut nodes = self.array(&array)?;
+        let mut walked = format!("{array}[…]");
+        for (k, member) in members.iter().enumerate() {
+            let Some((_, node)) = nodes.iter().find(|(name, _)| name == member) else {
+                // rustc says so, at the user's function.
+                return Some(Ok(syn::parse_quote!(0.0)));
+            };
+            walked = format!("{walked}.{member}");
+            match node {
+                Node::Leaf(leaf, _) if k + 1 == members.len() => {
+                    return Some(Ok(syn::parse_quote!(#leaf[#index])));
+                }
+                Node::Nested(inner) => nodes = inner,
+                _ => {
+                    self.errors.at(expr, format_args!("`{walked}` cannot be read here: read a float, integer or array field of an element"));
+                    return Some(Err(()));
+                }
+            }
+        }
+        self.errors
+            .at(expr, format_args!("`{walked}` is a struct: read its fields"));
+        Some(Err(()))
+    }
+
+    fn alias_here(&mut self, alias: Alias) {
+        if let Some(scope) = self.scopes.last_mut() {
+            scope.push(alias);
+        }
+    }
+
+    /// The first field's parameter of an array of structs (for its length).
+    fn first_leaf(&self, array: &Ident) -> Option<Ident> {
+        fn first(nodes: &[(Ident, Node)]) -> Option<Ident> {
+            nodes.iter().find_map(|(_, node)| match node {
+                Node::Leaf(leaf, _) => Some(leaf.clone()),
+                Node::Data => None,
+                Node::Nested(inner) => first(inner),
+            })
+        }
+        first(self.array(array)?)
+    }
+}
+
+impl ElementReads<'_, '_> {
+    /// `for s in data`, `for s in data.iter()`, `for (k, s) in data.iter().enumerate()`
+    /// over an array of structs: an index loop, `s` an element.
+    fn element_loop(&mut self, for_loop: &mut syn::ExprForLoop) -> bool {
+        let mut iterated = &*for_loop.expr;
+        let mut enumerate = false;
+        loop {
+            match iterated {
+                Expr::MethodCall(call)
+                    if call.args.is_empty() && call.method == "enumerate" && !enumerate =>
+                {
+                    enumerate = true;
+                    iterated = &call.receiver;
+                }
+                Expr::MethodCall(call)
+                    if call.args.is_empty() && (call.method == "iter" || call.method == "into_iter") =>
+                {
+                    iterated = &call.receiver;
+                    break;
+                }
+                _ => break,
+            }
+        }
+        let Some(Target::Array(array)) = self.target(iterated) else {
+            return false;
+        };
+        let (position, element) = match (&*for_loop.pat, enumerate) {
+            (syn::Pat::Ident(binding), false) => (None, binding.ident.clone()),
+            (syn::Pat::Tuple(tuple), true) if tuple.elems.len() == 2 => {
+                match (&tuple.elems[0], &tuple.elems[1]) {
+                    (position, syn::Pat::Ident(binding)) => (Some(position.clone()), binding.ident.clone()),
+                    _ => return false,
+                }
+            }
+            _ => return false,
+        };
+        let Some(leaf) = self.first_leaf(&array) else {
+            return false;
+        };
+        let index = self.names.fresh("i");
+        let mut body = for_loop.body.clone();
+        self.scopes
+            .push(vec![Alias::Element(element, array, index.clone())]);
+        self.visit_block_mut(&mut body);
+        self.scopes.pop();
+        if let Some(position) = position {
+            body.stmts.insert(0, syn::parse_quote!(let #position = #index;));
+        }
+        *for_loop.pat = syn::parse_quote!(#index);
+        *for_loop.expr = syn::parse_quote!(0..#leaf.len());
+        for_loop.body = body;
+        true
+    }
+}
+
+impl VisitMut for ElementReads<'_, '_> {
+    fn visit_block_mut(&mut self, block: &mut Block) {
+        self.scopes.push(Vec::new());
+        let stmts = std::mem::take(&mut block.stmts);
+        for mut stmt in stmts {
+            if let syn::Stmt::Local(local) = &stmt {
+                let name = match &local.pat {
+                    syn::Pat::Ident(binding) if binding.subpat.is_none() => Some(binding.ident.clone()),
+                    syn::Pat::Type(typed) => match &*typed.pat {
+                        syn::Pat::Ident(binding) => Some(binding.ident.clone()),
+                        _ => None,
+                    },
+                    _ => None,
+                };
+                let init = local.init.as_ref().filter(|init| init.diverge.is_none());
+                if let (Some(name), Some(init)) = (name.clone(), init) {
+                    match self.target(&init.expr) {
+                        Some(Target::Array(array)) => {
+                            self.alias_here(Alias::Array(name, array));
+                            continue;
+                        }
+                        Some(Target::Element(array, mut index)) => {
+                            self.visit_expr_mut(&mut index);
+                            let kept = self.names.fresh(&format!("{name}_index"));
+                            block.stmts.push(syn::parse_quote!(let #kept = #index;));
+                            self.alias_here(Alias::Element(name, array, kept));
+                            continue;
+                        }
+                        None => {}
+                    }
+                }
+                if let Some(name) = name.filter(|n| self.alias(n).is_some() || self.array(n).is_some()) {
+                    self.visit_stmt_mut(&mut stmt);
+                    block.stmts.push(stmt);
+                    self.alias_here(Alias::Hidden(name));
+                    continue;
+                }
+            }
+            self.visit_stmt_mut(&mut stmt);
+            block.stmts.push(stmt);
+        }
+        self.scopes.pop();
+    }
+
+    fn visit_expr_call_mut(&mut self, call: &mut syn::ExprCall) {
+        // An array of structs passed whole: its fields, as the callee takes them.
+        let args = std::mem::take(&mut call.args);
+        for arg in args {
+            match self.target(&arg) {
+                Some(Target::Array(array)) => {
+                    let nodes = self.array(&array).unwrap_or_default();
+                    let span = arg
+                        .to_token_stream()
+                        .into_iter()
+                        .next()
+                        .map_or(Span::call_site(), |t| t.span());
+                    let mut spread = Vec::new();
+                    spread_nodes(nodes, span, &mut spread);
+                    call.args.extend(spread);
+                }
+                _ => call.args.push(arg),
+            }
+        }
+        syn::visit_mut::visit_expr_call_mut(self, call);
+    }
+
+    fn visit_expr_mut(&mut self, expr: &mut Expr) {
+        if let Expr::ForLoop(for_loop) = expr {
+            if self.element_loop(for_loop) {
+                return;
+            }
+        }
+        if let Some(result) = self.field(expr) {
+            if let Ok(replaced) = result {
+                *expr = replaced;
+            }
+            return;
+        }
+        // `data.len()`
+        if let Expr::MethodCall(call) = expr {
+            if call.method == "len" && call.args.is_empty() {
+                if let Some(Target::Array(array)) = self.target(&call.receiver) {
+                    match self.first_leaf(&array) {
+                        Some(leaf) => *expr = syn::parse_quote!(#leaf.len()),
+                        None => self.errors.at(
+                            &*expr,
+                            format_args!(
+                                "`{array}` has no field the function can read, to take its length from"
+                            ),
+                        ),
+                    }
+                    return;
+                }
+            }
+        }
+        match self.target(expr) {
+            Some(Target::Array(array)) => {
+                self.errors.at(
+                    &*expr,
+                    format_args!("`{array}` is an array of structs: read its elements' fields (`{array}[i].x`, or `s.x` in `for s in {array}`), or pass it whole to a `#[differentiate]` function"),
+                );
+            }
+            Some(Target::Element(array, _)) => {
+                self.errors.at(
+                    &*expr,
+                    format_args!("an element of `{array}` is a struct: read its fields (`.x`); it cannot be copied or passed on whole yet"),
+                );
+            }
+            None => syn::visit_mut::visit_expr_mut(self, expr),
+        }
     }
 }

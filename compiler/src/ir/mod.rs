@@ -562,6 +562,17 @@ pub struct Tree {
     /// The struct's path, for its literal (`model::Params`).
     pub path: proc_macro2::TokenStream,
     pub fields: Vec<(Ident, Field)>,
+    /// For an array-of-structs parameter (`data: &[Sample]`), how many structs: each field
+    /// holds that field of every element.
+    pub elements: Option<Elements>,
+}
+
+/// How many structs an array-of-structs parameter holds: `&[S]` and `&Vec<S>` a run-time
+/// number, `[S; N]` and `&[S; N]` `N`.
+#[derive(Clone, Debug)]
+pub enum Elements {
+    Runtime,
+    Fixed(proc_macro2::TokenStream),
 }
 
 #[derive(Clone, Debug)]

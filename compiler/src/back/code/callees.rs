@@ -1,6 +1,6 @@
 //! Calls of functions that may not be `#[differentiate]`: the macro sees one function at a
 //! time and cannot tell an ordinary helper `g` from a differentiated one, whose module `g`
-//! the generated code calls (`g::forward`, `g::__vjp`). So the generated module imports `g`
+//! the generated code calls (`g::__forward`, `g::__vjp`). So the generated module imports `g`
 //! by name (`use super::g;`: the function always, the module `g` where there is one) and,
 //! by a glob that such an import shadows, a stand-in module `g`. A hidden function checks
 //! each call (`g::__chainrule_check(())`, spanned at the call): every generated module has
@@ -15,7 +15,7 @@
 //!    = note: put `#[differentiate]` on `fn g` …, or give it a custom rule …
 //! ```
 //!
-//! The stand-in's `forward` and `__vjp` are typed as the call uses them, so that nothing
+//! The stand-in's `__forward` and `__vjp` are typed as the call uses them, so that nothing
 //! else is reported. A differentiated `g` is unaffected: the explicit import brings its
 //! module, which shadows the stand-in. A call whose gradient is not needed calls `g`
 //! itself, and needs neither.
@@ -30,6 +30,7 @@ use crate::ir::{Graph, NodeId, Op, Ty};
 /// plain path (an import of it would clash).
 const GENERATED: &[&str] = &[
     "forward",
+    "__forward",
     "backward",
     "grad",
     "graph",
@@ -144,7 +145,7 @@ pub fn fallbacks(
                     type Cache = ();
                 }
                 pub fn __chainrule_check<M: super::#bound>(_: M) {}
-                pub fn forward<#(#generics),*>(#(_: #args),*) -> (#float, ()) {
+                pub fn __forward<#(#generics),*>(#(_: #args),*) -> (#float, ()) {
                     loop {}
                 }
                 pub fn __vjp<C, #float_generic>(_: &C, _: #float) -> (#(#gradients,)*) {

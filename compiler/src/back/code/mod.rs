@@ -13,7 +13,7 @@ use std::cell::RefCell;
 use std::collections::{HashMap, HashSet};
 
 use proc_macro2::{Delimiter, Group, Ident, Punct, Spacing, Span, TokenStream, TokenTree};
-use quote::{quote, quote_spanned, ToTokens};
+use quote::{format_ident, quote, quote_spanned, ToTokens};
 use syn::ext::IdentExt;
 
 use crate::ir::Function;
@@ -165,7 +165,7 @@ pub fn emit(function: &Function, adjoints: &Adjoints, backward_top: RegionId) ->
         }
     }
     let bindings = module.bindings.clone();
-    module.forward = quote!(#bindings #unused_params #forward_body);
+    module.forward = quote!(#unused_params #forward_body);
     module.output = output.clone();
     module.backward = quote! {
         #ignore_upstream
@@ -228,7 +228,7 @@ fn signature_fields(g: &Graph, leaf_grads: &[TokenStream]) -> Vec<TokenStream> {
             Argument::Param(_) => None,
             Argument::Record(record) if record.wrt => {
                 let field = &record.ident;
-                let value = tree_value(&record.tree, leaf_grads);
+                let value = tree_value(g, &record.tree, leaf_grads);
                 Some(quote!(#field: #value))
             }
             Argument::Record(_) => None,
@@ -236,18 +236,116 @@ fn signature_fields(g: &Graph, leaf_grads: &[TokenStream]) -> Vec<TokenStream> {
         .collect()
 }
 
-/// A struct literal of a record's tree, each leaf's value from `leaves` (by param index).
-fn tree_value(tree: &crate::ir::Tree, leaves: &[TokenStream]) -> TokenStream {
-    let fields = tree.fields.iter().map(|(name, field)| {
-        let value = match field {
-            crate::ir::Field::Leaf(k) => leaves[*k].clone(),
-            crate::ir::Field::Data => quote!(::core::default::Default::default()),
-            crate::ir::Field::Nested(inner) => tree_value(inner, leaves),
-        };
-        quote!(#name: #value)
+/// Where each param's gradient is in a `Grad` named `grad`: `grad.x`, `grad.p.w` (a struct's
+/// field; for an array of structs, that field of each element), by param index.
+fn grad_places(g: &Graph) -> Vec<TokenStream> {
+    fn walk(
+        tree: &crate::ir::Tree,
+        record: &TokenStream,
+        members: &TokenStream,
+        elements: Option<&crate::ir::Elements>,
+        places: &mut [TokenStream],
+    ) {
+        for (name, field) in &tree.fields {
+            let members = quote!(#members.#name);
+            match field {
+                crate::ir::Field::Leaf(k) => {
+                    places[*k] = match elements {
+                        None => quote!(#record #members),
+                        Some(crate::ir::Elements::Runtime) => quote! {
+                            #record.iter().map(|e| ::core::clone::Clone::clone(&e #members)).collect::<::std::vec::Vec<_>>()
+                        },
+                        Some(crate::ir::Elements::Fixed(len)) => quote! {
+                            ::core::array::from_fn::<_, { #len }, _>(|k| ::core::clone::Clone::clone(&#record[k] #members))
+                        },
+                    }
+                }
+                crate::ir::Field::Data => {}
+                crate::ir::Field::Nested(inner) => walk(inner, record, &members, elements, places),
+            }
+        }
+    }
+    let mut places = vec![TokenStream::new(); g.params.len()];
+    for argument in &g.signature {
+        match argument {
+            Argument::Param(k) => {
+                let ident = &g.params[*k].ident;
+                places[*k] = quote!(grad.#ident);
+            }
+            Argument::Record(record) => {
+                let ident = &record.ident;
+                let tree = &record.tree;
+                walk(
+                    tree,
+                    &quote!(grad.#ident),
+                    &TokenStream::new(),
+                    tree.elements.as_ref(),
+                    &mut places,
+                );
+            }
+        }
+    }
+    places
+}
+
+/// A struct literal of a record's tree, each leaf's value from `leaves` (by param index);
+/// for an array of structs, the array of them, element by element.
+fn tree_value(g: &Graph, tree: &crate::ir::Tree, leaves: &[TokenStream]) -> TokenStream {
+    fn literal(g: &Graph, tree: &crate::ir::Tree, leaf: &dyn Fn(usize) -> TokenStream) -> TokenStream {
+        let fields = tree.fields.iter().map(|(name, field)| {
+            let value = match field {
+                crate::ir::Field::Leaf(k) if g.params[*k].wrt => leaf(*k),
+                crate::ir::Field::Leaf(_) | crate::ir::Field::Data => {
+                    quote!(::core::default::Default::default())
+                }
+                crate::ir::Field::Nested(inner) => literal(g, inner, leaf),
+            };
+            quote!(#name: #value)
+        });
+        let path = &tree.path;
+        quote!(#path { #(#fields,)* })
+    }
+    let Some(elements) = &tree.elements else {
+        return literal(g, tree, &|k| leaves[k].clone());
+    };
+    // Each field's gradient once, then the elements.
+    let mut wrt = Vec::new();
+    collect_leaves(tree, &mut wrt);
+    wrt.retain(|&k| g.params[k].wrt);
+    let bound: Vec<Ident> = (0..wrt.len()).map(|j| format_ident!("__field_{}", j)).collect();
+    let lets = wrt.iter().zip(&bound).map(|(&k, name)| {
+        let value = &leaves[k];
+        quote!(let #name = #value;)
     });
-    let path = &tree.path;
-    quote!(#path { #(#fields,)* })
+    let element = literal(g, tree, &|k| {
+        let j = wrt.iter().position(|&w| w == k).unwrap_or_default();
+        let name = &bound[j];
+        quote!(#name[k])
+    });
+    let Some(first) = bound.first() else {
+        return quote!(::core::default::Default::default());
+    };
+    match elements {
+        crate::ir::Elements::Runtime => quote! {{
+            #(#lets)*
+            (0..#first.len()).map(|k| #element).collect::<::std::vec::Vec<_>>()
+        }},
+        crate::ir::Elements::Fixed(len) => quote! {{
+            #(#lets)*
+            ::core::array::from_fn::<_, { #len }, _>(|k| #element)
+        }},
+    }
+}
+
+/// The param indices of a tree's leaves, in order.
+fn collect_leaves(tree: &crate::ir::Tree, out: &mut Vec<usize>) {
+    for (_, field) in &tree.fields {
+        match field {
+            crate::ir::Field::Leaf(k) => out.push(*k),
+            crate::ir::Field::Data => {}
+            crate::ir::Field::Nested(inner) => collect_leaves(inner, out),
+        }
+    }
 }
 
 /// How a cached parameter is stored: slices copied (the cache owns what it keeps),
@@ -375,21 +473,27 @@ impl<'p, 'f> Module<'p, 'f> {
             .iter()
             .map(|(ident, _, _)| format!(" ∂{fn_name}/∂{}", ident.unraw()));
         let grad_copy = wrt.iter().all(|(_, _, copy)| *copy);
-        // The positional gradient for callers: one entry per parameter, `()` for those
-        // without a gradient (integers, or not in `wrt`).
-        let positional = g.signature.iter().map(|argument| match argument {
-            Argument::Param(k) if g.params[*k].wrt => {
-                let p = &g.params[*k];
-                let field = &p.ident;
-                (plan.rust_type(g.ty(p.node)), quote!(grad.#field))
-            }
-            Argument::Record(record) if record.wrt => {
-                let field = &record.ident;
-                (record.owned.clone(), quote!(grad.#field))
-            }
-            _ => (quote!(()), quote!(())),
+        // The positional gradient for callers: one entry per parameter (a struct's field
+        // each, as callers pass them), `()` for those without a gradient (integers, or not
+        // in `wrt`).
+        let places = grad_places(g);
+        let positional = g.params.iter().zip(&places).map(|(p, place)| match p.wrt {
+            true => (plan.rust_type(g.ty(p.node)), place.clone()),
+            false => (quote!(()), quote!(())),
         });
         let (vjp_types, vjp_values): (Vec<TokenStream>, Vec<TokenStream>) = positional.unzip();
+        // What callers call: `forward` of the parameters one by one (a struct's fields each).
+        let leaf_signature: Vec<TokenStream> = g
+            .params
+            .iter()
+            .map(|p| {
+                let (ident, ty) = (plan.ident(p.node), &p.written);
+                quote!(#ident: #ty)
+            })
+            .collect();
+        let leaves: Vec<Ident> = g.params.iter().map(|p| plan.ident(p.node)).collect();
+        let records = g.signature.iter().any(|a| matches!(a, Argument::Record(_)));
+        let bindings = &self.bindings;
         // Array parameters keep their written types (`&Array2<f64>`), named beside the function.
         let array_params = g.params.iter().any(|p| p.passing.is_ndarray())
             || g.signature.iter().any(|a| matches!(a, Argument::Record(_)));
@@ -473,12 +577,34 @@ impl<'p, 'f> Module<'p, 'f> {
                     #grad_marker
                 }
             },
-            forward: quote! {
-                #[inline]
-                pub fn forward #fn_generics (#(#signature),*) -> (#float, Cache #type_args) {
-                    #forward
-                    (#output, Cache { #(#cache_values,)* #marker_value })
-                }
+            forward: match records {
+                false => quote! {
+                    #[inline]
+                    pub fn forward #fn_generics (#(#signature),*) -> (#float, Cache #type_args) {
+                        #forward
+                        (#output, Cache { #(#cache_values,)* #marker_value })
+                    }
+
+                    /// `forward` for a `#[differentiate]` function calling this one.
+                    #[doc(hidden)]
+                    pub use forward as __forward;
+                },
+                true => quote! {
+                    #[inline]
+                    pub fn forward #fn_generics (#(#signature),*) -> (#float, Cache #type_args) {
+                        #bindings
+                        __forward(#(#leaves),*)
+                    }
+
+                    /// `forward` of the struct parameters' fields, one by one, as a
+                    /// `#[differentiate]` function calling this one passes them.
+                    #[doc(hidden)]
+                    #[inline]
+                    pub fn __forward #fn_generics (#(#leaf_signature),*) -> (#float, Cache #type_args) {
+                        #forward
+                        (#output, Cache { #(#cache_values,)* #marker_value })
+                    }
+                },
             },
             backward: quote! {
                 #[doc = #doc_backward]
@@ -1468,7 +1594,7 @@ impl<'f> Plan<'f> {
         crate::analysis::sorted_slots(&self.live_slots, node)
     }
 
-    /// `let y = g(a, &b);`, or `let (y, g_cache) = g::forward(a, &b);` where the backward
+    /// `let y = g(a, &b);`, or `let (y, g_cache) = g::__forward(a, &b);` where the backward
     /// pass needs the callee's cache.
     fn call(&self, node: NodeId, callee: usize, by_ref: u64, deref: u64) -> TokenStream {
         let path = self.path(callee);
@@ -1488,7 +1614,7 @@ impl<'f> Plan<'f> {
                 let value = value.map(|v| v.into_token_stream()).unwrap_or(quote!(_));
                 // The call's tokens at the callee's name: an error about it points there.
                 let span = self.g.spans[node.index()].unwrap_or_else(Span::call_site);
-                quote_spanned!(span=> let (#value, #cache) = #path::forward(#(#args),*);)
+                quote_spanned!(span=> let (#value, #cache) = #path::__forward(#(#args),*);)
             }
             (Some(value), None) => quote!(let #value = #path(#(#args),*);),
             (None, None) => TokenStream::new(),
