@@ -447,3 +447,46 @@ fn arrays_and_slices_of_structs() {
     );
     assert_eq!(grad.points[2].b, 2.0 * 0.6);
 }
+
+/// Elements of a slice of structs passed whole to a differentiated function.
+#[differentiate(wrt(p))]
+fn elementwise(p: &Linear, data: &[Sample]) -> f64 {
+    let mut total = 0.0;
+    for i in 0..data.len() {
+        total += sample_loss(p, &data[i]);
+    }
+    for s in data.iter() {
+        total += 0.5 * sample_loss(p, s);
+    }
+    total
+}
+
+#[differentiate]
+fn sample_loss(p: &Linear, s: &Sample) -> f64 {
+    (p.w[0] * s.x[0] + p.w[1] * s.x[1] + p.b - s.y).powi(2) * s.weight
+}
+
+#[test]
+fn elements_passed_whole() {
+    let p = Linear {
+        w: [0.4, -0.7],
+        b: 0.1,
+    };
+    let data = vec![
+        Sample {
+            x: [0.1, 0.2],
+            y: 0.3,
+            weight: 1.0,
+            id: 1,
+        },
+        Sample {
+            x: [-0.4, 0.8],
+            y: -0.2,
+            weight: 0.5,
+            id: 2,
+        },
+    ];
+    let (value, grad) = elementwise::grad(&p, &data);
+    assert_eq!(value, elementwise(&p, &data));
+    assert_close(&grad.p.to_flat(), &numerical(&p, |q| elementwise(q, &data)));
+}

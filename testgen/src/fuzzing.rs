@@ -604,6 +604,19 @@ mod structs {
         }
         s.position
     }
+    #[derive(Clone, Debug, PartialEq, chainrule::Differentiable)]
+    struct Sample {
+        x: [f64; 2],
+        y: f64,
+    }
+    fn data_loss(p: &Params<f64>, data: &[Sample], states: [State; 2]) -> f64 {
+        let mut total = 0.0;
+        for (k, s) in data.iter().enumerate() {
+            total += (net(p, s.x) - s.y).powi(2) * (k as f64 + 1.0);
+        }
+        let last = data.iter().map(|s| s.y * s.x[1]).fold(0.0, f64::max);
+        total / data.len() as f64 + data[0].y * last + integrate(states[1].clone(), 2.0, 3)
+    }
 }",
     // Methods of a derived struct.
     "#[differentiate]

@@ -196,6 +196,9 @@ pub struct Leaf {
     pub ty: Type,
     /// The field's type as declared (for messages).
     pub declared: Type,
+    /// Whether the field is a float, integer or bool (passed by value; the others by
+    /// reference).
+    pub scalar: bool,
 }
 
 /// A struct parameter's tree with its leaves in order: field names, leaves and nested
@@ -348,6 +351,7 @@ fn fields(
                 label: field_label,
                 ty: leaf_ty,
                 declared: field.ty.clone(),
+                scalar,
             })),
         ));
     }
@@ -454,7 +458,7 @@ fn nodes(shape: &[(Ident, Shape)]) -> Vec<(Ident, Node)> {
         .iter()
         .map(|(name, shape)| {
             let node = match shape {
-                Shape::Leaf(leaf) => Node::Leaf(leaf.ident.clone(), !matches!(leaf.ty, Type::Reference(_))),
+                Shape::Leaf(leaf) => Node::Leaf(leaf.ident.clone(), leaf.scalar),
                 Shape::Data => Node::Data,
                 Shape::Nested(_, inner) => Node::Nested(nodes(inner)),
             };
@@ -893,24 +897,48 @@ impl VisitMut for ElementReads<'_, '_> {
 
     fn visit_expr_call_mut(&mut self, call: &mut syn::ExprCall) {
         // An array of structs passed whole: its fields, as the callee takes them.
+        // An element passed whole (`g(&data[i])`, `g(s.clone())`): its fields there.
         let args = std::mem::take(&mut call.args);
         for arg in args {
-            match self.target(&arg) {
+            let whole = match &arg {
+                Expr::MethodCall(m) if m.method == "clone" && m.args.is_empty() => &*m.receiver,
+                other => other,
+            };
+            let span = arg
+                .to_token_stream()
+                .into_iter()
+                .next()
+                .map_or(Span::call_site(), |t| t.span());
+            match self.target(whole) {
                 Some(Target::Array(array)) => {
                     let nodes = self.array(&array).unwrap_or_default();
-                    let span = arg
-                        .to_token_stream()
-                        .into_iter()
-                        .next()
-                        .map_or(Span::call_site(), |t| t.span());
                     let mut spread = Vec::new();
                     spread_nodes(nodes, span, &mut spread);
                     call.args.extend(spread);
                 }
-                _ => call.args.push(arg),
+                Some(Target::Element(array, mut index)) => {
+                    self.visit_expr_mut(&mut index);
+                    let nodes = self.array(&array).unwrap_or_default();
+                    let mut spread = Vec::new();
+                    spread_nodes(nodes, span, &mut spread);
+                    for field in spread {
+                        call.args.push(match field {
+                            Expr::Reference(reference) => {
+                                let leaf = &reference.expr;
+                                syn::parse_quote!(&#leaf[#index])
+                            }
+                            leaf => syn::parse_quote!(#leaf[#index]),
+                        });
+                    }
+                }
+                None => {
+                    let mut arg = arg;
+                    self.visit_expr_mut(&mut arg);
+                    call.args.push(arg);
+                }
             }
         }
-        syn::visit_mut::visit_expr_call_mut(self, call);
+        self.visit_expr_mut(&mut call.func);
     }
 
     fn visit_expr_mut(&mut self, expr: &mut Expr) {
