@@ -788,3 +788,59 @@ fn const_generic_lengths_traced() {
     assert!(trace.contains("digraph") && value == traced_const_length([0.5, 1.5]));
     assert!(traced_const_length::SOURCE.contains("pub fn backward"));
 }
+
+/// Rows of run-time length as data (`&[Vec<f64>]`, `&Vec<Vec<f64>>`) and rows of fixed
+/// length (`&[[f64; 2]]`), read by element loops, index loops and iterators; and
+/// differentiated (the gradient a `Vec` of rows).
+#[differentiate(wrt(w))]
+fn rows_of_data(w: [f64; 2], data: &[Vec<f64>], fixed: &[[f64; 2]]) -> f64 {
+    let mut total = 0.0;
+    for row in data {
+        total += w[0] * row[0] + w[1] * row[1];
+    }
+    for i in 0..data.len() {
+        total += data[i][0] * w[1] + fixed[i][1] * w[0];
+    }
+    for r in fixed.iter() {
+        total += r[0] * w[0] * r.len() as f64;
+    }
+    total
+}
+
+#[allow(clippy::ptr_arg)] // `&Vec<Vec<T>>` as users write it
+#[differentiate]
+fn rows_differentiated<T: chainrule::Real>(data: &Vec<Vec<T>>, k: T) -> T {
+    let mut total = T::zero();
+    for row in data.iter() {
+        let s = row.iter().map(|v| *v * *v).sum::<T>();
+        total += k * s.sqrt();
+    }
+    total
+}
+
+#[test]
+fn rows_of_run_time_length() {
+    let data = vec![vec![1.0, 2.0], vec![3.0, 4.0]];
+    let fixed = [[0.5, 0.25], [1.0, 2.0]];
+    let (value, grad) = rows_of_data::grad([1.0, 1.0], &data, &fixed);
+    assert_eq!(value, rows_of_data([1.0, 1.0], &data, &fixed));
+    assert_eq!(value, 10.0 + 6.25 + 3.0);
+    assert_eq!(grad.w, [4.0 + 2.25 + 3.0, 6.0 + 4.0]);
+
+    let data = vec![vec![3.0, 4.0], vec![1.0, 0.0, 0.0]];
+    let (value, grad) = rows_differentiated::grad(&data, 2.0);
+    assert_eq!(value, 2.0 * 5.0 + 2.0 * 1.0);
+    assert_eq!(grad.k, 6.0);
+    let expected = [vec![2.0 * 3.0 / 5.0, 2.0 * 4.0 / 5.0], vec![2.0, 0.0, 0.0]];
+    assert_eq!(grad.data.len(), 2);
+    for (row, want) in grad.data.iter().zip(&expected) {
+        assert_eq!(row.len(), want.len());
+        for (g, w) in row.iter().zip(want) {
+            approx::assert_relative_eq!(g, w, max_relative = 1e-15);
+        }
+    }
+    let data32 = vec![vec![3.0f32, 4.0]];
+    let grad32 = rows_differentiated::grad(&data32, 1.0).1.data;
+    approx::assert_relative_eq!(grad32[0][0], 0.6f32, max_relative = 1e-6);
+    approx::assert_relative_eq!(grad32[0][1], 0.8f32, max_relative = 1e-6);
+}

@@ -111,7 +111,12 @@ pub fn parse_with(attr: TokenStream, item: ItemFn, structs: &records::Structs) -
             method: false,
         });
     }
-    let output = lower.body(&item.block);
+    // A parameter the language cannot take stands in as a float: what the body does with it
+    // would only repeat its error.
+    let output = match lower.errors.is_empty() {
+        true => lower.body(&item.block),
+        false => lower.placeholder(),
+    };
     if !matches!(lower.graph.ty(output), Ty::Float) {
         let found = describe(lower.graph.ty(output));
         lower.errors.at(
@@ -512,15 +517,27 @@ fn value_type(ty: &Type, float: FloatType, generic: Option<&Ident>) -> Result<Ty
                 return Err("`&mut` parameters are not supported: a differentiated function computes a value and changes nothing".to_string());
             }
             match &*reference.elem {
-                Type::Slice(slice) => Ok(Ty::Array(Box::new(value_type(&slice.elem, float, generic)?), Len::Runtime)),
+                // `&[f64]`, and rows of run-time length: `&[Vec<f64>]`.
+                Type::Slice(slice) => {
+                    let element = match vec_element(&slice.elem) {
+                        Some(inner) => Ty::Array(Box::new(value_type(inner, float, generic)?), Len::Runtime),
+                        None => value_type(&slice.elem, float, generic)?,
+                    };
+                    Ok(Ty::Array(Box::new(element), Len::Runtime))
+                }
                 Type::Array(_) => value_type(&reference.elem, float, generic),
                 Type::Path(path) if path.qself.is_none() => {
                     let last = path.path.segments.last();
                     match last.map(|s| (&s.ident, &s.arguments)) {
                         Some((ident, syn::PathArguments::AngleBracketed(args))) if ident == "Vec" && args.args.len() == 1 => {
                             match &args.args[0] {
+                                // `&Vec<Vec<f64>>`: rows of run-time length.
                                 syn::GenericArgument::Type(element) => {
-                                    Ok(Ty::Array(Box::new(value_type(element, float, generic)?), Len::Runtime))
+                                    let element = match vec_element(element) {
+                                        Some(inner) => Ty::Array(Box::new(value_type(inner, float, generic)?), Len::Runtime),
+                                        None => value_type(element, float, generic)?,
+                                    };
+                                    Ok(Ty::Array(Box::new(element), Len::Runtime))
                                 }
                                 _ => Err("unsupported `Vec` element type".to_string()),
                             }
@@ -541,6 +558,23 @@ fn value_type(ty: &Type, float: FloatType, generic: Option<&Ident>) -> Result<Ty
             tokens(ty),
             float = float.name()
         )),
+    }
+}
+
+/// `T` of `Vec<T>`.
+fn vec_element(ty: &Type) -> Option<&Type> {
+    let Type::Path(path) = ty else { return None };
+    let last = path
+        .path
+        .segments
+        .last()
+        .filter(|s| s.ident == "Vec" && path.qself.is_none())?;
+    match &last.arguments {
+        syn::PathArguments::AngleBracketed(args) => match args.args.first() {
+            Some(syn::GenericArgument::Type(element)) if args.args.len() == 1 => Some(element),
+            _ => None,
+        },
+        _ => None,
     }
 }
 

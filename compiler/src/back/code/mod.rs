@@ -2025,6 +2025,16 @@ impl<'f> Plan<'f> {
                 let len = self.len(len);
                 Printed::new(quote!([#value; #len]), POSTFIX)
             }
+            // A row of run-time length (`data[i]` of `&[Vec<f64>]`) is cloned: it cannot be
+            // moved out of its array.
+            Op::Index if !is_copy(g.ty(id)) && !g.ty(id).is_tensor() => {
+                let array = self.expr(args[0]).at(POSTFIX);
+                let indices = args[1..].iter().map(|&i| self.expr(i).tokens);
+                Printed::new(
+                    quote!(::core::clone::Clone::clone(&#array #([#indices])*)),
+                    POSTFIX,
+                )
+            }
             Op::Index => {
                 let array = self.expr(args[0]).at(POSTFIX);
                 let indices = args[1..].iter().map(|&i| self.expr(i).tokens);
