@@ -490,3 +490,43 @@ fn elements_passed_whole() {
     assert_eq!(value, elementwise(&p, &data));
     assert_close(&grad.p.to_flat(), &numerical(&p, |q| elementwise(q, &data)));
 }
+
+/// Type aliases with `#[differentiate]`: read written out, in the signature, in `let`s and
+/// in a struct's fields; generic ones too.
+#[differentiate]
+type Vector = [f64; 3];
+
+#[differentiate]
+type Grid<T> = [[T; 2]; 2];
+
+#[derive(Clone, Debug, PartialEq, Differentiable)]
+struct Body {
+    position: Vector,
+    mass: f64,
+}
+
+#[differentiate]
+fn potential(v: Vector, g: &Grid<f64>, body: &Body) -> f64 {
+    let mut shifted: Vector = [0.0; 3];
+    for i in 0..3 {
+        shifted[i] = v[i] - body.position[i];
+    }
+    let r2 = shifted.iter().map(|s| s * s).sum::<f64>();
+    body.mass * r2 + g[0][1] * g[1][0]
+}
+
+#[test]
+fn type_aliases() {
+    let v: Vector = [1.0, 2.0, 3.0];
+    let g: Grid<f64> = [[0.0, 2.0], [3.0, 0.0]];
+    let body = Body {
+        position: [0.5, 0.5, 0.5],
+        mass: 2.0,
+    };
+    let (value, grad) = potential::grad(v, &g, &body);
+    assert_eq!(value, potential(v, &g, &body));
+    assert_eq!(grad.v, [2.0, 6.0, 10.0]);
+    assert_eq!(grad.g, [[0.0, 3.0], [2.0, 0.0]]);
+    assert_eq!(grad.body.position, [-2.0, -6.0, -10.0]);
+    assert_eq!(grad.body.mass, 0.25 + 2.25 + 6.25);
+}

@@ -216,7 +216,6 @@ fn expand(input: &syn::DeriveInput) -> syn::Result<TokenStream> {
         #[allow(unused_imports)]
         pub(crate) use #helper as #name;
 
-        impl #impl_generics ::chainrule::__private::Derived for #this #where_clause {}
         #differentiable_impl
         #operators
     })

@@ -27,10 +27,11 @@ fn expand_on_stack(attr: TokenStream, item: TokenStream) -> TokenStream {
         Ok(syn::Item::Fn(function)) => function,
         Ok(syn::Item::Mod(module)) if module.content.is_some() => return expand_module(&attr, module),
         Ok(syn::Item::Impl(block)) => return expand_impl(&attr, block),
+        Ok(syn::Item::Type(alias)) => return expand_alias(&attr, &alias),
         Ok(other) => {
             let error = syn::Error::new_spanned(
                 item_keyword(&other),
-                "#[differentiate] applies to a function (`fn`) over f64 or f32, to an inline module (`mod m { … }`) of them, or to an `impl` block of methods",
+                "#[differentiate] applies to a function (`fn`) over f64 or f32, to an inline module (`mod m { … }`) of them, to an `impl` block of methods, or to a type alias (`type Vector = [f64; 3];`)",
             )
             .to_compile_error();
             return quote!(#item #error);
@@ -129,41 +130,60 @@ fn ask(
     method: bool,
 ) -> TokenStream {
     let pending = missing.iter().map(|(key, path)| quote!((#key (#path))));
-    let known = structs.iter().map(|(key, def)| quote!((#key (#def))));
+    let known = structs
+        .items()
+        .into_iter()
+        .map(|(key, def)| quote!((#key (#def))));
     let first = &missing[0].1;
     let method = method.then(|| quote!(method));
     let invocation = quote! {
         #first! { @chainrule_differentiate [#(#pending)*] [#(#known)*] [#attr] { #function } #method }
     };
-    // The parameters' struct types must have the derive.
-    let generic = generic(function);
-    let checked: Vec<TokenStream> = input_types(function)
-        .into_iter()
-        .filter_map(|ty| {
-            let path = records::struct_path(ty, generic)?;
-            missing
-                .iter()
-                .any(|(key, _)| *key == records::key(&records::bare(path)))
-                .then(|| match ty {
-                    syn::Type::Reference(reference) => reference.elem.to_token_stream(),
-                    other => other.to_token_stream(),
-                })
-        })
-        .collect();
-    if checked.is_empty() {
-        return invocation;
-    }
-    let check = format_ident!("__chainrule_derived_{}", function.sig.ident);
-    let generics = &function.sig.generics;
-    let where_clause = &generics.where_clause;
+    // Each struct (or alias) must have its macro: a check that the macro's answer makes
+    // pass (`resume` implements the trait for the marker), so that without the macro
+    // rustc says why, at the type.
+    let checks = missing.iter().map(|(key, path)| {
+        let (marker, bound) = check_names(&function.sig.ident, key);
+        let message = format!("`{key}` is not a struct with `#[derive(chainrule::Differentiable)]` (nor a type alias with `#[differentiate]`), so `#[differentiate]` cannot read it");
+        let label = "the derive (or the attribute) tells `#[differentiate]` what this type is";
+        let note = format!("add `#[derive(Clone, Debug, PartialEq, chainrule::Differentiable)]` to the struct `{key}` (its macro must be reachable here: import it with `use`), put `#[differentiate]` on a type alias, or pass the fields as parameters");
+        let span = path.segments.last().map_or_else(proc_macro2::Span::call_site, |s| s.ident.span());
+        let at_type = proc_macro2::Ident::new(&marker.to_string(), span);
+        let check = format_ident!("{}_check", marker);
+        let require = quote::quote_spanned!(span=> require::<#at_type>());
+        quote! {
+            #[doc(hidden)]
+            #[allow(non_camel_case_types)]
+            struct #marker;
+            #[doc(hidden)]
+            #[allow(non_camel_case_types)]
+            #[diagnostic::on_unimplemented(message = #message, label = #label, note = #note)]
+            trait #bound {}
+            #[allow(dead_code, non_snake_case)]
+            #[doc(hidden)]
+            fn #check() {
+                fn require<T: #bound>() {}
+                #require;
+            }
+        }
+    });
     quote! {
         #invocation
-        #[allow(dead_code, non_snake_case)]
-        #[doc(hidden)]
-        fn #check #generics () #where_clause {
-            #(::chainrule::__private::derived::<#checked>();)*
-        }
+        #(#checks)*
     }
+}
+
+/// The marker type and trait of the check that `key`'s macro answered for `function`.
+fn check_names(function: &proc_macro2::Ident, key: &str) -> (proc_macro2::Ident, proc_macro2::Ident) {
+    let key: String = key
+        .chars()
+        .map(|c| if c.is_alphanumeric() { c } else { '_' })
+        .collect();
+    let function = function.unraw();
+    (
+        format_ident!("__chainrule_answered_{}_{}", function, key),
+        format_ident!("__chainrule_answers_{}_{}", function, key),
+    )
 }
 
 /// What a derive's macro hands back: its struct's definition, then what `ask` sent
@@ -221,28 +241,42 @@ fn resume_on_stack(input: TokenStream) -> syn::Result<TokenStream> {
             .collect()
     };
     let mut structs = Structs::default();
+    let insert = |structs: &mut Structs, key: String, def: TokenStream| -> syn::Result<()> {
+        structs.insert_item(key, syn::parse2(def)?)
+    };
     for (key, def) in pairs(known)? {
-        structs.insert(key, syn::parse2(def)?);
+        insert(&mut structs, key, def)?;
     }
     let mut pending = pairs(pending)?;
     if pending.is_empty() {
         return Err(malformed());
     }
     let (key, _) = pending.remove(0);
-    structs.insert(key, syn::parse2(def)?);
+    insert(&mut structs, key.clone(), def)?;
+    // The check beside the function passes: this type's macro answered.
+    let (marker, bound) = check_names(&function.sig.ident, &key);
+    let answered = quote!(impl #bound for #marker {});
     if let Some((_, next)) = pending.first() {
         let next = next.clone();
         let pending = pending.iter().map(|(key, path)| quote!((#key (#path))));
-        let known = structs.iter().map(|(key, def)| quote!((#key (#def))));
+        let known = structs
+            .items()
+            .into_iter()
+            .map(|(key, def)| quote!((#key (#def))));
         return Ok(quote! {
+            #answered
             #next! { @chainrule_differentiate [#(#pending)*] [#(#known)*] [#attr] { #function } #flag }
         });
     }
-    let missing = records::missing(&input_types(&function), generic(&function), &structs);
+    let written_out = structs.unaliased(&function);
+    let missing = records::missing(&input_types(&written_out), generic(&written_out), &structs);
     if !missing.is_empty() {
-        return Ok(ask(&attr, &function, &structs, &missing, method));
+        let asked = ask(&attr, &function, &structs, &missing, method);
+        return Ok(quote!(#answered #asked));
     }
-    Ok(generate(attr, function, &structs, method).unwrap_or_else(|error| error.to_compile_error()))
+    let generated =
+        generate(attr, written_out, &structs, method).unwrap_or_else(|error| error.to_compile_error());
+    Ok(quote!(#answered #generated))
 }
 
 /// `#[differentiate] mod m { … }`: every function in it that returns a float is
@@ -299,6 +333,7 @@ fn expand_module(attr: &TokenStream, mut module: syn::ItemMod) -> TokenStream {
             }
             syn::Item::Mod(inner) if inner.content.is_some() => expanded.push(expand_module(attr, inner)),
             syn::Item::Impl(block) => expanded.push(expand_impl(attr, block)),
+            syn::Item::Type(alias) => expanded.push(expand_alias(attr, &alias)),
             other => expanded.push(quote!(#other)),
         }
     }
@@ -632,4 +667,31 @@ fn snake_case(name: &str) -> String {
         }
     }
     out
+}
+
+/// `#[differentiate] type Vector = [f64; 3];`: the alias, and a macro of its name (as a
+/// derive makes for a struct) that hands its definition to the functions that name it,
+/// which read it written out.
+fn expand_alias(attr: &TokenStream, alias: &syn::ItemType) -> TokenStream {
+    if let Some(token) = attr.clone().into_iter().next() {
+        let error = syn::Error::new_spanned(token, "a type alias takes `#[differentiate]` without arguments")
+            .to_compile_error();
+        return quote!(#alias #error);
+    }
+    let name = &alias.ident;
+    let helper = format_ident!("__chainrule_struct_{}", name);
+    let (generics, ty) = (&alias.generics, &alias.ty);
+    let definition = quote!(type #name #generics = #ty;);
+    quote! {
+        #alias
+        #[doc(hidden)]
+        macro_rules! #helper {
+            (@chainrule_differentiate $($rest:tt)*) => {
+                ::chainrule::__chainrule_resume! { (#definition) @chainrule_differentiate $($rest)* }
+            };
+        }
+        #[doc(hidden)]
+        #[allow(unused_imports)]
+        pub(crate) use #helper as #name;
+    }
 }

@@ -57,7 +57,7 @@ fn case(seed: u64) -> (&'static str, TokenStream, TokenStream) {
 /// parameters are taken apart too.
 fn expand(attr: TokenStream, item: TokenStream) -> TokenStream {
     let expanded = chainrule_compiler::expand(attr, item.clone());
-    let mut structs: Vec<syn::ItemStruct> = fuzzing::STRUCTS
+    let mut structs: Vec<syn::Item> = fuzzing::STRUCTS
         .iter()
         .filter_map(|s| syn::parse_str(s).ok())
         .collect();
@@ -67,9 +67,9 @@ fn expand(attr: TokenStream, item: TokenStream) -> TokenStream {
     resumed(expanded, &structs, 0)
 }
 
-fn declared_structs(item: &syn::Item, into: &mut Vec<syn::ItemStruct>) {
+fn declared_structs(item: &syn::Item, into: &mut Vec<syn::Item>) {
     match item {
-        syn::Item::Struct(def) => into.push(def.clone()),
+        syn::Item::Struct(_) | syn::Item::Type(_) => into.push(item.clone()),
         syn::Item::Mod(module) => {
             for inner in module.content.iter().flat_map(|(_, items)| items) {
                 declared_structs(inner, into);
@@ -80,7 +80,7 @@ fn declared_structs(item: &syn::Item, into: &mut Vec<syn::ItemStruct>) {
 }
 
 /// `tokens` with each derive's macro call answered (at most a few rounds deep).
-fn resumed(tokens: TokenStream, structs: &[syn::ItemStruct], depth: usize) -> TokenStream {
+fn resumed(tokens: TokenStream, structs: &[syn::Item], depth: usize) -> TokenStream {
     use quote::ToTokens;
     if depth > 4 || !tokens.to_string().contains("chainrule_differentiate") {
         return tokens;
@@ -99,7 +99,12 @@ fn resumed(tokens: TokenStream, structs: &[syn::ItemStruct], depth: usize) -> To
                     .starts_with("@ chainrule_differentiate") =>
             {
                 let name = mac.mac.path.segments.last().map(|s| s.ident.clone());
-                match structs.iter().find(|d| Some(&d.ident) == name.as_ref()) {
+                let named = |d: &&syn::Item| match d {
+                    syn::Item::Struct(def) => Some(&def.ident) == name.as_ref(),
+                    syn::Item::Type(def) => Some(&def.ident) == name.as_ref(),
+                    _ => false,
+                };
+                match structs.iter().find(named) {
                     Some(def) => {
                         let rest = &mac.mac.tokens;
                         let answer = chainrule_compiler::resume(quote::quote!((#def) #rest));
@@ -391,7 +396,7 @@ fn never_panics_corpus_is_valid() {
         );
         // Every derive asked is answered: struct parameters are taken apart.
         assert!(
-            !expansion.contains("@ chainrule_differentiate") && expansion.contains("fn grad"),
+            !expansion.contains("@ chainrule_differentiate [") && expansion.contains("fn grad"),
             "corpus function {index} is not expanded whole: {expansion}"
         );
         let tokens = fuzzing::count_nodes(&fuzzing::tree(item));

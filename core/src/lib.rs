@@ -181,18 +181,6 @@ pub mod __private {
         value
     }
 
-    /// What `#[derive(chainrule::Differentiable)]` implements, so that `#[differentiate]`
-    /// can say when a struct parameter lacks it.
-    #[diagnostic::on_unimplemented(
-        message = "`{Self}` has no `#[derive(chainrule::Differentiable)]`, so `#[differentiate]` cannot take it apart",
-        label = "a struct parameter needs the derive",
-        note = "add `#[derive(Clone, Debug, PartialEq, chainrule::Differentiable)]` to the struct's declaration (its macro, which tells `#[differentiate]` the fields, must be reachable here: import the struct with `use`), or pass its fields as parameters"
-    )]
-    pub trait Derived {}
-
-    /// Compiles where `T` has the derive.
-    pub fn derived<T: Derived + ?Sized>() {}
-
     /// Names the cache type of a generated module for a float type, so that a function
     /// calling it can keep that cache (`<g::Types as Caches<f64>>::Cache`).
     pub trait Caches<F> {

@@ -32,11 +32,56 @@ use crate::ir::Elements;
 #[derive(Default, Clone)]
 pub struct Structs {
     defs: Vec<(String, syn::ItemStruct)>,
+    /// Type aliases with `#[differentiate]` (`type Vector = [f64; 3];`), by key.
+    aliases: Vec<(String, syn::ItemType)>,
 }
 
 impl Structs {
     pub fn insert(&mut self, key: String, def: syn::ItemStruct) {
         self.defs.push((key, def));
+    }
+
+    /// A struct's definition or a type alias's, as its macro handed it.
+    pub fn insert_item(&mut self, key: String, item: syn::Item) -> syn::Result<()> {
+        match item {
+            syn::Item::Struct(def) => self.defs.push((key, def)),
+            syn::Item::Type(alias) => self.aliases.push((key, alias)),
+            other => {
+                return Err(syn::Error::new_spanned(
+                    other,
+                    "chainrule: a derive's macro hands over a struct or a type alias",
+                ))
+            }
+        }
+        Ok(())
+    }
+
+    /// Whether a struct or an alias of this key is known.
+    pub fn knows(&self, key: &str) -> bool {
+        self.get(key).is_some() || self.alias(key).is_some()
+    }
+
+    pub fn alias(&self, key: &str) -> Option<&syn::ItemType> {
+        self.aliases
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, alias)| alias)
+    }
+
+    /// Every definition, by key: structs, then aliases.
+    pub fn items(&self) -> Vec<(&String, TokenStream)> {
+        let structs = self.defs.iter().map(|(k, d)| (k, d.to_token_stream()));
+        let aliases = self.aliases.iter().map(|(k, a)| (k, a.to_token_stream()));
+        structs.chain(aliases).collect()
+    }
+
+    /// The function with every known alias written out (`v: Vector` as `v: [f64; 3]`).
+    pub fn unaliased(&self, function: &syn::ItemFn) -> syn::ItemFn {
+        let mut function = function.clone();
+        if !self.aliases.is_empty() {
+            Unalias(self, 0).visit_item_fn_mut(&mut function);
+        }
+        function
     }
 
     pub fn get(&self, key: &str) -> Option<&syn::ItemStruct> {
@@ -165,7 +210,7 @@ pub fn missing(inputs: &[&Type], generic: Option<&Ident>, structs: &Structs) -> 
     let mut found: Vec<(String, syn::Path)> = Vec::new();
     let add = |path: syn::Path, found: &mut Vec<(String, syn::Path)>| {
         let k = key(&path);
-        if structs.get(&k).is_none() && !found.iter().any(|(f, _)| *f == k) {
+        if !structs.knows(&k) && !found.iter().any(|(f, _)| *f == k) {
             found.push((k, path));
         }
     };
@@ -310,6 +355,13 @@ fn fields(
         let Some(name) = &field.ident else { continue };
         let mut ty = field.ty.clone();
         Substitute(&substitution).visit_type_mut(&mut ty);
+        // A field of an alias type (`w: Vector`), written out.
+        if let Some(nested) = nested_path(path, def, field).filter(|n| structs.alias(&key(n)).is_some()) {
+            if let Type::Path(typed) = &mut ty {
+                typed.path = nested;
+            }
+            Unalias(structs, 0).visit_type_mut(&mut ty);
+        }
         let access = base.field(name);
         let field_label = format!("{label}.{name}");
         if marked_data(field) {
@@ -388,6 +440,43 @@ fn substitution(def: &syn::ItemStruct, path: &syn::Path) -> HashMap<String, Toke
         })
         .zip(args)
         .collect()
+}
+
+/// Aliases written out, their generic parameters replaced by the arguments given.
+struct Unalias<'s>(&'s Structs, usize);
+
+impl VisitMut for Unalias<'_> {
+    fn visit_type_mut(&mut self, ty: &mut Type) {
+        if let Type::Path(path) = ty {
+            if let Some(alias) = self
+                .0
+                .alias(&key(&bare(&path.path)))
+                .filter(|_| path.qself.is_none() && self.1 < 16)
+            {
+                let args: Vec<TokenStream> = match path.path.segments.last().map(|s| &s.arguments) {
+                    Some(syn::PathArguments::AngleBracketed(args)) => {
+                        args.args.iter().map(|a| a.to_token_stream()).collect()
+                    }
+                    _ => Vec::new(),
+                };
+                let names = alias.generics.params.iter().filter_map(|p| match p {
+                    syn::GenericParam::Type(t) => Some(t.ident.to_string()),
+                    syn::GenericParam::Const(c) => Some(c.ident.to_string()),
+                    syn::GenericParam::Lifetime(_) => None,
+                });
+                let substitution: HashMap<String, TokenStream> = names.zip(args).collect();
+                let mut written = (*alias.ty).clone();
+                Substitute(&substitution).visit_type_mut(&mut written);
+                *ty = written;
+                // An alias of an alias.
+                self.1 += 1;
+                self.visit_type_mut(ty);
+                self.1 -= 1;
+                return;
+            }
+        }
+        syn::visit_mut::visit_type_mut(self, ty);
+    }
 }
 
 struct Substitute<'s>(&'s HashMap<String, TokenStream>);

@@ -39,9 +39,10 @@ mod structs {
         }
         s.position
     }
+    type Point = [f64; 2];
     #[derive(Clone, Debug, PartialEq, chainrule::Differentiable)]
     struct Sample {
-        x: [f64; 2],
+        x: Point,
         y: f64,
     }
     fn data_loss(p: &Params<f64>, data: &[Sample], states: [State; 2]) -> f64 {
