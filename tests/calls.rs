@@ -198,3 +198,33 @@ fn helpers_in_a_differentiated_module() {
     assert_eq!(value, pricing::nested::twice(0.3));
     assert_relative_eq!(g.x, numeric[0], max_relative = 1e-6);
 }
+
+/// An ordinary function returning an integer, where an integer is expected (an index, an
+/// integer `let`): called as it is.
+fn wrap(i: usize, n: usize) -> usize {
+    (i + 1) % n
+}
+
+#[differentiate]
+fn ring(xs: &[f64]) -> f64 {
+    let mut total = 0.0;
+    for i in 0..xs.len() {
+        total += xs[i] * xs[wrap(i, xs.len())];
+        let k: usize = wrap(i + 1, xs.len());
+        total += 0.5 * xs[k];
+    }
+    total
+}
+
+#[test]
+fn integer_helpers() {
+    let xs = [1.0, 2.0, 3.0, 4.0];
+    let (value, grad) = ring::grad(&xs);
+    assert_eq!(value, ring(&xs));
+    assert_eq!(value, 1.0 * 2.0 + 2.0 * 3.0 + 3.0 * 4.0 + 4.0 * 1.0 + 0.5 * 10.0);
+    let n = xs.len();
+    let expected: Vec<f64> = (0..n)
+        .map(|j| xs[(j + 1) % n] + xs[(j + n - 1) % n] + 0.5)
+        .collect();
+    assert_eq!(grad.xs, expected);
+}

@@ -556,7 +556,7 @@ mod model {
     pub fn loss(w: [f64; 3], x: f64) -> f64 {
         let mut s = 0.0;
         for i in 0..3 {
-            s += scaled(w[i], x) + outside(w[i]);
+            s += scaled(w[index(i + 1)], x) + outside(w[i]);
         }
         s
     }

@@ -1335,7 +1335,7 @@ impl Lower<'_> {
             }
             Expr::Binary(binary) => self.binary(binary, expect),
             Expr::MethodCall(call) => self.method_call(call),
-            Expr::Call(call) => self.call(call),
+            Expr::Call(call) => self.call(call, expect),
             Expr::Reference(reference) => return self.reference(reference, expect),
             Expr::Index(index) if self.tensor_index(index).is_some() => {
                 return self.tensor_index(index);
@@ -2288,7 +2288,7 @@ impl Lower<'_> {
         }
     }
 
-    fn call(&mut self, call: &ExprCall) -> NodeId {
+    fn call(&mut self, call: &ExprCall, expect: Expect) -> NodeId {
         let args: Vec<&Expr> = call.args.iter().collect();
         let Expr::Path(func) = &*call.func else {
             self.args_for_diagnostics(&args);
@@ -2379,8 +2379,11 @@ impl Lower<'_> {
                             ),
                         )
                     }
+                    // Where an integer is expected (`xs[wrap(i, n)]`, `let k: usize = g(…)`): any
+                    // function's integer, called as it is (an integer has no gradient).
+                    _ if expect == Expect::Int => self.differentiated_call(path, &args, Ty::Int(None)),
                     // Another `#[differentiate]` function: its forward and backward passes.
-                    _ => self.differentiated_call(path, &args),
+                    _ => self.differentiated_call(path, &args, Ty::Float),
                 }
             }
         }
@@ -2419,7 +2422,7 @@ impl Lower<'_> {
 
     /// `g(a, &b)` for a `#[differentiate]` function `g`: its value, its cache for the
     /// backward pass, and its `__vjp` there.
-    fn differentiated_call(&mut self, path: &syn::Path, args: &[&Expr]) -> NodeId {
+    fn differentiated_call(&mut self, path: &syn::Path, args: &[&Expr], result: Ty) -> NodeId {
         let (mut by_ref, mut deref) = (0u64, 0u64);
         let mut nodes = Vec::new();
         for (k, arg) in args.iter().enumerate() {
@@ -2458,7 +2461,7 @@ impl Lower<'_> {
         if let Some(last) = path.segments.last() {
             self.graph.set_span(call, last.ident.span());
         }
-        self.graph.project(call, 0, Ty::Float)
+        self.graph.project(call, 0, result)
     }
 
     /// `prim` applied to `args`, after checking their number and kinds.
