@@ -530,3 +530,36 @@ fn type_aliases() {
     assert_eq!(grad.body.position, [-2.0, -6.0, -10.0]);
     assert_eq!(grad.body.mass, 0.25 + 2.25 + 6.25);
 }
+
+#[derive(Clone, Debug, PartialEq, Differentiable)]
+struct Neuron {
+    w: [f64; 2],
+    b: f64,
+}
+
+/// `trace` and `source` of a function of a struct: the picture names the fields (`n.w`).
+#[differentiate(trace, source)]
+fn neuron_out(n: &Neuron, x: [f64; 2]) -> f64 {
+    chainrule::sigmoid(n.w[0] * x[0] + n.w[1] * x[1] + n.b)
+}
+
+#[test]
+fn trace_and_source_of_a_struct_function() {
+    let n = Neuron {
+        w: [2.0, -3.0],
+        b: -3.0,
+    };
+    let trace = neuron_out::trace(&n, [-1.0, -2.0]);
+    assert!(trace.contains("n.w"), "{trace}");
+    assert!(trace.contains("n.b"), "{trace}");
+    // The lecture's neuron: the gradient of w0 is -0.2 (rounded in the picture).
+    assert!(trace.contains("-0.2"), "{trace}");
+    assert!(
+        neuron_out::SOURCE.contains("pub fn __forward"),
+        "{}",
+        neuron_out::SOURCE
+    );
+    let (_, grad) = neuron_out::grad(&n, [-1.0, -2.0]);
+    assert_eq!(grad.n.w, [-0.19661193324148185, -0.3932238664829637]);
+    assert_eq!(grad.n.b, 0.19661193324148185);
+}

@@ -165,6 +165,7 @@ pub fn trace_body(
     let mut body = TokenStream::new();
     let slots = Int(picture.slots);
     let edges = Int(picture.edges.len());
+    body.extend(code.bindings);
     body.extend(quote! {
         let mut #recorder = ::chainrule::__private::dot::Trace::new(#template, #slots, #edges);
     });

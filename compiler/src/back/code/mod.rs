@@ -878,7 +878,8 @@ pub trait Hooks {
 pub fn hooked(function: &Function, adjoints: &Adjoints, backward_top: RegionId, hooks: &dyn Hooks) -> Hooked {
     let plan = Plan::with_hooks(function, adjoints, Some(hooks));
     let g = &function.graph;
-    let (signature, mut forward) = signature(g, &plan);
+    let (signature, bindings) = signature(g, &plan);
+    let mut forward = TokenStream::new();
     for param in &g.params {
         if !plan.live[param.node.index()] {
             let ident = plan.ident(param.node);
@@ -899,6 +900,7 @@ pub fn hooked(function: &Function, adjoints: &Adjoints, backward_top: RegionId, 
     let value_of = |id: Option<NodeId>| id.map(print);
     Hooked {
         signature,
+        bindings,
         forward,
         backward,
         gradients: adjoints
@@ -921,8 +923,10 @@ pub fn hooked(function: &Function, adjoints: &Adjoints, backward_top: RegionId, 
 
 /// What [`hooked`] writes.
 pub struct Hooked {
-    /// The parameters, as the signature declares them (`p: &Params`).
+    /// The parameters, as the signature declares them (`p: &Params`), and the bindings of
+    /// struct fields from them (`let p_w = &p.w;`), before `forward`.
     pub signature: Vec<TokenStream>,
+    pub bindings: TokenStream,
     pub forward: TokenStream,
     pub backward: TokenStream,
     /// Each parameter's gradient, as an expression after `backward`.
