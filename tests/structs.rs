@@ -264,6 +264,17 @@ impl Spring {
     fn label(&self) -> &'static str {
         self.label
     }
+
+    /// Another method of the block, called on `self`.
+    fn total(&self, x: f64, y: f64) -> f64 {
+        self.energy(x) + self.energy(y)
+    }
+}
+
+/// A method of a derived struct called on a struct parameter.
+#[differentiate]
+fn two_springs(a: &Spring, b: Spring, x: f64) -> f64 {
+    a.energy(x) * b.energy(x + 1.0)
 }
 
 #[derive(Clone, Debug, PartialEq, Differentiable)]
@@ -297,6 +308,20 @@ fn methods() {
     assert_eq!(value, 6.5);
     assert_eq!((grad.self_.k, grad.self_.rest, grad.by), (2.0, 0.0, 3.0));
     assert_eq!(s.label(), "s");
+    let (value, grad) = s.total_grad(1.5, 0.5);
+    assert_eq!(value, s.total(1.5, 0.5));
+    assert_eq!(grad.self_.k, 0.125 + 0.125);
+    assert_eq!((grad.x, grad.y), (1.5, -1.5));
+    let b = Spring {
+        k: 2.0,
+        rest: 0.0,
+        label: "b",
+    };
+    let (value, grad) = two_springs::grad(&s, b.clone(), 1.5);
+    assert_eq!(value, s.energy(1.5) * b.energy(2.5));
+    assert_eq!(grad.a.k, 0.125 * b.energy(2.5));
+    assert_eq!(grad.b.k, s.energy(1.5) * 0.5 * 2.5 * 2.5);
+    assert_eq!(grad.x, 1.5 * b.energy(2.5) + s.energy(1.5) * 2.0 * 2.5);
     let q = Quadratic { a: [2.0f32, -1.0] };
     let (value, grad) = q.at_grad(3.0);
     assert_eq!(value, 15.0);

@@ -451,7 +451,7 @@ fn method_function(
     method: &syn::ImplItemFn,
 ) -> syn::Result<(syn::ItemFn, TokenStream)> {
     let name = &method.sig.ident;
-    let module = format_ident!("{}_{}", snake_case(type_name), name.unraw());
+    let module = format_ident!("{}_{}", records::snake_case(type_name), name.unraw());
     let this = format_ident!("self_");
     let mut inputs: Vec<syn::FnArg> = Vec::new();
     let mut receiver_tokens = None;
@@ -651,22 +651,6 @@ fn rename_self(tokens: TokenStream) -> TokenStream {
         }
     }
     out.into_iter().collect()
-}
-
-/// `NetworkModel` → `network_model`.
-fn snake_case(name: &str) -> String {
-    let mut out = String::new();
-    for (k, c) in name.chars().enumerate() {
-        if c.is_uppercase() {
-            if k > 0 {
-                out.push('_');
-            }
-            out.extend(c.to_lowercase());
-        } else {
-            out.push(c);
-        }
-    }
-    out
 }
 
 /// `#[differentiate] type Vector = [f64; 3];`: the alias, and a macro of its name (as a

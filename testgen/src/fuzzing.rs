@@ -626,7 +626,7 @@ impl Spring {
         0.5 * self.k * (x - self.rest).powi(2) + Self::OFFSET
     }
     fn stiffer(self, by: f64) -> f64 {
-        self.k * by
+        self.k * by + self.energy(by)
     }
     fn label(&self) -> usize {
         3

@@ -752,7 +752,7 @@ impl Lower<'_> {
     ) {
         let shape = records::shape(&ident, path, self.structs, self.graph.generic.as_ref(), names);
         let tree = self.tree(records::bare(path).to_token_stream(), &shape, wrt, mutable);
-        self.fields.add(&ident, &shape);
+        self.fields.add(&ident, path, &shape);
         let owned = match written {
             Type::Reference(reference) => reference.elem.to_token_stream(),
             other => other.to_token_stream(),

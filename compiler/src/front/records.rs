@@ -516,6 +516,8 @@ impl VisitMut for Substitute<'_> {
 #[derive(Default)]
 pub struct Fields {
     records: Vec<(Ident, Vec<(Ident, Node)>)>,
+    /// Each struct parameter's type, for the methods called on it (`p.energy(x)`).
+    types: Vec<(Ident, syn::Path)>,
     /// Arrays of structs (`data: &[Sample]`): each leaf holds its field of every element.
     arrays: Vec<(Ident, Vec<(Ident, Node)>)>,
 }
@@ -529,7 +531,8 @@ enum Node {
 }
 
 impl Fields {
-    pub fn add(&mut self, ident: &Ident, shape: &[(Ident, Shape)]) {
+    pub fn add(&mut self, ident: &Ident, path: &syn::Path, shape: &[(Ident, Shape)]) {
+        self.types.push((ident.clone(), bare(path)));
         self.records.push((ident.clone(), nodes(shape)));
     }
 
@@ -660,6 +663,46 @@ fn spread_nodes(nodes: &[(Ident, Node)], span: Span, out: &mut Vec<Expr>) {
     }
 }
 
+/// `NetworkModel` → `network_model`.
+pub fn snake_case(name: &str) -> String {
+    let mut out = String::new();
+    for (k, c) in name.chars().enumerate() {
+        if c.is_uppercase() {
+            if k > 0 {
+                out.push('_');
+            }
+            out.extend(c.to_lowercase());
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+impl Rewrite<'_, '_> {
+    /// `p.energy(x)` on a struct parameter: the method's function, `spring_energy(p, x)`
+    /// (the module `#[differentiate] impl Spring` puts beside its block, named from where
+    /// the struct is).
+    fn method_as_call(&self, call: &syn::ExprMethodCall) -> Option<Expr> {
+        let Expr::Path(receiver) = &*call.receiver else {
+            return None;
+        };
+        let root = receiver.path.get_ident()?;
+        if call.method == "clone" || self.shadowed.contains(root) || self.record(root).is_none() {
+            return None;
+        }
+        let (_, ty) = self.fields.types.iter().find(|(name, _)| name == root)?;
+        let mut path = ty.clone();
+        let last = path.segments.last_mut()?;
+        last.ident = Ident::new(
+            &format!("{}_{}", snake_case(&last.ident.to_string()), call.method),
+            call.method.span(),
+        );
+        let (receiver, args) = (&call.receiver, &call.args);
+        Some(syn::parse_quote!(#path(#receiver, #args)))
+    }
+}
+
 impl VisitMut for Rewrite<'_, '_> {
     fn visit_expr_call_mut(&mut self, call: &mut syn::ExprCall) {
         let args = std::mem::take(&mut call.args);
@@ -673,6 +716,15 @@ impl VisitMut for Rewrite<'_, '_> {
     }
 
     fn visit_expr_mut(&mut self, expr: &mut Expr) {
+        if let Expr::MethodCall(call) = expr {
+            if let Some(replaced) = self.method_as_call(call) {
+                *expr = replaced;
+                if let Expr::Call(call) = expr {
+                    self.visit_expr_call_mut(call);
+                }
+                return;
+            }
+        }
         if let Some((root, members)) = Self::chain(expr) {
             if let Some(nodes) = self.record(root).filter(|_| !self.shadowed.contains(root)) {
                 let mut nodes = nodes;
