@@ -171,7 +171,13 @@ mod p4 {
             }
         }
         let mut a = (f64::abs(level1) + 0.5).powf(std::f64::consts::LN_2.powi(0)).cos();
-        a + a
+        {
+            let trail_value = a + a;
+            let mut trail = Vec::new();
+            trail.push(trail_value);
+            trail.push(trail_value * 2.0);
+            trail[trail.len() - 2]
+        }
     }
 }
 
@@ -443,7 +449,13 @@ mod p13 {
             y.sin() * ((acc * acc) + 0.25).cbrt(),
         ];
         let mut a = std::f64::consts::PI;
-        (acc + a) - arr[1]
+        {
+            let trail_value = (acc + a) - arr[1];
+            let mut trail = Vec::new();
+            trail.push(trail_value);
+            trail.push(trail_value * 2.0);
+            trail[trail.len() - 2]
+        }
     }
 }
 
@@ -700,7 +712,14 @@ mod p22 {
         }
         s += z * ((x.asinh() * x.asinh()) + 0.5).log2();
         total -= w.iter().rev().map(|&e| (f64::tanh(x - w[0]) * 2.0).cosh()).sum::<f64>();
-        ((std::f64::consts::E * std::f64::consts::E) + 0.5).log10() + total
+        {
+            let trail_value = ((std::f64::consts::E * std::f64::consts::E) + 0.5).log10()
+                + total;
+            let mut trail = Vec::new();
+            trail.push(trail_value);
+            trail.push(trail_value * 2.0);
+            trail[trail.len() - 2]
+        }
     }
 }
 
@@ -977,13 +996,19 @@ mod p31 {
                 },
             ) * a) - total;
         }
-        return (relu(
-            if f64::ln((0.0 * 0.0) + 0.5) >= 0.0 {
-                ((a * a) + 0.5).log((w[usize::min(n, 1)] * w[usize::min(n, 1)]) + 1.5)
-            } else {
-                0.25 - total
-            },
-        ) * a) - total;
+        return {
+            let trail_value = (relu(
+                if f64::ln((0.0 * 0.0) + 0.5) >= 0.0 {
+                    ((a * a) + 0.5).log((w[usize::min(n, 1)] * w[usize::min(n, 1)]) + 1.5)
+                } else {
+                    0.25 - total
+                },
+            ) * a) - total;
+            let mut trail = Vec::new();
+            trail.push(trail_value);
+            trail.push(trail_value * 2.0);
+            trail[trail.len() - 2]
+        };
     }
 }
 
@@ -1254,7 +1279,13 @@ mod p40 {
         let (t, d_a): (_, _) = (std::f64::consts::SQRT_2, d_x);
         let mut y = (-({ d_x }))
             * (if t.exp() <= 1.0 { -d_a } else { std::f64::consts::FRAC_PI_4 });
-        f64::tanh((f64::abs(d_x.cos()) + 0.5).powf(f64::cosh(d_x)))
+        {
+            let trail_value = f64::tanh((f64::abs(d_x.cos()) + 0.5).powf(f64::cosh(d_x)));
+            let mut trail = Vec::new();
+            trail.push(trail_value);
+            trail.push(trail_value * 2.0);
+            trail[trail.len() - 2]
+        }
     }
 }
 
@@ -1509,7 +1540,13 @@ mod p49 {
             })
                 .min(f64::cos(0.0));
         let x = f64::sin(x * std::f64::consts::SQRT_2) * ((total - y) - x.abs());
-        q
+        {
+            let trail_value = q;
+            let mut trail = Vec::new();
+            trail.push(trail_value);
+            trail.push(trail_value * 2.0);
+            trail[trail.len() - 2]
+        }
     }
 }
 
@@ -1819,10 +1856,16 @@ mod p58 {
             a /= (f64::sin(((n1 + 1) as f64)) * f64::sin(((n1 + 1) as f64))) + 0.25;
             n1 += 1;
         }
-        (match n {
-            4 => relu(a) * (a * x),
-            _ => a.tanh() + ((n + 1) as f64),
-        }) * a
+        {
+            let trail_value = (match n {
+                4 => relu(a) * (a * x),
+                _ => a.tanh() + ((n + 1) as f64),
+            }) * a;
+            let mut trail = Vec::new();
+            trail.push(trail_value);
+            trail.push(trail_value * 2.0);
+            trail[trail.len() - 2]
+        }
     }
 }
 
@@ -2033,7 +2076,13 @@ mod p67 {
         d_x = std::f64::consts::FRAC_PI_4.powi(0);
         let q = leaky_relu(std::f64::consts::LN_2.hypot(std::f64::consts::FRAC_PI_4), 0.2)
             .exp_m1();
-        (w[(0 as usize)] * f64::exp_m1(w[1].tanh() * 2.0)) + d_x
+        {
+            let trail_value = (w[(0 as usize)] * f64::exp_m1(w[1].tanh() * 2.0)) + d_x;
+            let mut trail = Vec::new();
+            trail.push(trail_value);
+            trail.push(trail_value * 2.0);
+            trail[trail.len() - 2]
+        }
     }
 }
 
@@ -2345,7 +2394,13 @@ mod p76 {
             total *= xs[(0 as usize)].exp2().abs().cos();
             level1 += (f64::cbrt((p * p) + 0.5) * f64::cbrt((p * p) + 0.5)) + 0.25;
         }
-        ((d_x + grad) + p) + s
+        {
+            let trail_value = ((d_x + grad) + p) + s;
+            let mut trail = Vec::new();
+            trail.push(trail_value);
+            trail.push(trail_value * 2.0);
+            trail[trail.len() - 2]
+        }
     }
 }
 
@@ -2689,9 +2744,15 @@ mod p85 {
                 .ln();
             acc += T::sin(w[usize::min(i, 2)].min(acc));
         }
-        (value + z)
-            .min({ value })
-            .mul_add((w[2].abs() + T::from_f64(0.5)).powf(relu(w[(2 as usize)])), w[0])
+        {
+            let trail_value = (value + z)
+                .min({ value })
+                .mul_add((w[2].abs() + T::from_f64(0.5)).powf(relu(w[(2 as usize)])), w[0]);
+            let mut trail = Vec::new();
+            trail.push(trail_value);
+            trail.push(trail_value * T::from_f64(2.0));
+            trail[trail.len() - 2]
+        }
     }
 }
 
@@ -3008,7 +3069,13 @@ mod p94 {
         if ((((-xs[(0 as usize)]).tanh() * 0.9).asin() + cache) + value) > 0.25 {
             return (((-xs[(0 as usize)]).tanh() * 0.9).asin() + cache) + value;
         }
-        (((-xs[(0 as usize)]).tanh() * 0.9).asin() + cache) + value
+        {
+            let trail_value = (((-xs[(0 as usize)]).tanh() * 0.9).asin() + cache) + value;
+            let mut trail = Vec::new();
+            trail.push(trail_value);
+            trail.push(trail_value * 2.0);
+            trail[trail.len() - 2]
+        }
     }
 }
 

@@ -782,6 +782,21 @@ impl Program {
             let threshold = float_literal(0.25);
             quote!(if (#value) > #threshold { return #value; })
         });
+        // One program in nine keeps its value in a vector grown by `push` and reads it back
+        // (the same value), decided by the seed alone.
+        let value = match self.seed % 9 == 4 {
+            true => {
+                let two = float_literal(2.0);
+                quote! {{
+                    let trail_value = #value;
+                    let mut trail = Vec::new();
+                    trail.push(trail_value);
+                    trail.push(trail_value * #two);
+                    trail[trail.len() - 2]
+                }}
+            }
+            false => value,
+        };
         let value = if self.explicit_return {
             quote!(#guard return #value;)
         } else {

@@ -25,6 +25,12 @@ impl Errors {
         self.errors.is_empty()
     }
 
+    /// Drops the errors after the first `n`: what follows a mistake that stops the lowering
+    /// making sense.
+    pub fn truncate(&mut self, n: usize) {
+        self.errors.truncate(n);
+    }
+
     pub fn push(&mut self, error: syn::Error) {
         self.errors.push(error);
     }

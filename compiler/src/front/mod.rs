@@ -36,8 +36,6 @@ mod tuples;
 
 use tensor::{is_tensor_type, is_view_type};
 
-const PUSH: &str = "a `Vec` grown by `push` is not supported yet: make it its final length (`let mut v = vec![0.0; n];`) and assign by index (`v[i] = …`)";
-
 const LANGUAGE: &str = "the body may contain `let` (and `let mut`) bindings, assignments, `if`, `match` on \
                         integers, `for` and `while` loops, iterator chains (`xs.iter().map(…).sum()`), closures, \
                         arrays, float literals and constants, `+ - * /`, float methods such as `exp` or `powi`, and chainrule's activation functions";
@@ -79,9 +77,10 @@ pub fn parse_with(attr: TokenStream, item: ItemFn, structs: &records::Structs) -
         graph,
         name: item.sig.ident.clone(),
         scopes: vec![Vec::new()],
-        reported_vecs: Vec::new(),
         structs,
         fields: records::Fields::default(),
+        pushed: Vec::new(),
+        cutoff: None,
         errors: &mut errors,
     };
     lower.params(&item, wrt.as_deref());
@@ -135,7 +134,10 @@ pub fn parse_with(attr: TokenStream, item: ItemFn, structs: &records::Structs) -
             "`trace` is not available yet for functions over ndarray arrays; `f::graph()` is",
         );
     }
-    let graph = lower.graph;
+    let (graph, cutoff) = (lower.graph, lower.cutoff);
+    if let Some(cutoff) = cutoff {
+        errors.truncate(cutoff);
+    }
     errors.finish()?;
     Ok(Function {
         item,
@@ -457,13 +459,14 @@ struct Lower<'e> {
     name: Ident,
     /// Variables in scope, innermost block last; a later binding shadows an earlier one.
     scopes: Vec<Vec<Binding>>,
-    /// Stand-ins for `Vec`s made by `Vec::new()` and kin, reported already: their `push`es
-    /// report nothing more.
-    reported_vecs: Vec<NodeId>,
     /// The definitions of the structs the signature names.
     structs: &'e records::Structs,
     /// The struct parameters' fields, for the body's rewrite.
     fields: records::Fields,
+    /// The variables the body pushes onto (`v.push(x)`), and the first value pushed.
+    pushed: Vec<(Ident, Expr)>,
+    /// After a mistake whose consequences would only repeat it: how many errors to keep.
+    cutoff: Option<usize>,
     errors: &'e mut Errors,
 }
 
@@ -587,6 +590,8 @@ fn assigned_names(body: &Block, extra: Option<&Expr>) -> Vec<Ident> {
             let target = match expr {
                 Expr::Assign(assign) => Some(&*assign.left),
                 Expr::Binary(binary) if is_compound(&binary.op) => Some(&*binary.left),
+                // `v.push(x)` changes `v`.
+                Expr::MethodCall(call) if call.method == "push" => Some(&*call.receiver),
                 _ => None,
             };
             if let Some(mut target) = target {
@@ -608,6 +613,36 @@ fn assigned_names(body: &Block, extra: Option<&Expr>) -> Vec<Ident> {
         syn::visit::Visit::visit_expr(&mut assigned, extra);
     }
     assigned.0
+}
+
+/// The variables a block pushes onto (`v.push(x)`), each with the first value pushed.
+fn pushed_names(block: &Block) -> Vec<(Ident, Expr)> {
+    struct Pushed(Vec<(Ident, Expr)>);
+    impl<'ast> syn::visit::Visit<'ast> for Pushed {
+        fn visit_expr_method_call(&mut self, call: &'ast syn::ExprMethodCall) {
+            if call.method == "push" {
+                if let (Some(ident), Some(value)) = (path_ident(&call.receiver), call.args.first()) {
+                    if !self.0.iter().any(|(name, _)| name == ident) {
+                        self.0.push((ident.clone(), value.clone()));
+                    }
+                }
+            }
+            syn::visit::visit_expr_method_call(self, call);
+        }
+    }
+    let mut pushed = Pushed(Vec::new());
+    syn::visit::Visit::visit_block(&mut pushed, block);
+    pushed.0
+}
+
+/// Whether an expression is `Vec::new()` or `Vec::with_capacity(…)`.
+fn is_empty_vec(expr: &Expr) -> bool {
+    let Expr::Call(call) = expr else { return false };
+    let Expr::Path(path) = &*call.func else {
+        return false;
+    };
+    let segments: Vec<String> = path.path.segments.iter().map(|s| s.ident.to_string()).collect();
+    matches!(segments.as_slice(), [v, c] if v == "Vec" && (c == "new" || c == "with_capacity"))
 }
 
 fn path_ident(expr: &Expr) -> Option<&Ident> {
@@ -1086,6 +1121,7 @@ impl Lower<'_> {
         let block = iterators::lowered(&block, &params, self.errors);
         let block = returns::structured(&deferred::initialized(&block));
         let block = exits::structured(&block, self.errors);
+        self.pushed = pushed_names(&block);
         let reported = self.errors.len();
         let block = records::elements_rewritten(&block, &self.fields, self.errors);
         if self.errors.len() > reported {
@@ -1203,7 +1239,32 @@ impl Lower<'_> {
         if let Some((else_token, _)) = &init.diverge {
             self.errors.at(else_token, "`let … else` is not supported");
         }
-        let value = self.expr_as(&init.expr, expect);
+        // `let mut v = vec![x; 3];` that the body pushes onto: a vector of run-time length.
+        // `Vec::new()`: of the annotated element type, or of the first value pushed if it
+        // is an array written out (`v.push([a, b])`), else of floats.
+        let pushed = ident
+            .as_ref()
+            .and_then(|i| self.pushed.iter().find(|(name, _)| name == i))
+            .map(|(_, first)| first.clone());
+        let value = match (&*init.expr, &pushed, &annotated) {
+            (Expr::Macro(mac), Some(_), _) if mac.mac.path.is_ident("vec") => {
+                self.vec_macro(&mac.mac, expect, true)
+            }
+            (empty, _, Some(Ty::Array(element, Len::Runtime))) if is_empty_vec(empty) => {
+                self.expr_as(empty, expect);
+                let element = (**element).clone();
+                self.empty_vec(&element)
+            }
+            (empty, Some(first), None) if is_empty_vec(empty) => {
+                self.expr_as(empty, expect);
+                let element = match first {
+                    Expr::Array(array) => Ty::Array(Box::new(Ty::Float), Len::Lit(array.elems.len() as u64)),
+                    _ => Ty::Float,
+                };
+                self.empty_vec(&element)
+            }
+            (value, _, _) => self.expr_as(value, expect),
+        };
         if let (Some(annotated), Some(ident)) = (annotated, &ident) {
             let found = self.graph.ty(value).clone();
             if !same_kind(&annotated, &found) {
@@ -1384,7 +1445,7 @@ impl Lower<'_> {
                 self.graph.add(Op::ArrayRepeat(len), vec![value])
             }
             Expr::Cast(cast) => self.cast(cast),
-            Expr::Macro(mac) if mac.mac.path.is_ident("vec") => self.vec_macro(&mac.mac, expect),
+            Expr::Macro(mac) if mac.mac.path.is_ident("vec") => self.vec_macro(&mac.mac, expect, false),
             Expr::If(expr_if) => return self.if_expr(expr_if),
             Expr::Match(expr_match) => return self.match_expr(expr_match),
             Expr::ForLoop(for_loop) => {
@@ -2236,12 +2297,7 @@ impl Lower<'_> {
             }
         }
         if name == "push" {
-            let receiver = self.expr_as(&call.receiver, Expect::Any);
-            self.args_for_diagnostics(&call.args.iter().collect::<Vec<_>>());
-            if !self.reported_vecs.contains(&receiver) {
-                self.errors.at(&call.method, PUSH);
-            }
-            return self.placeholder();
+            return self.push(call);
         }
         if let Some(node) = self.tensor_method(call) {
             return node;
@@ -2301,14 +2357,23 @@ impl Lower<'_> {
                 .at(&generic.arguments, "type arguments on a call are not supported");
         }
         let segments: Vec<&str> = segments.iter().map(String::as_str).collect();
-        if let ["Vec", _] = segments.as_slice() {
-            self.args_for_diagnostics(&args);
-            self.errors.at(path, PUSH);
-            // An empty array stands for it, so that its uses report nothing more.
+        // `Vec::new()`, `Vec::with_capacity(n)`: an empty `Vec` of floats, grown by `push`.
+        if let ["Vec", constructor] = segments.as_slice() {
+            match (*constructor, args.as_slice()) {
+                ("new", []) => {}
+                ("with_capacity", [capacity]) => {
+                    self.integer(capacity);
+                }
+                _ => {
+                    self.args_for_diagnostics(&args);
+                    return self.error(
+                        path,
+                        "a `Vec` is made by `Vec::new()`, `Vec::with_capacity(n)` or `vec![x; n]`",
+                    );
+                }
+            }
             let (zero, count) = (self.graph.constant(0.0), self.graph.int(0));
-            let stand_in = self.graph.add(Op::ArrayRepeat(Len::Runtime), vec![zero, count]);
-            self.reported_vecs.push(stand_in);
-            return stand_in;
+            return self.graph.add(Op::ArrayRepeat(Len::Runtime), vec![zero, count]);
         }
         // In a generic function, `T::…` stands for the float type.
         let generic = self.graph.generic.as_ref().map(|t| t.to_string());
@@ -2387,6 +2452,76 @@ impl Lower<'_> {
                 }
             }
         }
+    }
+
+    /// An empty vector of `element`s.
+    fn empty_vec(&mut self, element: &Ty) -> NodeId {
+        let zero = self.zero_of(element);
+        let count = self.graph.int(0);
+        self.graph.add(Op::ArrayRepeat(Len::Runtime), vec![zero, count])
+    }
+
+    fn zero_of(&mut self, ty: &Ty) -> NodeId {
+        match ty {
+            Ty::Array(element, len @ (Len::Lit(_) | Len::Named(_))) => {
+                let zero = self.zero_of(element);
+                self.graph.add(Op::ArrayRepeat(len.clone()), vec![zero])
+            }
+            Ty::Array(element, Len::Runtime) => self.empty_vec(element),
+            Ty::Int(_) => self.graph.int(0),
+            Ty::Bool => self.graph.add(Op::Bool(false), Vec::new()),
+            _ => self.graph.constant(0.0),
+        }
+    }
+
+    /// `v.push(x)` on a `let mut` vector of run-time length: `v` rebound to the vector with
+    /// `x` at its end.
+    fn push(&mut self, call: &ExprMethodCall) -> NodeId {
+        let values: Vec<&Expr> = call.args.iter().collect();
+        let (Some(ident), [value]) = (path_ident(&call.receiver), values.as_slice()) else {
+            self.args_for_diagnostics(&call.args.iter().collect::<Vec<_>>());
+            return self.error(
+                call,
+                "`push` takes one value, onto a `Vec` variable (`v.push(x)`)",
+            );
+        };
+        let ident = ident.clone();
+        let Some(binding) = self.lookup(&ident).cloned() else {
+            return self.error(&call.receiver, format_args!("there is no variable `{ident}`"));
+        };
+        let array = binding.node;
+        let Ty::Array(element, Len::Runtime) = self.graph.ty(array).clone() else {
+            self.args_for_diagnostics(&[value]);
+            return self.error(
+                &call.method,
+                "`push` grows a `Vec` (`let mut v = Vec::new();`, `Vec::with_capacity(n)`, `vec![x; n]`): an array of fixed size cannot grow",
+            );
+        };
+        if !binding.mutable {
+            self.args_for_diagnostics(&[value]);
+            return self.error(
+                &call.receiver,
+                format_args!("`{ident}` is not mutable: declare it with `let mut {ident}`"),
+            );
+        }
+        let value = self.expr_as(value, expect_of(&element));
+        if !same_kind(self.graph.ty(value), &element) {
+            let found = describe(self.graph.ty(value));
+            self.errors.at(
+                &call.args,
+                format_args!("this pushes {found} onto `{ident}`, which holds {}s: write the vector's type (`let mut {ident}: Vec<[f64; 2]> = Vec::new();`)", describe(&element).trim_start_matches("a ")),
+            );
+            // The vector's uses would only repeat it.
+            self.cutoff.get_or_insert(self.errors.len());
+            return self.placeholder();
+        }
+        let len = self.graph.add(Op::Len, vec![array]);
+        let pushed = self.graph.add(Op::Push, vec![array, value, len]);
+        self.graph.name(pushed, &ident);
+        if let Some(binding) = self.lookup_mut(&ident) {
+            binding.node = pushed;
+        }
+        self.placeholder()
     }
 
     /// `T::from_f64(c)` in a generic function: a literal, a named constant, or an integer
@@ -2520,11 +2655,13 @@ impl Lower<'_> {
     }
 
     /// `vec![x; n]` (of a run-time length `n`) and `vec![a, b, c]` (an array).
-    fn vec_macro(&mut self, mac: &syn::Macro, expect: Expect) -> NodeId {
+    /// `vec![x; n]` (of run-time length, or fixed if `n` is a literal, unless `runtime`:
+    /// pushed onto) and `vec![a, b]`.
+    fn vec_macro(&mut self, mac: &syn::Macro, expect: Expect, runtime: bool) -> NodeId {
         let inner = mac.tokens.clone();
         let parsed: syn::Result<Expr> = syn::parse2(quote::quote!([#inner]));
         match parsed {
-            Ok(Expr::Repeat(repeat)) if !matches!(&*repeat.len, Expr::Lit(_)) => {
+            Ok(Expr::Repeat(repeat)) if runtime || !matches!(&*repeat.len, Expr::Lit(_)) => {
                 let value_expect = if expect == Expect::Float {
                     Expect::Float
                 } else {

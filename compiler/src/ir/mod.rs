@@ -448,6 +448,10 @@ pub enum Op {
     Update,
     /// `array` with `array[i]… += value` (gradients flowing into an element).
     AddAt,
+    /// `array` with `value` pushed (`v.push(x)` on a `Vec`): args are the array, the
+    /// value, and the array's length before (the pushed element's index, for the
+    /// backward pass).
+    Push,
     /// Zeros shaped like `args[0]` (an array's gradient before anything flows into it).
     ZerosLike,
     /// The length of an array or slice (`x.len()`).
@@ -792,7 +796,9 @@ impl Graph {
             return id;
         }
         let id = NodeId(self.nodes.len() as u32);
-        // Structured nodes are each their own; a typed zero's type is not in the key.
+        // Structured nodes are each their own; a typed zero's type is not in the key; a
+        // vector of run-time length (`vec![0.0; n]`, `Vec::new()`) is an allocation of its
+        // own (two are two variables, each moved into its own).
         let unique = matches!(
             node.op,
             Op::Branch { .. }
@@ -802,6 +808,7 @@ impl Graph {
                 | Op::LoopIndex
                 | Op::Call { .. }
                 | Op::CallBackward { .. }
+                | Op::ArrayRepeat(Len::Runtime)
         ) || (node.op == Op::ZerosLike && node.args.is_empty());
         let internable = !unique;
         if internable {
@@ -834,7 +841,7 @@ impl Graph {
             Op::ArrayLit => Ty::Array(Box::new(arg_ty(0)), Len::Lit(args.len() as u64)),
             Op::ArrayRepeat(len) => Ty::Array(Box::new(arg_ty(0)), len.clone()),
             Op::Index => arg_ty(0).element(args.len().saturating_sub(1)),
-            Op::Update | Op::AddAt | Op::ZerosLike => arg_ty(0),
+            Op::Update | Op::AddAt | Op::ZerosLike | Op::Push => arg_ty(0),
             Op::Branch { .. } | Op::Loop { .. } | Op::While { .. } => Ty::Unit,
             Op::Call { .. } | Op::CallBackward { .. } => Ty::Unit,
             // Adjoints of arrays add up element by element.

@@ -45,6 +45,15 @@ pub fn vjp(g: &mut Graph, id: NodeId, args: &[NodeId], upstream: NodeId) -> Vec<
             let into_array = g.add(Op::Update, update_args);
             vec![(1, Grad::Value(into_value)), (0, Grad::Value(into_array))]
         }
+        // b = a with v pushed at a's length n: v gets db[n]; a gets db with db[n] zero (an
+        // array one longer than a: every earlier use of a indexes below n, and the zero
+        // element is never read), so that it is updated in place.
+        Op::Push => {
+            let into_value = g.index(upstream, &[args[2]]);
+            let zero = g.zeros_like(args[1]);
+            let into_array = g.add(Op::Update, vec![upstream, zero, args[2]]);
+            vec![(1, Grad::Value(into_value)), (0, Grad::Value(into_array))]
+        }
         Op::ArrayLit => (0..args.len())
             .map(|k| {
                 let position = g.int(k as i64);

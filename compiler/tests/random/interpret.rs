@@ -519,6 +519,15 @@ impl Machine<'_> {
                 }
                 value.clone()
             }
+            Op::Push => {
+                let mut array = self.arg(id, 0)?.clone();
+                let value = self.arg(id, 1)?.clone();
+                match &mut array {
+                    Value::Array(items) => items.push(value),
+                    other => return Err(Error::Malformed(format!("%{} pushes onto {other:?}", id.index()))),
+                }
+                array
+            }
             Op::Update | Op::AddAt => {
                 let mut array = self.arg(id, 0)?.clone();
                 let new = self.arg(id, 1)?.clone();

@@ -1,12 +1,17 @@
 #[differentiate]
-impl Spring {
-    fn energy(&self, x: f64) -> f64 {
-        0.5 * self.k * (x - self.rest).powi(2) + Self::OFFSET
+fn pushed(xs: &[f64], k: f64) -> f64 {
+    let mut squares = Vec::new();
+    let mut pairs: Vec<[f64; 2]> = Vec::with_capacity(xs.len());
+    for x in xs.iter() {
+        if *x > 0.0 {
+            squares.push(x * k);
+        }
+        pairs.push([*x, k]);
     }
-    fn stiffer(self, by: f64) -> f64 {
-        self.k * by + self.energy(by)
+    squares.push(k);
+    let mut total = 0.0;
+    for s in squares.iter() {
+        total += s;
     }
-    fn label(&self) -> usize {
-        3
-    }
+    total + pairs[0][1] * pairs.len() as f64
 }

@@ -2,11 +2,14 @@ use chainrule::differentiate;
 
 #[differentiate]
 fn f(xs: &[f64]) -> f64 {
-    let mut v = Vec::with_capacity(xs.len());
+    // `Vec::new()` holds floats unless its type is written, or the first push is an array
+    // written out.
+    let mut pairs = Vec::new();
     for i in 0..xs.len() {
-        v.push(xs[i] * 2.0);
+        let pair = [xs[i], 2.0 * xs[i]];
+        pairs.push(pair);
     }
-    v[0]
+    pairs[0][1]
 }
 
 fn main() {}

@@ -1091,7 +1091,8 @@ impl<'f> Plan<'f> {
         let mut mutable = HashSet::new();
         let mut forced_lets = HashSet::new();
         for id in g.ids() {
-            if !live[id.index()] || !matches!(g.op(id), Op::Update | Op::AddAt) || hooks.is_some() {
+            if !live[id.index()] || !matches!(g.op(id), Op::Update | Op::AddAt | Op::Push) || hooks.is_some()
+            {
                 continue;
             }
             let base = g.args(id)[0];
@@ -1112,7 +1113,7 @@ impl<'f> Plan<'f> {
                 .collect();
             if readers
                 .iter()
-                .all(|&r| r < id && g.region_of(r) == region && matches!(g.op(r), Op::Index))
+                .all(|&r| r < id && g.region_of(r) == region && matches!(g.op(r), Op::Index | Op::Len))
                 && readers.len() + 1 == uses[base.index()]
                 && !matches!(g.op(base), Op::Project(_) if matches!(g.op(g.args(base)[0]), Op::Branch { .. }))
             {
@@ -1517,6 +1518,12 @@ impl<'f> Plan<'f> {
                 Op::Update | Op::AddAt if self.in_place.contains(&id) && g.ty(id).is_tensor() => {
                     let target = self.ident(g.args(id)[0]).into_token_stream();
                     out.extend(self.tensor_update(id, target));
+                }
+                Op::Push if self.in_place.contains(&id) => {
+                    let args = g.args(id);
+                    let target = self.ident(args[0]);
+                    let value = self.expr(args[1]).tokens;
+                    out.extend(quote!(#target.push(#value);));
                 }
                 Op::Update | Op::AddAt if self.in_place.contains(&id) => {
                     let args = g.args(id);
@@ -2069,6 +2076,20 @@ impl<'f> Plan<'f> {
                     _ => quote!(::core::clone::Clone::clone(&#array)),
                 };
                 Printed::new(quote!({ let mut #copy = #owned; #statement #copy }), POSTFIX)
+            }
+            Op::Push => {
+                // Not in place: a copy, pushed onto.
+                let array = self.expr(args[0]).tokens;
+                let value = self.expr(args[1]).tokens;
+                let copy = make_ident("pushed");
+                let owned = match g.op(args[0]) {
+                    Op::Param(k) if g.params[*k].passing.is_reference() => quote!(#array.to_vec()),
+                    _ => quote!(::core::clone::Clone::clone(&#array)),
+                };
+                Printed::new(
+                    quote!({ let mut #copy = #owned; #copy.push(#value); #copy }),
+                    POSTFIX,
+                )
             }
             Op::ZerosLike => Printed::new(self.zero(g.ty(id), args.first().copied()), POSTFIX),
             Op::Len => {
