@@ -76,7 +76,6 @@ fn expand(input: &syn::DeriveInput) -> syn::Result<TokenStream> {
         ));
     };
     let definition = definition(input, &fields);
-    let helper = format_ident!("__chainrule_struct_{}", name);
     let (impl_generics, type_generics, where_clause) = input.generics.split_for_impl();
     // The float type: a generic struct's first type parameter (`Params<T>`), else its first
     // field's (`f64` for `[f64; 3]`, through the impls).
@@ -119,54 +118,28 @@ fn expand(input: &syn::DeriveInput) -> syn::Result<TokenStream> {
             })
             .collect()
     };
-    let copy = |ident: &Ident| quote!(::core::clone::Clone::clone(&self.#ident));
+    // Each method's struct literal: a differentiable field's value from the trait's method,
+    // a data field `Default` (in a zero) or `self`'s.
     let zero = each(
         quote!(::core::default::Default::default()),
         &|f| quote!(::chainrule::Differentiable::zero_like(&self.#f)),
     );
-    let kept = |op: &str| {
-        let op = format_ident!("{}", op);
-        fields
-            .iter()
-            .filter_map(|field| {
-                let ident = field.ident.as_ref()?;
-                Some(match is_data(field) {
-                    true => {
-                        let value = copy(ident);
-                        quote!(#ident: #value)
-                    }
-                    false => quote!(#ident: ::chainrule::Differentiable::#op(&self.#ident, &other.#ident)),
-                })
-            })
-            .collect::<Vec<_>>()
-    };
-    let (add, sub) = (kept("plus"), kept("minus"));
-    let scale: Vec<TokenStream> = fields
-        .iter()
-        .filter_map(|field| {
-            let ident = field.ident.as_ref()?;
-            Some(match is_data(field) {
-                true => {
-                    let value = copy(ident);
-                    quote!(#ident: #value)
-                }
-                false => quote!(#ident: ::chainrule::Differentiable::times(&self.#ident, by)),
-            })
-        })
-        .collect();
-    let read: Vec<TokenStream> = fields
-        .iter()
-        .filter_map(|field| {
-            let ident = field.ident.as_ref()?;
-            Some(match is_data(field) {
-                true => {
-                    let value = copy(ident);
-                    quote!(#ident: #value)
-                }
-                false => quote!(#ident: ::chainrule::Differentiable::read_flat(&self.#ident, floats)),
-            })
-        })
-        .collect();
+    let add = each_copied(
+        &fields,
+        &|f| quote!(::chainrule::Differentiable::plus(&self.#f, &other.#f)),
+    );
+    let sub = each_copied(
+        &fields,
+        &|f| quote!(::chainrule::Differentiable::minus(&self.#f, &other.#f)),
+    );
+    let scale = each_copied(
+        &fields,
+        &|f| quote!(::chainrule::Differentiable::times(&self.#f, by)),
+    );
+    let read = each_copied(
+        &fields,
+        &|f| quote!(::chainrule::Differentiable::read_flat(&self.#f, floats)),
+    );
     let floats: Vec<&Ident> = differentiable.iter().filter_map(|f| f.ident.as_ref()).collect();
     let (first_float, rest_floats) = (floats[0], &floats[1..]);
     let this = quote!(#name #type_generics);
@@ -205,20 +178,29 @@ fn expand(input: &syn::DeriveInput) -> syn::Result<TokenStream> {
         }
     };
     let operators = operators(input, &this, &bounds);
+    let answer = crate::expand::answering_macro(name, &definition);
     Ok(quote! {
-        #[doc(hidden)]
-        macro_rules! #helper {
-            (@chainrule_differentiate $($rest:tt)*) => {
-                ::chainrule::__chainrule_resume! { (#definition) @chainrule_differentiate $($rest)* }
-            };
-        }
-        #[doc(hidden)]
-        #[allow(unused_imports)]
-        pub(crate) use #helper as #name;
-
+        #answer
         #differentiable_impl
         #operators
     })
+}
+
+/// `field: value` for each field: a differentiable one's `value`, a data field `self`'s.
+fn each_copied(fields: &[&syn::Field], value: &dyn Fn(&Ident) -> TokenStream) -> Vec<TokenStream> {
+    fields
+        .iter()
+        .filter_map(|field| {
+            let ident = field.ident.as_ref()?;
+            Some(match is_data(field) {
+                true => quote!(#ident: ::core::clone::Clone::clone(&self.#ident)),
+                false => {
+                    let value = value(ident);
+                    quote!(#ident: #value)
+                }
+            })
+        })
+        .collect()
 }
 
 /// The struct as `#[differentiate]` reads it: fields and generics, no other attributes.

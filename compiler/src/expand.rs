@@ -663,11 +663,17 @@ fn expand_alias(attr: &TokenStream, alias: &syn::ItemType) -> TokenStream {
         return quote!(#alias #error);
     }
     let name = &alias.ident;
-    let helper = format_ident!("__chainrule_struct_{}", name);
     let (generics, ty) = (&alias.generics, &alias.ty);
-    let definition = quote!(type #name #generics = #ty;);
+    let answer = answering_macro(name, &quote!(type #name #generics = #ty;));
+    quote!(#alias #answer)
+}
+
+/// The macro under a struct's (or alias's) name that hands its `definition` to
+/// [`resume`] when a `#[differentiate]` function asks (see `ask`): what the derive and the
+/// alias attribute generate.
+pub fn answering_macro(name: &proc_macro2::Ident, definition: &TokenStream) -> TokenStream {
+    let helper = format_ident!("__chainrule_struct_{}", name);
     quote! {
-        #alias
         #[doc(hidden)]
         macro_rules! #helper {
             (@chainrule_differentiate $($rest:tt)*) => {

@@ -785,13 +785,25 @@ impl Lower<'_> {
         wrt: bool,
         names: &mut names::Names,
     ) {
-        let shape = records::shape(&ident, path, self.structs, self.graph.generic.as_ref(), names);
+        let shape = records::shape(
+            &ident,
+            path,
+            None,
+            self.structs,
+            self.graph.generic.as_ref(),
+            names,
+        );
         let tree = self.tree(records::bare(path).to_token_stream(), &shape, wrt, mutable);
         self.fields.add(&ident, path, &shape);
         let owned = match written {
             Type::Reference(reference) => reference.elem.to_token_stream(),
             other => other.to_token_stream(),
         };
+        self.push_record(ident, written, owned, tree);
+    }
+
+    /// A struct parameter (or array of them) into the signature.
+    fn push_record(&mut self, ident: Ident, written: &Type, owned: TokenStream, tree: crate::ir::Tree) {
         let wrt = self.tree_wrt(&tree);
         self.graph.signature.push(Argument::Record(Record {
             ident,
@@ -813,10 +825,10 @@ impl Lower<'_> {
         wrt: bool,
         names: &mut names::Names,
     ) {
-        let shape = records::element_shape(
+        let shape = records::shape(
             &ident,
             path,
-            &elements,
+            Some(&elements),
             self.structs,
             self.graph.generic.as_ref(),
             names,
@@ -829,14 +841,7 @@ impl Lower<'_> {
             crate::ir::Elements::Fixed(len) => quote::quote!([#element; #len]),
         };
         tree.elements = Some(elements);
-        let wrt = self.tree_wrt(&tree);
-        self.graph.signature.push(Argument::Record(Record {
-            ident,
-            written: written.to_token_stream(),
-            owned,
-            tree,
-            wrt,
-        }));
+        self.push_record(ident, written, owned, tree);
     }
 
     fn tree(

@@ -256,10 +256,13 @@ pub enum Shape {
 
 /// Takes a struct parameter apart: its fields, with the struct's generic parameters
 /// replaced by the arguments the parameter's type gives (`Params<f64>`'s `[T; 3]` is
-/// `[f64; 3]`).
+/// `[f64; 3]`). For an array of structs (`data: &[Sample]`, `elements`), each field a
+/// parameter holding that field of every element (`data_x` bound from
+/// `&data.iter().map(|e| e.x)…`).
 pub fn shape(
     ident: &Ident,
     path: &syn::Path,
+    elements: Option<&Elements>,
     structs: &Structs,
     generic: Option<&Ident>,
     names: &mut Names,
@@ -268,26 +271,7 @@ pub fn shape(
     let place = Place {
         record: ident.clone(),
         members: TokenStream::new(),
-        elements: None,
-    };
-    fields(path, &place, &label, structs, generic, names, 0)
-}
-
-/// An array-of-structs parameter (`data: &[Sample]`) taken apart: each field a parameter
-/// holding that field of every element (`data_x` bound from `&data.iter().map(|e| e.x)…`).
-pub fn element_shape(
-    ident: &Ident,
-    path: &syn::Path,
-    elements: &Elements,
-    structs: &Structs,
-    generic: Option<&Ident>,
-    names: &mut Names,
-) -> Vec<(Ident, Shape)> {
-    let label = ident.to_string();
-    let place = Place {
-        record: ident.clone(),
-        members: TokenStream::new(),
-        elements: Some(elements.clone()),
+        elements: elements.cloned(),
     };
     fields(path, &place, &label, structs, generic, names, 0)
 }
@@ -310,29 +294,32 @@ impl Place {
         }
     }
 
-    /// How the field is bound, and its type there.
+    /// How the field is bound, and its type there: a float copied, anything else borrowed;
+    /// of an array of structs, gathered from every element (a float copied, anything else
+    /// cloned).
     fn binding(&self, ty: &Type, scalar: bool) -> (TokenStream, Type) {
         let (record, members) = (&self.record, &self.members);
+        let element = |at: TokenStream| match scalar {
+            true => quote!(#at #members),
+            false => quote!(::core::clone::Clone::clone(&#at #members)),
+        };
         match &self.elements {
             None if scalar => (quote!(#record #members), ty.clone()),
             None => (quote!(&#record #members), syn::parse_quote!(&#ty)),
-            // (A float is copied; anything else cloned.)
-            Some(Elements::Runtime) if scalar => (
-                quote!(&#record.iter().map(|e| e #members).collect::<::std::vec::Vec<_>>()),
-                syn::parse_quote!(&::std::vec::Vec<#ty>),
-            ),
-            Some(Elements::Runtime) => (
-                quote!(&#record.iter().map(|e| ::core::clone::Clone::clone(&e #members)).collect::<::std::vec::Vec<_>>()),
-                syn::parse_quote!(&::std::vec::Vec<#ty>),
-            ),
-            Some(Elements::Fixed(len)) if scalar => (
-                quote!(&::core::array::from_fn::<_, { #len }, _>(|k| #record[k] #members)),
-                syn::parse_quote!(&[#ty; #len]),
-            ),
-            Some(Elements::Fixed(len)) => (
-                quote!(&::core::array::from_fn::<_, { #len }, _>(|k| ::core::clone::Clone::clone(&#record[k] #members))),
-                syn::parse_quote!(&[#ty; #len]),
-            ),
+            Some(Elements::Runtime) => {
+                let each = element(quote!(e));
+                (
+                    quote!(&#record.iter().map(|e| #each).collect::<::std::vec::Vec<_>>()),
+                    syn::parse_quote!(&::std::vec::Vec<#ty>),
+                )
+            }
+            Some(Elements::Fixed(len)) => {
+                let each = element(quote!(#record[k]));
+                (
+                    quote!(&::core::array::from_fn::<_, { #len }, _>(|k| #each)),
+                    syn::parse_quote!(&[#ty; #len]),
+                )
+            }
         }
     }
 }
