@@ -100,6 +100,35 @@ pub fn two_layer(w1: [[f64; 4]; 8], b1: [f64; 8], w2: [f64; 8], b2: f64, x: [f64
     err * err
 }
 
+/// The same network's parameters as a derived struct.
+#[derive(Clone, Debug, PartialEq, chainrule::Differentiable)]
+pub struct TwoLayerNet {
+    pub w1: [[f64; 4]; 8],
+    pub b1: [f64; 8],
+    pub w2: [f64; 8],
+    pub b2: f64,
+}
+
+/// `two_layer` over the struct, by reference: what a struct parameter costs.
+#[allow(clippy::needless_range_loop)]
+#[differentiate]
+pub fn two_layer_struct(p: &TwoLayerNet, x: [f64; 4], target: f64) -> f64 {
+    let mut h = [0.0; 8];
+    for i in 0..8 {
+        let mut z = p.b1[i];
+        for j in 0..4 {
+            z += p.w1[i][j] * x[j];
+        }
+        h[i] = z.max(0.0);
+    }
+    let mut out = p.b2;
+    for i in 0..8 {
+        out += p.w2[i] * h[i];
+    }
+    let err = out - target;
+    err * err
+}
+
 /// Gradient of the two-layer loss: ∂W1, ∂b1, ∂W2, ∂b2, ∂x, ∂target.
 #[derive(Debug)]
 pub struct TwoLayerGrad {

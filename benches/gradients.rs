@@ -72,6 +72,12 @@ fn check() {
         "two_layer: {g:?} {hg:?}"
     );
 
+    let net = TwoLayerNet { w1, b1, w2, b2 };
+    let (sv, sg) = two_layer_struct::grad(&net, x, t);
+    assert!(
+        sv == v && sg.p.w1 == g.w1 && sg.p.b1 == g.b1 && sg.p.w2 == g.w2 && sg.p.b2 == g.b2 && sg.x == g.x
+    );
+
     for x in [0.3, -1.1, 2.5] {
         let (v, g) = chain::grad(x);
         let (hv, hg) = chain_by_hand(x);
@@ -174,6 +180,23 @@ fn benches(c: &mut Criterion) {
             let &(w1, b1, w2, b2, x, t) = black_box(&p);
             two_layer(w1, b1, w2, b2, x, t)
         })
+    });
+    group.finish();
+
+    let mut group = c.benchmark_group("two_layer_struct");
+    let (w1, b1, w2, b2, x, t) = two_layer_point();
+    let net = TwoLayerNet { w1, b1, w2, b2 };
+    group.bench_function("grad", |b| {
+        b.iter(|| two_layer_struct::grad(black_box(&net), black_box(x), black_box(t)))
+    });
+    group.bench_function("hand", |b| {
+        b.iter(|| {
+            let &(w1, b1, w2, b2, x, t) = black_box(&p);
+            two_layer_by_hand(w1, b1, w2, b2, x, t)
+        })
+    });
+    group.bench_function("forward", |b| {
+        b.iter(|| two_layer_struct(black_box(&net), black_box(x), black_box(t)))
     });
     group.finish();
 
