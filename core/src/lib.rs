@@ -185,6 +185,46 @@ pub mod __private {
     /// calling it can keep that cache (`<g::Types as Caches<f64>>::Cache`).
     pub trait Caches<F> {
         type Cache;
+        /// How a caller's cache holds this cache: [`Boxed`] where the function calls others
+        /// (a recursive function's cache would otherwise hold itself), `Cache` otherwise.
+        type Held;
+        /// The cache, held.
+        fn hold(cache: Self::Cache) -> Self::Held;
+    }
+
+    /// The cache of a called function that calls others, held on the heap in its caller's
+    /// cache: with recursion a cache would otherwise hold its own type. Empty where the call
+    /// did not run (a branch not taken), so that a default cache is finite; the backward
+    /// pass reads only the caches of calls that ran.
+    #[derive(Clone, Debug, PartialEq)]
+    pub struct Boxed<C>(Option<Box<C>>);
+
+    impl<C> Default for Boxed<C> {
+        #[inline]
+        fn default() -> Self {
+            Boxed(None)
+        }
+    }
+
+    impl<C> core::ops::Deref for Boxed<C> {
+        type Target = C;
+        #[inline]
+        fn deref(&self) -> &C {
+            match &self.0 {
+                Some(cache) => cache,
+                None => {
+                    unreachable!("chainrule: the backward pass read the cache of a call that did not run")
+                }
+            }
+        }
+    }
+
+    impl<C> Boxed<C> {
+        /// A call's cache, on the heap.
+        #[inline]
+        pub fn new(cache: C) -> Self {
+            Boxed(Some(Box::new(cache)))
+        }
     }
 
     /// The backward passes of array operations (the `ndarray` feature).

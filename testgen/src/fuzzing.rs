@@ -538,6 +538,48 @@ fn in_place(scores: [f64; 3], t: f64) -> f64 {
     }
     p[0] + p[2]
 }",
+    // Recursion: a determinant by cofactor expansion calling itself on minors built by
+    // `push`, and two functions calling each other (one in a loop, one under `match`).
+    "#[differentiate]
+fn det(a: &[f64], n: usize) -> f64 {
+    if n == 1 {
+        return a[0];
+    }
+    let mut total = 0.0;
+    for j in 0..n {
+        let mut minor = Vec::with_capacity((n - 1) * (n - 1));
+        for r in 1..n {
+            for c in 0..n {
+                if c != j {
+                    minor.push(a[r * n + c]);
+                }
+            }
+        }
+        let sign = if j % 2 == 0 { 1.0 } else { -1.0 };
+        total += sign * a[j] * det(&minor, n - 1);
+    }
+    total
+}",
+    "#[differentiate]
+mod alternating {
+    pub fn up<T: chainrule::Real>(x: T, rows: &[Vec<T>], n: u32) -> T {
+        if n == 0 { x } else { down(x, rows, n - 1).sin() }
+    }
+    pub fn down<T: chainrule::Real>(x: T, rows: &[Vec<T>], n: u32) -> T {
+        match n {
+            0 => x * rows[0][0],
+            _ => {
+                let mut total = T::zero();
+                for row in rows {
+                    let mut minor = Vec::new();
+                    minor.push(row.clone());
+                    total += row[0] * up(x, &minor, n - 1);
+                }
+                total
+            }
+        }
+    }
+}",
     // A module of functions: its helpers are differentiated without attributes of their
     // own, one has its own `wrt`, one returns an integer (left alone), and a call of a
     // function outside (checked at the call).

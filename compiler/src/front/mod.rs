@@ -75,7 +75,6 @@ pub fn parse_with(attr: TokenStream, item: ItemFn, structs: &records::Structs) -
         .collect();
     let mut lower = Lower {
         graph,
-        name: item.sig.ident.clone(),
         scopes: vec![Vec::new()],
         structs,
         fields: records::Fields::default(),
@@ -455,8 +454,6 @@ struct Binding {
 
 struct Lower<'e> {
     graph: Graph,
-    /// The function's name (a call of it is recursion).
-    name: Ident,
     /// Variables in scope, innermost block last; a later binding shadows an earlier one.
     scopes: Vec<Vec<Binding>>,
     /// The definitions of the structs the signature names.
@@ -1245,8 +1242,8 @@ impl Lower<'_> {
             self.errors.at(else_token, "`let … else` is not supported");
         }
         // `let mut v = vec![x; 3];` that the body pushes onto: a vector of run-time length.
-        // `Vec::new()`: of the annotated element type, or of the first value pushed if it
-        // is an array written out (`v.push([a, b])`), else of floats.
+        // `Vec::new()`: of the annotated element type, or of the first value pushed where
+        // its type shows (see `pushed_type`), else of floats.
         let pushed = ident
             .as_ref()
             .and_then(|i| self.pushed.iter().find(|(name, _)| name == i))
@@ -1262,10 +1259,7 @@ impl Lower<'_> {
             }
             (empty, Some(first), None) if is_empty_vec(empty) => {
                 self.expr_as(empty, expect);
-                let element = match first {
-                    Expr::Array(array) => Ty::Array(Box::new(Ty::Float), Len::Lit(array.elems.len() as u64)),
-                    _ => Ty::Float,
-                };
+                let element = self.pushed_type(first);
                 self.empty_vec(&element)
             }
             (value, _, _) => self.expr_as(value, expect),
@@ -1286,6 +1280,35 @@ impl Lower<'_> {
         if let Some(ident) = ident {
             self.graph.name(value, &ident);
             self.bind(ident, value, mutable);
+        }
+    }
+
+    /// The type of the first value pushed onto a `Vec::new()`, as far as it shows before
+    /// the value is computed: an array written out (`v.push([a, b])`), `vec![…]`, a variable
+    /// already in scope, or its `clone()` or `to_vec()`; else a float.
+    fn pushed_type(&self, first: &Expr) -> Ty {
+        let known = |expr: &Expr| {
+            let ident = path_ident(expr)?;
+            self.lookup(ident)
+                .map(|binding| self.graph.ty(binding.node).clone())
+        };
+        let found = match unparen(first) {
+            Expr::Array(array) => Some(Ty::Array(Box::new(Ty::Float), Len::Lit(array.elems.len() as u64))),
+            Expr::Macro(mac) if mac.mac.path.is_ident("vec") => {
+                Some(Ty::Array(Box::new(Ty::Float), Len::Runtime))
+            }
+            Expr::MethodCall(call) if call.method == "clone" && call.args.is_empty() => known(&call.receiver),
+            Expr::MethodCall(call) if call.method == "to_vec" && call.args.is_empty() => {
+                match known(&call.receiver) {
+                    Some(Ty::Array(element, _)) => Some(Ty::Array(element, Len::Runtime)),
+                    _ => None,
+                }
+            }
+            other => known(other),
+        };
+        match found {
+            Some(ty @ (Ty::Float | Ty::Array(..))) => ty,
+            _ => Ty::Float,
         }
     }
 
@@ -2270,6 +2293,30 @@ fn array_depth(ty: &Ty) -> usize {
 }
 
 /// "a float", "an integer", "an array", for messages.
+/// How a value's type is written in Rust, for a hint: `f64`, `[f64; 2]`, `Vec<T>`.
+fn rust_type_text(ty: &Ty, graph: &Graph) -> String {
+    match ty {
+        Ty::Float => match &graph.generic {
+            Some(generic) => generic.to_string(),
+            None => graph.float.name().to_string(),
+        },
+        Ty::Int(Some(name)) => name.clone(),
+        Ty::Int(None) => "usize".to_string(),
+        Ty::Bool => "bool".to_string(),
+        Ty::Array(element, Len::Runtime) => format!("Vec<{}>", rust_type_text(element, graph)),
+        Ty::Array(element, Len::Lit(n)) => format!("[{}; {n}]", rust_type_text(element, graph)),
+        Ty::Array(element, Len::Named(index)) => {
+            let path = &graph.named[*index];
+            format!(
+                "[{}; {}]",
+                rust_type_text(element, graph),
+                quote::quote!(#path).to_string().replace(' ', "")
+            )
+        }
+        _ => "_".to_string(),
+    }
+}
+
 fn describe(ty: &Ty) -> &'static str {
     match ty {
         Ty::Float => "a float",
@@ -2439,16 +2486,6 @@ impl Lower<'_> {
                         self.args_for_diagnostics(&args);
                         self.error(path, "qualified paths (`<T>::f`) are not supported in calls")
                     }
-                    _ if path.is_ident(&self.name) => {
-                        self.args_for_diagnostics(&args);
-                        self.error(
-                            path,
-                            format!(
-                                "`{}` calls itself: recursion is not supported (the backward pass would need a call stack); write a loop",
-                                self.name
-                            ),
-                        )
-                    }
                     // Where an integer is expected (`xs[wrap(i, n)]`, `let k: usize = g(…)`): any
                     // function's integer, called as it is (an integer has no gradient).
                     _ if expect == Expect::Int => self.differentiated_call(path, &args, Ty::Int(None)),
@@ -2514,7 +2551,11 @@ impl Lower<'_> {
             let found = describe(self.graph.ty(value));
             self.errors.at(
                 &call.args,
-                format_args!("this pushes {found} onto `{ident}`, which holds {}s: write the vector's type (`let mut {ident}: Vec<[f64; 2]> = Vec::new();`)", describe(&element).trim_start_matches("a ")),
+                format_args!(
+                    "this pushes {found} onto `{ident}`, which holds {}s: write the vector's type (`let mut {ident}: Vec<{}> = Vec::new();`)",
+                    describe(&element).trim_start_matches("a "),
+                    rust_type_text(self.graph.ty(value), &self.graph)
+                ),
             );
             // The vector's uses would only repeat it.
             self.cutoff.get_or_insert(self.errors.len());

@@ -143,6 +143,8 @@ pub fn fallbacks(
                 pub struct Types;
                 impl<F> ::chainrule::__private::Caches<F> for Types {
                     type Cache = ();
+                    type Held = ();
+                    fn hold(_: ()) {}
                 }
                 pub fn __chainrule_check<M: super::#bound>(_: M) {}
                 pub fn __forward<#(#generics),*>(#(_: #args),*) -> (#float, ()) {

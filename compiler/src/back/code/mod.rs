@@ -412,7 +412,22 @@ impl<'p, 'f> Module<'p, 'f> {
     fn cache_field(&mut self, ident: Ident, ty: &Ty, value: TokenStream) {
         let copy = is_copy(ty);
         self.cache_copy &= copy;
-        self.cache_types.push(self.plan.rust_type(ty));
+        // A called function's cache, as the callee says it is held (boxed where the callee
+        // calls others: the caches of recursive calls would otherwise hold themselves).
+        let value = match ty {
+            Ty::Opaque(index) => {
+                let caches = self.plan.caches(*index);
+                quote!(#caches::hold(#value))
+            }
+            _ => value,
+        };
+        self.cache_types.push(match ty {
+            Ty::Opaque(index) => {
+                let caches = self.plan.caches(*index);
+                quote!(#caches::Held)
+            }
+            _ => self.plan.rust_type(ty),
+        });
         self.cache_zeros.push(self.plan.zero(ty, None));
         let shorthand = ident == value.to_string();
         self.cache_values.push(if shorthand {
@@ -500,6 +515,25 @@ impl<'p, 'f> Module<'p, 'f> {
         let uses_super = plan.uses_named || function.custom.is_some() || array_params;
         let derive = |copy: bool| if copy { quote!(Clone, Copy) } else { quote!(Clone) };
         let (cache_derive, grad_derive) = (derive(self.cache_copy), derive(grad_copy));
+        // How a caller's cache holds this one: boxed where this function calls others, so
+        // that recursion (direct, or through other functions, which no one macro sees
+        // whole) has caches of finite size; as it is otherwise.
+        let held = match g.ids().any(|id| matches!(g.op(id), Op::Call { .. })) {
+            true => quote! {
+                type Held = ::chainrule::__private::Boxed<Cache #type_args>;
+                #[inline]
+                fn hold(cache: Self::Cache) -> Self::Held {
+                    ::chainrule::__private::Boxed::new(cache)
+                }
+            },
+            false => quote! {
+                type Held = Cache #type_args;
+                #[inline]
+                fn hold(cache: Self::Cache) -> Self::Held {
+                    cache
+                }
+            },
+        };
         // A generic float type may appear in no field: a marker keeps it used.
         let marker = plan
             .generic()
@@ -633,6 +667,7 @@ impl<'p, 'f> Module<'p, 'f> {
 
                 impl #generics ::chainrule::__private::Caches<#float> for Types #types_args {
                     type Cache = Cache #type_args;
+                    #held
                 }
 
                 /// What a function calling this one checks it has (see `__chainrule_callees`).
@@ -843,6 +878,8 @@ struct Plan<'f> {
     names: Vec<Option<String>>,
     /// Nodes that update their first argument's variable in place (`a[i] = v`).
     in_place: HashSet<NodeId>,
+    /// Values that are not `Copy` and read more than once (see [`Plan::moved`]).
+    shared: HashSet<NodeId>,
     /// Variables that need `let mut`.
     mutable: HashSet<NodeId>,
     taken: RefCell<HashSet<String>>,
@@ -1086,6 +1123,13 @@ impl<'f> Plan<'f> {
             }
         }
 
+        // Values that are not `Copy` and read more than once: moved into an array (pushed,
+        // stored at an index) as a clone.
+        let shared: HashSet<NodeId> = g
+            .ids()
+            .filter(|&id| live[id.index()] && uses[id.index()] > 1 && !is_copy(g.ty(id)))
+            .collect();
+
         // In-place updates: `a[i] = v` when nothing reads the old `a` later.
         let mut in_place = HashSet::new();
         let mut mutable = HashSet::new();
@@ -1134,6 +1178,7 @@ impl<'f> Plan<'f> {
             lets: vec![false; len],
             names: vec![None; len],
             in_place,
+            shared,
             mutable: HashSet::new(),
             taken: RefCell::new(RESERVED.iter().map(|s| s.to_string()).collect()),
             next_suffix: RefCell::new(HashMap::new()),
@@ -1522,14 +1567,14 @@ impl<'f> Plan<'f> {
                 Op::Push if self.in_place.contains(&id) => {
                     let args = g.args(id);
                     let target = self.ident(args[0]);
-                    let value = self.expr(args[1]).tokens;
+                    let value = self.moved(args[1]).tokens;
                     out.extend(quote!(#target.push(#value);));
                 }
                 Op::Update | Op::AddAt if self.in_place.contains(&id) => {
                     let args = g.args(id);
                     let target = self.ident(args[0]);
                     let indices = args[2..].iter().map(|&i| self.expr(i).tokens);
-                    let value = self.expr(args[1]).tokens;
+                    let value = self.moved(args[1]).tokens;
                     out.extend(update_statement(g, id, quote!(#target #([#indices])*), value));
                 }
                 _ if self.lets[id.index()] => {
@@ -1611,7 +1656,7 @@ impl<'f> Plan<'f> {
         let path = self.path(callee);
         let args = self.g.args(node).iter().enumerate().map(|(k, &a)| {
             if k < 64 && by_ref & (1 << k) != 0 {
-                let value = self.expr(a).tokens;
+                let value = self.place(a).tokens;
                 quote!(&#value)
             } else if k < 64 && deref & (1 << k) != 0 {
                 self.owned(a).tokens
@@ -1637,10 +1682,13 @@ impl<'f> Plan<'f> {
     fn call_backward(&self, node: NodeId, callee: usize, arity: usize) -> TokenStream {
         let g = self.g;
         let path = self.path(callee);
-        let cache = self.expr(g.args(node)[0]).tokens;
+        let cache = self.place(g.args(node)[0]).tokens;
         let upstream = self.expr(g.args(node)[1]).tokens;
-        let outputs: Vec<Option<Ident>> = (0..arity)
-            .map(|k| self.output(node, k).map(|o| self.ident(o)))
+        let outputs: Vec<Option<(Ident, bool)>> = (0..arity)
+            .map(|k| {
+                self.output(node, k)
+                    .map(|o| (self.ident(o), self.mutable.contains(&o)))
+            })
             .collect();
         call_backward_tokens(g, node, &path, &cache, &upstream, &outputs)
     }
@@ -1895,6 +1943,36 @@ impl<'f> Plan<'f> {
         }
     }
 
+    /// As [`Plan::expr`], where the value is only borrowed (indexed further, passed as `&x`,
+    /// its length read): a row of an array of vectors is read in place, `rows[i][j]`
+    /// instead of a clone of `rows[i]`.
+    fn place(&self, id: NodeId) -> Printed {
+        let g = self.g;
+        let inlined = self.names[id.index()].is_none() && self.closure_param(id).is_none();
+        match g.op(id) {
+            Op::Index if inlined && !g.ty(id).is_tensor() => {
+                let args = g.args(id);
+                let array = self.place(args[0]).at(POSTFIX);
+                let indices = args[1..].iter().map(|&i| self.expr(i).tokens);
+                Printed::new(quote!(#array #([#indices])*), POSTFIX)
+            }
+            _ => self.expr(id),
+        }
+    }
+
+    /// As [`Plan::expr`], where the value is moved into an array (`v.push(row)`,
+    /// `rows[i] = row`): a clone if it is read again.
+    fn moved(&self, id: NodeId) -> Printed {
+        let value = self.expr(id);
+        match self.shared.contains(&id) {
+            true => {
+                let value = value.tokens;
+                Printed::new(quote!(::core::clone::Clone::clone(&#value)), POSTFIX)
+            }
+            false => value,
+        }
+    }
+
     /// As [`Plan::expr`], but a literal gets its type (`4.0_f64`): where nothing else tells
     /// rustc the float type (an array of constants, a function of constants). Also owned
     /// (see [`Plan::owned`]).
@@ -2039,7 +2117,7 @@ impl<'f> Plan<'f> {
             // A row of run-time length (`data[i]` of `&[Vec<f64>]`) is cloned: it cannot be
             // moved out of its array.
             Op::Index if !is_copy(g.ty(id)) && !g.ty(id).is_tensor() => {
-                let array = self.expr(args[0]).at(POSTFIX);
+                let array = self.place(args[0]).at(POSTFIX);
                 let indices = args[1..].iter().map(|&i| self.expr(i).tokens);
                 Printed::new(
                     quote!(::core::clone::Clone::clone(&#array #([#indices])*)),
@@ -2047,7 +2125,7 @@ impl<'f> Plan<'f> {
                 )
             }
             Op::Index => {
-                let array = self.expr(args[0]).at(POSTFIX);
+                let array = self.place(args[0]).at(POSTFIX);
                 let indices = args[1..].iter().map(|&i| self.expr(i).tokens);
                 Printed::new(quote!(#array #([#indices])*), POSTFIX)
             }
@@ -2063,7 +2141,7 @@ impl<'f> Plan<'f> {
             Op::Update | Op::AddAt => {
                 // Not in place: a copy, updated (arrays of fixed size are `Copy`).
                 let array = self.expr(args[0]).tokens;
-                let value = self.expr(args[1]).tokens;
+                let value = self.moved(args[1]).tokens;
                 let indices = args[2..].iter().map(|&i| self.expr(i).tokens);
                 let copy = make_ident("updated");
                 let statement = update_statement(g, id, quote!(#copy #([#indices])*), value);
@@ -2080,7 +2158,7 @@ impl<'f> Plan<'f> {
             Op::Push => {
                 // Not in place: a copy, pushed onto.
                 let array = self.expr(args[0]).tokens;
-                let value = self.expr(args[1]).tokens;
+                let value = self.moved(args[1]).tokens;
                 let copy = make_ident("pushed");
                 let owned = match g.op(args[0]) {
                     Op::Param(k) if g.params[*k].passing.is_reference() => quote!(#array.to_vec()),
@@ -2093,11 +2171,11 @@ impl<'f> Plan<'f> {
             }
             Op::ZerosLike => Printed::new(self.zero(g.ty(id), args.first().copied()), POSTFIX),
             Op::Len => {
-                let array = self.expr(args[0]).at(POSTFIX);
+                let array = self.place(args[0]).at(POSTFIX);
                 Printed::new(quote!(#array.len()), POSTFIX)
             }
             Op::Sum => {
-                let array = self.expr(args[0]).at(POSTFIX);
+                let array = self.place(args[0]).at(POSTFIX);
                 let zero = self.literal(0.0, false).tokens;
                 Printed::new(quote!(#array.iter().fold(#zero, |sum, &x| sum + x)), POSTFIX)
             }
@@ -2198,15 +2276,16 @@ impl<'f> Plan<'f> {
             Ty::Bool => quote!(false),
             Ty::Unit => quote!(()),
             Ty::Opaque(_) => quote!(::core::default::Default::default()),
-            Ty::Array(element, Len::Runtime) => {
-                let zero = self.zero(element, None);
-                match like {
-                    Some(like) => {
-                        let like = self.expr(like).at(POSTFIX);
-                        quote!(::std::vec![#zero; #like.len()])
-                    }
-                    None => quote!(::std::vec::Vec::new()),
+            Ty::Array(_, Len::Runtime) => match like {
+                Some(like) => {
+                    let like = self.place(like).at(POSTFIX);
+                    self.zero_shaped(ty, &like)
                 }
+                None => quote!(::std::vec::Vec::new()),
+            },
+            Ty::Array(element, _) if like.is_some() && has_runtime_shape(element) => {
+                let like = like.map(|like| self.place(like).at(POSTFIX)).unwrap_or_default();
+                self.zero_shaped(ty, &like)
             }
             Ty::Array(element, len) => self.repeat(element, &self.len(len)),
             Ty::Tensor { elem, .. } => match like {
@@ -2217,6 +2296,32 @@ impl<'f> Plan<'f> {
                 }
                 None => quote!(::core::default::Default::default()),
             },
+        }
+    }
+
+    /// Zeros of the shape of the value `like` (of type `ty`), down to the rows of an array
+    /// of vectors: `like.iter().map(|row| vec![0.0; row.len()]).collect::<Vec<_>>()`.
+    fn zero_shaped(&self, ty: &Ty, like: &TokenStream) -> TokenStream {
+        let row = make_ident("row");
+        match ty {
+            Ty::Array(element, Len::Runtime) if has_runtime_shape(element) => {
+                let zero = self.zero_shaped(element, &row.to_token_stream());
+                quote!(#like.iter().map(|#row| #zero).collect::<::std::vec::Vec<_>>())
+            }
+            Ty::Array(element, Len::Runtime) => {
+                let zero = self.zero(element, None);
+                quote!(::std::vec![#zero; #like.len()])
+            }
+            Ty::Array(element, len) if has_runtime_shape(element) => {
+                let zero = self.zero_shaped(element, &row.to_token_stream());
+                let len = self.len(len);
+                quote!(::core::array::from_fn::<_, #len, _>(|k| { let #row = &#like[k]; #zero }))
+            }
+            Ty::Tensor { elem, .. } => {
+                let elem = self.rust_type(elem);
+                quote!(::chainrule::ndarray::Array::<#elem, _>::zeros(#like.raw_dim()))
+            }
+            _ => self.zero(ty, None),
         }
     }
 
@@ -2234,6 +2339,14 @@ impl<'f> Plan<'f> {
         len_tokens(len, &|index| self.path(index))
     }
 
+    /// `<g::Types as Caches<f64>>`: what the module of the called function `index` says
+    /// about its cache.
+    fn caches(&self, index: usize) -> TokenStream {
+        let path = self.path(index);
+        let float = self.float();
+        quote!(<#path::Types as ::chainrule::__private::Caches<#float>>)
+    }
+
     /// The Rust type of a value: `f64`, `[f64; 3]`, `Vec<f64>` (run-time length), …
     fn rust_type(&self, ty: &Ty) -> TokenStream {
         match ty {
@@ -2243,9 +2356,8 @@ impl<'f> Plan<'f> {
             Ty::Bool => quote!(bool),
             Ty::Unit => quote!(()),
             Ty::Opaque(index) => {
-                let path = self.path(*index);
-                let float = self.float();
-                quote!(<#path::Types as ::chainrule::__private::Caches<#float>>::Cache)
+                let caches = self.caches(*index);
+                quote!(#caches::Cache)
             }
             Ty::Array(element, Len::Runtime) => {
                 let element = self.rust_type(element);
@@ -2264,6 +2376,16 @@ impl<'f> Plan<'f> {
     /// since generated code lives in a module one below the function.
     fn path(&self, index: usize) -> TokenStream {
         self.user_path(&self.g.named[index])
+    }
+}
+
+/// Whether a value's zero needs a value to take its shape from: vectors and ndarray arrays
+/// (of run-time lengths), and arrays of them.
+fn has_runtime_shape(ty: &Ty) -> bool {
+    match ty {
+        Ty::Array(_, Len::Runtime) | Ty::Tensor { .. } => true,
+        Ty::Array(element, _) => has_runtime_shape(element),
+        _ => false,
     }
 }
 
@@ -2397,7 +2519,7 @@ fn init_of(g: &Graph, owner: NodeId, k: usize) -> Option<NodeId> {
 }
 
 /// `let (d_a, _) = g::__vjp(&g_cache, d_y);` for the backward node `node`, binding each
-/// gradient in `outputs` (`_` for none), then each checked to be a gradient, at the call's
+/// gradient in `outputs` (`_` for none; `true` where it is `mut`), then each checked to be a gradient, at the call's
 /// argument (a callee's `wrt` gives `()` for the others). Shared by `backward` and `trace`.
 pub(crate) fn call_backward_tokens(
     g: &Graph,
@@ -2405,18 +2527,20 @@ pub(crate) fn call_backward_tokens(
     path: &TokenStream,
     cache: &TokenStream,
     upstream: &TokenStream,
-    outputs: &[Option<Ident>],
+    outputs: &[Option<(Ident, bool)>],
 ) -> TokenStream {
     let pattern = outputs.iter().map(|o| match o {
-        Some(ident) => ident.into_token_stream(),
+        Some((ident, _)) => ident.into_token_stream(),
         None => quote!(_),
     });
     let checks = outputs.iter().enumerate().filter_map(|(k, o)| {
-        let ident = o.as_ref()?;
+        let (ident, mutable) = o.as_ref()?;
+        // `mut` where a loop goes on in the gradient (`d_x` carried backwards).
+        let mutable = mutable.then(|| quote!(mut));
         let span = call_argument(g, node, k)
             .and_then(|a| g.spans[a.index()])
             .unwrap_or_else(Span::call_site);
-        Some(quote_spanned!(span=> let #ident = ::chainrule::__private::gradient(#ident);))
+        Some(quote_spanned!(span=> let #mutable #ident = ::chainrule::__private::gradient(#ident);))
     });
     quote! {
         let (#(#pattern,)*) = #path::__vjp(&#cache, #upstream);
