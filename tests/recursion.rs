@@ -4,7 +4,7 @@
 //! differences and, for the determinant by cofactor expansion, against the cofactors
 //! computed independently (∂det A/∂aᵢⱼ = det A · (A⁻¹)ⱼᵢ, by Gauss–Jordan elimination).
 
-#![allow(clippy::needless_range_loop)]
+#![allow(clippy::needless_range_loop, clippy::vec_init_then_push)]
 
 use approx::assert_relative_eq;
 use chainrule::{differentiate, numerical_gradient, Real};
