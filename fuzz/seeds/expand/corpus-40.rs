@@ -1,20 +1,20 @@
 #[differentiate]
-mod model {
-    fn sq(t: f64) -> f64 {
-        t * t
+fn det(a: &[f64], n: usize) -> f64 {
+    if n == 1 {
+        return a[0];
     }
-    fn index(i: usize) -> usize {
-        i % 3
-    }
-    #[differentiate(wrt(x))]
-    pub fn scaled(x: f64, c: f64) -> f64 {
-        sq(x) * c
-    }
-    pub fn loss(w: [f64; 3], x: f64) -> f64 {
-        let mut s = 0.0;
-        for i in 0..3 {
-            s += scaled(w[index(i + 1)], x) + outside(w[i]);
+    let mut total = 0.0;
+    for j in 0..n {
+        let mut minor = Vec::with_capacity((n - 1) * (n - 1));
+        for r in 1..n {
+            for c in 0..n {
+                if c != j {
+                    minor.push(a[r * n + c]);
+                }
+            }
         }
-        s
+        let sign = if j % 2 == 0 { 1.0 } else { -1.0 };
+        total += sign * a[j] * det(&minor, n - 1);
     }
+    total
 }

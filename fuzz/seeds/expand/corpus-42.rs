@@ -1,17 +1,20 @@
 #[differentiate]
-fn pushed(xs: &[f64], k: f64) -> f64 {
-    let mut squares = Vec::new();
-    let mut pairs: Vec<[f64; 2]> = Vec::with_capacity(xs.len());
-    for x in xs.iter() {
-        if *x > 0.0 {
-            squares.push(x * k);
+mod model {
+    fn sq(t: f64) -> f64 {
+        t * t
+    }
+    fn index(i: usize) -> usize {
+        i % 3
+    }
+    #[differentiate(wrt(x))]
+    pub fn scaled(x: f64, c: f64) -> f64 {
+        sq(x) * c
+    }
+    pub fn loss(w: [f64; 3], x: f64) -> f64 {
+        let mut s = 0.0;
+        for i in 0..3 {
+            s += scaled(w[index(i + 1)], x) + outside(w[i]);
         }
-        pairs.push([*x, k]);
+        s
     }
-    squares.push(k);
-    let mut total = 0.0;
-    for s in squares.iter() {
-        total += s;
-    }
-    total + pairs[0][1] * pairs.len() as f64
 }
