@@ -6,7 +6,7 @@
 #![cfg(feature = "ndarray")]
 #![allow(clippy::needless_range_loop)]
 
-use chainrule::ndarray::{array, Array1, Array2, ArrayD, ArrayView2, Axis, IxDyn};
+use chainrule::ndarray::{array, s, Array1, Array2, ArrayD, ArrayView2, Axis, IxDyn};
 use chainrule::{differentiate, elu, leaky_relu, maxout, relu, sigmoid, tanh};
 
 /// Central differences of `f` over every element of every parameter, against `analytic`.
@@ -546,4 +546,109 @@ fn networks() {
             &y,
         )
     });
+}
+
+// ---------------------------------------------------------------------------------------------
+// Array operations anywhere: in loops and branches, over rows
+
+/// A loop carrying an array: three tanh layers of the same weights.
+#[differentiate]
+fn layers(w: &Array2<f64>, b: &Array1<f64>, x: &Array1<f64>) -> f64 {
+    let mut h = x.clone();
+    for _ in 0..3 {
+        h = (&w.dot(&h) + b).mapv(f64::tanh);
+    }
+    h.sum()
+}
+
+/// Arrays computed in branches, and a branch's array result.
+#[differentiate]
+fn array_branches(x: &Array1<f64>, y: &Array1<f64>) -> f64 {
+    let z = if x[0] > 0.0 { x.mapv(f64::exp) * 2.0 } else { x - y };
+    let mut total = 0.0;
+    if z.sum() > 1.0 {
+        total += (&z * y).sum();
+    } else {
+        total -= z.dot(y);
+    }
+    total
+}
+
+/// Rows of a matrix in a loop.
+#[differentiate]
+fn over_rows(a: &Array2<f64>, x: &Array1<f64>) -> f64 {
+    let mut total = 0.0;
+    for i in 0..a.nrows() {
+        let r = a.row(i);
+        total += r.dot(x).tanh() + r.mapv(f64::sin).sum() * (i as f64);
+    }
+    total
+}
+
+/// A `while` loop updating an array until its sum passes a bound.
+#[differentiate]
+fn grow(x: &Array1<f64>) -> f64 {
+    let mut v = x.mapv(f64::exp);
+    let mut steps = 0;
+    while v.sum() < 10.0 && steps < 20 {
+        v = &v * 1.5 + 0.5;
+        steps += 1;
+    }
+    v.mapv(f64::ln).sum()
+}
+
+#[test]
+fn array_operations_in_loops_and_branches() {
+    check!(layers(w: m = matrix(4, 4, 0.1), b: v = vector(4, 0.2), x: v = vector(4, 0.3)));
+    // Both sides of both branches.
+    check!(array_branches(x: v = vector(3, 0.1), y: v = vector(3, 0.2)));
+    check!(array_branches(x: v = -vector(3, 0.1), y: v = vector(3, 0.2)));
+    check!(array_branches(x: v = vector(3, 2.0), y: v = vector(3, 0.2)));
+    check!(over_rows(a: m = matrix(5, 3, 0.4), x: v = vector(3, 0.5)));
+    check!(grow(x: v = vector(3, 0.6)));
+    check!(grow(x: v = vector(3, 0.6) * 0.01));
+}
+
+/// A matrix built from zeros row by row in a loop (`row_mut(i).assign`), its rows summed by
+/// iterating over them.
+#[differentiate]
+fn built_rows(a: &Array2<f64>, x: &Array1<f64>) -> f64 {
+    let (n, d) = a.dim();
+    let mut out = Array2::zeros((n, d));
+    for i in 0..n {
+        out.row_mut(i)
+            .assign(&(&a.row(i) * x[i % x.len()]).mapv(f64::sin));
+    }
+    let mut acc = Array1::zeros(d);
+    for row in out.rows() {
+        acc += &row;
+    }
+    let mut weighted = 0.0;
+    for (j, column) in a.columns().into_iter().enumerate() {
+        weighted += column.sum() * j as f64;
+    }
+    acc.mapv(f64::exp).sum() + weighted
+}
+
+/// Slices of vectors and matrices, columns, and lengths.
+#[differentiate]
+fn slices_and_columns(a: &Array2<f64>, x: &Array1<f64>) -> f64 {
+    let head = x.slice(s![..2]);
+    let tail = x.slice(s![1..]);
+    let mut total = head.dot(&head) * tail.mapv(f64::sin).sum();
+    for j in 0..a.ncols() {
+        total += a.column(j).mapv(f64::tanh).sum() * (j as f64 + 1.0);
+    }
+    let rows = a.slice(s![1..3, ..]);
+    let columns = a.slice(s![.., 1..]);
+    total
+        + (&rows * &rows).sum()
+        + columns.mapv(f64::cos).sum() * a.shape()[1] as f64
+        + x.slice(s![1..x.len() - 1]).sum() * a.len_of(Axis(0)) as f64
+}
+
+#[test]
+fn rows_columns_slices_and_new_arrays() {
+    check!(built_rows(a: m = matrix(4, 3, 0.1), x: v = vector(3, 0.2)));
+    check!(slices_and_columns(a: m = matrix(4, 3, 0.3), x: v = vector(5, 0.4)));
 }

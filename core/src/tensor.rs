@@ -347,6 +347,21 @@ pub mod backward {
             .expect("the variable's number of axes")
     }
 
+    /// The gradient of a slice along `axis` from `start` (`x.slice(s![start..end])`): an
+    /// array of `like`'s shape, zero but for `d` in the slice.
+    pub fn unslice<A: Real, D: Dimension>(
+        d: Array<A, D>,
+        like: &ArrayBase<impl Data, D>,
+        axis: usize,
+        start: usize,
+    ) -> Array<A, D> {
+        let mut out = Array::zeros(like.raw_dim());
+        let len = d.len_of(Axis(axis));
+        out.slice_axis_mut(Axis(axis), ndarray::Slice::from(start..start + len))
+            .assign(&d);
+        out
+    }
+
     /// A row of a matrix's gradient: `d_a.row_mut(i) += row`.
     pub fn add_row<A: Real, S: Data<Elem = A>>(
         target: &mut Array2<A>,

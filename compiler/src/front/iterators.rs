@@ -279,6 +279,9 @@ fn is_iterator_method(name: &str) -> bool {
             | "inspect"
             | "cycle"
             | "iter_mut"
+            | "rows"
+            | "columns"
+            | "outer_iter"
     )
 }
 
@@ -294,7 +297,15 @@ fn is_chain(expr: &Expr) -> bool {
             is_iterator_method(&name)
                 && (matches!(
                     name.as_str(),
-                    "iter" | "into_iter" | "windows" | "chunks" | "chunks_exact" | "iter_mut"
+                    "iter"
+                        | "into_iter"
+                        | "windows"
+                        | "chunks"
+                        | "chunks_exact"
+                        | "iter_mut"
+                        | "rows"
+                        | "columns"
+                        | "outer_iter"
                 ) || is_chain(&call.receiver))
         }
         _ => false,
@@ -836,6 +847,26 @@ impl Lowering<'_> {
                 &call.method,
                 "`iter_mut` is supported as a `for` loop's elements (`for x in xs.iter_mut() { *x *= 2.0; }`, with `enumerate()`); elsewhere assign by index (`xs[i] = …`)",
             )),
+            // A matrix's rows or columns (ndarray): `m.row(i)` for i in 0..m.nrows().
+            "rows" | "columns" | "outer_iter" => {
+                arity(0)?;
+                let mut base = unparen(&call.receiver).clone();
+                self.visit_expr_mut(&mut base);
+                let base = group(&base);
+                let pos = self.fresh("i");
+                let (count, part) = match name.as_str() {
+                    "columns" => (quote::format_ident!("ncols"), quote::format_ident!("column")),
+                    _ => (quote::format_ident!("nrows"), quote::format_ident!("row")),
+                };
+                Ok(vec![Seq {
+                    start: parse_quote!(0),
+                    end: parse_quote!(#base.#count()),
+                    elem: Elem::Value(parse_quote!(#base.#part(#pos))),
+                    pos,
+                    rev: false,
+                    stages: Vec::new(),
+                }])
+            }
             "windows" | "chunks" | "chunks_exact" => {
                 arity(1)?;
                 let mut base = unparen(&call.receiver).clone();

@@ -587,8 +587,12 @@ fn assigned_names(body: &Block, extra: Option<&Expr>) -> Vec<Ident> {
             let target = match expr {
                 Expr::Assign(assign) => Some(&*assign.left),
                 Expr::Binary(binary) if is_compound(&binary.op) => Some(&*binary.left),
-                // `v.push(x)` changes `v`.
+                // `v.push(x)` changes `v`, `m.row_mut(i).assign(&r)` changes `m`.
                 Expr::MethodCall(call) if call.method == "push" => Some(&*call.receiver),
+                Expr::MethodCall(call) if call.method == "assign" => match &*call.receiver {
+                    Expr::MethodCall(inner) if inner.method == "row_mut" => Some(&*inner.receiver),
+                    receiver => Some(receiver),
+                },
                 _ => None,
             };
             if let Some(mut target) = target {
@@ -1391,11 +1395,7 @@ impl Lower<'_> {
                     let operand = self.expr_as(&unary.expr, expect);
                     match self.graph.ty(operand) {
                         Ty::Float => self.graph.neg(operand),
-                        Ty::Tensor { elem, .. } if **elem == Ty::Float => {
-                            let negated = self.graph.neg(operand);
-                            self.check_array_result(negated, unary);
-                            negated
-                        }
+                        Ty::Tensor { elem, .. } if **elem == Ty::Float => self.graph.neg(operand),
                         Ty::Int(_) => {
                             let zero = self.graph.int(0);
                             self.graph.int_bin(IntOp::Sub, zero, operand)
@@ -2351,6 +2351,9 @@ impl Lower<'_> {
         if name == "push" {
             return self.push(call);
         }
+        if name == "assign" {
+            return self.array_assign(call);
+        }
         if let Some(node) = self.tensor_method(call) {
             return node;
         }
@@ -2403,6 +2406,9 @@ impl Lower<'_> {
             return self.error(&call.func, "only calls of functions by name are supported");
         };
         let path = &func.path;
+        if let Some(node) = self.tensor_constructor(path, &args) {
+            return node;
+        }
         let segments: Vec<String> = path.segments.iter().map(|s| s.ident.to_string()).collect();
         if let Some(generic) = path.segments.iter().find(|s| !s.arguments.is_none()) {
             self.errors
@@ -2688,9 +2694,7 @@ impl Lower<'_> {
                 (Arg::Int, arg) => self.integer(arg),
             })
             .collect();
-        let node = self.graph.prim(prim, &nodes);
-        self.check_array_result(node, at);
-        node
+        self.graph.prim(prim, &nodes)
     }
 
     /// Lowers arguments only to report the errors inside them too.

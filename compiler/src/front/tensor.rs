@@ -6,11 +6,10 @@
 //! follows through each operation (a matrix times a vector is a vector). Its shape is known
 //! at run time only.
 
-use quote::ToTokens;
 use syn::{BinOp, Expr, ExprMethodCall, Type};
 
 use super::{describe, float_type, is_integer_type, tokens, Expect, Lower};
-use crate::ir::{FloatType, NodeId, RegionId, Ty};
+use crate::ir::{FloatType, NodeId, Op, Ty};
 use crate::ops::tensor::{self, TensorOp};
 use crate::ops::{self, Prim};
 
@@ -131,7 +130,7 @@ pub fn tensor_type(ty: &Type, float: FloatType, generic: Option<&syn::Ident>) ->
     )))
 }
 
-const ARRAY_METHODS: &str = "`dot`, `t`, `sum`, `mean().unwrap()`, `sum_axis`, `insert_axis`, `row`, `mapv`, `len`, `view`, `to_owned` and `clone`";
+const ARRAY_METHODS: &str = "`dot`, `t`, `sum`, `mean().unwrap()`, `sum_axis`, `insert_axis`, `row`, `column`, `mapv`, `len`, `nrows`, `ncols`, `len_of`, `shape`, `view`, `to_owned` and `clone`";
 
 fn is_float_tensor(ty: &Ty) -> bool {
     matches!(ty, Ty::Tensor { elem, .. } if **elem == Ty::Float)
@@ -156,18 +155,6 @@ fn axis(expr: &Expr) -> Option<u8> {
 }
 
 impl Lower<'_> {
-    /// Whether array operations may be here: at the function's top level only.
-    fn array_operation_here(&mut self, at: &dyn ToTokens) -> bool {
-        if self.graph.current != RegionId::TOP {
-            self.errors.push(syn::Error::new_spanned(
-                at.to_token_stream(),
-                "operations on whole arrays are supported outside `if`, `match` and loops only: compute them before",
-            ));
-            return false;
-        }
-        true
-    }
-
     /// `&x`: the value itself (arrays and labels are passed by reference).
     pub(super) fn reference(&mut self, reference: &syn::ExprReference, expect: Expect) -> Option<NodeId> {
         if reference.mutability.is_some() {
@@ -226,9 +213,6 @@ impl Lower<'_> {
                 ),
             );
         }
-        if !self.array_operation_here(op) {
-            return lhs;
-        }
         self.graph.prim(prim, &[lhs, rhs])
     }
 
@@ -266,7 +250,21 @@ impl Lower<'_> {
         let name = call.method.to_string();
         let op = tensor::method(&name);
         let identity = matches!(name.as_str(), "view" | "to_owned" | "clone");
-        let known = op.is_some() || identity || matches!(name.as_str(), "row" | "mapv" | "unwrap" | "expect");
+        let known = op.is_some()
+            || identity
+            || matches!(
+                name.as_str(),
+                "row"
+                    | "column"
+                    | "slice"
+                    | "mapv"
+                    | "unwrap"
+                    | "expect"
+                    | "nrows"
+                    | "ncols"
+                    | "len_of"
+                    | "shape"
+            );
         if !known {
             // An unknown method of an array variable: say what arrays have.
             let receiver = super::path_ident(&call.receiver)
@@ -314,9 +312,6 @@ impl Lower<'_> {
         if identity {
             return Some(receiver);
         }
-        if !self.array_operation_here(&call.method) {
-            return Some(receiver);
-        }
         let rank = ty.rank();
         let args: Vec<&Expr> = call.args.iter().collect();
         let arity = |this: &mut Self, n: usize| {
@@ -342,6 +337,65 @@ impl Lower<'_> {
                 }
                 let i = self.integer(args[0]);
                 self.graph.index(receiver, &[i])
+            }
+            ("column", _) => {
+                if !arity(self, 1) {
+                    return Some(receiver);
+                }
+                if rank != 2 {
+                    return Some(self.error(&call.method, "`column` is a method of matrices (`Array2`)"));
+                }
+                let j = self.integer(args[0]);
+                let transposed = self.graph.tensor(TensorOp::T, &[receiver]);
+                self.graph.index(transposed, &[j])
+            }
+            // Lengths: `a.shape()[k]`, `a.nrows()`, `a.ncols()`, `a.len_of(Axis(k))`, from
+            // the array's shape (which is what the backward pass keeps of it, if anything).
+            ("shape" | "nrows" | "ncols" | "len_of", _) => {
+                let axis_count = if name == "len_of" { 1 } else { 0 };
+                if !arity(self, axis_count) {
+                    return Some(receiver);
+                }
+                let k = match name.as_str() {
+                    "nrows" | "shape" => 0,
+                    "ncols" => 1,
+                    _ => match axis(args[0]) {
+                        Some(k) if k < rank => k,
+                        _ => {
+                            return Some(self.error(
+                                args[0],
+                                format!(
+                                    "`len_of` takes an axis of this array: `Axis(0)` … `Axis({})`",
+                                    rank - 1
+                                ),
+                            ))
+                        }
+                    },
+                };
+                if k >= rank {
+                    return Some(self.error(
+                        &call.method,
+                        format!("`{name}` is a method of matrices (`Array2`): this is a vector, use `len()`"),
+                    ));
+                }
+                let shape = self.graph.tensor(TensorOp::ShapeOf, &[receiver]);
+                if name == "shape" {
+                    return Some(shape);
+                }
+                let k = self.graph.add(
+                    Op::Int {
+                        named: None,
+                        offset: i64::from(k),
+                    },
+                    Vec::new(),
+                );
+                self.graph.index(shape, &[k])
+            }
+            ("slice", _) => {
+                if !arity(self, 1) {
+                    return Some(receiver);
+                }
+                self.slice(receiver, rank, args[0])
             }
             ("mapv", _) => {
                 if !arity(self, 1) {
@@ -396,6 +450,153 @@ impl Lower<'_> {
         })
     }
 
+    /// `x.slice(s![a..b])`, `m.slice(s![a.., ..])`, `m.slice(s![.., ..b])`: one axis
+    /// sliced by a range, every other taken whole.
+    fn slice(&mut self, array: NodeId, rank: u8, info: &Expr) -> NodeId {
+        let usage = if rank == 1 {
+            "slice a vector with `s![a..b]` (either end may be left out)"
+        } else {
+            "slice a matrix along one axis: `s![a..b, ..]` (rows) or `s![.., a..b]` (columns), either end may be left out"
+        };
+        let ranges = match info {
+            Expr::Macro(mac) if mac.mac.path.segments.last().is_some_and(|s| s.ident == "s") => mac
+                .mac
+                .parse_body_with(syn::punctuated::Punctuated::<Expr, syn::Token![,]>::parse_terminated)
+                .ok(),
+            _ => None,
+        };
+        let Some(ranges) = ranges.filter(|r| r.len() == rank as usize) else {
+            self.errors.at(info, usage);
+            return array;
+        };
+        let mut sliced = None;
+        for (k, range) in ranges.iter().enumerate() {
+            let Expr::Range(range) = range else {
+                self.errors.at(range, usage);
+                return array;
+            };
+            if range.start.is_none() && range.end.is_none() {
+                continue;
+            }
+            if sliced.is_some() || matches!(range.limits, syn::RangeLimits::Closed(_)) {
+                self.errors.at(range, usage);
+                return array;
+            }
+            sliced = Some((k as u8, range));
+        }
+        let Some((axis, range)) = sliced else {
+            return array; // `s![..]`: the whole array
+        };
+        let start = match &range.start {
+            Some(start) => self.integer(start),
+            None => self.graph.add(
+                Op::Int {
+                    named: None,
+                    offset: 0,
+                },
+                Vec::new(),
+            ),
+        };
+        let mut args = vec![array, start];
+        if let Some(end) = &range.end {
+            args.push(self.integer(end));
+        }
+        self.graph.tensor(TensorOp::Slice(axis), &args)
+    }
+
+    /// `Array1::zeros(n)`, `Array2::zeros((n, m))`, `Array2::<f64>::zeros((n, m))`, if
+    /// `path` names one.
+    pub(super) fn tensor_constructor(&mut self, path: &syn::Path, args: &[&Expr]) -> Option<NodeId> {
+        let segments: Vec<&syn::PathSegment> = path.segments.iter().collect();
+        let [.., ty, constructor] = segments.as_slice() else {
+            return None;
+        };
+        let (written_rank, _) = array_name(&ty.ident.to_string())?;
+        let op = tensor::constructor(&constructor.ident.to_string())?;
+        let lengths: Vec<&Expr> = match args {
+            [Expr::Tuple(tuple)] => tuple.elems.iter().collect(),
+            [Expr::Paren(single)] => vec![&*single.expr],
+            [single] => vec![*single],
+            _ => {
+                self.args_for_diagnostics(args);
+                return Some(self.error(
+                    path,
+                    "`zeros` takes the array's shape: `Array1::zeros(n)`, `Array2::zeros((n, m))`",
+                ));
+            }
+        };
+        if written_rank != 0 && lengths.len() != written_rank as usize || lengths.len() > 2 {
+            return Some(self.error(
+                args[0],
+                format!(
+                    "the shape of an `{}` is {}",
+                    ty.ident,
+                    if written_rank == 1 {
+                        "one length: `zeros(n)`"
+                    } else {
+                        "two lengths: `zeros((n, m))`"
+                    }
+                ),
+            ));
+        }
+        let lengths: Vec<NodeId> = lengths.into_iter().map(|n| self.integer(n)).collect();
+        Some(self.graph.tensor(op, &lengths))
+    }
+
+    /// `m.row_mut(i).assign(&v)` (a row replaced) and `a.assign(&b)` (the whole array): the
+    /// variable's new value.
+    pub(super) fn array_assign(&mut self, call: &ExprMethodCall) -> NodeId {
+        let (target, row) = match &*call.receiver {
+            Expr::MethodCall(inner) if inner.method == "row_mut" && inner.args.len() == 1 => {
+                (&*inner.receiver, Some(&inner.args[0]))
+            }
+            target => (target, None),
+        };
+        const USAGE: &str = "`assign` replaces an array variable's elements (`a.assign(&b)`) or a matrix's row (`m.row_mut(i).assign(&v)`)";
+        let Some(ident) = super::path_ident(target).cloned() else {
+            self.args_for_diagnostics(&call.args.iter().collect::<Vec<_>>());
+            return self.error(&call.receiver, USAGE);
+        };
+        let Some(binding) = self.lookup(&ident).cloned() else {
+            return self.error(target, format_args!("there is no variable `{ident}`"));
+        };
+        let rank = self.graph.ty(binding.node).rank();
+        if !is_float_tensor(self.graph.ty(binding.node))
+            || call.args.len() != 1
+            || (row.is_some() && rank != 2)
+        {
+            self.args_for_diagnostics(&call.args.iter().collect::<Vec<_>>());
+            return self.error(call, USAGE);
+        }
+        if !binding.mutable {
+            return self.error(
+                target,
+                format_args!("`{ident}` is not mutable: declare it with `let mut {ident}`"),
+            );
+        }
+        let value = self.expr_as(&call.args[0], Expect::Any);
+        let want = if row.is_some() { 1 } else { rank };
+        if !is_float_tensor(self.graph.ty(value)) || self.graph.ty(value).rank() != want {
+            let found = describe(self.graph.ty(value));
+            return self.error(
+                &call.args[0],
+                format!("`assign` takes an array of {want} axis{} here (a float fills an array: write `Array::from_elem`), not {found}", if want == 1 { "" } else { "es" }),
+            );
+        }
+        let updated = match row {
+            Some(i) => {
+                let i = self.integer(i);
+                self.graph.add(Op::Update, vec![binding.node, value, i])
+            }
+            None => value,
+        };
+        self.graph.name(updated, &ident);
+        if let Some(binding) = self.lookup_mut(&ident) {
+            binding.node = updated;
+        }
+        self.placeholder()
+    }
+
     /// `z.mapv(f64::tanh)`, `z.mapv(chainrule::sigmoid)`, `z.mapv(|v| v.max(0.0))`: the
     /// function applied element by element, which is the function applied to the array.
     fn mapv(&mut self, array: NodeId, function: &Expr) -> NodeId {
@@ -414,6 +615,14 @@ impl Lower<'_> {
                 }
             }
             Expr::Closure(closure) if closure.inputs.len() == 1 => {
+                if let Some(branch) = first_branch(&closure.body) {
+                    // The array stands in for the result: nothing follows from it.
+                    self.errors.at(
+                        branch,
+                        "a branch per element in `mapv` is not supported: write it with `max`/`min` (`|v| v.max(0.0)`) or an activation (`relu(&z)`), or branch in a loop over the elements (`for i in 0..z.len() { if z[i] > 0.0 { … } }`)",
+                    );
+                    return array;
+                }
                 let pat = match &closure.inputs[0] {
                     syn::Pat::Type(typed) => &*typed.pat,
                     pat => pat,
@@ -479,9 +688,6 @@ impl Lower<'_> {
             }
             nodes.push(node);
         }
-        if !self.array_operation_here(at) {
-            return Some(self.placeholder());
-        }
         Some(self.graph.tensor(op, &nodes))
     }
 
@@ -495,16 +701,26 @@ impl Lower<'_> {
         if !(rhs_ty == Ty::Float || is_float_tensor(&rhs_ty)) {
             return None;
         }
-        if !self.array_operation_here(op) {
-            return Some(old);
-        }
         Some(self.graph.prim(prim, &[old, rhs]))
     }
+}
 
-    /// A new node of array type inside a branch or loop is an error.
-    pub(super) fn check_array_result(&mut self, node: NodeId, at: &dyn ToTokens) {
-        if self.graph.ty(node).is_tensor() && self.graph.current != RegionId::TOP {
-            self.array_operation_here(at);
+/// The first `if` or `match` in an expression, if any.
+fn first_branch(expr: &Expr) -> Option<proc_macro2::TokenStream> {
+    struct Find(Option<proc_macro2::TokenStream>);
+    impl<'ast> syn::visit::Visit<'ast> for Find {
+        fn visit_expr(&mut self, expr: &'ast Expr) {
+            if self.0.is_some() {
+                return;
+            }
+            match expr {
+                Expr::If(branch) => self.0 = Some(quote::ToTokens::to_token_stream(&branch.if_token)),
+                Expr::Match(branch) => self.0 = Some(quote::ToTokens::to_token_stream(&branch.match_token)),
+                _ => syn::visit::visit_expr(self, expr),
+            }
         }
     }
+    let mut find = Find(None);
+    syn::visit::Visit::visit_expr(&mut find, expr);
+    find.0
 }

@@ -3,6 +3,7 @@
 //!
 //! ```text
 //! let (s, c) = x.sin_cos();          →  let s = x.sin(); let c = x.cos();
+//! let (n, d) = m.dim();             →  let n = m.nrows(); let d = m.ncols();
 //! let (a, mut b) = (x * 2.0, y);     →  let a = x * 2.0; let mut b = y;
 //! (a, b) = (b, a + b);               →  let next_a = b; let next_b = a + b; a = next_a; b = next_b;
 //! ```
@@ -116,18 +117,28 @@ impl Tuples {
                 }
                 Some(Part::Tuple(parts))
             }
-            Expr::MethodCall(call) if call.method == "sin_cos" && call.args.is_empty() => {
+            // `let (s, c) = x.sin_cos();`, and a matrix's `let (n, d) = x.dim();`.
+            Expr::MethodCall(call)
+                if matches!(call.method.to_string().as_str(), "sin_cos" | "dim") && call.args.is_empty() =>
+            {
                 let receiver = match &*call.receiver {
                     receiver @ Expr::Path(_) => receiver.clone(),
                     receiver => {
-                        let angle = self.names.fresh("angle");
+                        let angle = self
+                            .names
+                            .fresh(if call.method == "dim" { "matrix" } else { "angle" });
                         stmts.push(parse_quote!(let #angle = #receiver;));
                         parse_quote!(#angle)
                     }
                 };
+                let (first, second) = if call.method == "dim" {
+                    ("nrows", "ncols")
+                } else {
+                    ("sin", "cos")
+                };
                 let (sin, cos) = (
-                    syn::Ident::new("sin", call.method.span()),
-                    syn::Ident::new("cos", call.method.span()),
+                    syn::Ident::new(first, call.method.span()),
+                    syn::Ident::new(second, call.method.span()),
                 );
                 Some(Part::Tuple(vec![
                     Part::Value(parse_quote!(#receiver.#sin())),

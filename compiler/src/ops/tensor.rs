@@ -47,7 +47,15 @@ pub enum TensorOp {
     CrossEntropy,
     /// `chainrule::svm_loss(&scores, &labels)`
     SvmLoss,
+    /// `Array1::zeros(n)`, `Array2::zeros((n, m))`: args, the lengths (integers).
+    Zeros,
+    /// `x.slice(s![a..b])` (axis 0), `m.slice(s![.., a..b])` (axis 1): args [x, start] or
+    /// [x, start, end]; a view.
+    Slice(u8),
     // Backward-only operations: the VJPs' building blocks.
+    /// args [d, like, start]: an array of `like`'s shape, zero but for `d` from `start` on
+    /// along the axis (the gradient of a slice).
+    Unslice(u8),
     /// args [value, like]: `like`'s shape, filled with the float `value`.
     Fill,
     /// args [a, b]: the outer product a bᵀ of two vectors.
@@ -80,6 +88,8 @@ pub enum TensorSyntax {
     Method,
     /// `chainrule::softmax(&z)`
     Function,
+    /// `Array1::zeros(n)`: a new array.
+    Constructor,
     /// Only in backward passes.
     Backward,
 }
@@ -113,6 +123,10 @@ pub enum Code {
     Fill,
     /// `a.len() as f64`.
     Count,
+    /// `Array::<f64, _>::zeros((n, m))` of the arguments (the lengths).
+    Zeros,
+    /// `x.slice(s![start..end])` on the operation's axis.
+    Slice,
 }
 
 /// An operand in [`Code`].
@@ -166,6 +180,9 @@ impl TensorOp {
         TensorOp::LogSoftmax,
         TensorOp::CrossEntropy,
         TensorOp::SvmLoss,
+        TensorOp::Zeros,
+        TensorOp::Slice(0),
+        TensorOp::Unslice(0),
         TensorOp::Fill,
         TensorOp::Outer,
         TensorOp::SpreadAxis(0),
@@ -467,6 +484,42 @@ impl TensorOp {
                 },
                 shape: false,
             },
+            // A new array: nothing flows into its lengths.
+            Zeros => &TensorRule {
+                name: "zeros",
+                noun: "zeros",
+                syntax: TensorSyntax::Constructor,
+                arity: 1,
+                result: |ranks| ranks.len() as u8,
+                vjp: &[],
+                code: Code::Zeros,
+                shape: false,
+            },
+            // y = x[start..end] along an axis: dx is zero but for dy in the slice.
+            Slice(_) => &TensorRule {
+                name: "slice",
+                noun: "part",
+                syntax: TensorSyntax::Method,
+                arity: 2,
+                result: same_as_first,
+                vjp: &[(None, &[Arr(Unslice(0), &[Up, X(0), X(1)]), NoGrad])],
+                code: Code::Slice,
+                shape: false,
+            },
+            Unslice(_) => &TensorRule {
+                name: "unslice",
+                noun: "d",
+                syntax: TensorSyntax::Backward,
+                arity: 3,
+                result: same_as_first,
+                vjp: &[],
+                code: Code::Call {
+                    path: Runtime::Private("unslice"),
+                    args: &[Operand::Owned(0), Ref(1), Operand::AxisNumber, Operand::Expr(2)],
+                    rank: false,
+                },
+                shape: false,
+            },
             ShapeOf => &TensorRule {
                 name: "shape_of",
                 noun: "_shape",
@@ -492,7 +545,11 @@ impl TensorOp {
     /// The axis it takes, if it takes one.
     pub fn axis(self) -> Option<u8> {
         match self {
-            TensorOp::SumAxis(k) | TensorOp::InsertAxis(k) | TensorOp::SpreadAxis(k) => Some(k),
+            TensorOp::SumAxis(k)
+            | TensorOp::InsertAxis(k)
+            | TensorOp::SpreadAxis(k)
+            | TensorOp::Slice(k)
+            | TensorOp::Unslice(k) => Some(k),
             _ => None,
         }
     }
@@ -503,6 +560,8 @@ impl TensorOp {
             TensorOp::SumAxis(_) => TensorOp::SumAxis(k),
             TensorOp::InsertAxis(_) => TensorOp::InsertAxis(k),
             TensorOp::SpreadAxis(_) => TensorOp::SpreadAxis(k),
+            TensorOp::Slice(_) => TensorOp::Slice(k),
+            TensorOp::Unslice(_) => TensorOp::Unslice(k),
             other => other,
         }
     }
@@ -538,6 +597,11 @@ pub fn method(name: &str) -> Option<TensorOp> {
 /// The array function of chainrule a name names (`softmax`, `cross_entropy`, …).
 pub fn function(name: &str) -> Option<TensorOp> {
     named(TensorSyntax::Function, name)
+}
+
+/// The constructor of arrays a name names (`Array2::zeros`).
+pub fn constructor(name: &str) -> Option<TensorOp> {
+    named(TensorSyntax::Constructor, name)
 }
 
 fn named(syntax: TensorSyntax, name: &str) -> Option<TensorOp> {

@@ -1825,7 +1825,7 @@ impl<'f> Plan<'f> {
                 }
             };
             declarations.extend(quote!(let mut #ident = #init;));
-            let value = self.expr(saved).tokens;
+            let value = self.moved(saved).tokens;
             saves.extend(if push {
                 quote!(#ident.push(#value);)
             } else {
@@ -1950,7 +1950,7 @@ impl<'f> Plan<'f> {
         let g = self.g;
         let inlined = self.names[id.index()].is_none() && self.closure_param(id).is_none();
         match g.op(id) {
-            Op::Index if inlined && !g.ty(id).is_tensor() => {
+            Op::Index if inlined && !g.ty(g.args(id)[0]).is_tensor() => {
                 let args = g.args(id);
                 let array = self.place(args[0]).at(POSTFIX);
                 let indices = args[1..].iter().map(|&i| self.expr(i).tokens);
@@ -1995,11 +1995,15 @@ impl<'f> Plan<'f> {
                 let ident = self.ident(id);
                 Printed::new(quote!(#ident.to_vec()), POSTFIX)
             }
+            Op::Param(_) if g.ty(id).is_tensor() => {
+                let ident = self.ident(id);
+                Printed::new(quote!(#ident.to_owned()), POSTFIX)
+            }
             Op::Param(k) if g.params[*k].passing.is_reference() => {
                 let ident = self.ident(id);
                 Printed::new(quote!(*#ident), UNARY)
             }
-            _ => self.expr(id),
+            _ => self.moved(id),
         }
     }
 
@@ -2116,7 +2120,7 @@ impl<'f> Plan<'f> {
             }
             // A row of run-time length (`data[i]` of `&[Vec<f64>]`) is cloned: it cannot be
             // moved out of its array.
-            Op::Index if !is_copy(g.ty(id)) && !g.ty(id).is_tensor() => {
+            Op::Index if !is_copy(g.ty(id)) && !g.ty(args[0]).is_tensor() => {
                 let array = self.place(args[0]).at(POSTFIX);
                 let indices = args[1..].iter().map(|&i| self.expr(i).tokens);
                 Printed::new(

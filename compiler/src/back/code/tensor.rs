@@ -154,6 +154,31 @@ impl Plan<'_> {
                     POSTFIX,
                 )
             }
+            Code::Zeros => {
+                let float = self.float();
+                let lengths: Vec<TokenStream> = args.iter().map(|&a| self.expr(a).tokens).collect();
+                let shape = match lengths.as_slice() {
+                    [n] => n.clone(),
+                    lengths => quote!((#(#lengths),*)),
+                };
+                Printed::new(quote!(#ndarray::Array::<#float, _>::zeros(#shape)), POSTFIX)
+            }
+            Code::Slice => {
+                let a = self.receiver(args[0]);
+                let start = self.expr(args[1]).at(CAST);
+                let range = match args.get(2) {
+                    Some(&end) => {
+                        let end = self.expr(end).at(CAST);
+                        quote!(#start..#end)
+                    }
+                    None => quote!(#start..),
+                };
+                let all = (0..g.ty(args[0]).rank()).map(|k| match k == axis {
+                    true => range.clone(),
+                    false => quote!(..),
+                });
+                self.owned_if_named(id, quote!(#a.slice(#ndarray::s![#(#all),*])))
+            }
             Code::Count => {
                 let a = self.receiver(args[0]);
                 let float = self.float();
