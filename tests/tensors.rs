@@ -6,7 +6,7 @@
 #![cfg(feature = "ndarray")]
 #![allow(clippy::needless_range_loop)]
 
-use chainrule::ndarray::{array, s, Array1, Array2, ArrayD, ArrayView2, Axis, IxDyn};
+use chainrule::ndarray::{array, s, Array1, Array2, ArrayD, ArrayView1, ArrayView2, Axis, IxDyn};
 use chainrule::{differentiate, elu, leaky_relu, maxout, relu, sigmoid, tanh};
 
 /// Central differences of `f` over every element of every parameter, against `analytic`.
@@ -651,4 +651,134 @@ fn slices_and_columns(a: &Array2<f64>, x: &Array1<f64>) -> f64 {
 fn rows_columns_slices_and_new_arrays() {
     check!(built_rows(a: m = matrix(4, 3, 0.1), x: v = vector(3, 0.2)));
     check!(slices_and_columns(a: m = matrix(4, 3, 0.3), x: v = vector(5, 0.4)));
+}
+
+/// A `#[differentiate]` function over arrays called from another, with parameters, views,
+/// rows and computed arrays as arguments.
+#[differentiate]
+fn tanh_layer(w: &Array2<f64>, b: &Array1<f64>, x: &Array1<f64>) -> f64 {
+    (&w.dot(x) + b).mapv(f64::tanh).sum()
+}
+
+#[differentiate]
+fn calls_with_arrays(w: &Array2<f64>, b: &Array1<f64>, x: &Array1<f64>) -> f64 {
+    let mut total = tanh_layer(w, b, x);
+    let squashed = x.mapv(f64::sin);
+    total += 2.0 * tanh_layer(w, b, &squashed);
+    for i in 0..w.nrows() {
+        total += tanh_layer(w, b, &(&w.row(i) * x[i])) * 0.5;
+    }
+    total
+}
+
+#[test]
+fn calls_between_functions_over_arrays() {
+    check!(calls_with_arrays(w: m = matrix(3, 3, 0.1), b: v = vector(3, 0.2), x: v = vector(3, 0.3)));
+}
+
+/// Rows passed as views, arrays passed by value, a call in a branch, calls in a module.
+#[differentiate]
+fn row_energy(r: ArrayView1<f64>, scale: f64) -> f64 {
+    r.mapv(|v| v * v).sum() * scale
+}
+
+#[differentiate]
+fn owned_sum(v: Array1<f64>) -> f64 {
+    v.mapv(f64::exp).sum()
+}
+
+#[differentiate]
+fn views_and_values(a: &Array2<f64>, x: &Array1<f64>) -> f64 {
+    let mut total = 0.0;
+    for (i, r) in a.rows().into_iter().enumerate() {
+        if x[i % x.len()] > 0.0 {
+            total += row_energy(r, x[0]);
+        } else {
+            total += owned_sum(r.to_owned());
+        }
+    }
+    total + owned_sum(x * 2.0)
+}
+
+#[differentiate]
+mod array_helpers {
+    use chainrule::ndarray::{Array1, Array2};
+
+    fn norm_squared(v: &Array1<f64>) -> f64 {
+        v.dot(v)
+    }
+
+    pub fn residuals(a: &Array2<f64>, x: &Array1<f64>, y: &Array1<f64>) -> f64 {
+        let r = a.dot(x) - y;
+        0.5 * norm_squared(&r)
+    }
+}
+
+#[test]
+fn calls_with_views_values_and_modules() {
+    check!(views_and_values(a: m = matrix(4, 3, 0.1), x: v = vector(3, 0.2)));
+    check!(views_and_values(a: m = matrix(4, 3, 0.1), x: v = -vector(3, 0.2)));
+    use array_helpers::residuals;
+    check!(residuals(a: m = matrix(4, 3, 0.5), x: v = vector(3, 0.6), y: v = vector(4, 0.7)));
+}
+
+/// `layers` and `built_rows` in f32: the same gradients as in f64, to f32's precision.
+#[differentiate]
+fn layers_f32(w: &Array2<f32>, b: &Array1<f32>, x: &Array1<f32>) -> f32 {
+    let mut h = x.clone();
+    for _ in 0..3 {
+        h = (&w.dot(&h) + b).mapv(f32::tanh);
+    }
+    h.sum()
+}
+
+#[differentiate]
+fn built_rows_f32(a: &Array2<f32>, x: &Array1<f32>) -> f32 {
+    let (n, d) = a.dim();
+    let mut out = Array2::zeros((n, d));
+    for i in 0..n {
+        out.row_mut(i)
+            .assign(&(&a.row(i) * x[i % x.len()]).mapv(f32::sin));
+    }
+    let mut acc = Array1::zeros(d);
+    for row in out.rows() {
+        acc += &row;
+    }
+    let mut weighted = 0.0;
+    for (j, column) in a.columns().into_iter().enumerate() {
+        weighted += column.sum() * j as f32;
+    }
+    acc.mapv(f32::exp).sum() + weighted
+}
+
+#[test]
+fn array_operations_anywhere_in_f32() {
+    fn close<D: chainrule::ndarray::Dimension>(
+        a: &chainrule::ndarray::Array<f32, D>,
+        b: &chainrule::ndarray::Array<f64, D>,
+    ) {
+        for (&a, &b) in a.iter().zip(b) {
+            assert!(
+                (f64::from(a) - b).abs() <= 1e-4 * 1f64.max(b.abs()),
+                "{a} against {b}"
+            );
+        }
+    }
+    let (w, b, x) = (matrix(4, 4, 0.1), vector(4, 0.2), vector(4, 0.3));
+    let (v32, g32) = layers_f32::grad(
+        &w.mapv(|v| v as f32),
+        &b.mapv(|v| v as f32),
+        &x.mapv(|v| v as f32),
+    );
+    let (v64, g64) = layers::grad(&w, &b, &x);
+    assert!((f64::from(v32) - v64).abs() < 1e-4);
+    close(&g32.w, &g64.w);
+    close(&g32.b, &g64.b);
+    close(&g32.x, &g64.x);
+    let (a, x) = (matrix(4, 3, 0.1), vector(3, 0.2));
+    let (v32, g32) = built_rows_f32::grad(&a.mapv(|v| v as f32), &x.mapv(|v| v as f32));
+    let (v64, g64) = built_rows::grad(&a, &x);
+    assert!((f64::from(v32) - v64).abs() < 1e-3 * v64.abs());
+    close(&g32.a, &g64.a);
+    close(&g32.x, &g64.x);
 }

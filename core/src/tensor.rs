@@ -6,7 +6,7 @@
 //! row per example (the batch is axis 0). The losses over a batch are means over its rows,
 //! as in the lecture's softmax and SVM classifiers.
 
-use ndarray::{Array, Array2, ArrayBase, Axis, Data, Dimension, Ix1, Zip};
+use ndarray::{Array, Array2, ArrayBase, ArrayView, Axis, Data, Dimension, Ix1, Zip};
 
 use crate::activation::Elementwise;
 use crate::Real;
@@ -360,6 +360,37 @@ pub mod backward {
         out.slice_axis_mut(Axis(axis), ndarray::Slice::from(start..start + len))
             .assign(&d);
         out
+    }
+
+    /// An array argument of a call between `#[differentiate]` functions, as the callee's
+    /// parameter takes it: a view of it, or an owned copy (generated code passes a view or
+    /// a reference to an array, whichever it has).
+    pub trait PassAs<T> {
+        fn pass_as(self) -> T;
+    }
+
+    impl<'a, A, D: Dimension> PassAs<ArrayView<'a, A, D>> for ArrayView<'a, A, D> {
+        fn pass_as(self) -> ArrayView<'a, A, D> {
+            self
+        }
+    }
+
+    impl<'a, A, D: Dimension> PassAs<ArrayView<'a, A, D>> for &'a Array<A, D> {
+        fn pass_as(self) -> ArrayView<'a, A, D> {
+            self.view()
+        }
+    }
+
+    impl<A: Clone, D: Dimension> PassAs<Array<A, D>> for ArrayView<'_, A, D> {
+        fn pass_as(self) -> Array<A, D> {
+            self.to_owned()
+        }
+    }
+
+    impl<A: Clone, D: Dimension> PassAs<Array<A, D>> for &Array<A, D> {
+        fn pass_as(self) -> Array<A, D> {
+            self.clone()
+        }
     }
 
     /// A row of a matrix's gradient: `d_a.row_mut(i) += row`.

@@ -1656,10 +1656,21 @@ impl<'f> Plan<'f> {
         let path = self.path(callee);
         let args = self.g.args(node).iter().enumerate().map(|(k, &a)| {
             if k < 64 && by_ref & (1 << k) != 0 {
-                let value = self.place(a).tokens;
+                let value = self.place(a).at(UNARY);
                 quote!(&#value)
             } else if k < 64 && deref & (1 << k) != 0 {
                 self.owned(a).tokens
+            } else if self.g.ty(a).is_tensor() && !self.is_reference(node, a) {
+                // An array by value, where the callee takes an array or a view: either,
+                // whichever this one is (`PassAs` picks by the parameter's type).
+                let value = match self.is_view(a) {
+                    true => self.expr(a).tokens,
+                    false => {
+                        let value = self.expr(a).at(UNARY);
+                        quote!(&#value)
+                    }
+                };
+                quote!(::chainrule::__private::tensor::PassAs::pass_as(#value))
             } else {
                 self.expr(a).tokens
             }

@@ -80,6 +80,19 @@ impl Plan<'_> {
         g.ty(id).is_tensor() && self.names[id.index()].is_none() && !view && self.closure_param(id).is_none()
     }
 
+    /// Whether the code for `id` is an ndarray view: a view parameter, or a row, transpose
+    /// or slice written where it is read (named, it is made owned).
+    pub(super) fn is_view(&self, id: NodeId) -> bool {
+        let g = self.g;
+        match g.op(id) {
+            Op::Param(k) => g.params[*k].passing == crate::ir::Passing::View,
+            Op::Index | Op::Tensor(TensorOp::T | TensorOp::InsertAxis(_) | TensorOp::Slice(_)) => {
+                g.ty(id).is_tensor() && self.names[id.index()].is_none() && self.closure_param(id).is_none()
+            }
+            _ => false,
+        }
+    }
+
     fn is_unnamed_select(&self, id: NodeId) -> bool {
         let g = self.g;
         matches!(g.op(id), Op::Select(_)) && g.ty(id).is_tensor() && self.names[id.index()].is_none()
