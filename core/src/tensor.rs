@@ -393,6 +393,26 @@ pub mod backward {
         }
     }
 
+    /// A view passed by reference to a call between `#[differentiate]` functions, as the
+    /// callee's parameter takes it: the view itself (`&ArrayView1`), or an owned copy kept
+    /// in `slot`, a temporary of the calling statement (`&Array1`: the user wrote
+    /// `g(&w.row(i).to_owned())`, which the compiler reads as the row itself).
+    pub trait RefAs<'a, T: 'a> {
+        fn ref_as(self, slot: &'a core::cell::OnceCell<T>) -> &'a T;
+    }
+
+    impl<'a, 'v: 'a, A, D: Dimension> RefAs<'a, ArrayView<'v, A, D>> for &'a ArrayView<'v, A, D> {
+        fn ref_as(self, _: &'a core::cell::OnceCell<ArrayView<'v, A, D>>) -> &'a ArrayView<'v, A, D> {
+            self
+        }
+    }
+
+    impl<'a, A: Clone + 'a, D: Dimension + 'a> RefAs<'a, Array<A, D>> for &'a ArrayView<'_, A, D> {
+        fn ref_as(self, slot: &'a core::cell::OnceCell<Array<A, D>>) -> &'a Array<A, D> {
+            slot.get_or_init(|| self.to_owned())
+        }
+    }
+
     /// A row of a matrix's gradient: `d_a.row_mut(i) += row`.
     pub fn add_row<A: Real, S: Data<Elem = A>>(
         target: &mut Array2<A>,

@@ -38,6 +38,10 @@ pub struct Case {
     /// `f::grad` there: its value, and the gradient flattened the same way (zeros for the
     /// parameters it is not taken for).
     pub call_grad: fn(&[f64]) -> (f64, Vec<f64>),
+    /// An independent implementation of the same function at the same flat list, where the
+    /// program has one (the array programs: plain loops over `Vec`s, see [`plain`]); `f`
+    /// must agree with it to 1e-10 relative (the order of additions differs).
+    pub reference: Option<fn(&[f64]) -> f64>,
     /// Per float, whether the gradient is taken for it (`wrt`).
     pub taken: &'static [bool],
     pub points: &'static [Point],
@@ -48,7 +52,8 @@ pub struct Point {
     pub at: &'static [f64],
     /// A random direction (zero where the gradient is not taken).
     pub direction: &'static [f64],
-    /// The value of the generator's evaluation (`None`: it gave up on long loops).
+    /// The value of the generator's evaluation (`None`: it gave up on long loops, or the
+    /// program has a [`Case::reference`] instead).
     pub expected: Option<f64>,
     /// The largest magnitude of a float the program computes there (by the generator's
     /// evaluation; infinite if one is not finite, or the evaluation gave up).
@@ -75,6 +80,66 @@ impl<T: Flat, const N: usize> Flat for [T; N] {
 impl<T: Flat> Flat for Vec<T> {
     fn flat(&self, out: &mut Vec<f64>) {
         self.iter().for_each(|item| item.flat(out));
+    }
+}
+
+/// An ndarray array, row-major (its logical order).
+impl<S, D> Flat for chainrule::ndarray::ArrayBase<S, D>
+where
+    S: chainrule::ndarray::Data<Elem = f64>,
+    D: chainrule::ndarray::Dimension,
+{
+    fn flat(&self, out: &mut Vec<f64>) {
+        out.extend(self.iter().copied());
+    }
+}
+
+/// The helpers of the array programs' references (`chainrule_testgen::ArrayProgram`): the
+/// same functions as the ndarray operations they stand for, written as plain loops over
+/// slices, sharing nothing with ndarray or chainrule.
+pub mod plain {
+    /// `w · v`, `w` a list of rows.
+    pub fn matvec(w: &[Vec<f64>], v: &[f64]) -> Vec<f64> {
+        w.iter().map(|row| dot(row, v)).collect()
+    }
+
+    /// `wᵀ · v`.
+    pub fn transposed_matvec(w: &[Vec<f64>], v: &[f64]) -> Vec<f64> {
+        let mut out = vec![0.0; w[0].len()];
+        for (row, vi) in w.iter().zip(v) {
+            for (o, wij) in out.iter_mut().zip(row) {
+                *o += wij * vi;
+            }
+        }
+        out
+    }
+
+    pub fn zip(a: &[f64], b: &[f64], f: impl Fn(f64, f64) -> f64) -> Vec<f64> {
+        assert_eq!(a.len(), b.len());
+        a.iter().zip(b).map(|(p, q)| f(*p, *q)).collect()
+    }
+
+    pub fn map(a: &[f64], f: impl Fn(f64) -> f64) -> Vec<f64> {
+        a.iter().map(|p| f(*p)).collect()
+    }
+
+    pub fn sum(a: &[f64]) -> f64 {
+        a.iter().sum()
+    }
+
+    pub fn dot(a: &[f64], b: &[f64]) -> f64 {
+        assert_eq!(a.len(), b.len());
+        a.iter().zip(b).map(|(p, q)| p * q).sum()
+    }
+
+    /// Column `j` of `w`.
+    pub fn column(w: &[Vec<f64>], j: usize) -> Vec<f64> {
+        w.iter().map(|row| row[j]).collect()
+    }
+
+    /// The array programs' module helper: `v.mapv(f64::tanh).dot(v) * 0.5`.
+    pub fn energy(v: &[f64]) -> f64 {
+        dot(&map(v, f64::tanh), v) * 0.5
     }
 }
 
@@ -187,7 +252,7 @@ fn rerun(seed: u64) -> String {
 fn check_point(case: &Case, point: &Point, stats: &mut Stats) -> Result<Outcome, String> {
     // Where the generator's evaluation gave up on long loops, `f` may never return: a float
     // loop's `s += 1.0` leaves `s = -1e18` as it is.
-    if point.expected.is_none() {
+    if point.expected.is_none() && case.reference.is_none() {
         return Ok(Outcome::Huge);
     }
     let at = point.at;
@@ -201,6 +266,15 @@ fn check_point(case: &Case, point: &Point, stats: &mut Stats) -> Result<Outcome,
         if !same(value, expected) {
             return Err(format!(
                 "`f` gives {value:?} but the generator's evaluation {expected:?} (a bug of chainrule-testgen's evaluator, or of rustc)"
+            ));
+        }
+    }
+    if let Some(reference) = case.reference {
+        let expected = reference(at);
+        let close = (value - expected).abs() <= 1e-10 * (1.0 + value.abs().max(expected.abs()));
+        if !close && !(value.is_nan() && expected.is_nan()) {
+            return Err(format!(
+                "`f` gives {value:?} but the program's reference implementation {expected:?}"
             ));
         }
     }
@@ -378,6 +452,7 @@ mod tests {
             source: "fn f(x: f64, y: f64) -> f64 { x * x + y }",
             call,
             call_grad,
+            reference: None,
             taken: &[true, true],
             points: POINTS,
         }
@@ -429,6 +504,24 @@ mod tests {
             failures.iter().all(|f| f.contains("generator's evaluation")),
             "{failures:?}"
         );
+    }
+
+    #[test]
+    fn a_reference_that_disagrees_fails() {
+        let mut case = case(square, |at| (square(at), vec![2.0 * at[0], 1.0]));
+        case.points = &[Point {
+            at: &[0.5, -1.0],
+            direction: &[0.7, -0.6],
+            expected: None,
+            largest: 1.0,
+        }];
+        case.reference = Some(square);
+        let (stats, failures) = run(&case);
+        assert!(failures.is_empty(), "{failures:?}");
+        assert_eq!(stats.checked, 1);
+        case.reference = Some(|at| square(at) + 1e-8);
+        let (_, failures) = run(&case);
+        assert!(failures[0].contains("reference implementation"), "{failures:?}");
     }
 
     #[test]

@@ -30,7 +30,10 @@
 //! [`fuzzing`] holds the other kind of input: a corpus of valid functions and mutations of
 //! it, mostly invalid, for the never-panics property test and the fuzz target.
 
+pub mod arrays;
 pub mod fuzzing;
+
+pub use arrays::ArrayProgram;
 
 // The syntax tree and the values are here; a module each for generating programs,
 // printing them as Rust, and evaluating them (independently of the compiler).

@@ -1429,6 +1429,17 @@ impl Lower<'_> {
             Expr::Index(index) if self.tensor_index(index).is_some() => {
                 return self.tensor_index(index);
             }
+            // An element of a computed array: `w.dot(&x)[0]`, `(&h)[i]`.
+            Expr::Index(index) if !matches!(&*index.expr, Expr::Index(_)) => {
+                let array = self.expr_as(&index.expr, Expect::Any);
+                match self.graph.ty(array).is_tensor() {
+                    true => self.tensor_element(index, array),
+                    false => {
+                        let (array, indices) = self.index_chain_of(index, array, vec![&*index.index]);
+                        self.graph.index(array, &indices)
+                    }
+                }
+            }
             Expr::Index(index) => {
                 let (array, indices) = self.index_chain(index);
                 self.graph.index(array, &indices)
@@ -1649,13 +1660,23 @@ impl Lower<'_> {
             base = &inner.expr;
         }
         indices.reverse();
+        let array = self.expr_as(base, Expect::Any);
+        self.index_chain_of(index, array, indices)
+    }
+
+    /// [`Self::index_chain`] with the array evaluated (`array`, of the chain's base).
+    fn index_chain_of<'e>(
+        &mut self,
+        index: &syn::ExprIndex,
+        array: NodeId,
+        indices: Vec<&'e Expr>,
+    ) -> (NodeId, Vec<NodeId>) {
         if let Some(Expr::Range(range)) = indices.iter().find(|i| matches!(i, Expr::Range(_))) {
             return (
                 self.error(range, "slicing (`a[i..j]`) is not supported: index one element"),
                 Vec::new(),
             );
         }
-        let array = self.expr_as(base, Expect::Any);
         let depth = array_depth(self.graph.ty(array));
         if depth < indices.len() {
             let found = describe(self.graph.ty(array));

@@ -225,24 +225,33 @@ impl Lower<'_> {
     pub(super) fn tensor_index(&mut self, index: &syn::ExprIndex) -> Option<NodeId> {
         let ident = super::path_ident(&index.expr)?;
         let array = self.lookup(ident)?.node;
+        self.graph
+            .ty(array)
+            .is_tensor()
+            .then(|| self.tensor_element(index, array))
+    }
+
+    /// `m[[i, j]]` or `v[i]` of the array `array` (`index.expr`'s value: a variable, or
+    /// any expression, `w.dot(&x)[0]`).
+    pub(super) fn tensor_element(&mut self, index: &syn::ExprIndex, array: NodeId) -> NodeId {
         let Ty::Tensor { rank, .. } = self.graph.ty(array).clone() else {
-            return None;
+            return array;
         };
         let positions: Vec<&Expr> = match &*index.index {
             Expr::Array(list) => list.elems.iter().collect(),
             single => vec![single],
         };
         if positions.len() != rank as usize {
-            return Some(self.error(
+            return self.error(
                 index,
                 format!(
                     "this array has {rank} axes: index an element with {}, or take a row with `.row(i)`",
                     if rank == 1 { "`v[i]`" } else { "`m[[i, j]]`" }
                 ),
-            ));
+            );
         }
         let indices: Vec<NodeId> = positions.into_iter().map(|i| self.integer(i)).collect();
-        Some(self.graph.index(array, &indices))
+        self.graph.index(array, &indices)
     }
 
     /// A method of arrays, if `call` is one (`None` leaves it to the float methods).

@@ -1655,7 +1655,12 @@ impl<'f> Plan<'f> {
     fn call(&self, node: NodeId, callee: usize, by_ref: u64, deref: u64) -> TokenStream {
         let path = self.path(callee);
         let args = self.g.args(node).iter().enumerate().map(|(k, &a)| {
-            if k < 64 && by_ref & (1 << k) != 0 {
+            if k < 64 && by_ref & (1 << k) != 0 && self.is_view(a) {
+                // `&w.row(i)` for `&ArrayView1`, or `&w.row(i).to_owned()` for `&Array1`:
+                // the same node here, so the callee's parameter decides (`RefAs`).
+                let value = self.expr(a).tokens;
+                quote!(::chainrule::__private::tensor::RefAs::ref_as(&#value, &::core::cell::OnceCell::new()))
+            } else if k < 64 && by_ref & (1 << k) != 0 {
                 let value = self.place(a).at(UNARY);
                 quote!(&#value)
             } else if k < 64 && deref & (1 << k) != 0 {
@@ -2013,6 +2018,11 @@ impl<'f> Plan<'f> {
             Op::Param(k) if g.params[*k].passing.is_reference() => {
                 let ident = self.ident(id);
                 Printed::new(quote!(*#ident), UNARY)
+            }
+            // A view (`w.row(i)`, `w.t()`) made an array of its own.
+            _ if self.is_view(id) => {
+                let view = self.expr(id).at(POSTFIX);
+                Printed::new(quote!(#view.to_owned()), POSTFIX)
             }
             _ => self.moved(id),
         }
