@@ -1665,11 +1665,11 @@ impl Lower<'_> {
     }
 
     /// [`Self::index_chain`] with the array evaluated (`array`, of the chain's base).
-    fn index_chain_of<'e>(
+    fn index_chain_of(
         &mut self,
         index: &syn::ExprIndex,
         array: NodeId,
-        indices: Vec<&'e Expr>,
+        indices: Vec<&Expr>,
     ) -> (NodeId, Vec<NodeId>) {
         if let Some(Expr::Range(range)) = indices.iter().find(|i| matches!(i, Expr::Range(_))) {
             return (
