@@ -1426,10 +1426,8 @@ impl Lower<'_> {
             Expr::MethodCall(call) => self.method_call(call),
             Expr::Call(call) => self.call(call, expect),
             Expr::Reference(reference) => return self.reference(reference, expect),
-            Expr::Index(index) if self.tensor_index(index).is_some() => {
-                return self.tensor_index(index);
-            }
-            // An element of a computed array: `w.dot(&x)[0]`, `(&h)[i]`.
+            // `v[i]`, `m[[i, j]]` of an ndarray array, a variable or computed (`w.dot(&x)[0]`),
+            // or `xs[i]` of a Rust array.
             Expr::Index(index) if !matches!(&*index.expr, Expr::Index(_)) => {
                 let array = self.expr_as(&index.expr, Expect::Any);
                 match self.graph.ty(array).is_tensor() {

@@ -221,16 +221,6 @@ impl Lower<'_> {
         self.graph.ty(node).is_tensor()
     }
 
-    /// `m[[i, j]]` or `v[i]` of an array variable, if `index` is one.
-    pub(super) fn tensor_index(&mut self, index: &syn::ExprIndex) -> Option<NodeId> {
-        let ident = super::path_ident(&index.expr)?;
-        let array = self.lookup(ident)?.node;
-        self.graph
-            .ty(array)
-            .is_tensor()
-            .then(|| self.tensor_element(index, array))
-    }
-
     /// `m[[i, j]]` or `v[i]` of the array `array` (`index.expr`'s value: a variable, or
     /// any expression, `w.dot(&x)[0]`).
     pub(super) fn tensor_element(&mut self, index: &syn::ExprIndex, array: NodeId) -> NodeId {
