@@ -129,17 +129,6 @@ fn prim_rules(g: &mut Graph, prim: Prim, args: &[NodeId]) -> Option<NodeId> {
         match (prim, args) {
             (Prim::Add, &[a, b]) if is_zero_array(g, a) => return Some(b),
             (Prim::Add, &[a, b]) if is_zero_array(g, b) => return Some(a),
-            // Gradient code: an array times a zero is the array's zeros (the float rule
-            // below would make it the float 0).
-            (Prim::Mul, &[a, b])
-                if g.phase == Phase::Reverse && (g.is_const(a, 0.0) || g.is_const(b, 0.0)) =>
-            {
-                let array = if g.ty(a).is_tensor() { a } else { b };
-                return Some(g.zeros_like(array));
-            }
-            (Prim::Div, &[a, b]) if g.phase == Phase::Reverse && g.is_const(a, 0.0) => {
-                return Some(g.zeros_like(b));
-            }
             // An array of `x`'s shape filled with s, times x, is x times s.
             (Prim::Mul, &[a, b]) if filled_like(g, a) == Some(b) => {
                 let s = g.args(a)[0];

@@ -219,6 +219,19 @@ impl Plan<'_> {
         let args = g.args(id);
         let indices: Vec<TokenStream> = args[2..].iter().map(|&i| self.expr(i).tokens).collect();
         let add = !matches!(g.op(id), Op::Update);
+        let rank = match g.ty(args[0]) {
+            Ty::Tensor { rank, .. } => *rank as usize,
+            _ => indices.len(),
+        };
+        if !g.ty(args[1]).is_tensor() && indices.len() < rank {
+            // A row set to (or increased by) a float: gradient code folds an array times a
+            // zero to the float 0.
+            let (i, value) = (&indices[0], self.expr(args[1]).tokens);
+            return match add {
+                true => quote!({ let mut row = #target.row_mut(#i); row += #value; }),
+                false => quote!(#target.row_mut(#i).fill(#value);),
+            };
+        }
         if g.ty(args[1]).is_tensor() {
             let (i, value) = (&indices[0], self.by_ref(id, args[1]));
             return if add {
