@@ -29,7 +29,7 @@
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Instant;
 
-use chainrule_testgen::{Program, Rng, Value};
+use chainrule_testgen::{ArrayProgram, Program, Rng, Value};
 use proc_macro2::TokenStream;
 use quote::quote;
 
@@ -410,6 +410,42 @@ fn random_programs_expand_to_rust() {
         started.elapsed(),
         untyped_constants.into_inner(),
     );
+    report(&failures);
+}
+
+/// The array programs (`testgen::ArrayProgram`: ndarray rows, columns, slices, row updates
+/// in loops and branches, calls between functions of a `#[differentiate] mod`) expand
+/// without an error into Rust that parses. (e2e compiles and checks a few of them through
+/// rustc on every run; this sees many more. `RANDOM_ARRAY_PROGRAMS=n`, 250 by default.)
+#[test]
+fn random_array_programs_expand_to_rust() {
+    let count = std::env::var("RANDOM_ARRAY_PROGRAMS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(250u64);
+    let seeds: Vec<u64> = (2_000_000..2_000_000 + count).collect();
+    let (stats, failures) = on_threads(&seeds, |seed, stats| {
+        stats.programs += 1;
+        let program = ArrayProgram::generate(seed);
+        let function = program.tokens();
+        let (attr, item) = match program.in_module {
+            true => (quote!(), quote!(mod program { use super::*; #function })),
+            false => (quote!(), function),
+        };
+        let expanded = chainrule_compiler::expand(attr, item.clone());
+        let text = expanded.to_string();
+        let describe = |message: &str| format!("array program {seed}: {message}\n{item}");
+        if text.contains("compile_error") {
+            return Err(describe(&format!("expand reports an error: {text}")));
+        }
+        match syn::parse2::<syn::File>(expanded) {
+            Ok(file) if text.contains("fn grad") => drop(file),
+            Ok(_) => return Err(describe("no `grad` in the expansion")),
+            Err(error) => return Err(describe(&format!("the expansion does not parse: {error}"))),
+        }
+        Ok(())
+    });
+    assert_eq!(stats.programs as u64, count);
     report(&failures);
 }
 

@@ -692,6 +692,58 @@ impl Spring {
         3
     }
 }",
+    // ndarray anywhere: rows, columns and slices in loops and branches, a matrix built row
+    // by row, `assign`, shapes, a while loop, an element of a computed array.
+    "#[differentiate]
+fn array_loops(w: &Array2<f64>, b: &Array1<f64>, x: &Array1<f64>, k: usize) -> f64 {
+    let (n, d) = w.dim();
+    let mut h = Array2::zeros((n, d));
+    let mut total = 0.0;
+    for i in 0..n {
+        let row = w.row(i);
+        if row.sum() > 0.0 {
+            h.row_mut(i).assign(&(&row * x));
+        } else {
+            total += row.dot(x) * 0.5;
+        }
+    }
+    for j in 0..w.ncols() {
+        total += w.column(j).sum() * b[j % b.len()];
+    }
+    for r in h.rows() {
+        total += r.mapv(f64::tanh).sum();
+    }
+    let mut i = 0;
+    while i < h.nrows() {
+        total += h[[i, 0]];
+        i += 1;
+    }
+    let head = x.slice(s![0..k]);
+    total + head.sum() + w.dot(x)[0] + h.len_of(Axis(0)) as f64 * w.shape()[1] as f64
+}",
+    // Arrays passed between the functions of a module: by reference, as views, by value.
+    "#[differentiate]
+mod layers {
+    use super::*;
+    fn energy(v: &Array1<f64>) -> f64 {
+        v.mapv(f64::tanh).dot(v) * 0.5
+    }
+    fn by_view(v: ArrayView1<f64>, c: f64) -> f64 {
+        v.sum() * c
+    }
+    fn owned(v: Array1<f64>) -> f64 {
+        (&v * &v).sum()
+    }
+    pub fn loss(w: &Array2<f64>, x: &Array1<f64>) -> f64 {
+        let mut total = 0.0;
+        for i in 0..w.nrows() {
+            total += energy(&w.row(i).to_owned()) + by_view(w.row(i), 2.0);
+        }
+        let mut z = Array1::zeros(x.len());
+        z.assign(&x.mapv(f64::sin));
+        total + energy(&z) + owned(w.dot(x))
+    }
+}",
 ];
 
 /// The definitions of structs the corpus's functions take whose derive is not beside them
@@ -1294,6 +1346,24 @@ const NAMES: &[&str] = &[
     "consts",
     "PI",
     "NAN",
+    "Array1",
+    "Array2",
+    "ArrayView1",
+    "row",
+    "row_mut",
+    "column",
+    "rows",
+    "columns",
+    "outer_iter",
+    "slice",
+    "assign",
+    "zeros",
+    "dot",
+    "mapv",
+    "nrows",
+    "ncols",
+    "dim",
+    "to_owned",
 ];
 
 /// Operators that can stand for each other: binary ones, and assignments.
