@@ -7,7 +7,7 @@
 #![allow(clippy::needless_range_loop)]
 
 use chainrule::ndarray::{array, s, Array1, Array2, ArrayD, ArrayView1, ArrayView2, Axis, IxDyn};
-use chainrule::{differentiate, elu, leaky_relu, maxout, relu, sigmoid, tanh};
+use chainrule::{differentiate, elu, leaky_relu, maxout, relu, sigmoid, softmax, tanh};
 
 /// Central differences of `f` over every element of every parameter, against `analytic`.
 fn check(params: &[ArrayD<f64>], analytic: &[ArrayD<f64>], f: impl Fn(&[ArrayD<f64>]) -> f64) {
@@ -647,10 +647,59 @@ fn slices_and_columns(a: &Array2<f64>, x: &Array1<f64>) -> f64 {
         + x.slice(s![1..x.len() - 1]).sum() * a.len_of(Axis(0)) as f64
 }
 
+/// Elements of ndarray arrays written and increased one by one, in loops and a branch.
+#[differentiate]
+fn element_writes(a: &Array2<f64>, x: &Array1<f64>) -> f64 {
+    let (n, d) = a.dim();
+    let mut h = Array2::zeros((n, d));
+    let mut v = x.clone();
+    let mut total = 0.0;
+    for i in 0..n {
+        for j in 0..d {
+            h[[i, j]] = a[[i, j]] * x[j];
+            if h[[i, j]] > 0.0 {
+                v[j] += h[[i, j]].sin();
+            } else {
+                v[j] *= 0.5;
+            }
+        }
+        total += h.row(i).dot(&v);
+    }
+    v[0] = total;
+    v.mapv(f64::tanh).sum() + h.sum()
+}
+
+/// Arrays times zero in products, transposes, sums over an axis, slices and a softmax: the
+/// gradient code folds each operation on a zero to zero (a float 0 is never an array
+/// operand), and the parameters' gradients are arrays of zeros where nothing else flows.
+#[differentiate]
+fn times_zero(a: &Array2<f64>, x: &Array1<f64>, unused: &Array2<f64>) -> f64 {
+    let zero = &a.row(1) * 0.0;
+    let zeros = a * 0.0;
+    a.t().dot(x).dot(&zero)
+        + zeros.sum_axis(Axis(0)).dot(x)
+        + zeros.t().dot(a).sum()
+        + softmax(&(x * 0.0)).sum()
+        + zero.slice(s![1..]).sum()
+        + a.dot(&zero).mapv(f64::sin).sum()
+        + (unused * 0.0).sum()
+}
+
+#[test]
+fn products_of_zeros() {
+    check!(times_zero(a: m = matrix(3, 3, 0.7), x: v = vector(3, 0.8), unused: m = matrix(2, 2, 0.9)));
+    let (a, x, unused) = (matrix(3, 3, 0.7), vector(3, 0.8), matrix(2, 2, 0.9));
+    let (_, grad) = times_zero::grad(&a, &x, &unused);
+    assert_eq!(grad.unused, Array2::<f64>::zeros((2, 2)));
+    assert_eq!(grad.x.len(), 3);
+}
+
 #[test]
 fn rows_columns_slices_and_new_arrays() {
     check!(built_rows(a: m = matrix(4, 3, 0.1), x: v = vector(3, 0.2)));
     check!(slices_and_columns(a: m = matrix(4, 3, 0.3), x: v = vector(5, 0.4)));
+    check!(element_writes(a: m = matrix(4, 3, 0.5), x: v = vector(3, 0.6)));
+    check!(element_writes(a: m = matrix(4, 3, 0.5), x: v = -vector(3, 0.6)));
 }
 
 /// A `#[differentiate]` function over arrays called from another, with parameters, views,

@@ -1,6 +1,6 @@
 //! Random programs over ndarray arrays: array operations inside loops, `while` loops and
-//! branches, over rows and columns, slices, matrices built row by row from zeros, and calls
-//! of a helper in a `#[differentiate]` module.
+//! branches, over rows and columns, slices, matrices built row by row or element by element
+//! from zeros, and calls of a helper in a `#[differentiate]` module.
 //!
 //! Each program is printed twice: as ndarray code for `#[differentiate]`
 //! ([`ArrayProgram::tokens`]), and as plain loops over `Vec`s ([`ArrayProgram::reference`],
@@ -97,6 +97,11 @@ enum Stmt {
     Build(String, String, Vector),
     /// `for j in 0..w.ncols() { total += w.column(j).dot(&v) * c; }`
     ColumnLoop(String, Vector, f64),
+    /// `let mut name = Array2::zeros((n, n)); for i in 0..n { for j in 0..n {
+    /// name[[i, j]] = (w[[i, j]] * s).tanh(); } name[[i, i]] += c; }`
+    Elements(String, String, String, Scalar, f64),
+    /// `let mut name = Array1::zeros(n); for i in 0..n { name[i] = s.tanh(); }`
+    VectorElements(String, String, Scalar),
 }
 
 /// A random function over arrays (see the module's documentation).
@@ -222,7 +227,7 @@ impl Gen {
     }
 
     fn stmt(&mut self) -> Stmt {
-        match self.rng.below(9) {
+        match self.rng.below(11) {
             0 | 1 => {
                 let name = self.fresh("h");
                 let value = self.squashed(2);
@@ -273,6 +278,23 @@ impl Gen {
                 self.indices.pop();
                 let c = self.coefficient();
                 Stmt::ColumnLoop(j, v, c)
+            }
+            8 => {
+                let (name, i, j) = (self.fresh("elements"), self.fresh("i"), self.fresh("j"));
+                self.indices.extend([i.clone(), j.clone()]);
+                let value = self.scalar(1);
+                self.indices.truncate(self.indices.len() - 2);
+                let c = self.coefficient();
+                self.matrices.push(name.clone());
+                Stmt::Elements(name, i, j, value, c)
+            }
+            9 => {
+                let (name, i) = (self.fresh("filled"), self.fresh("i"));
+                self.indices.push(i.clone());
+                let value = self.scalar(1);
+                self.indices.pop();
+                self.vectors.push(name.clone());
+                Stmt::VectorElements(name, i, value)
             }
             _ => Stmt::Total(self.scalar(2)),
         }
@@ -666,6 +688,43 @@ impl Printer {
                             total += plain::dot(&plain::column(&w, #j), #v) * #c;
                         }
                     },
+                }
+            }
+            Stmt::Elements(name, i, j, value, c) => {
+                let (name, i, j) = (ident(name), ident(i), ident(j));
+                let (value, c) = (self.scalar(value), float(*c));
+                match plain {
+                    false => quote! {
+                        let mut #name = Array2::zeros((#n, #n));
+                        for #i in 0..#n {
+                            for #j in 0..#n {
+                                #name[[#i, #j]] = (w[[#i, #j]] * (#value)).tanh();
+                            }
+                            #name[[#i, #i]] += #c;
+                        }
+                    },
+                    true => quote! {
+                        let mut #name = vec![vec![0.0; #n]; #n];
+                        for #i in 0..#n {
+                            for #j in 0..#n {
+                                #name[#i][#j] = (w[#i][#j] * (#value)).tanh();
+                            }
+                            #name[#i][#i] += #c;
+                        }
+                    },
+                }
+            }
+            Stmt::VectorElements(name, i, value) => {
+                let (name, i, value) = (ident(name), ident(i), self.scalar(value));
+                let zeros = match plain {
+                    false => quote!(Array1::zeros(#n)),
+                    true => quote!(vec![0.0; #n]),
+                };
+                quote! {
+                    let mut #name = #zeros;
+                    for #i in 0..#n {
+                        #name[#i] = (#value).tanh();
+                    }
                 }
             }
         }

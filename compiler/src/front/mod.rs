@@ -1724,6 +1724,22 @@ impl Lower<'_> {
                 format_args!("`{ident}` is not mutable: declare it with `let mut {ident}`"),
             );
         }
+        if let Ty::Tensor { rank, .. } = *self.graph.ty(binding.node) {
+            // `m[[i, j]] = v`: one index per axis, as an element is read.
+            if let [Expr::Array(list)] = indices_exprs.as_slice() {
+                indices_exprs = list.elems.iter().collect();
+            }
+            if !indices_exprs.is_empty() && indices_exprs.len() != rank as usize {
+                self.errors.at(
+                    target,
+                    format_args!(
+                        "`{ident}` has {rank} axes: assign an element with {}, a row with `{ident}.row_mut(i).assign(&v)`",
+                        if rank == 1 { format!("`{ident}[i] = …`") } else { format!("`{ident}[[i, j]] = …`") }
+                    ),
+                );
+                return;
+            }
+        }
         let indices: Vec<NodeId> = indices_exprs.iter().map(|i| self.integer(i)).collect();
         let old = if indices.is_empty() {
             binding.node

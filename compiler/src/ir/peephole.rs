@@ -40,6 +40,16 @@ pub fn peephole(g: &mut Graph, op: &Op, args: &[NodeId]) -> Option<NodeId> {
             (g.op(args[0]) == &Op::ZerosLike && g.ty(args[0]).element(args.len() - 1) == Ty::Float)
                 .then(|| g.constant(0.0))
         }
+        // In gradient code, an operation linear in an array that is zero is zero (the float
+        // 0, which stands for an array of zeros wherever arrays and floats mix).
+        Op::Tensor(tensor) if g.phase == Phase::Reverse => {
+            let zero = |a: &NodeId| g.is_const(*a, 0.0) || is_zero_array(g, *a);
+            let linear = tensor.rule().linear_in;
+            linear
+                .iter()
+                .any(|&k| args.get(k).is_some_and(zero))
+                .then(|| g.constant(0.0))
+        }
         Op::Select(cmp) => {
             let [lhs, rhs, then, otherwise] = [args[0], args[1], args[2], args[3]];
             if let (Some(l), Some(r)) = (g.const_value(lhs), g.const_value(rhs)) {

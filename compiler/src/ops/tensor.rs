@@ -165,6 +165,10 @@ pub struct TensorRule {
     pub code: Code,
     /// The result is the shape of argument 0 (`[usize; rank]`), not an array.
     pub shape: bool,
+    /// The arguments the result is linear in (each one, the others fixed): where one of
+    /// them is zero, so is the result. Gradient code folds such an operation on a zero
+    /// (`d.dot(&0)`, the gradient of `v * 0.0` as the float 0) to 0.
+    pub linear_in: &'static [usize],
 }
 
 impl TensorOp {
@@ -232,6 +236,7 @@ impl TensorOp {
                     view: false,
                 },
                 shape: false,
+                linear_in: &[0, 1],
             },
             T => &TensorRule {
                 name: "t",
@@ -245,6 +250,7 @@ impl TensorOp {
                     view: true,
                 },
                 shape: false,
+                linear_in: &[0],
             },
             // A sum distributes: every element gets the upstream gradient.
             Sum => &TensorRule {
@@ -259,6 +265,7 @@ impl TensorOp {
                     view: false,
                 },
                 shape: false,
+                linear_in: &[0],
             },
             Mean => &TensorRule {
                 name: "mean",
@@ -275,6 +282,7 @@ impl TensorOp {
                     view: false,
                 },
                 shape: false,
+                linear_in: &[0],
             },
             // Summing over an axis: each element gets the gradient of its sum.
             SumAxis(_) => &TensorRule {
@@ -289,6 +297,7 @@ impl TensorOp {
                     view: false,
                 },
                 shape: false,
+                linear_in: &[0],
             },
             // A new axis of length 1, which broadcasting may have stretched: its gradient
             // is summed over that axis.
@@ -304,6 +313,7 @@ impl TensorOp {
                     view: true,
                 },
                 shape: false,
+                linear_in: &[0],
             },
             // From its value p: dz = p ⊙ (dp − Σ_row dp ⊙ p).
             Softmax => &TensorRule {
@@ -319,6 +329,7 @@ impl TensorOp {
                     rank: false,
                 },
                 shape: false,
+                linear_in: &[],
             },
             // From its value l: dz = dl − softmax(z) Σ_row dl, with softmax(z) = exp(l).
             LogSoftmax => &TensorRule {
@@ -334,6 +345,7 @@ impl TensorOp {
                     rank: false,
                 },
                 shape: false,
+                linear_in: &[],
             },
             // The labels get no gradient; the logits get (softmax − one-hot) / rows.
             CrossEntropy => &TensorRule {
@@ -349,6 +361,7 @@ impl TensorOp {
                     rank: false,
                 },
                 shape: false,
+                linear_in: &[],
             },
             // +1 to each class violating the margin, −(their number) to the label, over the
             // rows.
@@ -365,6 +378,7 @@ impl TensorOp {
                     rank: false,
                 },
                 shape: false,
+                linear_in: &[],
             },
             Fill => &TensorRule {
                 name: "fill",
@@ -375,6 +389,7 @@ impl TensorOp {
                 vjp: &[],
                 code: Code::Fill,
                 shape: false,
+                linear_in: &[0],
             },
             Outer => &TensorRule {
                 name: "outer",
@@ -389,6 +404,7 @@ impl TensorOp {
                     rank: false,
                 },
                 shape: false,
+                linear_in: &[0, 1],
             },
             SpreadAxis(_) => &TensorRule {
                 name: "spread_axis",
@@ -403,6 +419,7 @@ impl TensorOp {
                     rank: false,
                 },
                 shape: false,
+                linear_in: &[0],
             },
             Count => &TensorRule {
                 name: "count",
@@ -413,6 +430,7 @@ impl TensorOp {
                 vjp: &[],
                 code: Code::Count,
                 shape: false,
+                linear_in: &[],
             },
             SoftmaxBackward => &TensorRule {
                 name: "softmax_backward",
@@ -427,6 +445,7 @@ impl TensorOp {
                     rank: false,
                 },
                 shape: false,
+                linear_in: &[1],
             },
             LogSoftmaxBackward => &TensorRule {
                 name: "log_softmax_backward",
@@ -441,6 +460,7 @@ impl TensorOp {
                     rank: false,
                 },
                 shape: false,
+                linear_in: &[1],
             },
             CrossEntropyBackward => &TensorRule {
                 name: "cross_entropy_backward",
@@ -455,6 +475,7 @@ impl TensorOp {
                     rank: false,
                 },
                 shape: false,
+                linear_in: &[2],
             },
             SvmLossBackward => &TensorRule {
                 name: "svm_loss_backward",
@@ -469,6 +490,7 @@ impl TensorOp {
                     rank: false,
                 },
                 shape: false,
+                linear_in: &[2],
             },
             Unbroadcast => &TensorRule {
                 name: "unbroadcast",
@@ -483,6 +505,7 @@ impl TensorOp {
                     rank: false,
                 },
                 shape: false,
+                linear_in: &[0],
             },
             // A new array: nothing flows into its lengths.
             Zeros => &TensorRule {
@@ -494,6 +517,7 @@ impl TensorOp {
                 vjp: &[],
                 code: Code::Zeros,
                 shape: false,
+                linear_in: &[],
             },
             // y = x[start..end] along an axis: dx is zero but for dy in the slice.
             Slice(_) => &TensorRule {
@@ -505,6 +529,7 @@ impl TensorOp {
                 vjp: &[(None, &[Arr(Unslice(0), &[Up, X(0), X(1)]), NoGrad])],
                 code: Code::Slice,
                 shape: false,
+                linear_in: &[0],
             },
             Unslice(_) => &TensorRule {
                 name: "unslice",
@@ -519,6 +544,7 @@ impl TensorOp {
                     rank: false,
                 },
                 shape: false,
+                linear_in: &[0],
             },
             ShapeOf => &TensorRule {
                 name: "shape_of",
@@ -533,6 +559,7 @@ impl TensorOp {
                     rank: true,
                 },
                 shape: true,
+                linear_in: &[],
             },
         }
     }

@@ -56,7 +56,18 @@ pub fn reverse(g: &mut Graph, output: NodeId) -> (Adjoints, RegionId) {
         seeds.push((output, g.add(Op::Upstream, Vec::new())));
     }
     let adjoints = pass.region(g, RegionId::TOP, seeds, None);
-    let of_param = g.params.iter().map(|p| adjoints.get(&p.node).copied()).collect();
+    // A zero adjoint is no adjoint: the float 0 standing for an array's zeros becomes the
+    // parameter's zeros.
+    let of_param = g
+        .params
+        .iter()
+        .map(|p| {
+            adjoints
+                .get(&p.node)
+                .copied()
+                .filter(|&d| !g.is_const(d, 0.0) || g.ty(p.node) == &Ty::Float)
+        })
+        .collect();
     first_writes(g);
     let edges = pass.edges;
     (Adjoints { of_param, edges }, backward_top)
