@@ -130,7 +130,7 @@ pub fn tensor_type(ty: &Type, float: FloatType, generic: Option<&syn::Ident>) ->
     )))
 }
 
-const ARRAY_METHODS: &str = "`dot`, `t`, `sum`, `mean().unwrap()`, `sum_axis`, `insert_axis`, `row`, `column`, `mapv`, `len`, `nrows`, `ncols`, `len_of`, `shape`, `view`, `to_owned` and `clone`";
+const ARRAY_METHODS: &str = "`dot`, `t`, `sum`, `mean().unwrap()`, `sum_axis`, `insert_axis`, `row`, `column`, `slice(s![a..b])`, `mapv`, `rows`, `columns`, `outer_iter`, `iter`, `assign`, `row_mut(i).assign`, `len`, `nrows`, `ncols`, `len_of`, `shape`, `dim`, `view`, `to_owned` and `clone`";
 
 fn is_float_tensor(ty: &Ty) -> bool {
     matches!(ty, Ty::Tensor { elem, .. } if **elem == Ty::Float)
