@@ -303,6 +303,19 @@ fn expand_module(attr: &TokenStream, mut module: syn::ItemMod) -> TokenStream {
     let Some((brace, items)) = module.content.take() else {
         return quote!(#module);
     };
+    // Helpers returning tuples or arrays, or taking `&mut` arguments: inlined where the
+    // module's functions call them.
+    let helpers: Vec<syn::ItemFn> = items
+        .iter()
+        .filter_map(|item| match item {
+            syn::Item::Fn(function) if front::helpers::is_inlined(function) => {
+                let mut function = function.clone();
+                function.attrs.retain(|a| !is_differentiate(a));
+                Some(function)
+            }
+            _ => None,
+        })
+        .collect();
     let mut expanded = Vec::new();
     for item in items {
         match item {
@@ -312,6 +325,10 @@ fn expand_module(attr: &TokenStream, mut module: syn::ItemMod) -> TokenStream {
                     .iter()
                     .position(is_differentiate)
                     .map(|k| function.attrs.remove(k));
+                if front::helpers::is_inlined(&function) {
+                    expanded.push(quote!(#function));
+                    continue;
+                }
                 let args = match &own {
                     Some(attribute) => match &attribute.meta {
                         syn::Meta::List(list) => list.tokens.clone(),
@@ -323,7 +340,14 @@ fn expand_module(attr: &TokenStream, mut module: syn::ItemMod) -> TokenStream {
                     expanded.push(quote!(#function));
                     continue;
                 }
-                match differentiate_function(args, function.clone()) {
+                let (inlined, inline_errors) = front::helpers::inline(&function, &helpers);
+                if !inline_errors.is_empty() {
+                    // What follows from a call left in place would only repeat it.
+                    errors.extend(inline_errors.iter().map(syn::Error::to_compile_error));
+                    expanded.push(quote!(#function));
+                    continue;
+                }
+                match differentiate_function(args, inlined) {
                     Ok(generated) => expanded.push(quote!(#function #generated)),
                     Err(error) => {
                         expanded.push(quote!(#function));

@@ -88,6 +88,32 @@ fn snapshot_lecture_neuron() {
     }));
 }
 
+/// Helpers inlined where they are called: a tuple result and a scratch vector written
+/// through `&mut`, their variables renamed (`s_polar`, `x_squares`).
+#[test]
+fn snapshot_inlined_helpers() {
+    insta::assert_snapshot!(expand_fn(quote! {
+        mod kinematics {
+            fn polar(r: f64, theta: f64) -> (f64, f64) {
+                let (s, c) = theta.sin_cos();
+                (r * c, r * s)
+            }
+            fn squares(xs: &[f64], scratch: &mut Vec<f64>) -> f64 {
+                scratch.clear();
+                for x in xs {
+                    scratch.push(x * x);
+                }
+                scratch.iter().sum()
+            }
+            pub fn f(r: f64, theta: f64, xs: &[f64]) -> f64 {
+                let (x, y) = polar(r, theta);
+                let mut scratch = Vec::new();
+                x * y + squares(xs, &mut scratch) * scratch[0]
+            }
+        }
+    }));
+}
+
 #[test]
 fn snapshot_kinks_and_reuse() {
     insta::assert_snapshot!(expand_fn(quote! {

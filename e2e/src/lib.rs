@@ -141,6 +141,21 @@ pub mod plain {
     pub fn energy(v: &[f64]) -> f64 {
         dot(&map(v, f64::tanh), v) * 0.5
     }
+
+    /// The mean and the mean square.
+    pub fn moments(v: &[f64]) -> (f64, f64) {
+        let n = v.len() as f64;
+        (sum(v) / n, dot(v, v) / n)
+    }
+
+    /// `tanh(s)` pushed onto `out`; `s / 2` once `out` holds more than two, else `s`.
+    pub fn stash(out: &mut Vec<f64>, s: f64) -> f64 {
+        out.push(s.tanh());
+        if out.len() > 2 {
+            return s * 0.5;
+        }
+        s
+    }
 }
 
 /// How the checks went.

@@ -1,6 +1,7 @@
 //! Random programs over ndarray arrays: array operations inside loops, `while` loops and
 //! branches, over rows and columns, slices, matrices built row by row or element by element
-//! from zeros, and calls of a helper in a `#[differentiate]` module.
+//! from zeros, and calls of helpers in a `#[differentiate]` module (one returning a tuple,
+//! one writing into a scratch `Vec` through `&mut`, both inlined).
 //!
 //! Each program is printed twice: as ndarray code for `#[differentiate]`
 //! ([`ArrayProgram::tokens`]), and as plain loops over `Vec`s ([`ArrayProgram::reference`],
@@ -67,6 +68,9 @@ enum Scalar {
     Add(Box<Scalar>, Box<Scalar>),
     /// `energy(&v)`, the module's helper.
     Helper(Vector),
+    /// `{ let (mean, square) = moments(&v); mean - 0.5 * square.tanh() }`: the module's
+    /// helper returning a tuple (inlined).
+    Moments(Vector),
     Total,
 }
 
@@ -102,6 +106,9 @@ enum Stmt {
     Elements(String, String, String, Scalar, f64),
     /// `let mut name = Array1::zeros(n); for i in 0..n { name[i] = s.tanh(); }`
     VectorElements(String, String, Scalar),
+    /// `total += stash(&mut kept, s);`: the module's helper writing into the scratch
+    /// vector `kept` (inlined), which the function sums at its end.
+    Stash(Scalar),
 }
 
 /// A random function over arrays (see the module's documentation).
@@ -207,7 +214,10 @@ impl Gen {
                     let b = a + 1 + self.rng.below(self.n - a);
                     Scalar::SliceSum(self.vector(1), a, b)
                 }
-                4 if self.helper => Scalar::Helper(self.vector(1)),
+                4 if self.helper => match self.rng.chance(0.5) {
+                    true => Scalar::Helper(self.vector(1)),
+                    false => Scalar::Moments(self.vector(1)),
+                },
                 _ => Scalar::Sum(self.vector(2)),
             };
         }
@@ -296,6 +306,7 @@ impl Gen {
                 self.vectors.push(name.clone());
                 Stmt::VectorElements(name, i, value)
             }
+            10 if self.helper => Stmt::Stash(self.scalar(1)),
             _ => Stmt::Total(self.scalar(2)),
         }
     }
@@ -351,10 +362,13 @@ impl ArrayProgram {
             n: self.n,
         };
         let body = self.body.iter().map(|s| printer.stmt(s));
+        let (scratch, kept) = self.scratch();
         let f = quote! {
             fn f(w: &Array2<f64>, m: &Array2<f64>, b: &Array1<f64>, x: &Array1<f64>) -> f64 {
                 let mut total = 0.0;
+                #scratch
                 #(#body)*
+                #kept
                 total
             }
         };
@@ -362,6 +376,17 @@ impl ArrayProgram {
             true => quote! {
                 fn energy(v: &Array1<f64>) -> f64 {
                     v.mapv(f64::tanh).dot(v) * 0.5
+                }
+                fn moments(v: &Array1<f64>) -> (f64, f64) {
+                    let n = v.len() as f64;
+                    (v.sum() / n, v.dot(v) / n)
+                }
+                fn stash(out: &mut Vec<f64>, s: f64) -> f64 {
+                    out.push(s.tanh());
+                    if out.len() > 2 {
+                        return s * 0.5;
+                    }
+                    s
                 }
                 pub #f
             },
@@ -377,14 +402,29 @@ impl ArrayProgram {
             n: self.n,
         };
         let body = self.body.iter().map(|s| printer.stmt(s));
+        let (scratch, kept) = self.scratch();
         quote! {
             fn reference(w: &[Vec<f64>], m: &[Vec<f64>], b: &[f64], x: &[f64]) -> f64 {
                 let (w, m, b, x) = (w.to_vec(), m.to_vec(), b.to_vec(), x.to_vec());
                 let _ = (&w, &m, &b, &x);
                 let mut total = 0.0;
+                #scratch
                 #(#body)*
+                #kept
                 total
             }
+        }
+    }
+
+    /// The scratch vector `stash` writes into, declared and, at the end, summed (where a
+    /// statement stashes).
+    fn scratch(&self) -> (TokenStream, TokenStream) {
+        match self.body.iter().any(|s| matches!(s, Stmt::Stash(_))) {
+            true => (
+                quote!(let mut kept: Vec<f64> = Vec::new();),
+                quote!(total += kept.iter().sum::<f64>() * 0.25;),
+            ),
+            false => (TokenStream::new(), TokenStream::new()),
         }
     }
 }
@@ -603,6 +643,20 @@ impl Printer {
                     quote!(plain::energy(#v))
                 }
             },
+            Scalar::Moments(v) => {
+                let (v, moments) = match (plain, v) {
+                    (false, Vector::Row(..) | Vector::Column(_)) => {
+                        let v = self.owned(v);
+                        (quote!(&#v), quote!(moments))
+                    }
+                    (false, _) => (self.reference(v), quote!(moments)),
+                    (true, _) => (self.reference(v), quote!(plain::moments)),
+                };
+                quote!({
+                    let (mean, square) = #moments(#v);
+                    mean - 0.5 * square.tanh()
+                })
+            }
         }
     }
 
@@ -712,6 +766,13 @@ impl Printer {
                             #name[#i][#i] += #c;
                         }
                     },
+                }
+            }
+            Stmt::Stash(value) => {
+                let value = self.scalar(value);
+                match plain {
+                    false => quote!(total += stash(&mut kept, #value);),
+                    true => quote!(total += plain::stash(&mut kept, #value);),
                 }
             }
             Stmt::VectorElements(name, i, value) => {

@@ -27,6 +27,7 @@ use diag::Errors;
 mod deferred;
 pub mod diag;
 mod exits;
+pub mod helpers;
 mod iterators;
 mod names;
 pub mod records;
@@ -514,7 +515,7 @@ fn value_type(ty: &Type, float: FloatType, generic: Option<&Ident>) -> Result<Ty
         }
         Type::Reference(reference) => {
             if reference.mutability.is_some() {
-                return Err("`&mut` parameters are not supported: a differentiated function computes a value and changes nothing".to_string());
+                return Err("`&mut` parameters are not supported: a differentiated function computes a value and changes nothing (a helper that writes into a scratch buffer is inlined where it is called, when it is in the same `#[differentiate] mod` as its callers)".to_string());
             }
             match &*reference.elem {
                 // `&[f64]`, and rows of run-time length: `&[Vec<f64>]`.
@@ -1223,10 +1224,20 @@ impl Lower<'_> {
             Pat::Ident(binding) => (self.binding(pat, "variable"), binding.mutability.is_some()),
             Pat::Paren(_) => (self.binding(pat, "variable"), false),
             pat => {
-                self.errors.at(
-                    pat,
-                    "this pattern is not supported: a `let` binds a name, or takes apart a tuple (`let (a, b) = (x, y);`, `let (s, c) = x.sin_cos();`)",
-                );
+                let called = match local.init.as_ref().map(|init| &*init.expr) {
+                    Some(Expr::Call(call)) => Some(tokens(&call.func)),
+                    _ => None,
+                };
+                match (pat, called) {
+                    (Pat::Tuple(_), Some(function)) => self.errors.at(
+                        pat,
+                        format_args!("`{function}` returns a tuple: a function returning a tuple or an array is inlined where it is called, when it is in the same `#[differentiate] mod` as its caller (`#[differentiate] mod m {{ fn {function}(…) -> (f64, f64) {{ … }} fn f(…) -> f64 {{ … }} }}`)"),
+                    ),
+                    _ => self.errors.at(
+                        pat,
+                        "this pattern is not supported: a `let` binds a name, or takes apart a tuple (`let (a, b) = (x, y);`, `let (s, c) = x.sin_cos();`)",
+                    ),
+                }
                 return;
             }
         };
@@ -2386,6 +2397,9 @@ impl Lower<'_> {
         if name == "push" {
             return self.push(call);
         }
+        if name == "clear" && call.args.is_empty() {
+            return self.clear(call);
+        }
         if name == "assign" {
             return self.array_assign(call);
         }
@@ -2555,6 +2569,32 @@ impl Lower<'_> {
             Ty::Bool => self.graph.add(Op::Bool(false), Vec::new()),
             _ => self.graph.constant(0.0),
         }
+    }
+
+    /// `v.clear()` on a `let mut` vector of run-time length: `v` rebound to an empty one.
+    fn clear(&mut self, call: &ExprMethodCall) -> NodeId {
+        const USAGE: &str = "`clear` empties a `Vec` variable (`let mut v = Vec::new();`, `vec![x; n]`): an array of fixed size cannot";
+        let Some(ident) = path_ident(&call.receiver).cloned() else {
+            return self.error(call, USAGE);
+        };
+        let Some(binding) = self.lookup(&ident).cloned() else {
+            return self.error(&call.receiver, format_args!("there is no variable `{ident}`"));
+        };
+        let Ty::Array(element, Len::Runtime) = self.graph.ty(binding.node).clone() else {
+            return self.error(&call.method, USAGE);
+        };
+        if !binding.mutable {
+            return self.error(
+                &call.receiver,
+                format_args!("`{ident}` is not mutable: declare it with `let mut {ident}`"),
+            );
+        }
+        let empty = self.empty_vec(&element);
+        self.graph.name(empty, &ident);
+        if let Some(binding) = self.lookup_mut(&ident) {
+            binding.node = empty;
+        }
+        self.placeholder()
     }
 
     /// `v.push(x)` on a `let mut` vector of run-time length: `v` rebound to the vector with

@@ -18,6 +18,11 @@ impl Names {
         Names(used)
     }
 
+    /// Takes the identifiers of `tokens` too.
+    pub fn extend(&mut self, tokens: impl ToTokens) {
+        idents(tokens.to_token_stream(), &mut self.0);
+    }
+
     /// `hint`, or `hint_1`, `hint_2`, … : the first not taken.
     pub fn fresh(&mut self, hint: &str) -> Ident {
         let mut name = hint.to_string();

@@ -158,7 +158,10 @@ impl Lower<'_> {
     /// `&x`: the value itself (arrays and labels are passed by reference).
     pub(super) fn reference(&mut self, reference: &syn::ExprReference, expect: Expect) -> Option<NodeId> {
         if reference.mutability.is_some() {
-            return Some(self.error(reference, "`&mut` is not supported"));
+            return Some(self.error(
+                reference,
+                "`&mut` is not supported here: a helper taking a `&mut` argument (a scratch buffer) is inlined where it is called, when it is in the same `#[differentiate] mod` as its caller",
+            ));
         }
         let value = self.expr_any(&reference.expr, expect)?;
         match self.graph.ty(value) {
