@@ -831,3 +831,126 @@ fn array_operations_anywhere_in_f32() {
     close(&g32.a, &g64.a);
     close(&g32.x, &g64.x);
 }
+
+// ---------------------------------------------------------------------------------------------
+// Arrays in generic functions (`T: Real`): the same code as in f64, in f64 and in f32.
+
+use chainrule::Real;
+
+#[differentiate]
+fn layers_generic<T: Real>(w: &Array2<T>, b: &Array1<T>, x: &Array1<T>) -> T {
+    let mut h = x.clone();
+    for _ in 0..3 {
+        h = (&w.dot(&h) + b).mapv(T::tanh);
+    }
+    h.sum()
+}
+
+/// Arithmetic with floats on either side (`s * &a` is written `&a * s` for ndarray).
+#[differentiate]
+fn arithmetic_generic<T: Real>(a: &Array2<T>, b: &Array2<T>, s: T) -> T {
+    let sum = a + b;
+    let d = &sum - &(a * b);
+    let q = &d / &(b * b + T::from_f64(2.0));
+    let scaled = &q * s;
+    (&scaled * T::from_f64(2.0) - T::one()).mapv(T::sin).sum() - a.sum() * s
+}
+
+#[differentiate]
+fn built_rows_generic<T: Real>(a: &Array2<T>, x: &Array1<T>) -> T {
+    let (n, d) = a.dim();
+    let mut out = Array2::zeros((n, d));
+    for i in 0..n {
+        out.row_mut(i).assign(&(&a.row(i) * x[i % x.len()]).mapv(T::sin));
+    }
+    let mut acc = Array1::zeros(d);
+    for row in out.rows() {
+        acc += &row;
+    }
+    let mut weighted = T::zero();
+    for (j, column) in a.columns().into_iter().enumerate() {
+        weighted += column.sum() * T::from_f64(j as f64);
+    }
+    acc.mapv(T::exp).sum() + weighted
+}
+
+#[differentiate]
+fn slices_and_elements_generic<T: Real>(a: &Array2<T>, x: &Array1<T>) -> T {
+    let head = x.slice(s![..2]);
+    let mut total = head.dot(&head);
+    let mut h = Array2::zeros(a.dim());
+    for i in 0..a.nrows() {
+        for j in 0..a.ncols() {
+            h[[i, j]] = a[[i, j]] * x[j];
+        }
+        if h.row(i).sum() > T::zero() {
+            total += h.row(i).mapv(|v| v * v).sum();
+        }
+    }
+    total + h.sum_axis(Axis(0)).dot(x)
+}
+
+#[differentiate]
+fn two_layer_generic<T: Real>(
+    w1: &Array2<T>,
+    b1: &Array1<T>,
+    w2: &Array2<T>,
+    b2: &Array1<T>,
+    x: &Array1<T>,
+) -> T {
+    let h = relu(&(w1.dot(x) + b1));
+    let f = w2.dot(&h) + b2;
+    f.mapv(T::sin).sum() + chainrule::softmax(&f)[0]
+}
+#[test]
+fn arrays_in_generic_functions() {
+    check!(layers(w: m = matrix(4, 4, 0.1), b: v = vector(4, 0.2), x: v = vector(4, 0.3)));
+    let g = check!(layers_generic(w: m = matrix(4, 4, 0.1), b: v = vector(4, 0.2), x: v = vector(4, 0.3)));
+    // The generic function's code in f64 is the f64 function's: the same bits.
+    assert_eq!(g, {
+        let (w, b, x) = (matrix(4, 4, 0.1), vector(4, 0.2), vector(4, 0.3));
+        let concrete = layers::grad(&w, &b, &x).1;
+        layers_generic::Grad {
+            w: concrete.w,
+            b: concrete.b,
+            x: concrete.x,
+        }
+    });
+    let (a, b) = (matrix(3, 2, 0.4), matrix(3, 2, 0.5));
+    for s in [0.7, -1.3] {
+        let f = |p: &[ArrayD<f64>]| arithmetic_generic(&m(&p[0]), &m(&p[1]), p[2][[0]]);
+        let (value, grad) = arithmetic_generic::grad(&a, &b, s);
+        assert_eq!(value, arithmetic_generic(&a, &b, s));
+        let params = [
+            a.clone().into_dyn(),
+            b.clone().into_dyn(),
+            Array1::from(vec![s]).into_dyn(),
+        ];
+        let analytic = [
+            grad.a.into_dyn(),
+            grad.b.into_dyn(),
+            Array1::from(vec![grad.s]).into_dyn(),
+        ];
+        check(&params, &analytic, f);
+    }
+    check!(built_rows_generic(a: m = matrix(4, 3, 0.1), x: v = vector(3, 0.2)));
+    check!(slices_and_elements_generic(a: m = matrix(4, 3, 0.6), x: v = vector(3, 0.7)));
+    check!(two_layer_generic(
+        w1: m = matrix(4, 3, 0.11),
+        b1: v = vector(4, 0.21),
+        w2: m = matrix(2, 4, 0.31),
+        b2: v = vector(2, 0.41),
+        x: v = vector(3, 0.51),
+    ));
+    // In f32: to f32's precision of the f64 gradient.
+    let (a, x) = (matrix(4, 3, 0.1), vector(3, 0.2));
+    let (v32, g32) = built_rows_generic::grad(&a.mapv(|v| v as f32), &x.mapv(|v| v as f32));
+    let (v64, g64) = built_rows_generic::grad(&a, &x);
+    assert!((f64::from(v32) - v64).abs() < 1e-4 * v64.abs());
+    for (&a32, &a64) in g32.a.iter().zip(&g64.a).chain(g32.x.iter().zip(&g64.x)) {
+        assert!(
+            (f64::from(a32) - a64).abs() <= 1e-4 * 1f64.max(a64.abs()),
+            "{a32} against {a64}"
+        );
+    }
+}

@@ -66,6 +66,7 @@ pub trait Real:
     + Send
     + Sync
     + 'static
+    + ArrayElement
     + sealed::Sealed
 {
     /// Machine epsilon of the type, as `f64` (used to choose finite-difference steps).
@@ -105,6 +106,22 @@ impl Real for f32 {
         f64::from(self)
     }
 }
+
+/// What ndarray asks of an array's elements for `dot` and an array times a float
+/// (`LinalgScalar + ScalarOperand`), so that generic `T: Real` functions can use arrays of
+/// `T`. Nothing without the `ndarray` feature. Every `Real` is one. (ndarray's `mean` also
+/// asks for `FromPrimitive`, whose `from_f64` would make `T::from_f64` ambiguous: in generic
+/// code write `a.sum() / T::from_f64(a.len() as f64)`.)
+#[cfg(feature = "ndarray")]
+pub trait ArrayElement: ndarray::LinalgScalar + ndarray::ScalarOperand {}
+#[cfg(feature = "ndarray")]
+impl<T: ndarray::LinalgScalar + ndarray::ScalarOperand> ArrayElement for T {}
+
+/// What ndarray asks of an array's elements (nothing without the `ndarray` feature).
+#[cfg(not(feature = "ndarray"))]
+pub trait ArrayElement {}
+#[cfg(not(feature = "ndarray"))]
+impl<T> ArrayElement for T {}
 
 mod sealed {
     pub trait Sealed {}

@@ -103,11 +103,6 @@ pub fn tensor_type(ty: &Type, float: FloatType, generic: Option<&syn::Ident>) ->
         return Some(Err("write the element type of the array".to_string()));
     };
     if let Some(found) = float_type(element, generic) {
-        if found == FloatType::Generic || float == FloatType::Generic {
-            return Some(Err(
-                "arrays of a generic float type are not supported: write `f64` or `f32`".to_string(),
-            ));
-        }
         if found != float {
             return Some(Err(format!(
                 "this is an array of {} but the function computes in {}: use one float type per function",
@@ -515,7 +510,22 @@ impl Lower<'_> {
         };
         let (written_rank, _) = array_name(&ty.ident.to_string())?;
         let op = tensor::constructor(&constructor.ident.to_string())?;
+        // `Array2::zeros(a.dim())`, `zeros(a.raw_dim())`: another array's shape.
+        let of_shape: Vec<Expr>;
         let lengths: Vec<&Expr> = match args {
+            [Expr::MethodCall(call)]
+                if call.args.is_empty() && matches!(call.method.to_string().as_str(), "dim" | "raw_dim") =>
+            {
+                let receiver = &call.receiver;
+                of_shape = match written_rank {
+                    1 => vec![syn::parse_quote!(#receiver.len())],
+                    _ => vec![
+                        syn::parse_quote!(#receiver.nrows()),
+                        syn::parse_quote!(#receiver.ncols()),
+                    ],
+                };
+                of_shape.iter().collect()
+            }
             [Expr::Tuple(tuple)] => tuple.elems.iter().collect(),
             [Expr::Paren(single)] => vec![&*single.expr],
             [single] => vec![*single],
@@ -523,7 +533,7 @@ impl Lower<'_> {
                 self.args_for_diagnostics(args);
                 return Some(self.error(
                     path,
-                    "`zeros` takes the array's shape: `Array1::zeros(n)`, `Array2::zeros((n, m))`",
+                    "`zeros` takes the array's shape: `Array1::zeros(n)`, `Array2::zeros((n, m))`, `Array2::zeros(a.dim())`",
                 ));
             }
         };
@@ -602,12 +612,17 @@ impl Lower<'_> {
     /// `z.mapv(f64::tanh)`, `z.mapv(chainrule::sigmoid)`, `z.mapv(|v| v.max(0.0))`: the
     /// function applied element by element, which is the function applied to the array.
     fn mapv(&mut self, array: NodeId, function: &Expr) -> NodeId {
-        const USAGE: &str = "`mapv` takes a float method (`f64::exp`), an activation function of one argument (`chainrule::sigmoid`), or a closure of one element with a float body (`|v| v.max(0.0)`)";
+        const USAGE: &str = "`mapv` takes a float method (`f64::exp`, `T::exp`), an activation function of one argument (`chainrule::sigmoid`), or a closure of one element with a float body (`|v| v.max(0.0)`)";
         match function {
             Expr::Path(path) if path.qself.is_none() => {
                 let segments: Vec<String> = path.path.segments.iter().map(|s| s.ident.to_string()).collect();
+                let generic = self.graph.generic.as_ref().map(ToString::to_string);
                 let prim = match segments.iter().map(String::as_str).collect::<Vec<_>>().as_slice() {
-                    [float, name] if matches!(*float, "f64" | "f32") => ops::method(name),
+                    [float, name]
+                        if matches!(*float, "f64" | "f32") || generic.as_deref() == Some(*float) =>
+                    {
+                        ops::method(name)
+                    }
                     [name] | ["chainrule", name] => ops::function(name),
                     _ => None,
                 };

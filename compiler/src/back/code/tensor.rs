@@ -15,7 +15,7 @@ use quote::{quote, ToTokens};
 
 use super::{is_copy, make_ident, written, Place, Plan, Printed};
 use crate::ir::{NodeId, Op, Ty};
-use crate::ops::precedence::{CAST, POSTFIX, UNARY};
+use crate::ops::precedence::{CAST, POSTFIX, PRODUCT, SUM, UNARY};
 use crate::ops::tensor::{Code, Operand, Runtime, TensorOp};
 use crate::ops::{Prim, Syntax};
 
@@ -270,6 +270,33 @@ impl Plan<'_> {
             // An operation on a select of arrays is written into the select's `Zip`
             // (`(if relu > 0.0 { dy } else { 0.0 }) * upstream`): one pass.
             Syntax::Infix(..) if args.iter().any(|&a| self.is_unnamed_select(a)) => self.zip(id),
+            // A generic float before an array: ndarray has `&a * s` for any scalar `s`, but
+            // `s * &a` only for the concrete floats. A sum or product is written the other way
+            // round (the same bits); a difference or quotient as a map.
+            Syntax::Infix(..)
+                if g.generic.is_some()
+                    && args.len() == 2
+                    && !g.ty(args[0]).is_tensor()
+                    && g.ty(args[1]).is_tensor() =>
+            {
+                let level = match prim {
+                    Prim::Add => SUM,
+                    Prim::Mul => PRODUCT,
+                    _ => return self.zip(id),
+                };
+                let (a, s) = (operand(args[1], level), self.typed(args[0]).at(level + 1));
+                match prim {
+                    Prim::Add => Printed::new(quote!(#a + #s), SUM),
+                    _ => Printed::new(quote!(#a * #s), PRODUCT),
+                }
+            }
+            // `-&a` needs `&T: Neg`, which a generic float does not promise: a map.
+            Syntax::Prefix(_)
+                if g.generic.is_some() && g.ty(args[0]).is_tensor() && !self.is_owned_temporary(args[0]) =>
+            {
+                let x = self.receiver(args[0]);
+                Printed::new(quote!(#x.mapv(|v| -v)), POSTFIX)
+            }
             // Operators apply to arrays as to floats.
             Syntax::Prefix(_) | Syntax::Infix(..) => written(rule, |k, place| match place {
                 Place::Operand(level) => operand(args[k], level),
