@@ -369,7 +369,8 @@ fn array_module(program: &ArrayProgram) -> TokenStream {
         #[doc = #source]
         pub mod #name {
             use chainrule::ndarray::{s, Array1, Array2};
-            use chainrule::{differentiate, sigmoid};
+            #[allow(unused_imports)]
+            use chainrule::{differentiate, sigmoid, Real};
             use chainrule_e2e::{plain, Case, Flat, Point};
 
             #definition

@@ -60,6 +60,7 @@ pub trait Real:
     + num_traits::FloatConst
     + num_traits::NumAssign
     + core::iter::Sum
+    + for<'a> core::iter::Sum<&'a Self>
     + core::fmt::Debug
     + core::fmt::Display
     + Default

@@ -120,6 +120,8 @@ pub struct ArrayProgram {
     pub rows: usize,
     /// In a `#[differentiate] mod` with the helper `energy`.
     pub in_module: bool,
+    /// Generic: `fn f<T: Real>(w: &Array2<T>, …) -> T` (called with arrays of `f64`).
+    pub generic: bool,
     body: Vec<Stmt>,
 }
 
@@ -319,6 +321,7 @@ impl ArrayProgram {
         // At most n rows, so that a row loop's index is an index of a vector too.
         let rows = 1 + rng.below(n);
         let in_module = rng.chance(0.3);
+        let generic = rng.chance(0.25);
         let mut gen = Gen {
             rng,
             n,
@@ -339,6 +342,7 @@ impl ArrayProgram {
             n,
             rows,
             in_module,
+            generic,
             body,
         }
     }
@@ -359,32 +363,42 @@ impl ArrayProgram {
     pub fn tokens(&self) -> TokenStream {
         let mut printer = Printer {
             plain: false,
+            generic: self.generic,
             n: self.n,
         };
-        let body = self.body.iter().map(|s| printer.stmt(s));
-        let (scratch, kept) = self.scratch();
+        let body: Vec<TokenStream> = self.body.iter().map(|s| printer.stmt(s)).collect();
+        let (scratch, kept) = self.scratch(&printer);
+        let (generics, t) = match self.generic {
+            true => (quote!(<T: Real>), quote!(T)),
+            false => (TokenStream::new(), quote!(f64)),
+        };
+        let (zero, half) = (printer.lit(0.0), printer.lit(0.5));
         let f = quote! {
-            fn f(w: &Array2<f64>, m: &Array2<f64>, b: &Array1<f64>, x: &Array1<f64>) -> f64 {
-                let mut total = 0.0;
+            fn f #generics (w: &Array2<#t>, m: &Array2<#t>, b: &Array1<#t>, x: &Array1<#t>) -> #t {
+                let mut total = #zero;
                 #scratch
                 #(#body)*
                 #kept
                 total
             }
         };
+        let count = match self.generic {
+            true => quote!(T::from_f64(v.len() as f64)),
+            false => quote!(v.len() as f64),
+        };
         match self.in_module {
             true => quote! {
-                fn energy(v: &Array1<f64>) -> f64 {
-                    v.mapv(f64::tanh).dot(v) * 0.5
+                fn energy #generics (v: &Array1<#t>) -> #t {
+                    v.mapv(#t::tanh).dot(v) * #half
                 }
-                fn moments(v: &Array1<f64>) -> (f64, f64) {
-                    let n = v.len() as f64;
+                fn moments #generics (v: &Array1<#t>) -> (#t, #t) {
+                    let n = #count;
                     (v.sum() / n, v.dot(v) / n)
                 }
-                fn stash(out: &mut Vec<f64>, s: f64) -> f64 {
+                fn stash #generics (out: &mut Vec<#t>, s: #t) -> #t {
                     out.push(s.tanh());
                     if out.len() > 2 {
-                        return s * 0.5;
+                        return s * #half;
                     }
                     s
                 }
@@ -399,10 +413,11 @@ impl ArrayProgram {
     pub fn reference(&self) -> TokenStream {
         let mut printer = Printer {
             plain: true,
+            generic: false,
             n: self.n,
         };
-        let body = self.body.iter().map(|s| printer.stmt(s));
-        let (scratch, kept) = self.scratch();
+        let body: Vec<TokenStream> = self.body.iter().map(|s| printer.stmt(s)).collect();
+        let (scratch, kept) = self.scratch(&printer);
         quote! {
             fn reference(w: &[Vec<f64>], m: &[Vec<f64>], b: &[f64], x: &[f64]) -> f64 {
                 let (w, m, b, x) = (w.to_vec(), m.to_vec(), b.to_vec(), x.to_vec());
@@ -418,11 +433,12 @@ impl ArrayProgram {
 
     /// The scratch vector `stash` writes into, declared and, at the end, summed (where a
     /// statement stashes).
-    fn scratch(&self) -> (TokenStream, TokenStream) {
+    fn scratch(&self, printer: &Printer) -> (TokenStream, TokenStream) {
+        let (t, quarter) = (printer.float_type(), printer.lit(0.25));
         match self.body.iter().any(|s| matches!(s, Stmt::Stash(_))) {
             true => (
-                quote!(let mut kept: Vec<f64> = Vec::new();),
-                quote!(total += kept.iter().sum::<f64>() * 0.25;),
+                quote!(let mut kept: Vec<#t> = Vec::new();),
+                quote!(total += kept.iter().sum::<#t>() * #quarter;),
             ),
             false => (TokenStream::new(), TokenStream::new()),
         }
@@ -432,6 +448,8 @@ impl ArrayProgram {
 struct Printer {
     /// Print the plain reference rather than ndarray code.
     plain: bool,
+    /// Print the ndarray code generic over `T: Real`.
+    generic: bool,
     n: usize,
 }
 
@@ -448,6 +466,24 @@ fn ident(name: &str) -> proc_macro2::Ident {
 }
 
 impl Printer {
+    /// A float constant: a literal, or `T::from_f64(…)` in generic code.
+    fn lit(&self, value: f64) -> TokenStream {
+        match self.generic && !self.plain {
+            true => {
+                let literal = Literal::f64_suffixed(value);
+                quote!(T::from_f64(#literal))
+            }
+            false => float(value),
+        }
+    }
+
+    fn float_type(&self) -> TokenStream {
+        match self.generic && !self.plain {
+            true => quote!(T),
+            false => quote!(f64),
+        }
+    }
+
     fn index(&self, index: &Index) -> TokenStream {
         match index {
             Index::Lit(i) => Literal::usize_unsuffixed(*i).into_token_stream(),
@@ -537,7 +573,7 @@ impl Printer {
                 }
             }
             Vector::Scale(inner, c) | Vector::Shift(inner, c) => {
-                let (inner, c) = (self.reference(inner), float(*c));
+                let (inner, c) = (self.reference(inner), self.lit(*c));
                 let scale = matches!(v, Vector::Scale(..));
                 match (plain, scale) {
                     (false, true) => quote!(#inner * #c),
@@ -547,11 +583,12 @@ impl Printer {
                 }
             }
             Vector::Map(func, inner) => {
+                let (t, half) = (self.float_type(), self.lit(0.5));
                 let f = match (plain, func) {
-                    (false, Func::Tanh) => quote!(f64::tanh),
-                    (false, Func::Sin) => quote!(f64::sin),
+                    (false, Func::Tanh) => quote!(#t::tanh),
+                    (false, Func::Sin) => quote!(#t::sin),
                     (false, Func::Sigmoid) => quote!(sigmoid),
-                    (_, Func::SoftLog) => quote!(|t: f64| (t * t + 0.5).ln()),
+                    (_, Func::SoftLog) => quote!(|t: #t| (t * t + #half).ln()),
                     (true, Func::Tanh) => quote!(|t: f64| t.tanh()),
                     (true, Func::Sin) => quote!(|t: f64| t.sin()),
                     (true, Func::Sigmoid) => quote!(|t: f64| 1.0 / (1.0 + (-t).exp())),
@@ -587,7 +624,7 @@ impl Printer {
     fn scalar(&self, s: &Scalar) -> TokenStream {
         let plain = self.plain;
         match s {
-            Scalar::Lit(c) => float(*c),
+            Scalar::Lit(c) => self.lit(*c),
             Scalar::Total => quote!(total),
             Scalar::Sum(v) => {
                 let v = self.reference(v);
@@ -652,9 +689,10 @@ impl Printer {
                     (false, _) => (self.reference(v), quote!(moments)),
                     (true, _) => (self.reference(v), quote!(plain::moments)),
                 };
+                let half = self.lit(0.5);
                 quote!({
                     let (mean, square) = #moments(#v);
-                    mean - 0.5 * square.tanh()
+                    mean - #half * square.tanh()
                 })
             }
         }
@@ -674,7 +712,7 @@ impl Printer {
             }
             Stmt::While(count, condition, limit, name, v) => {
                 let (name, v, count) = (ident(name), self.value(v), Literal::usize_unsuffixed(*count));
-                let (condition, limit) = (self.scalar(condition), float(*limit));
+                let (condition, limit) = (self.scalar(condition), self.lit(*limit));
                 quote! {
                     let mut steps = 0;
                     while steps < #count && #condition < #limit {
@@ -684,7 +722,7 @@ impl Printer {
                 }
             }
             Stmt::Branch(name, condition, c, a, b) => {
-                let (name, condition, c) = (ident(name), self.scalar(condition), float(*c));
+                let (name, condition, c) = (ident(name), self.scalar(condition), self.lit(*c));
                 let (a, b) = (self.value(a), self.value(b));
                 quote!(let mut #name = if #condition > #c { #a } else { #b };)
             }
@@ -693,16 +731,16 @@ impl Printer {
                 quote!(total += #s;)
             }
             Stmt::RowLoop(i, v, by_rows) => {
-                let (i, v) = (ident(i), self.reference(v));
+                let (i, v, half) = (ident(i), self.reference(v), self.lit(0.5));
                 match (plain, by_rows) {
                     (false, false) => quote! {
                         for #i in 0..m.nrows() {
-                            total += m.row(#i).dot(#v).tanh() * 0.5;
+                            total += m.row(#i).dot(#v).tanh() * #half;
                         }
                     },
                     (false, true) => quote! {
                         for (#i, row) in m.rows().into_iter().enumerate() {
-                            total += row.dot(#v).tanh() * 0.5;
+                            total += row.dot(#v).tanh() * #half;
                         }
                     },
                     (true, _) => quote! {
@@ -730,7 +768,7 @@ impl Printer {
                 }
             }
             Stmt::ColumnLoop(j, v, c) => {
-                let (j, v, c) = (ident(j), self.reference(v), float(*c));
+                let (j, v, c) = (ident(j), self.reference(v), self.lit(*c));
                 match plain {
                     false => quote! {
                         for #j in 0..w.ncols() {
@@ -746,7 +784,7 @@ impl Printer {
             }
             Stmt::Elements(name, i, j, value, c) => {
                 let (name, i, j) = (ident(name), ident(i), ident(j));
-                let (value, c) = (self.scalar(value), float(*c));
+                let (value, c) = (self.scalar(value), self.lit(*c));
                 match plain {
                     false => quote! {
                         let mut #name = Array2::zeros((#n, #n));
