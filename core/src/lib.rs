@@ -35,7 +35,9 @@ pub use tensor::{cross_entropy, log_softmax, outer, softmax, svm_loss, Labels};
 /// every method the macro differentiates (`exp`, `ln_1p`, `powi`, `hypot`, …) with the
 /// same meaning as the inherent methods of `f32` and `f64`, and every numeric crate
 /// in the ecosystem implements or accepts it. `Real` adds `+=` and friends
-/// (`NumAssign`), `Sum`, and [`Real::from_f64`] for constants, and is sealed, so that
+/// (`NumAssign`), `Sum` (of values and of references: `xs.iter().sum::<T>()`), with the
+/// `ndarray` feature what arrays of it need ([`ArrayElement`]), and [`Real::from_f64`] for
+/// constants, and is sealed, so that
 /// code generic over it can rely on IEEE `f32`/`f64` behaviour (NaN propagation,
 /// signed zeros).
 ///
