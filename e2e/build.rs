@@ -105,8 +105,12 @@ fn module(program: &Program) -> TokenStream {
     // One program in sixteen or so takes its leading parameters as a derived struct's
     // fields (`Program::bundled`).
     let bundle = program.bundled();
-    let (structs, function) = match &bundle {
-        Some(bundle) => {
+    // One bundled program in two is a method of the struct, without the derive, `self`
+    // data (`Program::bundled`'s reads, of `self`).
+    let data_self = program.data_self().map(|data| data.method);
+    let (structs, function) = match (&bundle, &data_self) {
+        (Some(bundle), Some(_)) => (bundle.definition.clone(), TokenStream::new()),
+        (Some(bundle), None) => {
             let definition = &bundle.definition;
             let derived = quote! {
                 #[derive(Clone, Debug, PartialEq, chainrule::Differentiable)]
@@ -114,7 +118,11 @@ fn module(program: &Program) -> TokenStream {
             };
             (derived, bundle.function.clone())
         }
-        None => (TokenStream::new(), program.tokens()),
+        (None, _) => (TokenStream::new(), program.tokens()),
+    };
+    let attribute = match &data_self {
+        Some(method) => method.clone(),
+        None => attribute,
     };
     let doc = format!(" Seed {seed}.");
     let item = syn::parse2::<syn::File>(quote!(#structs #attribute #function)).expect("a program parses");
@@ -136,24 +144,37 @@ fn module(program: &Program) -> TokenStream {
             true => fields.push(quote!(#field: #arg)),
             false => args.push(arg),
         }
-        taken.extend(std::iter::repeat_n(param.wrt, count));
-        if param.wrt && in_struct {
-            flatten.push(quote!(Flat::flat(&grad.params.#field, &mut out);));
-        } else if param.wrt {
-            flatten.push(quote!(Flat::flat(&grad.#field, &mut out);));
-        } else if count > 0 {
+        // `self` as data has no gradient.
+        let wrt = param.wrt && !(in_struct && data_self.is_some());
+        taken.extend(std::iter::repeat_n(wrt, count));
+        if !wrt && count > 0 {
             flatten.push(quote!(out.extend([0.0; #count]);));
+        } else if !wrt {
+        } else if in_struct {
+            flatten.push(quote!(Flat::flat(&grad.params.#field, &mut out);));
+        } else {
+            flatten.push(quote!(Flat::flat(&grad.#field, &mut out);));
         }
     }
     if let Some(bundle) = &bundle {
         let value = quote!(Params { #(#fields),* });
-        let arg = match bundle.by_value {
+        let by_value = match data_self {
+            Some(_) => chainrule_testgen::data_self_by_value(seed),
+            None => bundle.by_value,
+        };
+        let arg = match by_value {
             true => value,
             false => quote!(&#value),
         };
         args.insert(0, arg);
     }
     let turbofish = program.is_generic().then(|| quote!(::<f64>));
+    // A method: called through its type, its gradient in the module beside the block.
+    let (value_path, grad_path) = match (&data_self, program.is_generic()) {
+        (None, _) => (quote!(f #turbofish), quote!(f::grad #turbofish)),
+        (Some(_), false) => (quote!(Params::f), quote!(params_f::grad)),
+        (Some(_), true) => (quote!(Params::<f64>::f), quote!(params_f::grad::<f64>)),
+    };
 
     let mut rng = Rng::new(seed ^ 0x0e2e_0e2e_0e2e_0e2e);
     let points = (0..POINTS).map(|_| {
@@ -278,11 +299,11 @@ fn module(program: &Program) -> TokenStream {
             #definition
 
             fn call(at: &[f64]) -> f64 {
-                f #turbofish (#(#args),*)
+                #value_path (#(#args),*)
             }
 
             fn call_grad(at: &[f64]) -> (f64, Vec<f64>) {
-                let (value, grad) = f::grad #turbofish (#(#args),*);
+                let (value, grad) = #grad_path (#(#args),*);
                 let mut out = Vec::new();
                 #(#flatten)*
                 (value, out)

@@ -588,3 +588,160 @@ fn trace_and_source_of_a_struct_function() {
     assert_eq!(grad.n.w, [-0.19661193324148185, -0.3932238664829637]);
     assert_eq!(grad.n.b, 0.19661193324148185);
 }
+
+/// A struct without the derive: its methods differentiated with respect to their other
+/// parameters read `self` as data, field by field.
+#[allow(dead_code)]
+struct Table {
+    knots: Vec<f64>,
+    weights: [f64; 3],
+    order: usize,
+    power: i32,
+    scale: f32,
+    bias: f64,
+    lookup: Vec<usize>,
+    clamped: bool,
+    name: String,
+}
+
+#[differentiate(wrt(x))]
+impl Table {
+    fn value(&self, x: f64) -> f64 {
+        let mut s = self.bias;
+        for i in 0..self.order {
+            s += self.weights[i] * (x - self.knots[self.lookup[i]]).powi(self.power);
+        }
+        let spread = self.knots.iter().map(|k| (x - k).abs()).sum::<f64>() / self.knots.len() as f64;
+        if self.clamped && s > 1.0 {
+            1.0 + spread
+        } else {
+            s * self.scale as f64 + self.order as f64 * x + spread
+        }
+    }
+
+    #[differentiate(wrt(y))]
+    fn shifted(&self, x: f64, y: f64) -> f64 {
+        let n: usize = self.order;
+        let mut total = 0.0;
+        for (k, w) in self.weights.iter().enumerate() {
+            if k < n {
+                total += w * (x * y).sin();
+            }
+        }
+        total * self.bias
+    }
+
+    /// Fields copied into variables first: what each is, from how it is used.
+    fn copied(&self, x: f64) -> f64 {
+        let n = self.order;
+        let ws = self.weights;
+        let p = self.power;
+        let b = self.bias;
+        let mut s = b;
+        for i in 0..n {
+            s += ws[i] * x.powi(p) / (i + 1) as f64;
+        }
+        s
+    }
+}
+
+/// Generic, without the derive.
+struct Poly<T> {
+    coefficients: Vec<T>,
+    shift: T,
+}
+
+#[differentiate(wrt(x))]
+impl<T: Real> Poly<T> {
+    fn at(&self, x: T) -> T {
+        let mut s = self.shift;
+        for k in 0..self.coefficients.len() {
+            s += self.coefficients[k] * x.powi(k as i32);
+        }
+        s.tanh()
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Differentiable)]
+struct Gain {
+    g: f64,
+}
+
+/// With the derive, `wrt(self, x)` differentiates with respect to `self` too.
+#[differentiate]
+impl Gain {
+    #[differentiate(wrt(self, x))]
+    fn apply(&self, x: f64, data: f64) -> f64 {
+        self.g * x * data
+    }
+}
+
+#[test]
+fn self_as_data_without_the_derive() {
+    let table = Table {
+        knots: vec![0.5, -1.0, 2.0, 0.25],
+        weights: [0.3, -0.7, 1.1],
+        order: 3,
+        power: 3,
+        scale: 1.5,
+        bias: 0.2,
+        lookup: vec![2, 0, 3],
+        clamped: false,
+        name: "t".into(),
+    };
+    let h = 1e-6;
+    for x in [-0.3, 0.7, 1.9] {
+        let (value, grad) = table.value_grad(x);
+        assert_eq!(value, table.value(x));
+        let numeric = (table.value(x + h) - table.value(x - h)) / (2.0 * h);
+        assert_relative_eq!(grad.x, numeric, max_relative = 1e-6);
+        let (value, grad) = table_value::grad(&table, x);
+        assert_eq!(value, table.value(x));
+        assert_relative_eq!(grad.x, numeric, max_relative = 1e-6);
+    }
+    let clamped = Table {
+        clamped: true,
+        bias: 3.0,
+        ..table
+    };
+    let (value, grad) = clamped.value_grad(0.9);
+    assert_eq!(value, clamped.value(0.9));
+    let numeric = (clamped.value(0.9 + h) - clamped.value(0.9 - h)) / (2.0 * h);
+    assert_relative_eq!(grad.x, numeric, max_relative = 1e-6);
+    let (value, grad) = clamped.shifted_grad(0.4, 1.3);
+    assert_eq!(value, clamped.shifted(0.4, 1.3));
+    let total: f64 = clamped.weights.iter().sum();
+    assert_relative_eq!(
+        grad.y,
+        total * 0.4 * (0.4f64 * 1.3).cos() * 3.0,
+        max_relative = 1e-12
+    );
+
+    let (value, grad) = clamped.copied_grad(0.7);
+    assert_eq!(value, clamped.copied(0.7));
+    let expected: f64 = (0..3)
+        .map(|i| clamped.weights[i] * 3.0 * 0.49 / (i + 1) as f64)
+        .sum();
+    assert_relative_eq!(grad.x, expected, max_relative = 1e-12);
+
+    let poly = Poly {
+        coefficients: vec![0.5, -0.25, 0.125],
+        shift: 0.1,
+    };
+    let (value, grad) = poly.at_grad(0.6);
+    assert_eq!(value, poly.at(0.6));
+    let numeric = (poly.at(0.6 + h) - poly.at(0.6 - h)) / (2.0 * h);
+    assert_relative_eq!(grad.x, numeric, max_relative = 1e-6);
+    let single = Poly {
+        coefficients: vec![0.5f32, -0.25, 0.125],
+        shift: 0.1,
+    };
+    let (value, grad) = single.at_grad(0.6);
+    assert_eq!(value, single.at(0.6));
+    assert_relative_eq!(grad.x, numeric as f32, max_relative = 1e-4);
+
+    let gain = Gain { g: 2.0 };
+    let (value, grad) = gain.apply_grad(3.0, 5.0);
+    assert_eq!(value, 30.0);
+    assert_eq!((grad.self_.g, grad.x), (15.0, 10.0));
+}

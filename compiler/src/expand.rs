@@ -76,7 +76,15 @@ fn differentiate_function(attr: TokenStream, function: syn::ItemFn) -> syn::Resu
 /// A function, or a method read as one (`method`).
 fn differentiate(attr: TokenStream, function: syn::ItemFn, method: bool) -> syn::Result<TokenStream> {
     let structs = Structs::default();
-    let missing = records::missing(&input_types(&function), generic(&function), &structs);
+    // A `self` read as data needs no derive: its struct is not asked for.
+    let data_self = data_self(&attr, &function, method);
+    let inputs: Vec<&syn::Type> = input_types(&function)
+        .into_iter()
+        .zip(&function.sig.inputs)
+        .filter(|(_, input)| data_self.is_none() || !is_self_param(input))
+        .map(|(ty, _)| ty)
+        .collect();
+    let missing = records::missing(&inputs, generic(&function), &structs);
     if !missing.is_empty() {
         return Ok(ask(&attr, &function, &structs, &missing, method));
     }
@@ -89,11 +97,61 @@ fn generate(
     structs: &Structs,
     method: bool,
 ) -> syn::Result<TokenStream> {
-    let mut function = front::parse_with(attr, function, structs)?;
+    let data_self = data_self(&attr, &function, method);
+    let mut function = front::parse_method(attr, function, structs, data_self.as_ref())?;
     function.method = method;
     let (adjoints, backward_top) = reverse::reverse(&mut function.graph, function.output);
     let generated = back::code::emit(&function, &adjoints, backward_top);
     Ok(back::docs::explain(&function, &adjoints, backward_top, generated))
+}
+
+/// A method's `self` (the function's `self_`) when it is data: left out of `wrt(…)`. It is
+/// then read field by field, and its struct needs no derive (see `front::opaque`).
+fn data_self(attr: &TokenStream, function: &syn::ItemFn, method: bool) -> Option<proc_macro2::Ident> {
+    if !method || !function.sig.inputs.first().is_some_and(is_self_param) {
+        return None;
+    }
+    let this = format_ident!("self_");
+    match front::wrt(attr.clone()) {
+        Some(names) if !names.contains(&this) => Some(this),
+        _ => None,
+    }
+}
+
+/// The parameter a method's receiver becomes (`self_: &Params`).
+fn is_self_param(input: &syn::FnArg) -> bool {
+    matches!(input, syn::FnArg::Typed(typed) if matches!(&*typed.pat, syn::Pat::Ident(p) if p.ident == "self_"))
+}
+
+/// A method's attribute arguments with `wrt(self, x)` naming the function's `self_`.
+fn method_args(args: TokenStream) -> TokenStream {
+    use proc_macro2::TokenTree;
+    fn renamed(tokens: TokenStream) -> TokenStream {
+        tokens
+            .into_iter()
+            .map(|token| match token {
+                TokenTree::Ident(ident) if ident == "self" => {
+                    TokenTree::Ident(proc_macro2::Ident::new("self_", ident.span()))
+                }
+                other => other,
+            })
+            .collect()
+    }
+    let mut after_wrt = false;
+    args.into_iter()
+        .map(|token| {
+            let token = match token {
+                TokenTree::Group(group) if after_wrt => {
+                    let mut inner = proc_macro2::Group::new(group.delimiter(), renamed(group.stream()));
+                    inner.set_span(group.span());
+                    TokenTree::Group(inner)
+                }
+                other => other,
+            };
+            after_wrt = matches!(&token, TokenTree::Ident(ident) if ident == "wrt");
+            token
+        })
+        .collect()
 }
 
 /// The types of a function's parameters.
@@ -146,7 +204,10 @@ fn ask(
         let (marker, bound) = check_names(&function.sig.ident, key);
         let message = format!("`{key}` is not a struct with `#[derive(chainrule::Differentiable)]` (nor a type alias with `#[differentiate]`), so `#[differentiate]` cannot read it");
         let label = "the derive (or the attribute) tells `#[differentiate]` what this type is";
-        let note = format!("add `#[derive(Clone, Debug, PartialEq, chainrule::Differentiable)]` to the struct `{key}` (its macro must be reachable here: import it with `use`), put `#[differentiate]` on a type alias, or pass the fields as parameters");
+        let mut note = format!("add `#[derive(Clone, Debug, PartialEq, chainrule::Differentiable)]` to the struct `{key}` (its macro must be reachable here: import it with `use`), put `#[differentiate]` on a type alias, or pass the fields as parameters");
+        if method.is_some() {
+            note.push_str("; in a method, `self` left out of `wrt(…)` (`#[differentiate(wrt(x))]`) is data, read field by field, and needs no derive");
+        }
         let span = path.segments.last().map_or_else(proc_macro2::Span::call_site, |s| s.ident.span());
         let at_type = proc_macro2::Ident::new(&marker.to_string(), span);
         let check = format_ident!("{}_check", marker);
@@ -444,6 +505,7 @@ fn expand_impl(attr: &TokenStream, mut block: syn::ItemImpl) -> TokenStream {
             },
             None => attr.clone(),
         };
+        let args = method_args(args);
         match method_function(&block.generics, &self_ty, &type_name, method) {
             Ok(_) if own.is_none() && !returns_float_method(&block.generics, method) => {}
             Ok((function, convenience)) => match differentiate(args, function, true) {

@@ -588,6 +588,24 @@ fn snapshot_method() {
     ));
 }
 
+/// `self` as data, without the derive: each read bound from `self`, typed by its use.
+#[test]
+fn snapshot_method_data_self() {
+    insta::assert_snapshot!(expand_fn(quote! {
+        impl Table {
+            #[differentiate(wrt(x))]
+            fn value(&self, x: f64) -> f64 {
+                let n = self.order;
+                let mut s = self.bias;
+                for i in 0..n {
+                    s += self.weights[i] * x.powi(self.power) + self.knots[self.lookup[i]];
+                }
+                s * self.scale as f64
+            }
+        }
+    }));
+}
+
 #[test]
 fn snapshot_slice_of_structs() {
     insta::assert_snapshot!(expand_with(

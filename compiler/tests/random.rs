@@ -91,19 +91,30 @@ fn check(program: &Program, stats: &mut Stats) -> Result<(), String> {
     // A program whose leading parameters are a struct's fields reads them from it; the
     // graph's parameters are the same, in the same order.
     let bundle = program.bundled();
+    // One bundled program in two is a method whose `self` is data, read field by field:
+    // the fields have no gradient then.
+    let data_self = program.data_self();
+    let in_self = |k: usize| data_self.is_some() && bundle.as_ref().is_some_and(|b| k < b.count);
+    let wrt = |k: usize| program.wrt(k) && !in_self(k);
     let mut structs = parse::records::Structs::default();
-    let tokens = match &bundle {
-        Some(bundle) => {
+    let tokens = match (&bundle, &data_self) {
+        (Some(_), Some(data)) => data.function.clone(),
+        (Some(bundle), None) => {
             let def = syn::parse2(bundle.definition.clone())
                 .map_err(|e| failure(program, &format!("not a struct: {e}")))?;
             structs.insert("Params".to_string(), def);
             bundle.function.clone()
         }
-        None => program.tokens(),
+        (None, _) => program.tokens(),
     };
     let item: syn::ItemFn =
         syn::parse2(tokens).map_err(|e| failure(program, &format!("not a function: {e}")))?;
-    let function = parse::parse_with(program.attr(), item, &structs)
+    let this = quote::format_ident!("self_");
+    let (attr, root) = match &data_self {
+        Some(data) => (data.attr.clone(), Some(&this)),
+        None => (program.attr(), None),
+    };
+    let function = parse::parse_method(attr, item, &structs, root)
         .map_err(|e| failure(program, &format!("the macro rejects it: {e}")))?;
     let (mut graph, output) = (function.graph, function.output);
     let (adjoints, backward_top) = reverse::reverse(&mut graph, output);
@@ -158,8 +169,8 @@ fn check(program: &Program, stats: &mut Stats) -> Result<(), String> {
         for (k, (input, adjoint)) in inputs.iter().zip(&run.gradient).enumerate() {
             let mut floats = Vec::new();
             input.floats(&mut floats);
-            taken.extend(floats.iter().map(|_| program.wrt(k)));
-            if adjoint.is_some() && !program.wrt(k) {
+            taken.extend(floats.iter().map(|_| wrt(k)));
+            if adjoint.is_some() && !wrt(k) {
                 return Err(failure(
                     program,
                     &format!("a gradient {adjoint:?} for the parameter {k}, which it is not taken for"),

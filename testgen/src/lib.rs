@@ -42,6 +42,7 @@ mod generate;
 mod print;
 
 pub use eval::{operation, Evaluation, Stop};
+pub use print::data_self_by_value;
 
 use proc_macro2::Literal;
 
@@ -352,6 +353,16 @@ pub struct Bundle {
     pub count: usize,
     /// `p: Params` rather than `p: &Params`.
     pub by_value: bool,
+}
+
+/// A bundled program as a method of its struct without the derive ([`Program::data_self`]).
+pub struct DataSelf {
+    /// `#[differentiate(wrt(…))] impl Params { pub fn f(&self, …) -> f64 { let a = self.a; … } }`
+    pub method: proc_macro2::TokenStream,
+    /// The method as the macro reads it: `fn f(self_: &Params, …)`, its reads of `self_`.
+    pub function: proc_macro2::TokenStream,
+    /// `wrt(…)`: the parameters after `self`, with a gradient.
+    pub attr: proc_macro2::TokenStream,
 }
 
 /// A function `fn f(params) -> f64 { body value }`.

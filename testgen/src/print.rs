@@ -1,7 +1,7 @@
 //! Printing a program as Rust: the tokens `#[differentiate]` reads.
 
 use proc_macro2::{Ident, Span, TokenStream};
-use quote::quote;
+use quote::{quote, ToTokens};
 
 use crate::*;
 
@@ -874,6 +874,76 @@ impl Program {
         })
     }
 
+    /// One bundled program in two (those by value) is a method of its struct, which has no
+    /// derive: `impl Params { fn f(&self, …) }` (or `self`), differentiated with respect to
+    /// the other parameters, so that `self` is data read field by field (the bundle's reads,
+    /// of `self`). Only where those parameters have a gradient and the fields are what data
+    /// reads are (no two-dimensional or assigned arrays).
+    pub fn data_self(&self) -> Option<DataSelf> {
+        let bundle = self.bundled()?;
+        if self.seed % 16 != 14 {
+            return None;
+        }
+        let params = self.params();
+        let original: syn::ItemFn = syn::parse2(self.tokens()).ok()?;
+        for (param, input) in params.iter().zip(&original.sig.inputs).take(bundle.count) {
+            let mutable = matches!(input, syn::FnArg::Typed(t) if matches!(&*t.pat, syn::Pat::Ident(b) if b.mutability.is_some()));
+            if matches!(param.kind, Kind::Array(dims) if dims.len() > 1 || mutable) {
+                return None;
+            }
+        }
+        let wrt: Vec<Ident> = params[bundle.count..]
+            .iter()
+            .filter(|p| p.wrt)
+            .map(|p| Ident::new(p.name, Span::call_site()))
+            .collect();
+        if wrt.is_empty() {
+            return None;
+        }
+        let by_value = data_self_by_value(self.seed);
+        let mut function: syn::ItemFn = syn::parse2(bundle.function.clone()).ok()?;
+        // The macro's reading: `self_: &Params`, the reads of `self_`.
+        let mut read = function.clone();
+        let ty = match self.generic {
+            true => quote!(Params<T>),
+            false => quote!(Params),
+        };
+        let first: syn::FnArg = match by_value {
+            true => syn::parse_quote!(self_: #ty),
+            false => syn::parse_quote!(self_: &#ty),
+        };
+        let rest: Vec<syn::FnArg> = read.sig.inputs.iter().skip(1).cloned().collect();
+        read.sig.inputs = std::iter::once(first).chain(rest.clone()).collect();
+        read.block = syn::parse2(renamed(read.block.to_token_stream(), "self_")).ok()?;
+        let receiver: syn::FnArg = match by_value {
+            true => syn::parse_quote!(self),
+            false => syn::parse_quote!(&self),
+        };
+        function.sig.inputs = std::iter::once(receiver).chain(rest).collect();
+        function.block = syn::parse2(renamed(function.block.to_token_stream(), "self")).ok()?;
+        function.vis = syn::parse_quote!(pub);
+        // The float type parameter goes to the block; a lifetime stays the method's.
+        let mut generics = syn::Generics::default();
+        for param in std::mem::take(&mut function.sig.generics.params) {
+            match param {
+                syn::GenericParam::Type(_) => generics.params.push(param),
+                other => function.sig.generics.params.push(other),
+            }
+        }
+        let (impl_generics, _, _) = generics.split_for_impl();
+        let attr = quote!(wrt(#(#wrt),*));
+        Some(DataSelf {
+            method: quote! {
+                #[differentiate(#attr)]
+                impl #impl_generics #ty {
+                    #function
+                }
+            },
+            function: quote!(#read),
+            attr,
+        })
+    }
+
     /// The program as a reader would like it.
     pub fn pretty(&self) -> String {
         let tokens = self.tokens();
@@ -900,4 +970,28 @@ impl Program {
         }
         self.params.iter().map(|p| random(&p.kind, rng)).collect()
     }
+}
+
+/// Whether a data-`self` method ([`Program::data_self`]) takes `self` by value (else
+/// `&self`).
+pub fn data_self_by_value(seed: u64) -> bool {
+    (seed / 16) % 2 == 1
+}
+
+/// `params.a` → `self.a`: the bundle's reads, of another name.
+fn renamed(tokens: TokenStream, to: &str) -> TokenStream {
+    tokens
+        .into_iter()
+        .map(|token| match token {
+            proc_macro2::TokenTree::Ident(ident) if ident == "params" => {
+                proc_macro2::TokenTree::Ident(Ident::new(to, ident.span()))
+            }
+            proc_macro2::TokenTree::Group(group) => {
+                let mut inner = proc_macro2::Group::new(group.delimiter(), renamed(group.stream(), to));
+                inner.set_span(group.span());
+                proc_macro2::TokenTree::Group(inner)
+            }
+            other => other,
+        })
+        .collect()
 }

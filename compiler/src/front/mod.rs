@@ -30,6 +30,7 @@ mod exits;
 pub mod helpers;
 mod iterators;
 mod names;
+mod opaque;
 pub mod records;
 mod returns;
 mod tensor;
@@ -47,6 +48,17 @@ pub fn parse(attr: TokenStream, item: ItemFn) -> syn::Result<Function> {
 
 /// [`parse`], with the definitions of the structs its parameters name (from their derives).
 pub fn parse_with(attr: TokenStream, item: ItemFn, structs: &records::Structs) -> syn::Result<Function> {
+    parse_method(attr, item, structs, None)
+}
+
+/// [`parse_with`] for a method whose `self` (the parameter `data_self`, `self_`) is data
+/// read field by field, the struct unseen (see [`opaque`]).
+pub fn parse_method(
+    attr: TokenStream,
+    item: ItemFn,
+    structs: &records::Structs,
+    data_self: Option<&Ident>,
+) -> syn::Result<Function> {
     let mut errors = Errors::default();
     let options = parse_attr(attr, &mut errors);
     let wrt = options.wrt;
@@ -80,10 +92,23 @@ pub fn parse_with(attr: TokenStream, item: ItemFn, structs: &records::Structs) -
         structs,
         fields: records::Fields::default(),
         pushed: Vec::new(),
+        opaque: (None, Vec::new()),
         cutoff: None,
         errors: &mut errors,
     };
-    lower.params(&item, wrt.as_deref());
+    // `self` as data: its reads become parameters, the body naming them.
+    let (lowered, reads) = match data_self {
+        Some(root) => {
+            let mut names = names::Names::of(&item);
+            let (block, reads) = opaque::rewritten(&item.block, root, &mut names, lower.errors);
+            let mut lowered = item.clone();
+            lowered.block = Box::new(block);
+            (lowered, reads)
+        }
+        None => (item.clone(), Vec::new()),
+    };
+    lower.opaque = (data_self.cloned(), reads);
+    lower.params(&lowered, wrt.as_deref());
     if let (Some(_), Some(record)) = (
         &options.backward,
         lower.graph.signature.iter().find_map(|a| match a {
@@ -113,7 +138,7 @@ pub fn parse_with(attr: TokenStream, item: ItemFn, structs: &records::Structs) -
     // A parameter the language cannot take stands in as a float: what the body does with it
     // would only repeat its error.
     let output = match lower.errors.is_empty() {
-        true => lower.body(&item.block),
+        true => lower.body(&lowered.block),
         false => lower.placeholder(),
     };
     if !matches!(lower.graph.ty(output), Ty::Float) {
@@ -158,6 +183,11 @@ struct Options {
     backward: Option<syn::Path>,
     /// `trace`, `source`: what else to generate.
     extras: Extras,
+}
+
+/// The parameters an attribute's `wrt(…)` names, if it has one (and parses).
+pub fn wrt(attr: TokenStream) -> Option<Vec<Ident>> {
+    parse_attr(attr, &mut Errors::default()).wrt
 }
 
 /// The attribute's arguments: `wrt(a, b)` naming the parameters to take the gradient
@@ -463,6 +493,8 @@ struct Lower<'e> {
     fields: records::Fields,
     /// The variables the body pushes onto (`v.push(x)`), and the first value pushed.
     pushed: Vec<(Ident, Expr)>,
+    /// A method's `self` read as data, and its reads (see [`opaque`]).
+    opaque: (Option<Ident>, Vec<opaque::Read>),
     /// After a mistake whose consequences would only repeat it: how many errors to keep.
     cutoff: Option<usize>,
     errors: &'e mut Errors,
@@ -700,6 +732,12 @@ impl Lower<'_> {
                 continue;
             }
             let mutable = matches!(&*typed.pat, Pat::Ident(binding) if binding.mutability.is_some());
+            if let (Some(root), Pat::Ident(binding)) = (&self.opaque.0, &*typed.pat) {
+                if binding.ident == *root {
+                    self.opaque_record(root.clone(), &typed.ty);
+                    continue;
+                }
+            }
             if let Some(path) = records::struct_path(&typed.ty, self.graph.generic.as_ref())
                 .filter(|path| self.structs.get(&records::key(&records::bare(path))).is_some())
             {
@@ -804,6 +842,61 @@ impl Lower<'_> {
         self.push_record(ident, written, owned, tree);
     }
 
+    /// `self` as data: each of its reads a data parameter bound from it (`let self__k =
+    /// self_.k;`), the struct itself in the signature with no fields of its own.
+    fn opaque_record(&mut self, ident: Ident, written: &Type) {
+        let float = match &self.graph.generic {
+            Some(t) => t.to_token_stream(),
+            None => match self.graph.float {
+                FloatType::F32 => quote::quote!(f32),
+                _ => quote::quote!(f64),
+            },
+        };
+        let reads = std::mem::take(&mut self.opaque.1);
+        for read in &reads {
+            let ty = match &read.kind {
+                opaque::Kind::Float | opaque::Kind::CastFloat => Ty::Float,
+                opaque::Kind::Int(name) => Ty::Int(name.clone()),
+                opaque::Kind::Bool => Ty::Bool,
+                opaque::Kind::Array { ints: false } => Ty::Array(Box::new(Ty::Float), Len::Runtime),
+                opaque::Kind::Array { ints: true } => Ty::Array(Box::new(Ty::Int(None)), Len::Runtime),
+            };
+            let passing = match &read.kind {
+                opaque::Kind::Array { .. } => Passing::RefSlice,
+                _ => Passing::Value,
+            };
+            let index = self.graph.params.len();
+            let node = self.graph.add_typed(Op::Param(index), Vec::new(), ty);
+            self.graph.name(node, &read.ident);
+            self.graph.set_span(node, read.ident.span());
+            self.graph.params.push(Param {
+                ident: read.ident.clone(),
+                written: opaque::type_tokens(&read.kind, &float),
+                passing,
+                node,
+                wrt: false,
+                field: Some((read.binding.clone(), read.label.clone())),
+            });
+            self.bind(read.ident.clone(), node, false);
+        }
+        let owned = match written {
+            Type::Reference(reference) => reference.elem.to_token_stream(),
+            other => other.to_token_stream(),
+        };
+        self.graph.signature.push(Argument::Record(Record {
+            ident,
+            written: written.to_token_stream(),
+            owned: owned.clone(),
+            tree: crate::ir::Tree {
+                path: owned,
+                fields: Vec::new(),
+                elements: None,
+            },
+            wrt: false,
+            opaque: true,
+        }));
+    }
+
     /// A struct parameter (or array of them) into the signature.
     fn push_record(&mut self, ident: Ident, written: &Type, owned: TokenStream, tree: crate::ir::Tree) {
         let wrt = self.tree_wrt(&tree);
@@ -813,6 +906,7 @@ impl Lower<'_> {
             owned,
             tree,
             wrt,
+            opaque: false,
         }));
     }
 

@@ -558,6 +558,9 @@ pub struct Record {
     pub tree: Tree,
     /// Whether the gradient is taken with respect to it (some field is a float).
     pub wrt: bool,
+    /// A method's `self` read as data, field by field, its struct unseen: its reads are
+    /// params of their own, in no tree (see `front::opaque`).
+    pub opaque: bool,
 }
 
 /// A struct's fields, as the gradient is built: `Params { w: d_p_w, n: 0, … }`.

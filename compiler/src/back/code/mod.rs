@@ -507,7 +507,12 @@ impl<'p, 'f> Module<'p, 'f> {
             })
             .collect();
         let leaves: Vec<Ident> = g.params.iter().map(|p| plan.ident(p.node)).collect();
-        let records = g.signature.iter().any(|a| matches!(a, Argument::Record(_)));
+        // Struct parameters whose fields go one by one to `__forward` (a `self` read as
+        // data has no fields a caller could pass: its reads are bound in `forward`).
+        let records = g
+            .signature
+            .iter()
+            .any(|a| matches!(a, Argument::Record(record) if !record.opaque));
         let bindings = &self.bindings;
         // Array parameters keep their written types (`&Array2<f64>`), named beside the function.
         let array_params = g.params.iter().any(|p| p.passing.is_ndarray())
@@ -615,6 +620,7 @@ impl<'p, 'f> Module<'p, 'f> {
                 false => quote! {
                     #[inline]
                     pub fn forward #fn_generics (#(#signature),*) -> (#float, Cache #type_args) {
+                        #bindings
                         #forward
                         (#output, Cache { #(#cache_values,)* #marker_value })
                     }
