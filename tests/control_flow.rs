@@ -104,6 +104,34 @@ fn assigned_in_one_branch(x: f64, y: f64) -> f64 {
     s * x
 }
 
+/// A tuple taken apart from an `if` whose branches end with tuples (nested, and a block).
+#[differentiate]
+fn tuple_from_branches(x: f64, y: f64) -> f64 {
+    let (a, mut b) = if x > y {
+        (x * y, x - y)
+    } else if x < 0.0 {
+        let t = x.exp();
+        (t, { t * y })
+    } else {
+        x.sin_cos()
+    };
+    b += a;
+    a * b
+}
+
+#[test]
+fn tuples_from_branches() {
+    check!(tuple_from_branches(x, y) at [[1.5, 0.5], [-1.5, 2.0], [0.25, 0.5]]);
+    // x > y: a = xy, b = x − y + xy; f = a·b.
+    let (value, g) = tuple_from_branches::grad(1.5, 0.5);
+    assert_eq!(value, 0.75 * (1.0 + 0.75));
+    let (a, b) = (0.75, 1.75);
+    assert_eq!(
+        (g.x, g.y),
+        (0.5 * b + a * (1.0 + 0.5), 1.5 * b + a * (-1.0 + 1.5))
+    );
+}
+
 #[test]
 fn variables_assigned_in_branches() {
     check!(assigned_in_branches(x, y) at [[1.5, 2.0], [-1.5, -2.0], [0.5, 0.25], [-1.25, 2.0], [2.0, -0.75]]);

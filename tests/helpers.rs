@@ -117,3 +117,63 @@ fn scratch_writes_are_the_functions_own() {
     let (value, _) = motion::grad(0.8, 0.3, &xs, [0.2, -0.7, 0.6]);
     assert_eq!(value, motion(0.8, 0.3, &xs, [0.2, -0.7, 0.6]));
 }
+
+/// Associated functions of a `#[differentiate] impl` block, inlined where its methods call
+/// them (`Self::split(x)`), one with an early return of a tuple.
+#[derive(Clone, Debug, PartialEq, chainrule::Differentiable)]
+struct Arm {
+    length: f64,
+    offset: f64,
+}
+
+#[chainrule::differentiate]
+impl Arm {
+    const GAIN: f64 = 1.5;
+
+    /// An early return of a tuple, then a tuple.
+    fn split(x: f64, limit: f64) -> (f64, f64) {
+        if x > limit {
+            return (limit, x - limit);
+        }
+        let (s, c) = (x * Self::GAIN).sin_cos();
+        (s, c)
+    }
+
+    /// A helper calling a helper, writing through `&mut`.
+    fn spread(x: f64, out: &mut [f64]) {
+        let (a, b) = Self::split(x, 2.0);
+        out[0] = a;
+        out[1] = b;
+    }
+
+    fn reach(&self, theta: f64) -> f64 {
+        let (s, c) = Self::split(theta, 1.0);
+        let mut buf = [0.0; 2];
+        Self::spread(theta * 0.5 + self.offset, &mut buf);
+        self.length * (s + c) + buf[0] * buf[1]
+    }
+}
+
+fn reach_of(p: &[f64]) -> f64 {
+    Arm {
+        length: p[0],
+        offset: p[1],
+    }
+    .reach(p[2])
+}
+
+#[test]
+fn helpers_of_an_impl_block() {
+    // Below and above the early return's limit.
+    for p in [[0.8, 0.3, 0.4], [1.2, -0.5, 1.7], [0.6, 2.0, 1.2]] {
+        let arm = Arm {
+            length: p[0],
+            offset: p[1],
+        };
+        let (value, grad) = arm.reach_grad(p[2]);
+        assert_eq!(value, arm.reach(p[2]));
+        let analytic = [grad.self_.length, grad.self_.offset, grad.theta];
+        let check = chainrule::check_gradient(reach_of, &p, &analytic);
+        assert!(check.passes(1e-7), "{check:?}");
+    }
+}

@@ -465,7 +465,9 @@ fn returns_float(function: &syn::ItemFn) -> bool {
 /// that returns a float (or has its own `#[differentiate(…)]`) is read as the function
 /// `fn params_energy(self_: &Params, x: f64) -> f64` (`self` renamed, `Self` written out,
 /// the impl's generics its own), whose module `params_energy` goes beside the block; the
-/// block gains `energy_grad(&self, x)`, calling its `grad`.
+/// block gains `energy_grad(&self, x)`, calling its `grad`. Associated functions returning
+/// tuples or arrays, or taking `&mut` arguments (`Self::split(x)`), are inlined where the
+/// methods call them (see [`front::helpers`]).
 fn expand_impl(attr: &TokenStream, mut block: syn::ItemImpl) -> TokenStream {
     if let Some((_, path, _)) = &block.trait_ {
         let error = syn::Error::new_spanned(
@@ -491,6 +493,33 @@ fn expand_impl(attr: &TokenStream, mut block: syn::ItemImpl) -> TokenStream {
     let mut errors = TokenStream::new();
     let mut generated = TokenStream::new();
     let mut conveniences = TokenStream::new();
+    // Associated functions returning tuples or arrays, or taking `&mut` arguments
+    // (`Self::split(x)`): inlined where the block's methods call them, as in a module.
+    let helpers: Vec<syn::ItemFn> = block
+        .items
+        .iter()
+        .filter_map(|item| match item {
+            syn::ImplItem::Fn(function) if function.sig.receiver().is_none() => {
+                let function = syn::ItemFn {
+                    attrs: Vec::new(),
+                    vis: syn::Visibility::Inherited,
+                    sig: function.sig.clone(),
+                    block: Box::new(function.block.clone()),
+                };
+                front::helpers::is_inlined(&function).then_some(function)
+            }
+            _ => None,
+        })
+        .collect();
+    let helper_names: Vec<String> = helpers.iter().map(|h| h.sig.ident.to_string()).collect();
+    let helpers: Vec<syn::ItemFn> = helpers
+        .into_iter()
+        .map(|mut helper| {
+            AssociatedCalls(&helper_names).visit_item_fn_mut(&mut helper);
+            SelfType(&self_ty).visit_item_fn_mut(&mut helper);
+            helper
+        })
+        .collect();
     for item in &mut block.items {
         let syn::ImplItem::Fn(method) = item else { continue };
         let own = method
@@ -506,14 +535,19 @@ fn expand_impl(attr: &TokenStream, mut block: syn::ItemImpl) -> TokenStream {
             None => attr.clone(),
         };
         let args = method_args(args);
-        match method_function(&block.generics, &self_ty, &type_name, method) {
+        let mut read = method.clone();
+        AssociatedCalls(&helper_names).visit_impl_item_fn_mut(&mut read);
+        match method_function(&block.generics, &self_ty, &type_name, &read) {
             Ok(_) if own.is_none() && !returns_float_method(&block.generics, method) => {}
-            Ok((function, convenience)) => match differentiate(args, function, true) {
-                Ok(tokens) => {
-                    generated.extend(tokens);
-                    conveniences.extend(convenience);
-                }
-                Err(error) => errors.extend(error.to_compile_error()),
+            Ok((function, convenience)) => match inline_helpers(function, &helpers) {
+                Err(inline_errors) => errors.extend(inline_errors),
+                Ok(function) => match differentiate(args, function, true) {
+                    Ok(tokens) => {
+                        generated.extend(tokens);
+                        conveniences.extend(convenience);
+                    }
+                    Err(error) => errors.extend(error.to_compile_error()),
+                },
             },
             Err(error) => errors.extend(error.to_compile_error()),
         }
@@ -677,6 +711,38 @@ fn returns_float_method(generics: &syn::Generics, method: &syn::ImplItemFn) -> b
         sig,
         block: Box::new(method.block.clone()),
     })
+}
+
+/// A function with the calls of `helpers` inlined, or the errors of those that cannot be
+/// (what follows from a call left in place would only repeat them).
+fn inline_helpers(function: syn::ItemFn, helpers: &[syn::ItemFn]) -> Result<syn::ItemFn, TokenStream> {
+    if helpers.is_empty() {
+        return Ok(function);
+    }
+    let (inlined, errors) = front::helpers::inline(&function, helpers);
+    match errors.is_empty() {
+        true => Ok(inlined),
+        false => Err(errors.iter().map(syn::Error::to_compile_error).collect()),
+    }
+}
+
+/// `Self::split(x)` (or `Type::split(x)`) of an inlined associated function of the block,
+/// as the inliner finds calls: `split(x)`.
+struct AssociatedCalls<'n>(&'n [String]);
+
+impl syn::visit_mut::VisitMut for AssociatedCalls<'_> {
+    fn visit_expr_call_mut(&mut self, call: &mut syn::ExprCall) {
+        if let syn::Expr::Path(path) = &mut *call.func {
+            let segments = &path.path.segments;
+            if path.qself.is_none() && segments.len() == 2 && segments[0].ident == "Self" {
+                let name = segments[1].ident.clone();
+                if self.0.iter().any(|n| name == n) {
+                    path.path = name.into();
+                }
+            }
+        }
+        syn::visit_mut::visit_expr_call_mut(self, call);
+    }
 }
 
 /// `Self` written out as the impl's type (`Self::K` as `Quadratic::<T>::K`).

@@ -804,6 +804,29 @@ impl Table {
         if self.clamped && s > 1.0 { 1.0 + spread } else { s * self.scale as f64 + self.order as f64 * x }
     }
 }",
+    // Helpers of an `impl` block inlined (`Self::split`), a tuple returned early, a tuple
+    // taken apart from an `if`.
+    "#[differentiate]
+impl Spring {
+    fn split(x: f64, limit: f64) -> (f64, f64) {
+        if x > limit {
+            return (limit, x - limit);
+        }
+        x.sin_cos()
+    }
+    fn fill(x: f64, out: &mut [f64]) {
+        let (a, b) = Self::split(x, 2.0);
+        out[0] = a;
+        out[1] = b;
+    }
+    fn reach(&self, theta: f64) -> f64 {
+        let (s, c) = Self::split(theta, self.rest);
+        let mut buf = [0.0; 2];
+        Self::fill(theta * 0.5, &mut buf);
+        let (p, q) = if s > c { (s * self.k, c) } else if c > 0.0 { let t = c.exp(); (t, s) } else { (c, s) };
+        p * q + buf[0] * buf[1]
+    }
+}",
 ];
 
 /// The definitions of structs the corpus's functions take whose derive is not beside them

@@ -435,7 +435,13 @@ pub(crate) fn block_tokens(stmts: &[Stmt]) -> TokenStream {
                 .any(|w| first.0 == w);
             if !reads_first && first.0 != second.0 {
                 let ((a, ma, ta, va), (b, mb, tb, vb)) = (first, second);
-                out.extend(quote!(let (#ma #a, #mb #b): (#ta, #tb) = (#va, #vb);));
+                // One pair in three from the branches of an `if`, each ending with the same
+                // tuple (the same meaning, through a branch assigning both names).
+                let value = match (va.to_string().len() + vb.to_string().len()) % 3 {
+                    0 => quote!(if 0.5 < 1.0 { (#va, #vb) } else { ({ #va }, #vb) }),
+                    _ => quote!((#va, #vb)),
+                };
+                out.extend(quote!(let (#ma #a, #mb #b): (#ta, #tb) = #value;));
                 k += 2;
                 continue;
             }

@@ -1358,6 +1358,11 @@ impl Lower<'_> {
             .and_then(|i| self.pushed.iter().find(|(name, _)| name == i))
             .map(|(_, first)| first.clone());
         let value = match (&*init.expr, &pushed, &annotated) {
+            // A name the `if` after it assigns in every branch (see `tuples`): its value
+            // before is never read.
+            (Expr::Macro(mac), _, _) if mac.mac.path.is_ident(tuples::UNSET) => {
+                self.graph.constant(f64::from_bits(UNSET_BITS))
+            }
             (Expr::Macro(mac), Some(_), _) if mac.mac.path.is_ident("vec") => {
                 self.vec_macro(&mac.mac, expect, true)
             }
@@ -1851,8 +1856,13 @@ impl Lower<'_> {
         } else {
             self.graph.index(binding.node, &indices)
         };
+        // A name declared unset (see `tuples`) takes the type of its first value.
+        let unset = op.is_none() && indices.is_empty() && self.graph.op(old) == &Op::Const(UNSET_BITS);
         let old_ty = self.graph.ty(old).clone();
-        let rhs = self.expr_as(value, expect_of(&old_ty));
+        let rhs = match unset {
+            true => self.expr_as(value, Expect::Any),
+            false => self.expr_as(value, expect_of(&old_ty)),
+        };
         let new = match op {
             None => rhs,
             Some(op) if old_ty.is_tensor() && self.tensor_assign(old, op, rhs).is_some() => {
@@ -1881,7 +1891,7 @@ impl Lower<'_> {
                 }
             },
         };
-        if !same_kind(self.graph.ty(new), &old_ty) {
+        if !unset && !same_kind(self.graph.ty(new), &old_ty) {
             let message = format!(
                 "`{ident}` holds {} but this is {}",
                 describe(&old_ty),
@@ -2404,6 +2414,10 @@ impl Lower<'_> {
         }
     }
 }
+
+/// The value of a name declared unset (a NaN of its own payload, so that the node is
+/// known): never read, since the `if` after it assigns it in every branch.
+const UNSET_BITS: u64 = 0x7ff8_0000_c4a1_0001;
 
 /// The kind of value a type holds, for expectations.
 fn expect_of(ty: &Ty) -> Expect {

@@ -18,6 +18,10 @@ use syn::{parse_quote, Block, Expr, Pat, Stmt};
 
 use super::names::{mentions, Names};
 
+/// The macro a name the rewrite declares before the `if` that assigns it in every branch
+/// is bound to (the front end reads it as a value never read).
+pub const UNSET: &str = "__chainrule_unset";
+
 /// The block with its tuple `let`s and assignments taken apart.
 pub fn flattened(block: &Block) -> Block {
     let mut block = block.clone();
@@ -64,7 +68,10 @@ impl Tuples {
                     return None;
                 }
                 let mut stmts = Vec::new();
-                let value = self.parts(&local.init.as_ref()?.expr, &mut stmts)?;
+                let init = &local.init.as_ref()?.expr;
+                let Some(value) = self.parts(init, &mut stmts) else {
+                    return self.distributed(pat, init);
+                };
                 let mut pairs = Vec::new();
                 flatten(pat, ty, value, &mut pairs)?;
                 stmts.extend(self.bind(pairs));
@@ -149,6 +156,49 @@ impl Tuples {
         }
     }
 
+    /// `let (a, b) = if c { (x, y) } else { …; (u, v) };` (an inlined helper's early return
+    /// reads so): each name declared unset, and assigned where each branch ends, `let mut
+    /// a = unset!(); let mut b = unset!(); if c { (a, b) = (x, y); } else { …; (a, b) = (u,
+    /// v); }`: the `if` changes both, as any `if` assigning variables does, and their values
+    /// before it are never read.
+    fn distributed(&mut self, pat: &Pat, init: &Expr) -> Option<Vec<Stmt>> {
+        if !matches!(
+            init,
+            Expr::If(_) | Expr::Block(syn::ExprBlock { label: None, .. })
+        ) {
+            return None;
+        }
+        let Pat::Tuple(tuple) = unparen_pat(pat) else {
+            return None;
+        };
+        // (A type written on the tuple is rustc's to check: the branches' values say theirs.)
+        let unset = syn::Ident::new(UNSET, proc_macro2::Span::call_site());
+        // Temporaries, so that the branches read the names as they were before the `let`
+        // (`let (x, y) = if c { (y, x) } …` swaps), then the names themselves.
+        let mut stmts: Vec<Stmt> = Vec::new();
+        let mut targets: Vec<syn::Ident> = Vec::new();
+        let mut bindings: Vec<Stmt> = Vec::new();
+        for elem in &tuple.elems {
+            let temporary = match elem {
+                Pat::Ident(binding) if binding.subpat.is_none() && binding.by_ref.is_none() => {
+                    let temporary = self.names.fresh(&binding.ident.to_string());
+                    bindings.push(parse_quote!(let #binding = #temporary;));
+                    temporary
+                }
+                Pat::Wild(_) => self.names.fresh("unused"),
+                _ => return None,
+            };
+            stmts.push(parse_quote!(let mut #temporary = #unset!();));
+            targets.push(temporary);
+        }
+        let target: Expr = parse_quote!((#(#targets),*));
+        let mut assigned = assign_tails(init, &target)?;
+        self.visit_expr_mut(&mut assigned);
+        stmts.push(Stmt::Expr(assigned, Some(Default::default())));
+        stmts.extend(bindings);
+        Some(stmts)
+    }
+
     /// `let`s binding each name, every value evaluated before any name is bound.
     fn bind(&mut self, pairs: Vec<(Pat, Expr)>) -> Vec<Stmt> {
         let mut bound: Vec<String> = Vec::new();
@@ -182,6 +232,43 @@ impl Tuples {
             stmts.push(parse_quote!(let #pat = #temporary;));
         }
         stmts
+    }
+}
+
+/// `expr` with the value each of its branches ends with assigned to `target` instead
+/// (`None` where a branch has no value to assign: an `if` without `else`).
+fn assign_tails(expr: &Expr, target: &Expr) -> Option<Expr> {
+    match expr {
+        Expr::Paren(inner) => assign_tails(&inner.expr, target),
+        Expr::If(branch) => {
+            let mut branch = branch.clone();
+            let (_, otherwise) = branch.else_branch.as_mut()?;
+            **otherwise = assign_tails(otherwise, target)?;
+            branch.then_branch = assign_block(&branch.then_branch, target)?;
+            Some(Expr::If(branch))
+        }
+        Expr::Block(block) if block.label.is_none() => {
+            let mut block = block.clone();
+            block.block = assign_block(&block.block, target)?;
+            Some(Expr::Block(block))
+        }
+        value => Some(parse_quote!({ #target = #value; })),
+    }
+}
+
+fn assign_block(block: &Block, target: &Expr) -> Option<Block> {
+    let mut block = block.clone();
+    match block.stmts.pop() {
+        Some(Stmt::Expr(tail, None)) => {
+            let assigned = match assign_tails(&tail, target)? {
+                // A value's assignment, unwrapped from its block.
+                Expr::Block(inner) if !matches!(tail, Expr::Block(_)) => inner.block.stmts,
+                other => vec![Stmt::Expr(other, None)],
+            };
+            block.stmts.extend(assigned);
+            Some(block)
+        }
+        _ => None,
     }
 }
 
