@@ -116,19 +116,24 @@ fn tuple_from_branches(x: f64, y: f64) -> f64 {
         x.sin_cos()
     };
     b += a;
-    a * b
+    let (c, d) = match (x * 4.0).abs().floor().min(3.0) as usize {
+        0 => (a, b),
+        1 | 2 => (b, a * 2.0),
+        _ => (x, y),
+    };
+    a * b + c * d
 }
 
 #[test]
 fn tuples_from_branches() {
-    check!(tuple_from_branches(x, y) at [[1.5, 0.5], [-1.5, 2.0], [0.25, 0.5]]);
-    // x > y: a = xy, b = x − y + xy; f = a·b.
+    check!(tuple_from_branches(x, y) at [[1.5, 0.5], [-1.5, 2.0], [0.3, 0.5], [0.1, 0.5], [0.6, 0.9]]);
+    // x > y: a = xy, b = x − y + xy; the match's last arm, (c, d) = (x, y); f = a·b + xy.
     let (value, g) = tuple_from_branches::grad(1.5, 0.5);
-    assert_eq!(value, 0.75 * (1.0 + 0.75));
+    assert_eq!(value, 0.75 * (1.0 + 0.75) + 0.75);
     let (a, b) = (0.75, 1.75);
     assert_eq!(
         (g.x, g.y),
-        (0.5 * b + a * (1.0 + 0.5), 1.5 * b + a * (-1.0 + 1.5))
+        (0.5 * b + a * (1.0 + 0.5) + 0.5, 1.5 * b + a * (-1.0 + 1.5) + 1.5)
     );
 }
 

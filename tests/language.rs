@@ -936,3 +936,44 @@ fn composed_expressions() {
     check!(gaussian_f32(x, mu, sigma) at [[0.5, -0.25, 1.5], [-1.25, 0.5, 2.0], [2.0, 1.0, 0.75]]);
     check!(polar(r, theta) at [[0.5, 0.25], [2.0, 1.0], [1.5, 2.0]]);
 }
+
+/// A float cast to an integer: a table lookup by the integer part, linear interpolation
+/// between entries (differentiable in `x` through the fraction, in the table everywhere).
+#[differentiate]
+fn interpolate(x: f64, table: [f64; 5]) -> f64 {
+    let h = 0.5;
+    let k = ((x / h) as usize).min(3);
+    let t = x / h - k as f64;
+    table[k] * (1.0 - t) + table[k + 1] * t
+}
+
+#[differentiate]
+fn interpolate_f32(x: f32, table: [f32; 5]) -> f32 {
+    let k = ((x * 2.0) as i32).clamp(0, 3) as usize;
+    let t = x * 2.0 - k as f32;
+    table[k] * (1.0 - t) + table[k + 1] * t
+}
+
+#[test]
+fn float_to_integer_casts() {
+    let table = [1.0, 3.0, 2.0, -1.0, 0.5];
+    for x in [0.2, 0.7, 1.3, 1.9] {
+        let (value, grad) = interpolate::grad(x, table);
+        assert_eq!(value, interpolate(x, table));
+        let k = (x / 0.5) as usize;
+        let t = x / 0.5 - k as f64;
+        // ∂/∂x = (table[k + 1] − table[k]) / h; ∂/∂table[k] = 1 − t, ∂/∂table[k + 1] = t.
+        assert_relative_eq!(grad.x, (table[k + 1] - table[k]) / 0.5, max_relative = 1e-12);
+        let mut expected = [0.0; 5];
+        expected[k] = 1.0 - t;
+        expected[k + 1] = t;
+        assert_eq!(grad.table, expected);
+        let single: [f32; 5] = table.map(|v| v as f32);
+        let (value, grad) = interpolate_f32::grad(x as f32, single);
+        assert_eq!(value, interpolate_f32(x as f32, single));
+        assert_relative_eq!(grad.x, (single[k + 1] - single[k]) * 2.0, max_relative = 1e-5);
+    }
+    // NaN casts to 0, as Rust does; below 0 saturates at 0.
+    assert_eq!(interpolate::grad(-0.4, table).0, interpolate(-0.4, table));
+    assert!(interpolate::grad(f64::NAN, table).0.is_nan());
+}

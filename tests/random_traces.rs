@@ -329,33 +329,30 @@ mod p10 {
 
     #[differentiate(trace)]
     pub fn f(z: f64, w: [[f64; 2]; 3], v: [f64; 3], n: usize) -> f64 {
-        if (z > w[2][usize::min(n, 1)]) && (w[2][((n + 2) % 2)] != w[n][(n / 2)]) {
-            let mut a = w[n][usize::min(n, 1)];
+        if (z > w[(z.abs().min(2.0) as u32 as usize)][1]) && (z >= z) {
+            let mut cache: f64 = 1.33;
+        } else {
+            let mut grad = ((f64::asin(w[n][usize::min(n, 1)].tanh() * 0.9)
+                * f64::asin(w[n][usize::min(n, 1)].tanh() * 0.9)) + 2.0)
+                .sqrt() * (-((z * z) + 2.0).ln());
         }
-        let mut acc: f64 = 0.25;
-        for row in w.into_iter() {
-            let mut arr = row;
-            acc /= ((acc + 4.0) * (acc + 4.0)) + 0.5;
-        }
+        let (mut w, mut total): ([f64; 3], f64) = if 0.5 < 1.0 {
+            ([0.1; 3], 0.1)
+        } else {
+            ({ [0.1; 3] }, 0.1)
+        };
         for k in 0..4 {
             let mut q = ((z * z) + 0.5).recip().cosh();
-            acc = ((acc * acc).ln_1p().tanh() * 2.0).exp();
+            w[n] = v[usize::max(n, 2)].powi(0)
+                / (((std::f64::consts::LN_2 * (k as f64))
+                    * (std::f64::consts::LN_2 * (k as f64))) + 1.0);
         }
-        let forward = ((if (n % 2) <= 0 {
-            match n {
-                2 => (n as f64),
-                _ => w[(usize::max(n, 2) as usize)][1],
-            }
-        } else {
-            z
-        })
-            .tanh() * 2.0)
-            .exp();
-        let (x, d_a): (_, _) = (forward, w[(2 - n)][usize::min(n, 1)]);
-        if ((f64::sqrt((sigmoid(0.25) * sigmoid(0.25)) + 0.25) * acc) + acc) > 0.25 {
-            return (f64::sqrt((sigmoid(0.25) * sigmoid(0.25)) + 0.25) * acc) + acc;
+        w[(n / 2)] = z;
+        let (buf, mut t): ([[f64; 3]; 2], _) = ([[1.0; 3]; 2], total);
+        if (((w[((n + 2) % 3)] + t) + total) + w[1]) > 0.25 {
+            return ((w[((n + 2) % 3)] + t) + total) + w[1];
         }
-        (f64::sqrt((sigmoid(0.25) * sigmoid(0.25)) + 0.25) * acc) + acc
+        ((w[((n + 2) % 3)] + t) + total) + w[1]
     }
 }
 
@@ -501,11 +498,10 @@ mod p15 {
                 let c: f64 = elu(p, 1.5).tanh().tan();
                 if c > (xs[usize::min(n, 3)] / ((c * c) + 1.0)) {
                     let h = f64::tanh(xs[((3 - i) as usize)] / 2.0);
-                    p *= xs[1] - p;
+                    p *= xs[((p.abs().min(3.0) as u32 as usize) as usize)] - c;
                 } else {
-                    let b = (((xs.len() as f64) * (xs.len() as f64)) + 2.0).recip()
-                        - p.exp_m1();
-                    p = xs[usize::max(k, 3)];
+                    let mut y = ((c.cos() * c.cos()) + 1.0).log10();
+                    p += p * xs[usize::max(k, 3)];
                 }
                 p /= (xs[usize::min(n, 3)].hypot(x) * xs[usize::min(n, 3)].hypot(x)) + 0.25;
             }
@@ -514,10 +510,8 @@ mod p15 {
         let mut q = f64::cos(x.abs()) + p;
         let mut a = (p + q.min(x)) * ((x / 2.0) + (p - xs[0]));
         let h = q;
-        let mut a = sigmoid({ q }) + (xs[3] - (f64::abs(x) + 0.5).powf(x));
-        (a
-            + ((f64::exp2(f64::tanh(0.25) * 2.0) * f64::exp2(f64::tanh(0.25) * 2.0)) + 1.0)
-                .sqrt()) + q
+        let a: f64 = sigmoid({ q }) + (xs[3] - x);
+        x + q
     }
 }
 
@@ -609,17 +603,17 @@ mod p19 {
 
     #[differentiate(trace)]
     pub fn f(z: f64, d_x: f64, y: f64, w: [f64; 3]) -> f64 {
-        let mut forward: f64 = if f64::log2(((d_x - w[2]) * (d_x - w[2])) + 1.0)
+        let mut forward = if f64::log2(((d_x - w[2]) * (d_x - w[2])) + 1.0)
             >= (((z * w[(1 as usize)]) * (z * w[(1 as usize)])) + 2.0).log10()
         {
             let s = y;
             d_x
         } else {
-            leaky_relu(tanh(d_x), w[(0 as usize)])
+            leaky_relu(tanh(d_x), w[(d_x.abs().min(2.0) as u32 as usize)])
         };
-        let b = w[2].tanh().tanh().mul_add(z, -forward);
-        let mut h = f64::exp_m1(forward.tanh() * 2.0);
-        (((-w[1]) - forward) * ((w[1] * w[1]).ln_1p() * forward.cosh())) - h
+        let a: f64 = 0.0;
+        forward += f64::abs(z).mul_add(-y, f64::max(a, tanh(forward)));
+        std::f64::consts::PI - forward
     }
 }
 
@@ -645,19 +639,28 @@ mod p20 {
         let mut grad: f64 = 1.0;
         let mut total = ((x * x) + 1.0).ln();
         for i in (0..=0).rev() {
-            if (p * p) > x.hypot(v[1]) {
-                p
-                    -= f64::sqrt((w[(2 - i)] * w[(2 - i)]) + 2.0)
-                        .mul_add((grad.tanh() * 0.5).atanh(), (p * p).ln_1p());
-            } else {}
-            let x: f64 = total;
-            grad = (if total <= (i as f64) { 0.75 } else { grad })
-                .hypot(grad / w[(i / 2)].exp());
+            if (p * p) > x.hypot(v[(grad.abs().min(2.0) as u32 as usize)]) {
+                let mut d_x = f64::sqrt((w[(2 - i)] * w[(2 - i)]) + 2.0)
+                    .mul_add((grad.tanh() * 0.5).atanh(), (p * p).ln_1p());
+                total = grad;
+            } else {
+                grad = (if grad <= (i as f64) { 0.75 } else { p })
+                    .hypot(p / w[(i / 2)].exp());
+                grad = x.powi(3) * x;
+            }
+            let mut buf = [((p * p) + 0.5).recip(); 4];
+            grad += (((x + grad) * (x + grad)) + 2.0).log2();
         }
-        for j in 0..3 {
-            grad = ((total * total) + 1.0).recip().sinh();
+        for e in v {
+            grad /= ((x / 0.5) * (x / 0.5)) + 2.0;
+            grad
+                -= if total > (if x >= 0.47 { total } else { p }) {
+                    x / ((total * total) + 1.0)
+                } else {
+                    std::f64::consts::E
+                };
         }
-        ((((total * total) + 0.25).recip() * total) + grad) + p
+        ((f64::powi(w[1], 2) * f64::ln_1p(0.75 * 0.75)).tanh() * 0.9).asin()
     }
 }
 
@@ -941,23 +944,22 @@ mod p30 {
             n1 += 1;
         }
         p /= (y * y) + 0.5;
-        let c = w[1][0] * (maxout(y, y).abs() + 0.5).powf(w[1][1]);
-        let mut d_x = (f64::tan(d_x.tanh())
-            / (((p - std::f64::consts::PI) * (p - std::f64::consts::PI)) + 1.0))
-            * (if (w[0][2] * std::f64::consts::SQRT_2) != c {
-                let y = p.powi(2);
-                1.0 / (1.0 + (-y).exp())
-            } else {
-                { w[1][1] }
-            });
-        let mut a = c;
-        d_x += a;
-        ((if d_x.tanh().cos() < 0.5 {
-            a * w[(0 as usize)][0]
-        } else {
-            let c = p;
-            w[1][1]
-        }) + a) * p
+        let c = w[(d_x.abs().min(1.0) as u32 as usize)][0]
+            * relu(((y * y) + 0.25).log((w[1][1] * w[1][1]) + 1.5));
+        for k in 0..2 {
+            let y = y;
+            let mut c = (y / (y.abs() + 1.0)) + w[(1 - k)][k].cos();
+            p = f64::powi(
+                {
+                    let sq = |t: f64| d_x;
+                    sq(c)
+                },
+                2,
+            );
+        }
+        ((d_x - elu(1.5, d_x))
+            / ((((c.exp() * c.exp()) + 1.0).sqrt() * ((c.exp() * c.exp()) + 1.0).sqrt())
+                + 1.0)) - p
     }
 }
 
@@ -1164,37 +1166,43 @@ mod p36 {
     use chainrule::{differentiate, elu, leaky_relu, maxout, relu, sigmoid, tanh};
 
     #[differentiate(wrt (w), trace)]
-    pub fn f(y: f64, z: f64, w: &[f64; 2]) -> f64 {
-        let d_a: f64 = w[1] + (y.tanh() * 2.0).sinh().cos();
+    pub fn f<T: chainrule::Real>(y: T, z: T, w: &[T; 2]) -> T {
+        let d_a: T = w[1] + (y.tanh() * T::from_f64(2.0)).sinh().cos();
         let mut total = y * d_a;
         let mut n1 = 0;
         while n1 < 2 {
             for j in 2..4 {
-                let mut rows = [d_a, (((z + z) * (z + z)) + 0.5).ln()];
-                let mut y = rows[((n1 + 1) % 2)].exp() * f64::mul_add(z, d_a, d_a);
+                let mut rows = [d_a, (((z + z) * (z + z)) + T::from_f64(0.5)).ln()];
+                let mut y = rows[((n1 + 1) % 2)].exp() * T::mul_add(z, d_a, d_a);
                 total += (-rows[usize::min(j, 1)]) + ({ y });
             }
             let mut s = total.tanh();
             let mut n2 = 0;
             while n2 < 3 {
-                if s < (((n2 as f64) * (n2 as f64)) + 0.5).ln() {
+                if s
+                    < ((T::from_f64(n2 as f64) * T::from_f64(n2 as f64)) + T::from_f64(0.5))
+                        .ln()
+                {
                     total *= z;
                 }
-                let mut d_x = y.mul_add(total, f64::powi(0.1, 4));
+                let mut d_x = y.mul_add(total, T::powi(T::from_f64(0.1), 4));
                 s = sigmoid(z * d_x);
                 n2 += 1;
             }
-            total /= ((total.tanh() * 2.0).exp() * (total.tanh() * 2.0).exp()) + 0.5;
+            total
+                /= ((total.tanh() * T::from_f64(2.0)).exp()
+                    * (total.tanh() * T::from_f64(2.0)).exp()) + T::from_f64(0.5);
             n1 += 1;
         }
         for j in 1..4 {
-            total /= (total * total) + 0.25;
-            let mut forward: f64 = (((f64::tanh(3.0) * 2.0).exp()
-                * (f64::tanh(3.0) * 2.0).exp()) + 0.5)
+            total /= (total * total) + T::from_f64(0.25);
+            let mut forward: T = (((T::tanh(T::from_f64(3.0)) * T::from_f64(2.0)).exp()
+                * (T::tanh(T::from_f64(3.0)) * T::from_f64(2.0)).exp()) + T::from_f64(0.5))
                 .sqrt();
-            total += { (j as f64) };
+            total += { T::from_f64(j as f64) };
         }
-        (y / (y.abs() + 1.0)).min((std::f64::consts::LN_2 * d_a) - w[1])
+        (y / (y.abs() + T::one()))
+            .min((T::from_f64(std::f64::consts::LN_2) * d_a) - w[(1 as usize)])
     }
 }
 
@@ -1276,7 +1284,11 @@ mod p40 {
 
     #[differentiate(trace)]
     pub fn f(d_x: f64) -> f64 {
-        let (t, d_a): (_, _) = (std::f64::consts::SQRT_2, d_x);
+        let (t, d_a): (_, _) = if 0.5 < 1.0 {
+            (std::f64::consts::SQRT_2, d_x)
+        } else {
+            ({ std::f64::consts::SQRT_2 }, d_x)
+        };
         let mut y = (-({ d_x }))
             * (if t.exp() <= 1.0 { -d_a } else { std::f64::consts::FRAC_PI_4 });
         {
@@ -1301,24 +1313,12 @@ mod p41 {
             for i in 2..=3 {
                 s += y;
             }
-            s = w[3].max(std::f64::consts::SQRT_2);
-            s = s;
+            s = w[0].max(-w[0]);
+            s = -(v[(2 as usize)] - x);
         }
-        let mut arr = [
-            s - upstream.tanh(),
-            f64::log(
-                (v[1] * v[1]) + 1.0,
-                (f64::mul_add(y, x, w[1]) * f64::mul_add(y, x, w[1])) + 1.5,
-            ),
-            s,
-            (((upstream * upstream) + 0.25).sqrt().tanh() * 2.0).exp(),
-        ];
-        let mut level1 = w[1];
-        while level1 < 3.0 {
-            s -= x * (level1 * s);
-            level1 += (x * x) + 1.0;
-        }
-        upstream
+        let arr = w;
+        s /= ((0.25f64.abs() * s.tanh().tan()) * (0.25f64.abs() * s.tanh().tan())) + 1.0;
+        0.03 - s
     }
 }
 
@@ -1501,11 +1501,22 @@ mod p48 {
     pub fn f(d_x: f64, y: f64, xs: &Vec<f64>) -> f64 {
         let mut d_x = (((d_x * d_x).ln_1p() * (d_x * d_x).ln_1p()).ln_1p().tanh() * 2.0)
             .sinh();
-        let mut cache = (({
-            let a = xs[2];
-            d_x
-        }) * 0.75) * ((d_x / ((y * y) + 1.0)) * (d_x * d_x));
-        (y + cache) + d_x
+        let cache = (({
+            let a = xs[(1 as usize)];
+            a
+        })
+            * (if d_x >= std::f64::consts::FRAC_PI_4 {
+                let forward = y;
+                d_x
+            } else {
+                std::f64::consts::E
+            }))
+            * (if xs[2].sinh() >= (d_x + d_x) {
+                y * 0.25
+            } else {
+                (f64::tanh(d_x) * 2.0).exp()
+            });
+        cache
     }
 }
 
@@ -1528,20 +1539,30 @@ mod p49 {
                 }
                 total += e;
             }
-            let mut x = (xs[3] / 2.0) + xs[1];
-            total += (y + total).cos();
+            let x = (xs[1] / ((x * x) + 2.0)) + ((e * e) + 1.0).ln();
+            total = total;
         }
-        let mut q = f64::sin(2.24).max(tanh(x))
-            + (if y >= xs[3] {
-                let y: f64 = 0.2;
-                y
-            } else {
-                x
-            })
-                .min(f64::cos(0.0));
+        let mut level1 = x.tanh();
+        while level1 < 3.0 {
+            let mut buf = [{ level1 }; 3];
+            total
+                /= ((if x >= xs[3] {
+                    let y: f64 = 0.2;
+                    total
+                } else {
+                    x
+                })
+                    * (if x >= xs[3] {
+                        let y: f64 = 0.2;
+                        total
+                    } else {
+                        x
+                    })) + 2.0;
+            level1 += (maxout(level1, total) * maxout(level1, total)) + 0.5;
+        }
         let x = f64::sin(x * std::f64::consts::SQRT_2) * ((total - y) - x.abs());
         {
-            let trail_value = q;
+            let trail_value = level1;
             let mut trail = Vec::new();
             trail.push(trail_value);
             trail.push(trail_value * 2.0);
@@ -1654,8 +1675,11 @@ mod p53 {
                 0.75
             })
         {}
-        let mut y = (w[2][1] / z.exp()).exp() + (-(z + w[(2 as usize)][0]));
-        ((if y > z { y } else { z }).max(y.tanh()).tanh() * 0.9).asin() + y
+        let mut y = (w[(z.abs().min(2.0) as u32 as usize)][1]
+            / ((w[(z.abs().min(2.0) as u32 as usize)][1]
+                * w[(z.abs().min(2.0) as u32 as usize)][1]) + 1.0))
+            .exp() + w[(z.abs().min(2.0) as u32 as usize)][1];
+        y * y
     }
 }
 
@@ -1675,44 +1699,43 @@ mod p54 {
                 .log10();
             p *= relu(elu(x, p));
         }
-        let a = ({
+        let a = (({
             let phi = |t: f64, r: f64| t + x;
-            phi(w[2], x) - phi(p, upstream)
+            phi(w[(upstream.abs().min(2.0) as u32 as usize)], x) * phi(x, upstream)
         })
+            .tanh() * 2.0)
             .exp();
-        let mut c = f64::exp2(f64::tanh(w[(n / 2)]) * 2.0);
-        let d_a = x;
-        for (j, &row) in w.iter().enumerate() {
-            let mut s: f64 = 2.0;
-            for k in 0..n {
-                let c = (((a * a) + 0.5) + 1.0).acosh() + (-w[1]);
-                let mut grad = s
-                    .mul_add(
-                        upstream - w[j],
-                        ((((k + 1) as f64) * ((k + 1) as f64)) + 2.0).cbrt(),
-                    );
-                p
-                    *= ((({
-                        let sq = |t: f64, r: f64| w[((n + 1) % 3)];
-                        sq(c, c)
-                    })
-                        * ({
-                            let sq = |t: f64, r: f64| w[((n + 1) % 3)];
-                            sq(c, c)
-                        })) + 1.0)
-                        .log2()
-                        .cos();
+        let mut d_a = w[(n / 2)];
+        p = w
+            .iter()
+            .copied()
+            .zip(w.iter().copied())
+            .map(|(el, b2)| w[(((n + 2) % 3) as usize)])
+            .sum::<f64>();
+        let mut y = (((((p * p) + 2.0)
+            .log((std::f64::consts::PI * std::f64::consts::PI) + 1.5)
+            + d_a.mul_add(0.1, upstream))
+            * (((p * p) + 2.0).log((std::f64::consts::PI * std::f64::consts::PI) + 1.5)
+                + d_a.mul_add(0.1, upstream))) + 2.0)
+            .log2();
+        for e in w {
+            if ({ w[2] }) <= 0.25 {
+                let d_a = {
+                    let sq = |t: f64, r: f64| {
+                        w[((p.abs().min(2.0) as u32 as usize) as usize)].cos()
+                    };
+                    sq(w[usize::min(n, 2)], y) * sq((n as f64), upstream)
+                };
+            } else {
+                d_a += upstream;
             }
-            p += w[(1 as usize)].powi(4);
+            let cache = upstream;
+            d_a *= ((((n + 1) as f64) * ((n + 1) as f64)) + 2.0).sqrt();
         }
-        p
-            *= (w[usize::min(n, 2)]
-                / ((((w[2] / ((w[usize::min(n, 2)] * w[usize::min(n, 2)]) + 1.0))
-                    / (((a * w[(n / 2)]) * (a * w[(n / 2)])) + 2.0))
-                    * ((w[2] / ((w[usize::min(n, 2)] * w[usize::min(n, 2)]) + 1.0))
-                        / (((a * w[(n / 2)]) * (a * w[(n / 2)])) + 2.0))) + 2.0))
-                .tanh() + 1.0;
-        (w[((n + 2) % 3)] * (-((d_a * d_a) + 0.5).ln())) + c
+        (({
+            let forward = (n as f64).sin().ceil();
+            (1.66 - std::f64::consts::E).min(forward * d_a)
+        }) * d_a) + p
     }
 }
 
@@ -1750,12 +1773,10 @@ mod p55 {
                 total += ((total * total) + 1.0).sqrt() + el.min(total);
             }
             total
-                /= ((v[usize::max(i, 1)][0] - e[((i + 2) % 2)])
-                    * (v[usize::max(i, 1)][0] - e[((i + 2) % 2)])) + 2.0;
+                /= ((v[usize::max(i, 1)][0] - v[i][usize::min(i, 1)])
+                    * (v[usize::max(i, 1)][0] - v[i][usize::min(i, 1)])) + 1.0;
         }
-        ((((total * total) + 0.5).log10()
-            / ((leaky_relu(std::f64::consts::PI, 0.1)
-                * leaky_relu(std::f64::consts::PI, 0.1)) + 1.0)) - upstream) - total
+        ((upstream * upstream) + 0.5).powi(-2).hypot(total).min(upstream)
     }
 }
 
@@ -1921,13 +1942,31 @@ mod p61 {
 
     #[differentiate(wrt (z), trace)]
     pub fn f(z: f64, w: [[f64; 2]; 3], n: usize) -> f64 {
-        if w[1][(((n + 1) % 2) as usize)].powi(4)
-            > (w[((n + 2) % 3)][usize::min(n, 1)] - 2.96)
+        if w[(z.abs().min(2.0) as u32 as usize)][1].powi(4) > std::f64::consts::SQRT_2
         {} else {}
-        let mut forward = w[(2 as usize)][(1 as usize)].tanh().sin();
-        forward += z;
-        forward -= forward.sin();
-        forward
+        let mut s: f64 = 1.91;
+        let mut n1 = 0;
+        while n1 < 3 {
+            let t = maxout(s, z).exp();
+            let t = (z / ((t * t) + 1.0)) - 1.44;
+            s += t;
+            n1 += 1;
+        }
+        s -= s.sin();
+        let mut n2 = 0;
+        while n2 < 1 {
+            let h = ((-z.sin()).exp() + 1.0).recip();
+            s
+                -= (w[usize::min(n2, 2)][n2] + s)
+                    * (if s != 0.5 {
+                        let q: f64 = 0.0;
+                        h
+                    } else {
+                        s
+                    });
+            n2 += 1;
+        }
+        z - s
     }
 }
 
@@ -1953,18 +1992,25 @@ mod p63 {
     #[differentiate(trace)]
     pub fn f(x: f64, w: &[f64; 3], v: [f64; 2]) -> f64 {
         let mut x = x;
-        let s = f64::mul_add(w[2], { w[2] / v[0].exp() }, -(std::f64::consts::E * v[0]));
-        for &e in v.iter() {
-            if x.tanh() != ((w[2] * w[2]) + 2.0).powi(-1) {
-                break;
-            }
-            let mut cache = e.powi(4).abs();
-            x = s.exp_m1() * 1.5;
-            x += e.sin() * std::f64::consts::PI.max(e);
-        }
-        let mut t = s;
-        let mut buf = *w;
-        return (s + t) - x;
+        let s = w[2]
+            .mul_add(x, (1.0 / (1.0 + (-v[(0 as usize)]).exp())) / ((-x).abs() + 1.0));
+        let t: f64 = -v[0].cosh().powi(1);
+        let s = relu((v[1].tanh() * 2.0).exp_m1()) + v[1];
+        let forward = t;
+        (if s != 1.5 {
+            f64::powi(4.0, 4).sin()
+        } else {
+            (forward + forward)
+                .mul_add(
+                    x.powi(1),
+                    if v[1] < s {
+                        let c = t;
+                        c
+                    } else {
+                        t
+                    },
+                )
+        }) * x
     }
 }
 
@@ -1982,9 +2028,13 @@ mod p64 {
             } else {
                 2.26f64.abs()
             });
-        (upstream * a).max(if a < w[2] { upstream } else { upstream })
-            / ((((a.tanh() * a.tanh()) + 0.25).log2()
-                * ((a.tanh() * a.tanh()) + 0.25).log2()) + 1.0)
+        (upstream * a).max(if a < w[0] { upstream } else { upstream })
+            / (((((upstream / ((upstream * upstream) + 1.0))
+                * (upstream / ((upstream * upstream) + 1.0))) + 2.0)
+                .log(((a - 3.0) * (a - 3.0)) + 1.5)
+                * (((upstream / ((upstream * upstream) + 1.0))
+                    * (upstream / ((upstream * upstream) + 1.0))) + 2.0)
+                    .log(((a - 3.0) * (a - 3.0)) + 1.5)) + 0.5)
     }
 }
 
@@ -2041,20 +2091,12 @@ mod p66 {
         }
         if acc <= acc.exp2() {
             acc -= relu(w[1].powi(2) - (-value));
-        } else {
-            acc = (((if (w[0] > 4.0) && (value > 0.25) {
-                std::f64::consts::E
-            } else {
-                value
-            }) * (if (w[0] > 4.0) && (value > 0.25) { std::f64::consts::E } else { value }))
-                + 0.5)
-                .log((w[0] * w[0]) + 1.5);
         }
-        acc = f64::sin(1.0);
-        if (-sigmoid(acc.min(acc))) > 0.25 {
-            return -sigmoid(acc.min(acc));
+        let c = ((-chainrule::maxout(acc, w[0]).min(acc)).exp() + 1.0).recip();
+        if (((c + c).sin() + acc) - acc) > 0.25 {
+            return ((c + c).sin() + acc) - acc;
         }
-        -sigmoid(acc.min(acc))
+        ((c + c).sin() + acc) - acc
     }
 }
 
@@ -2132,33 +2174,50 @@ mod p70 {
         if upstream.atan() != x {
             let mut acc: T = T::zero();
             for i in 0..4 {
-                let (mut d_a, mut y): (_, _) = (
-                    T::exp(T::tanh(T::from_f64(1.23)) * T::from_f64(2.0))
-                        .mul_add(
-                            T::sqrt((upstream * upstream) + T::from_f64(0.5)),
-                            T::from_f64(1.06) / ((x * x) + T::one()),
-                        ),
-                    ((w[((i + 1) % 2)][(i / 2)] * v[usize::min(i, 2)]).tanh()
-                        * T::from_f64(2.0))
-                        .exp2(),
-                );
+                let (mut d_a, mut y): (_, _) = if 0.5 < 1.0 {
+                    (
+                        T::exp(T::tanh(T::from_f64(1.23)) * T::from_f64(2.0))
+                            .mul_add(
+                                T::sqrt((upstream * upstream) + T::from_f64(0.5)),
+                                T::from_f64(1.06) / ((x * x) + T::one()),
+                            ),
+                        ((w[((i + 1) % 2)][(i / 2)] * v[usize::min(i, 2)]).tanh()
+                            * T::from_f64(2.0))
+                            .exp2(),
+                    )
+                } else {
+                    (
+                        {
+                            T::exp(T::tanh(T::from_f64(1.23)) * T::from_f64(2.0))
+                                .mul_add(
+                                    T::sqrt((upstream * upstream) + T::from_f64(0.5)),
+                                    T::from_f64(1.06) / ((x * x) + T::one()),
+                                )
+                        },
+                        ((w[((i + 1) % 2)][(i / 2)] * v[usize::min(i, 2)]).tanh()
+                            * T::from_f64(2.0))
+                            .exp2(),
+                    )
+                };
                 acc -= acc;
             }
         } else {
-            let mut h = w[1][0];
+            let h = w[1][2];
         }
-        let mut x = upstream;
-        let mut t = (T::exp2(T::one())
-            / ((T::sqrt((x * x) + T::one()) * T::sqrt((x * x) + T::one())) + T::one()))
-            + (v[(0 as usize)].abs() + T::from_f64(0.5)).powf(v[1]).max(x);
-        let t = ((x * x) + T::from_f64(2.0)).recip()
+        let (mut grad, mut t): (_, _) = (
+            upstream,
+            (T::exp2(T::one())
+                / ((T::sqrt((y * y) + T::one()) * T::sqrt((y * y) + T::one())) + T::one()))
+                + (v[(0 as usize)].abs() + T::from_f64(0.5)).powf(v[1]).max(y),
+        );
+        let t = ((t * t) + T::from_f64(2.0)).recip()
             * (if (v[2] * T::from_f64(std::f64::consts::E)) > T::from_f64(4.0) {
-                let q = t;
-                t / ((w[0][0] * w[0][0]) + T::one())
+                let q = upstream;
+                x / ((w[0][0] * w[0][0]) + T::one())
             } else {
-                upstream.abs()
+                t.abs()
             });
-        upstream - x
+        x - grad
     }
 }
 
@@ -2168,50 +2227,31 @@ mod p71 {
     use chainrule::{differentiate, elu, leaky_relu, maxout, relu, sigmoid, tanh};
 
     #[differentiate(trace)]
-    pub fn f(y: f64, d_x: f64, z: f64, w: &[f64; 4], v: [[f64; 3]; 2]) -> f64 {
-        let mut total = z / ((z * z) + 1.0);
+    pub fn f<T: chainrule::Real>(y: T, d_x: T, z: T, w: &[T; 4], v: [[T; 3]; 2]) -> T {
+        let mut total = z / ((z * z) + T::one());
         let mut n1 = 0;
         while n1 < 1 {
-            total = z.max(0.5).abs();
+            total = z.max(T::from_f64(0.5)).abs();
             n1 += 1;
         }
         let mut level2 = z;
-        while level2 < 3.0 {
-            if (v[1][2] > d_x) || (v[1][1] > d_x) {
-                total += y;
-                total += f64::max(0.97, z.powi(4));
+        while level2 < T::from_f64(3.0) {
+            if (v[1][2] > d_x) || (v[0][2] > T::from_f64(2.73)) {
+                let mut rows = *w;
+                total += T::max(T::from_f64(0.97), z.powi(4));
             }
             total += w[3].atan();
-            level2 += (d_x.max(d_x) * d_x.max(d_x)) + 0.25;
+            level2 += (d_x * d_x) + T::from_f64(2.0);
         }
-        let s = (z * z).ln_1p();
-        if d_x < 0.25 {
-            for j in (0..3).rev() {
-                total += ((-w[(j as usize)]).exp() + 1.0).recip() * ({ d_x });
-            }
-            total += (-level2) + total;
-        } else {
-            total += level2;
+        let d_x = total;
+        let h = T::sin(level2.max(d_x));
+        let mut x = -((v[1][2].tanh() * T::from_f64(2.0)).exp() - w[2]);
+        let mut level3 = x;
+        while level3 < T::from_f64(0.5) {
+            x /= (d_x * d_x) + T::from_f64(2.0);
+            level3 += ((z + total) * (z + total)) + T::from_f64(2.0);
         }
-        let mut p = if !(std::f64::consts::LN_2 >= 1.61) {
-            let t = w[1];
-            2.74
-        } else {
-            z
-        };
-        for &row in w.iter() {
-            total /= (s.exp() * s.exp()) + 0.25;
-        }
-        let t = maxout(z, ((d_x * d_x) + 2.0).sqrt()).mul_add(y, { d_x * 0.25 });
-        ((maxout(
-                {
-                    let d_x = std::f64::consts::FRAC_PI_4;
-                    d_x
-                },
-                v[0][0],
-            )
-            .tanh() * 2.0)
-            .cosh() * p) + total
+        w[1]
     }
 }
 
@@ -2267,66 +2307,50 @@ mod p73 {
     use chainrule::{differentiate, elu, leaky_relu, maxout, relu, sigmoid, tanh};
 
     #[differentiate(trace)]
-    pub fn f(x: f64, upstream: f64, value: f64, w: [[f64; 2]; 3], v: [f64; 3]) -> f64 {
-        let mut p: f64 = 2.56;
+    pub fn f<T: chainrule::Real>(x: T, upstream: T, value: T, w: [[T; 2]; 3], v: [T; 3]) -> T {
+        let mut p: T = T::from_f64(2.56);
         for (j, row) in (0..w.len()).zip(w.iter().copied()) {
-            let d_a = value.min(value) - ((p * p) + 0.25).cbrt();
             if (p + x)
                 >= (match j {
                     0 | 1 => value,
                     2 => w[j][1],
-                    _ => p,
+                    _ => upstream,
                 })
             {
-                break;
+                continue;
             }
-            p /= (((-d_a).exp() + 1.0).recip() * ((-d_a).exp() + 1.0).recip()) + 2.0;
+            let d_a = value.min(value) - ((p * p) + T::from_f64(0.25)).cbrt();
+            p
+                /= (((-d_a).exp() + T::one()).recip() * ((-d_a).exp() + T::one()).recip())
+                    + T::from_f64(2.0);
         }
-        if (value.abs() + 0.5).powf(value) < 0f64 {
-            p += value.cosh();
+        p = ((value * value) + T::from_f64(0.25)).powi(-2);
+        let mut level1 = ((upstream * upstream) + T::one()).ln();
+        while level1 < T::from_f64(2.0) {
+            p *= ((T::one() / (T::one() + T::exp(-p))) - upstream.max(value)).cos();
+            level1
+                += ((v[1] * T::from_f64(std::f64::consts::E))
+                    * (v[1] * T::from_f64(std::f64::consts::E))) + T::from_f64(0.25);
         }
-        let x = if (x + upstream.min(value)) > ((p * p).ln_1p() - value) {
-            let d_x = v[1] + ((value * value) + 2.0).log((upstream * upstream) + 1.5);
-            1.5
-        } else {
-            let b = ({
-                let grad = upstream;
-                p
-            }) * (1.94 + x);
-            value
-        };
-        p *= (w[0][1] * ((p * p) + 0.25).log((upstream * upstream) + 1.5)).tanh() + 1.0;
-        let mut acc = 1.5f64;
-        for i in 0..3 {
-            let t = match i {
-                0 => upstream.mul_add(p, ((i + 1) as f64)),
-                1 => -v[(usize::min(i, 2) as usize)],
-                2 => p.min(upstream),
-                _ => x * v[i],
-            };
-            p += ((1.0 / (1.0 + (-(i as f64)).exp())).tanh() * 0.9).asin();
+        let forward: T = w[1][0];
+        let arr = [
+            forward.tanh() * (T::tanh(T::from_f64(4.0)) * T::from_f64(2.0)).exp2(),
+            chainrule::leaky_relu(x, T::from_f64(0.2)).powi(4),
+            chainrule::sigmoid(-v[0]),
+        ];
+        let mut total: T = T::from_f64(0.1);
+        for i in 0..1 {
+            let mut q = arr[i];
+            if forward != forward {
+                continue;
+            }
+            let mut rows = arr;
+            p *= T::sqrt((T::from_f64(1.5) * T::from_f64(1.5)) + T::from_f64(2.0)).cos();
         }
-        let mut c = (chainrule::tanh(w[(0 as usize)][1]) * acc.cosh()) * x;
-        if ((((if x != x.exp() {
-            let y = (p - w[1][1]) * p;
-            c
-        } else {
-            upstream
-        }) * c) - acc) + p) > 0.25
-        {
-            return (((if x != x.exp() {
-                let y = (p - w[1][1]) * p;
-                c
-            } else {
-                upstream
-            }) * c) - acc) + p;
+        if (x - p) > T::from_f64(0.25) {
+            return x - p;
         }
-        (((if x != x.exp() {
-            let y = (p - w[1][1]) * p;
-            c
-        } else {
-            upstream
-        }) * c) - acc) + p
+        x - p
     }
 }
 
@@ -2366,7 +2390,7 @@ mod p75 {
             n1 += 1;
         }
         ((((f64::tanh(w[0]) * 2.0).exp2() * (f64::tanh(w[0]) * 2.0).exp2()) + 0.5).recip()
-            / ((if x >= 3.0 { y } else { 0.25 }) - (w[1].abs() + 0.5).powf(d_x)).exp()) - s
+            / ((if x >= 3.0 { y } else { 0.25 }) - (w[0].abs() + 0.5).powf(y)).exp()) + s
     }
 }
 
@@ -2377,7 +2401,11 @@ mod p76 {
 
     #[differentiate(trace)]
     pub fn f(d_x: f64, x: f64, xs: &Vec<f64>) -> f64 {
-        let (a, mut s): (_, _) = (x, std::f64::consts::PI);
+        let (a, mut s): (_, _) = if 0.5 < 1.0 {
+            (x, std::f64::consts::PI)
+        } else {
+            ({ x }, std::f64::consts::PI)
+        };
         let mut p: f64 = 3.0;
         for k in 0..=3 {
             s += -s;
@@ -2386,10 +2414,11 @@ mod p76 {
         for k in (0..xs.len()).rev() {
             total += d_x * 0.25;
         }
-        let (mut grad, mut level1): (_, _) = (
-            xs[2],
-            f64::asin(std::f64::consts::FRAC_PI_4.tanh() * 0.9),
-        );
+        let (mut grad, mut level1): (_, _) = if 0.5 < 1.0 {
+            (xs[2], f64::asin(std::f64::consts::FRAC_PI_4.tanh() * 0.9))
+        } else {
+            ({ xs[2] }, f64::asin(std::f64::consts::FRAC_PI_4.tanh() * 0.9))
+        };
         while level1 < 0.5 {
             total *= xs[(0 as usize)].exp2().abs().cos();
             level1 += (f64::cbrt((p * p) + 0.5) * f64::cbrt((p * p) + 0.5)) + 0.25;
@@ -2568,63 +2597,42 @@ mod p82 {
 
     #[differentiate(trace)]
     pub fn f(d_x: f64, w: [[f64; 3]; 2]) -> f64 {
-        let mut total = w[1][2];
-        for j in 0..2 {
+        let mut total = w[1][(d_x.abs().min(2.0) as u32 as usize)];
+        for el in w.iter().copied().rev() {
             for j in 0..4 {
                 let mut h = ((total.sin() * total.sin()) + 0.25).recip();
                 total
-                    *= ((if w[(j / 2)][usize::min(j, 2)] >= w[0][1] {
-                        let c: f64;
-                        if 1 > 0 {
-                            c = 0.1;
+                    *= f64::tanh(
+                        (if w[(j / 2)][usize::min(j, 2)]
+                            >= w[1][(total.abs().min(2.0) as u32 as usize)]
+                        {
+                            let grad = h;
+                            grad
                         } else {
-                            c = 0.1;
-                        }
-                        total
-                    } else {
-                        total
-                    }) / f64::tanh(2.34).exp())
-                        .tanh() + 1.0;
-                total = w[usize::min(j, 1)][usize::min(j, 2)].tanh()
-                    - leaky_relu(w[usize::min(j, 1)][((j / 2) as usize)], 0.2);
+                            let x = total;
+                            d_x
+                        }) / total.max(total).exp(),
+                    ) + 1.0;
+                total = ((std::f64::consts::SQRT_2 * std::f64::consts::SQRT_2) + 0.5)
+                    .log((total * total) + 1.5)
+                    .tanh();
             }
-            total = (j as f64);
-            total = std::f64::consts::E;
-        }
-        for j in 0..3 {
-            if (-total) >= 0.1 {
-                if (j as f64).min(d_x) > w[((j / 2) as usize)][usize::min(j, 2)] {
-                    let w = [total.cos(); 3];
-                    total
-                        *= ((total * 0.75).abs() + 0.5).powf(relu(w[(j / 2)])).tanh() + 1.0;
-                } else {
-                    total /= (total.exp_m1() * total.exp_m1()) + 0.25;
-                }
-                total = {
-                    let sq = |t: f64| total * w[((j + 2) % 2)][(usize::min(j, 2) as usize)];
-                    sq(w[(j / 2)][((j + 1) % 3)]) * sq(w[usize::min(j, 1)][(j / 2)])
-                };
-            } else {}
-            let d_x: f64 = { ((d_x * d_x) + 0.25).log2() };
+            let t = (total
+                / ((w[(total.abs().min(1.0) as u32 as usize)][2]
+                    * w[(total.abs().min(1.0) as u32 as usize)][2]) + 1.0))
+                * ((total * total) + 0.25).ln();
             total
-                *= (match j {
-                    0 => d_x,
-                    1 => d_x,
-                    2 => total,
-                    _ => d_x,
-                })
-                    .sinh();
+                += {
+                    let phi = |t: f64, r: f64| std::f64::consts::PI / 0.5;
+                    phi(d_x, t)
+                };
         }
-        total
-            *= sigmoid(
-                (d_x * d_x).mul_add(((total * total) + 0.5).ln(), w[1][(1 as usize)] - total),
-            );
-        total /= (0.1 * 0.1) + 1.0;
-        (f64::abs(d_x / (d_x.abs() + 1.0)) + 0.5)
-            .powf(
-                f64::atan(d_x)
-                    .mul_add(chainrule::leaky_relu(total, 0.25), total - std::f64::consts::E),
-            ) + total
+        let mut q = w[1][2] + (d_x / (((d_x + total) * (d_x + total)) + 1.0));
+        q = total.powi(4).tanh().tan() - (1.0 / (1.0 + f64::exp(-(1.5 + q))));
+        for i in 2..4 {
+            q *= relu(total.mul_add(total, w[((i + 2) % 2)][(i / 2)])).tanh() + 1.0;
+        }
+        ((w[0][(0 as usize)] * w[0][(0 as usize)]) + 1.0).ln() + q
     }
 }
 
@@ -2692,9 +2700,13 @@ mod p84 {
             {
                 f64::exp_m1(std::f64::consts::LN_2.tanh() * 2.0)
             } else {
-                xs[2]
+                xs[(a.abs().min(2.0) as u32 as usize)]
             };
-        (xs[2].atan2((1.69f64 * 1.69f64) + 0.5) * (x.abs() + 0.5).powf(a)).cos() - a
+        if (f64::tanh(f64::max(std::f64::consts::PI, a)) * 0.9).acos() <= 1.0 {
+            (x * xs[1]).cos()
+        } else {
+            sigmoid(x) - a.cosh()
+        }
     }
 }
 
@@ -2729,30 +2741,22 @@ mod p85 {
         if w[1].max(T::from_f64(std::f64::consts::LN_2)) >= T::from_f64(0.75) {
             let mut forward = T::from_f64(std::f64::consts::SQRT_2).max(acc).cos().tanh();
             value = (acc.abs().powi(2).tanh() * T::from_f64(2.0)).exp();
-        } else {
-            let mut d_x = acc
-                * T::mul_add(
-                    T::from_f64(std::f64::consts::PI),
-                    chainrule::maxout(T::from_f64(4.0), acc),
-                    T::powf(value.abs() + T::from_f64(0.5), w[0]),
-                );
         }
-        for i in 0..2 {
-            let mut a = z;
-            value = ((T::hypot(T::from_f64(0.75), z) * T::hypot(T::from_f64(0.75), z))
-                + T::from_f64(2.0))
-                .ln();
-            acc += T::sin(w[usize::min(i, 2)].min(acc));
-        }
-        {
-            let trail_value = (value + z)
-                .min({ value })
-                .mul_add((w[2].abs() + T::from_f64(0.5)).powf(relu(w[(2 as usize)])), w[0]);
+        value
+            += ((((w[0] * w[0]) + T::one()).ln().tanh().tan()
+                * ((w[0] * w[0]) + T::one()).ln().tanh().tan()) + T::from_f64(2.0))
+                .log((value * value) + T::from_f64(1.5));
+        let mut arr: [[T; 2]; 3] = [[T::from_f64(0.1); 2]; 3];
+        return {
+            let trail_value = ((((leaky_relu(value, T::from_f64(0.01))
+                * leaky_relu(value, T::from_f64(0.01))) + T::from_f64(0.25))
+                .sqrt()
+                .abs() * arr[0][0]) + value) + acc;
             let mut trail = Vec::new();
             trail.push(trail_value);
             trail.push(trail_value * T::from_f64(2.0));
             trail[trail.len() - 2]
-        }
+        };
     }
 }
 
@@ -2786,20 +2790,31 @@ mod p86 {
             }
             cache /= ((2.16 * p) * (2.16 * p)) + 0.25;
         }
-        let mut c: f64 = ({
-            let phi = |t: f64| v[1].tanh();
-            phi(v[usize::min(n, 2)])
-        }) / upstream.exp();
-        return cache
-            .mul_add(
-                upstream.tanh(),
-                if upstream.hypot((n as f64)) >= ({ c }) {
-                    let grad = c * v[0];
-                    v[(usize::min(n, 2) as usize)] / 3.0
+        let c = ({
+            let phi = |t: f64| v[(cache.abs().min(2.0) as u32 as usize)].tanh();
+            phi(cache)
+        })
+            / (((if (match n {
+                1 => cache,
+                _ => v[((n + 2) % 3)],
+            }) <= 1.5
+            {
+                if std::f64::consts::E >= 2.22 { cache } else { upstream }
+            } else {
+                let t = cache;
+                upstream / (t.abs() + 1.0)
+            })
+                * (if (match n {
+                    1 => cache,
+                    _ => v[((n + 2) % 3)],
+                }) <= 1.5
+                {
+                    if std::f64::consts::E >= 2.22 { cache } else { upstream }
                 } else {
-                    cache / ((cache * cache) + 2.0)
-                },
-            ) + c;
+                    let t = cache;
+                    upstream / (t.abs() + 1.0)
+                })) + 1.0);
+        f64::exp(cache * (upstream + cache)) * cache
     }
 }
 
@@ -2809,52 +2824,51 @@ mod p87 {
     use chainrule::{differentiate, elu, leaky_relu, maxout, relu, sigmoid, tanh};
 
     #[differentiate(trace)]
-    pub fn f<T: chainrule::Real>(x: T, z: T, y: T, w: [T; 3], n: usize) -> T {
-        let mut d_x = (y.tanh() / (T::abs(((w[0] * w[0]) + T::one()).sqrt()) + T::one()))
+    pub fn f(x: f64, z: f64, y: f64, w: [f64; 3], n: usize) -> f64 {
+        let d_x: f64 = (y.tanh() / (f64::abs(((w[0] * w[0]) + 1.0).sqrt()) + 1.0))
             / (match n {
-                3 => y * w[1],
-                _ => w[(1 as usize)],
+                3 => y * w[(z.abs().min(2.0) as u32 as usize)],
+                _ => w[2],
             })
                 .exp();
-        let mut d_x = (((w[((n + 2) % 3)] - z) * (w[((n + 2) % 3)] - z)) + T::from_f64(0.5))
-            .ln()
-            .abs();
-        let mut p = d_x / ((z * z) + T::one());
-        for e in w {
-            if (n % 2) != 1 {
-                let mut c = T::exp2(w[1].tanh() * T::from_f64(2.0));
-                d_x
-                    *= T::cos(
-                        (if n < 3 {
-                            w[((n + 1) % 3)]
-                        } else {
-                            let a = y;
-                            T::from_f64(std::f64::consts::PI)
-                        })
-                            / (((w[((n + 2) % 3)] * w[usize::min(n, 2)])
-                                * (w[((n + 2) % 3)] * w[usize::min(n, 2)])) + T::one()),
-                    );
-            } else {
-                let mut acc = maxout(x, x);
-                for j in (0..=1).rev() {
-                    if (x >= x) || (j < 1) {
-                        let d_x = x;
-                        p += T::from_f64(0.75);
-                    }
-                    d_x = T::from_f64(n as f64);
-                }
-                d_x /= ((-x) * (-x)) + T::from_f64(2.0);
+        let mut acc = ((z * z) + 2.0).ln();
+        for row in w {
+            let mut level1 = x - row;
+            while level1 < 3.0 {
+                let t = ({ x }).mul_add(d_x * row, level1);
+                acc /= (z * z) + 0.25;
+                level1 += (w[(n / 2)] * w[(n / 2)]) + 1.0;
             }
-            d_x = (((-d_x).exp() + T::one()).recip().tanh() * T::from_f64(0.9)).acos();
+            let t = (row.sin() * row.sin()).ln_1p();
+            acc -= x;
         }
-        d_x = w[usize::min(n, 2)];
-        if n < 3 {
-            d_x *= x.tanh() + T::one();
-        } else {}
-        if ((x.sinh().exp() * p) - d_x) > T::from_f64(0.25) {
-            return (x.sinh().exp() * p) - d_x;
+        let mut level2 = (f64::tanh(x) * 0.9).asin();
+        while level2 < 0.5 {
+            acc -= level2;
+            level2 += ((z.tanh() * 2.0).sinh() * (z.tanh() * 2.0).sinh()) + 2.0;
         }
-        (x.sinh().exp() * p) - d_x
+        let b = (n as f64);
+        let q = f64::acos(d_x.sin().mul_add(d_x.exp_m1(), z * d_x).tanh() * 0.9);
+        if ((if ((f64::atan(d_x) * f64::atan(d_x)) + 1.0).recip() < b {
+            acc.tanh()
+        } else {
+            let value = (f64::tanh(b) * 2.0).cosh() * (q + y);
+            f64::ln_1p(0.0 * 0.0)
+        }) + acc) > 0.25
+        {
+            return (if ((f64::atan(d_x) * f64::atan(d_x)) + 1.0).recip() < b {
+                acc.tanh()
+            } else {
+                let value = (f64::tanh(b) * 2.0).cosh() * (q + y);
+                f64::ln_1p(0.0 * 0.0)
+            }) + acc;
+        }
+        (if ((f64::atan(d_x) * f64::atan(d_x)) + 1.0).recip() < b {
+            acc.tanh()
+        } else {
+            let value = (f64::tanh(b) * 2.0).cosh() * (q + y);
+            f64::ln_1p(0.0 * 0.0)
+        }) + acc
     }
 }
 
@@ -3022,55 +3036,42 @@ mod p94 {
 
     #[differentiate(trace)]
     pub fn f(value: f64, xs: &[f64]) -> f64 {
-        if (value > value) || (xs[1] <= 0.0) {
-            if value < tanh(value) {}
-        }
-        let mut value: f64 = sigmoid(value + (value.tanh() * 0.9).acos());
-        let (a, mut cache): (_, _) = (
-            ((value + value)
-                * xs
-                    .iter()
-                    .copied()
-                    .zip(xs.iter().copied())
-                    .map(|(u, o)| xs[0])
-                    .sum::<f64>())
-                .tanh(),
-            xs.iter().enumerate().map(|(k, &el)| el).fold(-10.0, f64::max)
-                * std::f64::consts::LN_2,
-        );
-        let (q, mut a): (_, f64) = (
-            if (if (value >= xs[(0 as usize)]) || (std::f64::consts::PI > xs[1]) {
-                let s = cache * cache;
-                -cache
+        if (value > value) || (xs[1] <= xs[1]) {
+            let d_x = (if 0.5 != value { value } else { xs[0] }).tanh().exp();
+        } else {}
+        let a = -(value * value).tanh();
+        let mut x = ((({
+            let phi = |t: f64| f64::tanh(xs[0]);
+            phi(a) + phi(a)
+        })
+            * ({
+                let phi = |t: f64| f64::tanh(xs[0]);
+                phi(a) + phi(a)
+            })) + 0.25)
+            .cbrt();
+        let mut x = ((a * a) + 0.25).log((a * a) + 1.5);
+        x = x
+            * (if (if xs[1] <= a {
+                let a = a;
+                a
             } else {
-                -std::f64::consts::E
-            }) < 0.5
+                a
+            }) < 2.21
             {
-                cache
-                    + f64::powf(
-                        std::f64::consts::FRAC_PI_4.abs() + 0.5,
-                        std::f64::consts::PI,
-                    )
+                x * x
             } else {
-                let t = xs
-                    .iter()
-                    .zip(xs.iter())
-                    .enumerate()
-                    .map(|(i, (&t, &b2))| a * xs[((i / 2) as usize)])
-                    .reduce(f64::min)
-                    .unwrap();
-                {
-                    let g = |t: f64, r: f64| value * a;
-                    g(xs[1], a)
-                }
-            },
-            (f64::tanh(relu(0.5)) * 2.0).cosh(),
-        );
-        if ((((-xs[(0 as usize)]).tanh() * 0.9).asin() + cache) + value) > 0.25 {
-            return (((-xs[(0 as usize)]).tanh() * 0.9).asin() + cache) + value;
+                value
+            });
+        x /= ((x / (x * x).ln_1p().exp()) * (x / (x * x).ln_1p().exp())) + 2.0;
+        if ((relu(xs[1]).min(((value * value) + 2.0).recip()).abs() + 0.5)
+            .powf(std::f64::consts::SQRT_2) + x) > 0.25
+        {
+            return (relu(xs[1]).min(((value * value) + 2.0).recip()).abs() + 0.5)
+                .powf(std::f64::consts::SQRT_2) + x;
         }
         {
-            let trail_value = (((-xs[(0 as usize)]).tanh() * 0.9).asin() + cache) + value;
+            let trail_value = (relu(xs[1]).min(((value * value) + 2.0).recip()).abs() + 0.5)
+                .powf(std::f64::consts::SQRT_2) + x;
             let mut trail = Vec::new();
             trail.push(trail_value);
             trail.push(trail_value * 2.0);
@@ -3094,25 +3095,13 @@ mod p95 {
                 p += x.hypot(0f64).atan2(x.tanh());
             }
         }
-        let mut s = (1.5 / ((y * y) + 0.5))
-            .min(f64::trunc(w[1]))
-            .min(
-                (((if x > y {
-                    let a = std::f64::consts::PI;
-                    y
-                } else {
-                    y
-                })
-                    * (if x > y {
-                        let a = std::f64::consts::PI;
-                        y
-                    } else {
-                        y
-                    })) + 0.5)
-                    .sqrt(),
-            );
-        ((s.tanh() * 2.0).exp().abs() + 0.5).powf(((s * s) + 0.5).powi(-2))
-            / (f64::abs(sigmoid(leaky_relu(w[0], 0.2))) + 1.0)
+        let s = (1.5 / ((y * y) + 0.5))
+            .min(w[(y.abs().min(2.0) as u32 as usize)].round_ties_even())
+            .min(relu(y));
+        ({
+            let grad = w[1];
+            s * s
+        }) + std::f64::consts::LN_2
     }
 }
 
@@ -3286,8 +3275,8 @@ fn random_traces_are_grad() {
     check("p34", value, &format!("{grad:?}"), &p34::f::trace::<f64>(0.9413630441160783));
     let (value, grad) = p35::f::grad(0.5599173373558575, [-0.35120457958263773, -0.19003384029888148, 0.3549427921283659, -0.4838784098649802], 2);
     check("p35", value, &format!("{grad:?}"), &p35::f::trace(0.5599173373558575, [-0.35120457958263773, -0.19003384029888148, 0.3549427921283659, -0.4838784098649802], 2));
-    let (value, grad) = p36::f::grad(1.3491337637667868, 1.2830559158544803, &[0.4390555637058191, 0.5766369961170645]);
-    check("p36", value, &format!("{grad:?}"), &p36::f::trace(1.3491337637667868, 1.2830559158544803, &[0.4390555637058191, 0.5766369961170645]));
+    let (value, grad) = p36::f::grad::<f64>(1.3491337637667868, 1.2830559158544803, &[0.4390555637058191, 0.5766369961170645]);
+    check("p36", value, &format!("{grad:?}"), &p36::f::trace::<f64>(1.3491337637667868, 1.2830559158544803, &[0.4390555637058191, 0.5766369961170645]));
     let (value, grad) = p37::f::grad(0.5000504201910303, [-0.6640509618211828, -0.8404353249729908, 0.5576126541964572], &vec![-0.7994292127960844, -0.6299330670015072, -0.6284601808757858, 1.3715675068775521], 1);
     check("p37", value, &format!("{grad:?}"), &p37::f::trace(0.5000504201910303, [-0.6640509618211828, -0.8404353249729908, 0.5576126541964572], &vec![-0.7994292127960844, -0.6299330670015072, -0.6284601808757858, 1.3715675068775521], 1));
     let (value, grad) = p38::f::grad::<f64>(0.6745531973370835, [0.5530544846808345, -0.1927494831912253]);
@@ -3356,12 +3345,12 @@ fn random_traces_are_grad() {
     check("p69", value, &format!("{grad:?}"), &p69::f::trace(1.0721932110235248, 0.25254886343967065, -1.115538412708518, [-0.01702355749817297, 0.4282637315195177, -1.1187170583049346], [[-0.18262453834748382, 0.552906087544546], [1.219662380502068, -1.007350380843245], [-1.293128286754929, 0.45931295413939166]]));
     let (value, grad) = p70::f::grad::<f64>(0.1577663725290135, 1.200618702156925, -0.5118824542579969, [[0.8030368074553444, 0.6949982273629156, -1.219773788426247], [-1.32813706333571, -0.2727327107060873, 1.2731282394033432]], [-0.7742005262425988, 1.394705423580438, -1.1601294528546366]);
     check("p70", value, &format!("{grad:?}"), &p70::f::trace::<f64>(0.1577663725290135, 1.200618702156925, -0.5118824542579969, [[0.8030368074553444, 0.6949982273629156, -1.219773788426247], [-1.32813706333571, -0.2727327107060873, 1.2731282394033432]], [-0.7742005262425988, 1.394705423580438, -1.1601294528546366]));
-    let (value, grad) = p71::f::grad(-0.3164236998652905, -0.019490485454581208, 0.6379809475077236, &[1.0230484119250791, -1.2646027363165455, 0.17567757844236986, 1.1122840194183445], [[1.37739809765585, 0.9324010942469623, 0.5449454438006023], [-1.2020677176662307, 1.1380748564836258, -1.0554160272526052]]);
-    check("p71", value, &format!("{grad:?}"), &p71::f::trace(-0.3164236998652905, -0.019490485454581208, 0.6379809475077236, &[1.0230484119250791, -1.2646027363165455, 0.17567757844236986, 1.1122840194183445], [[1.37739809765585, 0.9324010942469623, 0.5449454438006023], [-1.2020677176662307, 1.1380748564836258, -1.0554160272526052]]));
+    let (value, grad) = p71::f::grad::<f64>(-0.3164236998652905, -0.019490485454581208, 0.6379809475077236, &[1.0230484119250791, -1.2646027363165455, 0.17567757844236986, 1.1122840194183445], [[1.37739809765585, 0.9324010942469623, 0.5449454438006023], [-1.2020677176662307, 1.1380748564836258, -1.0554160272526052]]);
+    check("p71", value, &format!("{grad:?}"), &p71::f::trace::<f64>(-0.3164236998652905, -0.019490485454581208, 0.6379809475077236, &[1.0230484119250791, -1.2646027363165455, 0.17567757844236986, 1.1122840194183445], [[1.37739809765585, 0.9324010942469623, 0.5449454438006023], [-1.2020677176662307, 1.1380748564836258, -1.0554160272526052]]));
     let (value, grad) = p72::f::grad(0.02611632640787187, -1.4971824902252853, 3);
     check("p72", value, &format!("{grad:?}"), &p72::f::trace(0.02611632640787187, -1.4971824902252853, 3));
-    let (value, grad) = p73::f::grad(-0.058446331893020176, -1.4340783696525015, 0.6326994786613556, [[0.35904062616275234, 0.4158327936170192], [-0.638115374175909, 1.0356568981644783], [0.7652505395545393, -0.7047934241401793]], [1.2122197409240307, -1.3115875932075867, -0.6937309043170956]);
-    check("p73", value, &format!("{grad:?}"), &p73::f::trace(-0.058446331893020176, -1.4340783696525015, 0.6326994786613556, [[0.35904062616275234, 0.4158327936170192], [-0.638115374175909, 1.0356568981644783], [0.7652505395545393, -0.7047934241401793]], [1.2122197409240307, -1.3115875932075867, -0.6937309043170956]));
+    let (value, grad) = p73::f::grad::<f64>(-0.058446331893020176, -1.4340783696525015, 0.6326994786613556, [[0.35904062616275234, 0.4158327936170192], [-0.638115374175909, 1.0356568981644783], [0.7652505395545393, -0.7047934241401793]], [1.2122197409240307, -1.3115875932075867, -0.6937309043170956]);
+    check("p73", value, &format!("{grad:?}"), &p73::f::trace::<f64>(-0.058446331893020176, -1.4340783696525015, 0.6326994786613556, [[0.35904062616275234, 0.4158327936170192], [-0.638115374175909, 1.0356568981644783], [0.7652505395545393, -0.7047934241401793]], [1.2122197409240307, -1.3115875932075867, -0.6937309043170956]));
     let (value, grad) = p74::f::grad(0.26543875213298085);
     check("p74", value, &format!("{grad:?}"), &p74::f::trace(0.26543875213298085));
     let (value, grad) = p75::f::grad(-0.736483009867401, 1.312199287942378, -0.36871269229500525, [-0.40735514151112096, 0.5401614989891423], &vec![-0.5896227302996692, 0.796380590533138, 0.799965092688435, 0.6711206419763003]);
@@ -3388,8 +3377,8 @@ fn random_traces_are_grad() {
     check("p85", value, &format!("{grad:?}"), &p85::f::trace::<f64>(0.4134352901865115, 0.7733605015569216, [1.2506197192955026, 0.5999465758857139, 1.031096118876686]));
     let (value, grad) = p86::f::grad(-0.02370880061717906, &[[0.7696857482831758, 0.3973154412961528], [-0.4299423671566922, -1.4369095893127621], [-0.1862968406783847, 0.3695431458846903]], [0.828395744514935, 0.3507253845567686, -0.010633109651741801], 1);
     check("p86", value, &format!("{grad:?}"), &p86::f::trace(-0.02370880061717906, &[[0.7696857482831758, 0.3973154412961528], [-0.4299423671566922, -1.4369095893127621], [-0.1862968406783847, 0.3695431458846903]], [0.828395744514935, 0.3507253845567686, -0.010633109651741801], 1));
-    let (value, grad) = p87::f::grad::<f64>(1.450911580425386, -0.5007745792687721, -0.8822187916149296, [-0.2258437971985865, -1.497883507585445, -1.447121400816028], 3);
-    check("p87", value, &format!("{grad:?}"), &p87::f::trace::<f64>(1.450911580425386, -0.5007745792687721, -0.8822187916149296, [-0.2258437971985865, -1.497883507585445, -1.447121400816028], 3));
+    let (value, grad) = p87::f::grad(1.450911580425386, -0.5007745792687721, -0.8822187916149296, [-0.2258437971985865, -1.497883507585445, -1.447121400816028], 3);
+    check("p87", value, &format!("{grad:?}"), &p87::f::trace(1.450911580425386, -0.5007745792687721, -0.8822187916149296, [-0.2258437971985865, -1.497883507585445, -1.447121400816028], 3));
     let (value, grad) = p88::f::grad(1.4323247746660037, [-1.4066353729710266, -0.7063761096307722], &[-0.9998969370719296, 1.2007027792979201]);
     check("p88", value, &format!("{grad:?}"), &p88::f::trace(1.4323247746660037, [-1.4066353729710266, -0.7063761096307722], &[-0.9998969370719296, 1.2007027792979201]));
     let (value, grad) = p89::f::grad(0.12112594483091632, -0.6654397075089316, [[0.23816663538428173, -0.5963651470869074], [-0.8392361063858167, -1.1923687800900642], [-0.474628374950278, 1.0613248823075923]], &vec![-1.4829969493611599, -1.484980516400225, 0.5675116777325075], 4);

@@ -16,6 +16,10 @@ impl Int {
                 other => panic!("the length of {other:?}"),
             },
             Int::Cast(int) => int.eval(env),
+            Int::FromFloat(name, hi) => match env.get(name) {
+                Value::Float(x) => x.abs().min(*hi as f64) as u32 as i64,
+                other => panic!("the float variable {name} holds {other:?}"),
+            },
             Int::Bin(op, a, b) => {
                 let (a, b) = (a.eval(env), b.eval(env));
                 match op {
@@ -105,6 +109,10 @@ impl Expr {
                 for arg in args {
                     x.push(arg.float(env)?);
                 }
+                if singular(name, &x) {
+                    // The derivative is not finite here (0/0 or ∞): as a value that is not.
+                    env.largest = f64::INFINITY;
+                }
                 Value::Float(operation(name, &x).unwrap_or_else(|| panic!("no operation {name}")))
             }
             Expr::Powi(_, base, n) => Value::Float(base.float(env)?.powi(*n as i32)),
@@ -191,7 +199,9 @@ impl Chain {
             positions.reverse();
         }
         let mut total: Option<f64> = match self.end {
-            ChainEnd::Sum | ChainEnd::Count => Some(0.0),
+            // Rust's float `sum` starts at −0.0.
+            ChainEnd::Sum => Some(-0.0),
+            ChainEnd::Count => Some(0.0),
             ChainEnd::Max => Some(-10.0),
             ChainEnd::Min => None,
         };
@@ -240,7 +250,21 @@ impl Chain {
 }
 
 /// f64's methods that `num_traits::Float` has not (so generic code cannot call them).
-pub(crate) const NOT_IN_FLOAT: &[&str] = &["rem_euclid", "div_euclid", "round_ties_even"];
+pub(crate) const NOT_IN_FLOAT: &[&str] = &["rem_euclid", "div_euclid", "round_ties_even", "as u32 as usize"];
+
+/// Whether an operation's derivative is not finite at `x` (the operation table's singular
+/// points: `atan2(0, 0)`, `√0`, `asin(±1)`, …), where a gradient is NaN or infinite though
+/// the value is not.
+fn singular(name: &str, x: &[f64]) -> bool {
+    match name {
+        "sqrt" | "cbrt" | "powf" => x[0] == 0.0,
+        "log" => x[0] == 0.0 || x[1] == 1.0 || x[1] == 0.0,
+        "asin" | "acos" | "atanh" => x[0].abs() == 1.0,
+        "acosh" => x[0] == 1.0,
+        "atan2" => x[0] == 0.0 && x[1] == 0.0,
+        _ => false,
+    }
+}
 
 /// An operation of the language, as Rust and chainrule's runtime compute it.
 pub fn operation(name: &str, x: &[f64]) -> Option<f64> {
@@ -485,8 +509,8 @@ pub(crate) fn exec_all(stmts: &[Stmt], env: &mut Env) -> Result<(), Stop> {
 pub struct Evaluation {
     pub value: f64,
     /// The largest magnitude of a float the program computed (infinite if one was not
-    /// finite): where it is large, differences lose their digits and gradients may be NaN
-    /// (0 × ∞) where the value is not.
+    /// finite, or an operation's derivative: at a singular point): where it is large,
+    /// differences lose their digits and gradients may be NaN (0 × ∞) where the value is not.
     pub largest: f64,
 }
 

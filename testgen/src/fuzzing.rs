@@ -805,7 +805,7 @@ impl Table {
     }
 }",
     // Helpers of an `impl` block inlined (`Self::split`), a tuple returned early, a tuple
-    // taken apart from an `if`.
+    // taken apart from an `if`, a float cast to an index.
     "#[differentiate]
 impl Spring {
     fn split(x: f64, limit: f64) -> (f64, f64) {
@@ -824,7 +824,7 @@ impl Spring {
         let mut buf = [0.0; 2];
         Self::fill(theta * 0.5, &mut buf);
         let (p, q) = if s > c { (s * self.k, c) } else if c > 0.0 { let t = c.exp(); (t, s) } else { (c, s) };
-        p * q + buf[0] * buf[1]
+        p * q + buf[0] * buf[1] + buf[((theta.abs() * 2.0) as usize).clamp(0, 1)]
     }
 }",
 ];

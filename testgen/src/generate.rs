@@ -238,6 +238,11 @@ impl Gen {
                 (6, Some(var)) => Int::Bin('/', Box::new(var), Box::new(Int::Lit(2))),
                 // `i.min(len - 1)`, `i.max(k)`: integer methods.
                 (7, Some(var)) => Int::Bin('m', Box::new(var), Box::new(Int::Lit(len - 1))),
+                // `(x.abs().min(2.0) as u32 as usize)`: a float's integer part.
+                (0, _) if !self.floats().is_empty() && self.rng.chance(0.5) => {
+                    let float = self.rng.pick(&self.floats()).name.clone();
+                    Int::FromFloat(float, len - 1)
+                }
                 (8, Some(var)) => Int::Bin(
                     'M',
                     Box::new(var),

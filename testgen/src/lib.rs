@@ -145,6 +145,9 @@ enum Int {
     Len(String, i64),
     /// `(i as usize)`
     Cast(Box<Int>),
+    /// `(x.abs().min(hi) as u32 as usize)` of a float variable `x`: Rust's float-to-integer
+    /// cast (toward zero), in `0..=hi`.
+    FromFloat(String, i64),
 }
 
 #[derive(Clone, Debug)]

@@ -80,6 +80,10 @@ impl Int {
                 let int = int.tokens();
                 quote!((#int as usize))
             }
+            Int::FromFloat(name, hi) => {
+                let (name, hi) = (ident(name), Literal::f64_unsuffixed(*hi as f64));
+                quote!((#name.abs().min(#hi) as u32 as usize))
+            }
             // By the path: an untyped receiver (`let mut n = 0;`) has no methods.
             Int::Bin(op @ ('m' | 'M'), a, b) => {
                 let (a, b) = (a.tokens(), b.tokens());
@@ -106,6 +110,7 @@ impl Int {
             Int::Lit(n) | Int::Len(_, n) => (*n, *n),
             Int::Var(name) => vars(name)?,
             Int::Cast(int) => int.bounds(vars)?,
+            Int::FromFloat(_, hi) => (0, *hi),
             Int::Bin(op, a, b) => {
                 let (a, b) = (a.bounds(vars)?, b.bounds(vars)?);
                 match op {

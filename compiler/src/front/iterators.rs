@@ -1180,7 +1180,9 @@ impl Lowering<'_> {
                     // A sum of a range's integers.
                     (None, true) if seqs.iter().all(Seq::counts) => parse_quote!(0),
                     (None, false) if seqs.iter().all(Seq::counts) => parse_quote!(1),
-                    (None, true) => parse_quote!(0.0),
+                    // Rust's float `sum` starts at −0.0 (so that a sum of −0.0s is −0.0,
+                    // and an empty one −0.0), which the sign of a later zero can show.
+                    (None, true) => parse_quote!(-0.0),
                     (None, false) => parse_quote!(1.0),
                 };
                 stmts.push(parse_quote!(let mut #acc = #init;));

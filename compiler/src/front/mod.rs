@@ -1117,7 +1117,9 @@ impl Lower<'_> {
             Expr::Binary(binary) => self.int_like_binary(binary),
             Expr::Cast(cast) if is_integer_type(&cast.ty) => IntLike::Int,
             Expr::MethodCall(call) if call.method == "len" && call.args.is_empty() => IntLike::Int,
-            Expr::MethodCall(call) if IntOp::method(&call.method.to_string()).is_some() => {
+            Expr::MethodCall(call)
+                if IntOp::method(&call.method.to_string()).is_some() || call.method == "clamp" =>
+            {
                 self.int_like(&call.receiver)
             }
             _ => IntLike::Other,
@@ -1925,18 +1927,27 @@ impl Lower<'_> {
         match (self.graph.ty(value).clone(), target) {
             (Ty::Int(_), Some(float)) if float == self.graph.float => self.graph.int_to_float(value),
             (Ty::Float, Some(float)) if float == self.graph.float => value,
-            (Ty::Int(_), None) if is_integer_type(&cast.ty) => {
+            // `(t / dt) as usize`: Rust's cast (toward zero, saturating, NaN as 0), piecewise
+            // constant, so no gradient flows back through it.
+            (Ty::Int(_) | Ty::Float, None) if is_integer_type(&cast.ty) => {
                 self.graph.add(Op::IntCast(tokens(&cast.ty)), vec![value])
             }
-            (found, _) => self.error(
-                cast,
-                format!(
-                    "`as {}` on {} is not supported: the supported casts are integer `as {}`",
-                    tokens(&cast.ty),
-                    describe(&found),
-                    self.graph.float.name()
-                ),
-            ),
+            (found, _) => {
+                let placeholder = self.error(
+                    cast,
+                    format!(
+                        "`as {}` on {} is not supported: the supported casts are integer `as {}` and float or integer `as` an integer type",
+                        tokens(&cast.ty),
+                        describe(&found),
+                        self.graph.float.name()
+                    ),
+                );
+                // Of the type asked for, so that its uses report nothing more.
+                match is_integer_type(&cast.ty) {
+                    true => self.graph.int(0),
+                    false => placeholder,
+                }
+            }
         }
     }
 
@@ -2525,6 +2536,14 @@ impl Lower<'_> {
                 &call.receiver,
                 "`len()` of something that is not an array or slice",
             );
+        }
+        if name == "clamp" && call.args.len() == 2 && self.int_like(&call.receiver) == IntLike::Int {
+            // `k.clamp(lo, hi)` on integers: `k.max(lo).min(hi)` (Rust's `Ord::clamp`,
+            // which panics where `lo > hi`, as the function does itself).
+            let receiver = self.integer(&call.receiver);
+            let (low, high) = (self.integer(&call.args[0]), self.integer(&call.args[1]));
+            let raised = self.graph.int_bin(IntOp::Max, receiver, low);
+            return self.graph.int_bin(IntOp::Min, raised, high);
         }
         if let Some(op) = IntOp::method(&name) {
             if call.args.len() == 1 && self.int_like(&call.receiver) == IntLike::Int {

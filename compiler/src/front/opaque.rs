@@ -398,7 +398,7 @@ impl VisitMut for Reads<'_> {
                 self.visit_in(Context::Int("usize"), &mut index.index);
             }
             Expr::MethodCall(call) => {
-                if self.chain(&call.receiver).is_some_and(|m| m.is_empty()) {
+                if !self.probing && self.chain(&call.receiver).is_some_and(|m| m.is_empty()) {
                     let what = format!("`self.{}(…)` cannot be called here", call.method);
                     let at = Expr::MethodCall(call.clone());
                     *expr = self.unreadable(&at, &what);
@@ -534,6 +534,13 @@ impl VisitMut for Reads<'_> {
                 ..
             }) = &block.stmts[k]
             {
+                // `let b = a;` of the variable probed: `b`'s uses tell too.
+                if self.probing && self.chain(&init.expr).is_some_and(|m| m.is_empty()) {
+                    let copied = self.probe(&binding.ident, &block.stmts[k + 1..]);
+                    if matches!(self.probed, None | Some(Kind::Float)) && copied.is_some() {
+                        self.probed = copied;
+                    }
+                }
                 if !self.probing && self.field_chain(&init.expr).is_some() {
                     self.alias = self.probe(&binding.ident, &block.stmts[k + 1..]);
                     if let Some(Kind::Int(ty)) = &self.alias {

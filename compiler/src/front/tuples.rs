@@ -157,14 +157,14 @@ impl Tuples {
     }
 
     /// `let (a, b) = if c { (x, y) } else { …; (u, v) };` (an inlined helper's early return
-    /// reads so): each name declared unset, and assigned where each branch ends, `let mut
+    /// reads so; a `match` too): each name declared unset, and assigned where each branch ends, `let mut
     /// a = unset!(); let mut b = unset!(); if c { (a, b) = (x, y); } else { …; (a, b) = (u,
     /// v); }`: the `if` changes both, as any `if` assigning variables does, and their values
     /// before it are never read.
     fn distributed(&mut self, pat: &Pat, init: &Expr) -> Option<Vec<Stmt>> {
         if !matches!(
             init,
-            Expr::If(_) | Expr::Block(syn::ExprBlock { label: None, .. })
+            Expr::If(_) | Expr::Match(_) | Expr::Block(syn::ExprBlock { label: None, .. })
         ) {
             return None;
         }
@@ -251,6 +251,14 @@ fn assign_tails(expr: &Expr, target: &Expr) -> Option<Expr> {
             let mut block = block.clone();
             block.block = assign_block(&block.block, target)?;
             Some(Expr::Block(block))
+        }
+        Expr::Match(choice) => {
+            let mut choice = choice.clone();
+            for arm in &mut choice.arms {
+                *arm.body = assign_tails(&arm.body, target)?;
+                arm.comma.get_or_insert_with(Default::default);
+            }
+            Some(Expr::Match(choice))
         }
         value => Some(parse_quote!({ #target = #value; })),
     }

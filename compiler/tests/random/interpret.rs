@@ -176,6 +176,7 @@ impl<'g> Interpreter<'g> {
                     Some(match (&node.op, args.as_slice()) {
                         (Op::IntToFloat, [Value::Int(n)]) => Value::Float(*n as f64),
                         (Op::IntCast(_), [Value::Int(n)]) => Value::Int(*n),
+                        (Op::IntCast(ty), [Value::Float(x)]) => Value::Int(float_as(*x, ty)),
                         (Op::IntBin(op), [Value::Int(a), Value::Int(b)]) => {
                             Value::Int(op.eval(*a, *b).ok_or_else(|| {
                                 Error::Malformed(format!(
@@ -442,6 +443,13 @@ impl Machine<'_> {
                 })?)
             }
             Op::IntToFloat => Value::Float(self.arg(id, 0)?.int()? as f64),
+            Op::IntCast(ty) if matches!(self.arg(id, 0)?, Value::Float(_)) => {
+                let x = self.arg(id, 0)?.float()?;
+                let n = float_as(x, ty);
+                // A jump: points on either side lie on different pieces.
+                self.kink(id, n as u64);
+                Value::Int(n)
+            }
             Op::IntCast(ty) => {
                 let n = self.arg(id, 0)?.int()?;
                 if ty.starts_with('u') && n < 0 {
@@ -866,4 +874,23 @@ fn named_constant(g: &Graph, index: usize) -> Result<f64, Error> {
         "FRAC_2_PI" => consts::FRAC_2_PI,
         _ => return Err(unsupported()),
     })
+}
+
+/// Rust's `x as ty` of a float: toward zero, saturating at the type's bounds, NaN as 0
+/// (64-bit bounds held as i64).
+fn float_as(x: f64, ty: &str) -> i64 {
+    if x.is_nan() {
+        return 0;
+    }
+    let (low, high) = match ty {
+        "u8" => (0.0, u8::MAX as f64),
+        "u16" => (0.0, u16::MAX as f64),
+        "u32" => (0.0, u32::MAX as f64),
+        "usize" | "u64" | "u128" => (0.0, i64::MAX as f64),
+        "i8" => (i8::MIN as f64, i8::MAX as f64),
+        "i16" => (i16::MIN as f64, i16::MAX as f64),
+        "i32" => (i32::MIN as f64, i32::MAX as f64),
+        _ => (i64::MIN as f64, i64::MAX as f64),
+    };
+    x.trunc().clamp(low, high) as i64
 }

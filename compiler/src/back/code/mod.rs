@@ -2093,9 +2093,18 @@ impl<'f> Plan<'f> {
                 Printed::new(quote!(#lhs #symbol #rhs), level)
             }
             Op::IntCast(name) => {
-                let int = self.expr(args[0]).at(CAST);
                 let ty = make_ident(name);
-                Printed::new(quote!(#int as #ty), CAST)
+                match (g.ty(args[0]), self.generic()) {
+                    // A generic float has no `as`: through `f64`.
+                    (Ty::Float, Some(t)) => {
+                        let float = self.expr(args[0]).at(0);
+                        Printed::new(quote!(<#t as ::chainrule::Real>::to_f64(#float) as #ty), CAST)
+                    }
+                    _ => {
+                        let int = self.expr(args[0]).at(CAST);
+                        Printed::new(quote!(#int as #ty), CAST)
+                    }
+                }
             }
             Op::IntToFloat => {
                 let int = self.expr(args[0]).at(CAST);
