@@ -389,10 +389,12 @@ fn float_type(ty: &Type, generic: Option<&Ident>) -> Option<FloatType> {
     }
 }
 
+/// Rust's integer types, by name.
+const INTEGERS: &[&str] = &[
+    "i8", "i16", "i32", "i64", "i128", "isize", "u8", "u16", "u32", "u64", "u128", "usize",
+];
+
 fn is_integer_type(ty: &Type) -> bool {
-    const INTEGERS: &[&str] = &[
-        "i8", "i16", "i32", "i64", "i128", "isize", "u8", "u16", "u32", "u64", "u128", "usize",
-    ];
     matches!(ty, Type::Path(path) if INTEGERS.iter().any(|name| path.path.is_ident(name)))
 }
 
@@ -2628,9 +2630,6 @@ impl Lower<'_> {
             }
         }
         if let [int, name] = segments.as_slice() {
-            const INTEGERS: &[&str] = &[
-                "i8", "i16", "i32", "i64", "i128", "isize", "u8", "u16", "u32", "u64", "u128", "usize",
-            ];
             if let (Some(op), true, [a, b]) = (IntOp::method(name), INTEGERS.contains(int), args.as_slice()) {
                 // `usize::min(i, 2)`: the integer method, by its path.
                 let (a, b) = (self.integer(a), self.integer(b));

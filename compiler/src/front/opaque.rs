@@ -19,6 +19,7 @@ use syn::{BinOp, Block, Expr, Lit, Member};
 
 use super::diag::Errors;
 use super::names::Names;
+use super::INTEGERS;
 
 /// A read of `self`: its variable, how it is bound from `self`, its label (`self.k`) and
 /// what it is.
@@ -310,31 +311,11 @@ fn member_name(member: &Member) -> String {
     }
 }
 
-const INTEGERS: [&str; 12] = [
-    "usize", "isize", "u8", "u16", "u32", "u64", "u128", "i8", "i16", "i32", "i64", "i128",
-];
-
 /// An integer type's name (`usize`, `i32`), if `ty` is one.
 fn integer_type(ty: &syn::Type) -> Option<String> {
     let syn::Type::Path(path) = ty else { return None };
     let ident = path.path.get_ident()?.to_string();
     INTEGERS.contains(&ident.as_str()).then_some(ident)
-}
-
-fn is_assign(op: &BinOp) -> bool {
-    matches!(
-        op,
-        BinOp::AddAssign(_)
-            | BinOp::SubAssign(_)
-            | BinOp::MulAssign(_)
-            | BinOp::DivAssign(_)
-            | BinOp::RemAssign(_)
-            | BinOp::BitAndAssign(_)
-            | BinOp::BitOrAssign(_)
-            | BinOp::BitXorAssign(_)
-            | BinOp::ShlAssign(_)
-            | BinOp::ShrAssign(_)
-    )
 }
 
 /// An integer type's name as a static string: `usize` unless it names another.
@@ -466,7 +447,9 @@ impl VisitMut for Reads<'_> {
                     self.visit_in(Context::Int("usize"), bound);
                 }
             }
-            Expr::Binary(binary) if is_assign(&binary.op) && self.field_chain(&binary.left).is_some() => {
+            Expr::Binary(binary)
+                if super::is_compound(&binary.op) && self.field_chain(&binary.left).is_some() =>
+            {
                 *expr = self.unreadable(
                     &binary.left.clone(),
                     "a field of `self` cannot be assigned here (copy it into a `let mut`)",
