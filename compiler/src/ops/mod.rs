@@ -173,11 +173,49 @@ pub struct Rule {
     pub convention: &'static str,
 }
 
+impl D {
+    /// The derivative's value at a point: the inputs `x` (integers as floats) and the
+    /// output `out`. `None` for no gradient, and for an array operation's (which needs the
+    /// upstream and shapes). A formula kept for constant inputs ([`D::IfConst`]) gives the
+    /// general one's value: both mean the same number.
+    pub fn value(&self, x: &[f64], out: f64) -> Option<f64> {
+        Some(match self {
+            D::X(k) | D::IntAsFloat(k) => *x.get(*k)?,
+            D::Out => out,
+            D::C(value) | D::Std(_, value) => *value,
+            D::P(prim, args) => {
+                let args: Option<Vec<f64>> = args.iter().map(|d| d.value(x, out)).collect();
+                (prim.rule().eval)(&args?)
+            }
+            D::If(cmp, [lhs, rhs, then, otherwise]) => {
+                match cmp.eval(lhs.value(x, out)?, rhs.value(x, out)?) {
+                    true => then.value(x, out)?,
+                    false => otherwise.value(x, out)?,
+                }
+            }
+            D::IfConst(_, [_, general]) => general.value(x, out)?,
+            D::IntPlus(k, delta) => *x.get(*k)? + *delta as f64,
+            D::Up | D::Arr(..) | D::Fill(..) | D::NoGrad => return None,
+        })
+    }
+}
+
 const F: Arg = Arg::Float;
 const UNARY_ARGS: &[Arg] = &[F];
 const BINARY_ARGS: &[Arg] = &[F, F];
 
 impl Rule {
+    /// Forward mode's rule of the row, from its partials: the directional derivative
+    /// Σₖ ∂out/∂xₖ · tₖ at `x` along the tangent `t` (an integer input has none).
+    pub fn tangent(&self, x: &[f64], t: &[f64]) -> f64 {
+        let out = (self.eval)(x);
+        self.partials
+            .iter()
+            .zip(t)
+            .filter_map(|(d, &tk)| Some(d.value(x, out)? * tk))
+            .sum()
+    }
+
     /// A float method `x.name(…)` (also `f64::name(x, …)`).
     const fn method(
         name: &'static str,
