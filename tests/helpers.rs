@@ -146,11 +146,17 @@ impl Arm {
         out[1] = b;
     }
 
+    /// A method returning a tuple, inlined where `self.ends(…)` is called.
+    fn ends(&self, theta: f64) -> (f64, f64) {
+        (self.length * theta.cos(), self.length * theta.sin() + self.offset)
+    }
+
     fn reach(&self, theta: f64) -> f64 {
         let (s, c) = Self::split(theta, 1.0);
         let mut buf = [0.0; 2];
         Self::spread(theta * 0.5 + self.offset, &mut buf);
-        self.length * (s + c) + buf[0] * buf[1]
+        let (ex, ey) = self.ends(theta);
+        self.length * (s + c) + buf[0] * buf[1] + ex * ey
     }
 }
 

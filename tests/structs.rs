@@ -631,6 +631,16 @@ impl Table {
         total * self.bias
     }
 
+    /// A tuple of data, inlined where `self.pair(…)` is called.
+    fn pair(&self, x: f64) -> (f64, f64) {
+        (self.bias * x, self.scale as f64 + x)
+    }
+
+    fn paired(&self, x: f64) -> f64 {
+        let (a, b) = self.pair(x);
+        a * b
+    }
+
     /// Fields copied into variables first: what each is, from how it is used.
     fn copied(&self, x: f64) -> f64 {
         let n = self.order;
@@ -739,6 +749,11 @@ fn self_as_data_without_the_derive() {
     let (value, grad) = single.at_grad(0.6);
     assert_eq!(value, single.at(0.6));
     assert_relative_eq!(grad.x, numeric as f32, max_relative = 1e-4);
+
+    let (value, grad) = clamped.paired_grad(0.5);
+    assert_eq!(value, clamped.paired(0.5));
+    // (3x)(1.5 + x): 3(1.5 + x) + 3x.
+    assert_eq!(grad.x, 3.0 * 2.0 + 3.0 * 0.5);
 
     let gain = Gain { g: 2.0 };
     let (value, grad) = gain.apply_grad(3.0, 5.0);

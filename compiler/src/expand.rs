@@ -495,29 +495,44 @@ fn expand_impl(attr: &TokenStream, mut block: syn::ItemImpl) -> TokenStream {
     let mut conveniences = TokenStream::new();
     // Associated functions returning tuples or arrays, or taking `&mut` arguments
     // (`Self::split(x)`): inlined where the block's methods call them, as in a module.
-    let helpers: Vec<syn::ItemFn> = block
+    // Methods of that kind on `self` (`self.parts(x)`, `&self` or `self`) too: their `self`
+    // is the caller's.
+    let helpers: Vec<(syn::ItemFn, bool)> = block
         .items
         .iter()
         .filter_map(|item| match item {
-            syn::ImplItem::Fn(function) if function.sig.receiver().is_none() => {
+            syn::ImplItem::Fn(function) => {
+                let receiver = function.sig.receiver();
+                if receiver.is_some_and(|r| r.reference.is_some() && r.mutability.is_some()) {
+                    return None;
+                }
+                let mut sig = function.sig.clone();
+                sig.inputs = sig
+                    .inputs
+                    .into_iter()
+                    .filter(|input| !matches!(input, syn::FnArg::Receiver(_)))
+                    .collect();
                 let function = syn::ItemFn {
                     attrs: Vec::new(),
                     vis: syn::Visibility::Inherited,
-                    sig: function.sig.clone(),
+                    sig,
                     block: Box::new(function.block.clone()),
                 };
-                front::helpers::is_inlined(&function).then_some(function)
+                front::helpers::is_inlined(&function).then_some((function, receiver.is_some()))
             }
             _ => None,
         })
         .collect();
-    let helper_names: Vec<String> = helpers.iter().map(|h| h.sig.ident.to_string()).collect();
+    let helper_names: Vec<String> = helpers.iter().map(|(h, _)| h.sig.ident.to_string()).collect();
     let helpers: Vec<syn::ItemFn> = helpers
         .into_iter()
-        .map(|mut helper| {
+        .filter_map(|(mut helper, on_self)| {
             AssociatedCalls(&helper_names).visit_item_fn_mut(&mut helper);
             SelfType(&self_ty).visit_item_fn_mut(&mut helper);
-            helper
+            if on_self {
+                helper.block = Box::new(syn::parse2(rename_self(helper.block.to_token_stream())).ok()?);
+            }
+            Some(helper)
         })
         .collect();
     for item in &mut block.items {
@@ -726,11 +741,23 @@ fn inline_helpers(function: syn::ItemFn, helpers: &[syn::ItemFn]) -> Result<syn:
     }
 }
 
-/// `Self::split(x)` (or `Type::split(x)`) of an inlined associated function of the block,
-/// as the inliner finds calls: `split(x)`.
+/// `Self::split(x)` of an inlined associated function of the block, and `self.parts(x)` of
+/// an inlined method, as the inliner finds calls: `split(x)`, `parts(x)`.
 struct AssociatedCalls<'n>(&'n [String]);
 
 impl syn::visit_mut::VisitMut for AssociatedCalls<'_> {
+    fn visit_expr_mut(&mut self, expr: &mut syn::Expr) {
+        // `self.parts(x)`: `parts(x)`, the inliner's form.
+        if let syn::Expr::MethodCall(call) = expr {
+            let on_self = matches!(&*call.receiver, syn::Expr::Path(p) if p.path.is_ident("self"));
+            if on_self && call.turbofish.is_none() && self.0.iter().any(|n| call.method == n) {
+                let (method, args) = (&call.method, &call.args);
+                *expr = syn::parse_quote!(#method(#args));
+            }
+        }
+        syn::visit_mut::visit_expr_mut(self, expr);
+    }
+
     fn visit_expr_call_mut(&mut self, call: &mut syn::ExprCall) {
         if let syn::Expr::Path(path) = &mut *call.func {
             let segments = &path.path.segments;

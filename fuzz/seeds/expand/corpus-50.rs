@@ -11,8 +11,12 @@ impl Spring {
         out[0] = a;
         out[1] = b;
     }
+    fn ends(&self, theta: f64) -> (f64, f64) {
+        (self.k * theta.cos(), self.rest * theta.sin())
+    }
     fn reach(&self, theta: f64) -> f64 {
-        let (s, c) = Self::split(theta, self.rest);
+        let (ex, ey) = self.ends(theta);
+        let (s, c) = Self::split(theta + ex * ey, self.rest);
         let mut buf = [0.0; 2];
         Self::fill(theta * 0.5, &mut buf);
         let (p, q) = if s > c { (s * self.k, c) } else if c > 0.0 { let t = c.exp(); (t, s) } else { (c, s) };
