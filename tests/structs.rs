@@ -636,6 +636,15 @@ impl Table {
         (self.bias * x, self.scale as f64 + x)
     }
 
+    /// Copies of data arrays, changed in the body.
+    fn mutated_copies(&self, x: f64) -> f64 {
+        let mut w = self.weights;
+        w[0] = x * 2.0;
+        let mut knots = self.knots.clone();
+        knots[1] += x;
+        w[0] * w[1] + knots[1] * x
+    }
+
     fn paired(&self, x: f64) -> f64 {
         let (a, b) = self.pair(x);
         a * b
@@ -750,6 +759,10 @@ fn self_as_data_without_the_derive() {
     assert_eq!(value, single.at(0.6));
     assert_relative_eq!(grad.x, numeric as f32, max_relative = 1e-4);
 
+    let (value, grad) = clamped.mutated_copies_grad(0.7);
+    assert_eq!(value, clamped.mutated_copies(0.7));
+    // 2x·w₁ + (k₁ + x)·x: 2w₁ + k₁ + 2x.
+    assert_eq!(grad.x, 2.0 * -0.7 + -1.0 + 2.0 * 0.7);
     let (value, grad) = clamped.paired_grad(0.5);
     assert_eq!(value, clamped.paired(0.5));
     // (3x)(1.5 + x): 3(1.5 + x) + 3x.

@@ -98,6 +98,7 @@ const ARRAY_METHODS: &[&str] = &[
     "iter",
     "into_iter",
     "len",
+    "clone",
     "is_empty",
     "windows",
     "chunks",
