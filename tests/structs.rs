@@ -642,7 +642,13 @@ impl Table {
         w[0] = x * 2.0;
         let mut knots = self.knots.clone();
         knots[1] += x;
-        w[0] * w[1] + knots[1] * x
+        // Copied, then cast (and used as a bound): an integer.
+        let n = self.order;
+        let mut s = n as f64 * x;
+        for _ in 0..n {
+            s += 0.5;
+        }
+        w[0] * w[1] + knots[1] * x + s
     }
 
     fn paired(&self, x: f64) -> f64 {
@@ -668,6 +674,7 @@ impl Table {
 struct Poly<T> {
     coefficients: Vec<T>,
     shift: T,
+    degree: usize,
 }
 
 #[differentiate(wrt(x))]
@@ -677,7 +684,7 @@ impl<T: Real> Poly<T> {
         for k in 0..self.coefficients.len() {
             s += self.coefficients[k] * x.powi(k as i32);
         }
-        s.tanh()
+        s.tanh() + T::from_f64(self.degree as f64) * x
     }
 }
 
@@ -746,6 +753,7 @@ fn self_as_data_without_the_derive() {
     let poly = Poly {
         coefficients: vec![0.5, -0.25, 0.125],
         shift: 0.1,
+        degree: 2,
     };
     let (value, grad) = poly.at_grad(0.6);
     assert_eq!(value, poly.at(0.6));
@@ -754,6 +762,7 @@ fn self_as_data_without_the_derive() {
     let single = Poly {
         coefficients: vec![0.5f32, -0.25, 0.125],
         shift: 0.1,
+        degree: 2,
     };
     let (value, grad) = single.at_grad(0.6);
     assert_eq!(value, single.at(0.6));
@@ -761,8 +770,8 @@ fn self_as_data_without_the_derive() {
 
     let (value, grad) = clamped.mutated_copies_grad(0.7);
     assert_eq!(value, clamped.mutated_copies(0.7));
-    // 2x·w₁ + (k₁ + x)·x: 2w₁ + k₁ + 2x.
-    assert_eq!(grad.x, 2.0 * -0.7 + -1.0 + 2.0 * 0.7);
+    // 2x·w₁ + (k₁ + x)·x + n·x: 2w₁ + k₁ + 2x + n.
+    assert_relative_eq!(grad.x, 2.0 * -0.7 + -1.0 + 2.0 * 0.7 + 3.0, max_relative = 1e-12);
     let (value, grad) = clamped.paired_grad(0.5);
     assert_eq!(value, clamped.paired(0.5));
     // (3x)(1.5 + x): 3(1.5 + x) + 3x.

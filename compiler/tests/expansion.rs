@@ -623,9 +623,3 @@ fn snapshot_slice_of_structs() {
         }
     ));
 }
-#[test]
-#[ignore]
-fn show_tmp() {
-    let text = std::fs::read_to_string("/tmp/show.rs").unwrap();
-    println!("{}", expand_fn(text.parse().unwrap()));
-}

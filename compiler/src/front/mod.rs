@@ -100,7 +100,12 @@ pub fn parse_method(
     let (lowered, reads) = match data_self {
         Some(root) => {
             let mut names = names::Names::of(&item);
-            let (block, reads) = opaque::rewritten(&item.block, root, &mut names, lower.errors);
+            let float = match (&lower.graph.generic, lower.graph.float) {
+                (None, FloatType::F32) => Some("f32"),
+                (None, _) => Some("f64"),
+                (Some(_), _) => None,
+            };
+            let (block, reads) = opaque::rewritten(&item.block, root, float, &mut names, lower.errors);
             let mut lowered = item.clone();
             lowered.block = Box::new(block);
             (lowered, reads)
@@ -857,7 +862,7 @@ impl Lower<'_> {
         let reads = std::mem::take(&mut self.opaque.1);
         for read in &reads {
             let ty = match &read.kind {
-                opaque::Kind::Float | opaque::Kind::CastFloat => Ty::Float,
+                opaque::Kind::Float | opaque::Kind::CastFloat(_) => Ty::Float,
                 opaque::Kind::Int(name) => Ty::Int(name.clone()),
                 opaque::Kind::Bool => Ty::Bool,
                 opaque::Kind::Array { ints: false } => Ty::Array(Box::new(Ty::Float), Len::Runtime),

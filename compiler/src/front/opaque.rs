@@ -41,16 +41,25 @@ pub enum Kind {
     Array {
         ints: bool,
     },
-    /// `self.n as f64`: a float, whatever the field is.
-    CastFloat,
+    /// `self.n as f64` (the function's float type, by name): a float, whatever the field
+    /// is, bound with the cast.
+    CastFloat(String),
 }
 
 /// The method's body with every read of `root` (`self_`) replaced by its variable, and the
 /// reads.
-pub fn rewritten(block: &Block, root: &Ident, names: &mut Names, errors: &mut Errors) -> (Block, Vec<Read>) {
+/// `float` names the function's float type (`f64`, `f32`; none for a generic one).
+pub fn rewritten(
+    block: &Block,
+    root: &Ident,
+    float: Option<&str>,
+    names: &mut Names,
+    errors: &mut Errors,
+) -> (Block, Vec<Read>) {
     let mut block = block.clone();
     let mut pass = Reads {
         root,
+        float: float.map(str::to_string),
         names,
         errors,
         reads: Vec::new(),
@@ -77,6 +86,8 @@ enum Context {
 
 struct Reads<'a> {
     root: &'a Ident,
+    /// The function's float type, by name (none for a generic one).
+    float: Option<String>,
     names: &'a mut Names,
     errors: &'a mut Errors,
     reads: Vec<Read>,
@@ -151,6 +162,7 @@ impl Reads<'_> {
         let mut errors = Errors::default();
         let mut probe = Reads {
             root: name,
+            float: self.float.clone(),
             names: &mut names,
             errors: &mut errors,
             reads: Vec::new(),
@@ -172,7 +184,15 @@ impl Reads<'_> {
     /// The variable of the read of `members` as `kind`, made at its first use.
     fn read(&mut self, members: &[&Member], kind: Kind, at: &Expr) -> Expr {
         if self.probing {
-            if matches!(self.probed, None | Some(Kind::Float)) {
+            // The most telling use wins: an integer or an array over a cast to a float,
+            // a cast over a float.
+            let telling = match (&self.probed, &kind) {
+                (None | Some(Kind::Float), _) => true,
+                (Some(Kind::CastFloat(_)), Kind::Float | Kind::CastFloat(_)) => false,
+                (Some(Kind::CastFloat(_)), _) => true,
+                _ => false,
+            };
+            if telling {
                 self.probed = Some(kind);
             }
             return at.clone();
@@ -188,7 +208,7 @@ impl Reads<'_> {
             None => {
                 let hint = format!("self__{}", path.join("_"));
                 let hint = match kind {
-                    Kind::CastFloat => format!("{hint}_f"),
+                    Kind::CastFloat(_) => format!("{hint}_f"),
                     _ => hint,
                 };
                 let ident = self.names.fresh(&hint);
@@ -197,13 +217,12 @@ impl Reads<'_> {
                 let place = quote_spanned!(span=> #root #(.#members)*);
                 let binding = match &kind {
                     Kind::Array { .. } => quote_spanned!(span=> &#place[..]),
-                    Kind::CastFloat => match at {
-                        Expr::Cast(cast) => {
-                            let ty = &cast.ty;
-                            quote_spanned!(span=> #place as #ty)
-                        }
-                        _ => place,
-                    },
+                    // (Also where a variable copied from the field is cast: `f64 as f64`
+                    // is a float's own value.)
+                    Kind::CastFloat(ty) => {
+                        let ty = Ident::new(ty, span);
+                        quote_spanned!(span=> #place as #ty)
+                    }
                     Kind::Int(Some(ty)) => {
                         let ty = Ident::new(ty, span);
                         quote_spanned!(span=> #place as #ty)
@@ -348,10 +367,22 @@ impl VisitMut for Reads<'_> {
                     let members: Vec<Member> = members.into_iter().cloned().collect();
                     let refs: Vec<&Member> = members.iter().collect();
                     let at = Expr::Cast(cast.clone());
-                    *expr = match integer_type(&cast.ty) {
-                        Some(ty) => self.read(&refs, Kind::Int(Some(ty)), &at),
-                        None => self.read(&refs, Kind::CastFloat, &at),
+                    let float = match &*cast.ty {
+                        syn::Type::Path(path) => path.path.get_ident().map(|i| i.to_string()),
+                        _ => None,
                     };
+                    match (integer_type(&cast.ty), float) {
+                        (Some(ty), _) => *expr = self.read(&refs, Kind::Int(Some(ty)), &at),
+                        (None, Some(ty)) if self.float.as_deref() == Some(ty.as_str()) => {
+                            *expr = self.read(&refs, Kind::CastFloat(ty), &at)
+                        }
+                        // `T::from_f64(self.n as f64)` in a generic function: an integer,
+                        // cast as written.
+                        _ => {
+                            let operand = (*cast.expr).clone();
+                            *cast.expr = self.read(&refs, Kind::Int(None), &operand);
+                        }
+                    }
                     return;
                 }
                 let context = match integer_type(&cast.ty) {
@@ -576,7 +607,7 @@ impl VisitMut for Reads<'_> {
 /// function's float type).
 pub fn type_tokens(kind: &Kind, float: &TokenStream) -> TokenStream {
     match kind {
-        Kind::Float | Kind::CastFloat => float.clone(),
+        Kind::Float | Kind::CastFloat(_) => float.clone(),
         Kind::Int(Some(ty)) => {
             let ty = Ident::new(ty, Span::call_site());
             quote!(#ty)

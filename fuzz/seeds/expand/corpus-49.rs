@@ -8,6 +8,7 @@ impl Table {
             s += ws[i] * (x - self.knots[self.lookup[i]]).powi(self.power) / (i + 1) as f64;
         }
         let spread = self.knots.iter().map(|k| (x - k).abs()).sum::<f64>() / self.knots.len() as f64;
-        if self.clamped && s > 1.0 { 1.0 + spread } else { s * self.scale as f64 + self.order as f64 * x }
+        let m = self.order;
+        if self.clamped && s > 1.0 { 1.0 + spread } else { s * self.scale as f64 + self.order as f64 * x + m as f64 }
     }
 }
