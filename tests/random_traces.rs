@@ -329,7 +329,7 @@ mod p10 {
 
     #[differentiate(trace)]
     pub fn f(z: f64, w: [[f64; 2]; 3], v: [f64; 3], n: usize) -> f64 {
-        if (z > w[(z.abs().min(2.0) as u32 as usize)][1]) && (z >= z) {
+        if (z > w[(z.abs().min(2.0) as u32 as usize).clamp(0, 2)][1]) && (z >= z) {
             let mut cache: f64 = 1.33;
         } else {
             let mut grad = ((f64::asin(w[n][usize::min(n, 1)].tanh() * 0.9)
@@ -498,7 +498,7 @@ mod p15 {
                 let c: f64 = elu(p, 1.5).tanh().tan();
                 if c > (xs[usize::min(n, 3)] / ((c * c) + 1.0)) {
                     let h = f64::tanh(xs[((3 - i) as usize)] / 2.0);
-                    p *= xs[((p.abs().min(3.0) as u32 as usize) as usize)] - c;
+                    p *= xs[((p.abs().min(3.0) as u32 as usize).clamp(0, 3) as usize)] - c;
                 } else {
                     let mut y = ((c.cos() * c.cos()) + 1.0).log10();
                     p += p * xs[usize::max(k, 3)];
@@ -609,7 +609,7 @@ mod p19 {
             let s = y;
             d_x
         } else {
-            leaky_relu(tanh(d_x), w[(d_x.abs().min(2.0) as u32 as usize)])
+            leaky_relu(tanh(d_x), w[(d_x.abs().min(2.0) as u32 as usize).clamp(0, 2)])
         };
         let a: f64 = 0.0;
         forward += f64::abs(z).mul_add(-y, f64::max(a, tanh(forward)));
@@ -639,7 +639,7 @@ mod p20 {
         let mut grad: f64 = 1.0;
         let mut total = ((x * x) + 1.0).ln();
         for i in (0..=0).rev() {
-            if (p * p) > x.hypot(v[(grad.abs().min(2.0) as u32 as usize)]) {
+            if (p * p) > x.hypot(v[(grad.abs().min(2.0) as u32 as usize).clamp(0, 2)]) {
                 let mut d_x = f64::sqrt((w[(2 - i)] * w[(2 - i)]) + 2.0)
                     .mul_add((grad.tanh() * 0.5).atanh(), (p * p).ln_1p());
                 total = grad;
@@ -944,7 +944,7 @@ mod p30 {
             n1 += 1;
         }
         p /= (y * y) + 0.5;
-        let c = w[(d_x.abs().min(1.0) as u32 as usize)][0]
+        let c = w[(d_x.abs().min(1.0) as u32 as usize).clamp(0, 1)][0]
             * relu(((y * y) + 0.25).log((w[1][1] * w[1][1]) + 1.5));
         for k in 0..2 {
             let y = y;
@@ -1675,10 +1675,10 @@ mod p53 {
                 0.75
             })
         {}
-        let mut y = (w[(z.abs().min(2.0) as u32 as usize)][1]
-            / ((w[(z.abs().min(2.0) as u32 as usize)][1]
-                * w[(z.abs().min(2.0) as u32 as usize)][1]) + 1.0))
-            .exp() + w[(z.abs().min(2.0) as u32 as usize)][1];
+        let mut y = (w[(z.abs().min(2.0) as u32 as usize).clamp(0, 2)][1]
+            / ((w[(z.abs().min(2.0) as u32 as usize).clamp(0, 2)][1]
+                * w[(z.abs().min(2.0) as u32 as usize).clamp(0, 2)][1]) + 1.0))
+            .exp() + w[(z.abs().min(2.0) as u32 as usize).clamp(0, 2)][1];
         y * y
     }
 }
@@ -1701,7 +1701,8 @@ mod p54 {
         }
         let a = (({
             let phi = |t: f64, r: f64| t + x;
-            phi(w[(upstream.abs().min(2.0) as u32 as usize)], x) * phi(x, upstream)
+            phi(w[(upstream.abs().min(2.0) as u32 as usize).clamp(0, 2)], x)
+                * phi(x, upstream)
         })
             .tanh() * 2.0)
             .exp();
@@ -1722,7 +1723,7 @@ mod p54 {
             if ({ w[2] }) <= 0.25 {
                 let d_a = {
                     let sq = |t: f64, r: f64| {
-                        w[((p.abs().min(2.0) as u32 as usize) as usize)].cos()
+                        w[((p.abs().min(2.0) as u32 as usize).clamp(0, 2) as usize)].cos()
                     };
                     sq(w[usize::min(n, 2)], y) * sq((n as f64), upstream)
                 };
@@ -1942,7 +1943,8 @@ mod p61 {
 
     #[differentiate(wrt (z), trace)]
     pub fn f(z: f64, w: [[f64; 2]; 3], n: usize) -> f64 {
-        if w[(z.abs().min(2.0) as u32 as usize)][1].powi(4) > std::f64::consts::SQRT_2
+        if w[(z.abs().min(2.0) as u32 as usize).clamp(0, 2)][1].powi(4)
+            > std::f64::consts::SQRT_2
         {} else {}
         let mut s: f64 = 1.91;
         let mut n1 = 0;
@@ -2597,14 +2599,14 @@ mod p82 {
 
     #[differentiate(trace)]
     pub fn f(d_x: f64, w: [[f64; 3]; 2]) -> f64 {
-        let mut total = w[1][(d_x.abs().min(2.0) as u32 as usize)];
+        let mut total = w[1][(d_x.abs().min(2.0) as u32 as usize).clamp(0, 2)];
         for el in w.iter().copied().rev() {
             for j in 0..4 {
                 let mut h = ((total.sin() * total.sin()) + 0.25).recip();
                 total
                     *= f64::tanh(
                         (if w[(j / 2)][usize::min(j, 2)]
-                            >= w[1][(total.abs().min(2.0) as u32 as usize)]
+                            >= w[1][(total.abs().min(2.0) as u32 as usize).clamp(0, 2)]
                         {
                             let grad = h;
                             grad
@@ -2618,8 +2620,8 @@ mod p82 {
                     .tanh();
             }
             let t = (total
-                / ((w[(total.abs().min(1.0) as u32 as usize)][2]
-                    * w[(total.abs().min(1.0) as u32 as usize)][2]) + 1.0))
+                / ((w[(total.abs().min(1.0) as u32 as usize).clamp(0, 1)][2]
+                    * w[(total.abs().min(1.0) as u32 as usize).clamp(0, 1)][2]) + 1.0))
                 * ((total * total) + 0.25).ln();
             total
                 += {
@@ -2700,7 +2702,7 @@ mod p84 {
             {
                 f64::exp_m1(std::f64::consts::LN_2.tanh() * 2.0)
             } else {
-                xs[(a.abs().min(2.0) as u32 as usize)]
+                xs[(a.abs().min(2.0) as u32 as usize).clamp(0, 2)]
             };
         if (f64::tanh(f64::max(std::f64::consts::PI, a)) * 0.9).acos() <= 1.0 {
             (x * xs[1]).cos()
@@ -2791,7 +2793,7 @@ mod p86 {
             cache /= ((2.16 * p) * (2.16 * p)) + 0.25;
         }
         let c = ({
-            let phi = |t: f64| v[(cache.abs().min(2.0) as u32 as usize)].tanh();
+            let phi = |t: f64| v[(cache.abs().min(2.0) as u32 as usize).clamp(0, 2)].tanh();
             phi(cache)
         })
             / (((if (match n {
@@ -2827,7 +2829,7 @@ mod p87 {
     pub fn f(x: f64, z: f64, y: f64, w: [f64; 3], n: usize) -> f64 {
         let d_x: f64 = (y.tanh() / (f64::abs(((w[0] * w[0]) + 1.0).sqrt()) + 1.0))
             / (match n {
-                3 => y * w[(z.abs().min(2.0) as u32 as usize)],
+                3 => y * w[(z.abs().min(2.0) as u32 as usize).clamp(0, 2)],
                 _ => w[2],
             })
                 .exp();
@@ -3096,7 +3098,7 @@ mod p95 {
             }
         }
         let s = (1.5 / ((y * y) + 0.5))
-            .min(w[(y.abs().min(2.0) as u32 as usize)].round_ties_even())
+            .min(w[(y.abs().min(2.0) as u32 as usize).clamp(0, 2)].round_ties_even())
             .min(relu(y));
         ({
             let grad = w[1];

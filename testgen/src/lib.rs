@@ -145,8 +145,8 @@ enum Int {
     Len(String, i64),
     /// `(i as usize)`
     Cast(Box<Int>),
-    /// `(x.abs().min(hi) as u32 as usize)` of a float variable `x`: Rust's float-to-integer
-    /// cast (toward zero), in `0..=hi`.
+    /// `(x.abs().min(hi) as u32 as usize).clamp(0, hi)` of a float variable `x`: Rust's
+    /// float-to-integer cast (toward zero), in `0..=hi`.
     FromFloat(String, i64),
 }
 

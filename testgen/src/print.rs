@@ -81,8 +81,10 @@ impl Int {
                 quote!((#int as usize))
             }
             Int::FromFloat(name, hi) => {
-                let (name, hi) = (ident(name), Literal::f64_unsuffixed(*hi as f64));
-                quote!((#name.abs().min(#hi) as u32 as usize))
+                let (top, hi) = (Literal::i64_unsuffixed(*hi), Literal::f64_unsuffixed(*hi as f64));
+                let name = ident(name);
+                // (Clamped into the range it is in already: integer `clamp`.)
+                quote!((#name.abs().min(#hi) as u32 as usize).clamp(0, #top))
             }
             // By the path: an untyped receiver (`let mut n = 0;`) has no methods.
             Int::Bin(op @ ('m' | 'M'), a, b) => {

@@ -20,6 +20,7 @@ impl Spring {
         let mut buf = [0.0; 2];
         Self::fill(theta * 0.5, &mut buf);
         let (p, q) = if s > c { (s * self.k, c) } else if c > 0.0 { let t = c.exp(); (t, s) } else { (c, s) };
-        p * q + buf[0] * buf[1] + buf[((theta.abs() * 2.0) as usize).clamp(0, 1)]
+        let (u, _) = match (theta.abs() * 3.0) as usize { 0 => (p, q), 1 | 2 => (q, p), _ => (1.0, 0.0) };
+        p * q * u + buf[0] * buf[1] + buf[((theta.abs() * 2.0) as usize).clamp(0, 1)]
     }
 }
