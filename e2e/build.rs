@@ -98,9 +98,10 @@ fn module(program: &Program) -> TokenStream {
     let seed = program.seed;
     let name = format_ident!("seed_{seed}");
     let attr = program.attr();
+    // Forward mode too: `jvp` along the point's direction is the gradient's dot product.
     let attribute = match attr.is_empty() {
-        true => quote!(#[differentiate]),
-        false => quote!(#[differentiate(#attr)]),
+        true => quote!(#[differentiate(jvp)]),
+        false => quote!(#[differentiate(jvp, #attr)]),
     };
     // One program in sixteen or so takes its leading parameters as a derived struct's
     // fields (`Program::bundled`).
@@ -169,6 +170,20 @@ fn module(program: &Program) -> TokenStream {
         args.insert(0, arg);
     }
     let turbofish = program.is_generic().then(|| quote!(::<f64>));
+    // Forward mode by position (`f::__jvp(args…, tangents…)`, the tangents built from the
+    // direction as the arguments are from the point), for a plain function.
+    let tangents: Vec<TokenStream> = args.iter().map(|arg| at_to_direction(arg.clone())).collect();
+    let call_jvp = match (&bundle, &data_self) {
+        (None, None) => quote! {
+            Some({
+                fn call_jvp(at: &[f64], direction: &[f64]) -> (f64, f64) {
+                    f::__jvp #turbofish (#(#args,)* #(#tangents),*)
+                }
+                call_jvp
+            })
+        },
+        _ => quote!(None),
+    };
     // A method: called through its type, its gradient in the module beside the block.
     let (value_path, grad_path) = match (&data_self, program.is_generic()) {
         (None, _) => (quote!(f #turbofish), quote!(f::grad #turbofish)),
@@ -275,7 +290,7 @@ fn module(program: &Program) -> TokenStream {
             }
             quote! {
                 #structs
-                #[differentiate]
+                #[differentiate(jvp)]
                 mod program {
                     #[allow(unused_imports)]
                     use super::*;
@@ -314,6 +329,7 @@ fn module(program: &Program) -> TokenStream {
                 source: #source,
                 call,
                 call_grad,
+                call_jvp: #call_jvp,
                 reference: None,
                 taken: &[#(#taken),*],
                 points: &[#(#points),*],
@@ -424,6 +440,7 @@ fn array_module(program: &ArrayProgram) -> TokenStream {
                 source: #source,
                 call,
                 call_grad,
+                call_jvp: None,
                 reference: Some(call_reference),
                 taken: &[true; #count],
                 points: &[#(#points),*],
@@ -465,6 +482,24 @@ fn argument(kind: &Kind, passing: Passing, offset: &mut usize) -> (TokenStream, 
         }
     };
     (arg, *offset - start)
+}
+
+/// An argument's tokens with the point `at` replaced by the direction: its tangent.
+fn at_to_direction(tokens: TokenStream) -> TokenStream {
+    tokens
+        .into_iter()
+        .map(|tree| match tree {
+            proc_macro2::TokenTree::Ident(ident) if ident == "at" => {
+                proc_macro2::TokenTree::Ident(Ident::new("direction", ident.span()))
+            }
+            proc_macro2::TokenTree::Group(group) => {
+                let mut inner = proc_macro2::Group::new(group.delimiter(), at_to_direction(group.stream()));
+                inner.set_span(group.span());
+                proc_macro2::TokenTree::Group(inner)
+            }
+            other => other,
+        })
+        .collect()
 }
 
 /// Float literals, exactly (the shortest text that reads back as the same float).

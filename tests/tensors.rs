@@ -2,7 +2,8 @@
 //! shapes of their gradients. One function per operation (or per form of it); `check`
 //! compares `grad` with central differences of the function itself in every element of
 //! every parameter, and asserts that `forward` computes the function's value exactly and
-//! that `backward(&cache, 1.0)` is `grad`'s gradient.
+//! that `backward(&cache, 1.0)` is `grad`'s gradient, and that forward mode's `jvp` along a
+//! direction is the gradient's dot product with it.
 #![cfg(feature = "ndarray")]
 #![allow(clippy::needless_range_loop)]
 
@@ -65,6 +66,13 @@ macro_rules! check {
         let (forward, cache) = $f::forward($(&$arg),*);
         assert_eq!(forward, value, "forward's value is the function's");
         assert_eq!($f::backward(&cache, 1.0), grad, "backward with upstream 1 is grad");
+        // Forward mode along a direction of the parameters' shapes: ∇f · v.
+        let tangent = $f::Tangent { $($arg: $arg.mapv(|x| (3.0 * x).cos() - 0.2)),* };
+        let expected = 0.0 $(+ (&grad.$arg * &tangent.$arg).sum())*;
+        let (jvp_value, jvp) = $f::jvp($(&$arg,)* tangent);
+        assert_eq!(jvp_value, value, "jvp's value is the function's");
+        let scale = 1.0 $(+ grad.$arg.mapv(f64::abs).sum())*;
+        assert!((jvp - expected).abs() <= 1e-12 * scale, "jvp {jvp} but ∇f · v = {expected}");
         let params = [$($arg.clone().into_dyn()),*];
         let analytic = [$(grad.$arg.clone().into_dyn()),*];
         let mut _k = 0;
@@ -81,27 +89,27 @@ macro_rules! check {
 // ---------------------------------------------------------------------------------------------
 // Products and transposes
 
-#[differentiate]
+#[differentiate(jvp)]
 fn matrix_matrix(a: &Array2<f64>, b: &Array2<f64>) -> f64 {
     a.dot(b).mapv(f64::sin).sum()
 }
 
-#[differentiate]
+#[differentiate(jvp)]
 fn matrix_vector(a: &Array2<f64>, x: &Array1<f64>) -> f64 {
     a.dot(x).mapv(f64::sin).sum()
 }
 
-#[differentiate]
+#[differentiate(jvp)]
 fn vector_matrix(x: &Array1<f64>, a: &Array2<f64>) -> f64 {
     x.dot(a).mapv(f64::sin).sum()
 }
 
-#[differentiate]
+#[differentiate(jvp)]
 fn vector_vector(x: &Array1<f64>, y: &Array1<f64>) -> f64 {
     x.dot(y).sin()
 }
 
-#[differentiate]
+#[differentiate(jvp)]
 fn transposed(a: &Array2<f64>, b: &Array2<f64>) -> f64 {
     a.t().dot(b).mapv(f64::sin).sum()
 }
@@ -118,7 +126,7 @@ fn products() {
 // ---------------------------------------------------------------------------------------------
 // Element by element, with broadcasting
 
-#[differentiate]
+#[differentiate(jvp)]
 fn arithmetic(a: &Array2<f64>, b: &Array2<f64>) -> f64 {
     let s = a + b;
     let d = &s - &(a * b);
@@ -126,24 +134,24 @@ fn arithmetic(a: &Array2<f64>, b: &Array2<f64>) -> f64 {
     (2.0 * &q - 1.0).mapv(f64::sin).sum()
 }
 
-#[differentiate]
+#[differentiate(jvp)]
 fn with_scalars(a: &Array2<f64>, s: f64) -> f64 {
     let scaled = a * s;
     let shifted = s - &scaled;
     (&shifted / s).mapv(f64::sin).sum() + (-a).sum()
 }
 
-#[differentiate]
+#[differentiate(jvp)]
 fn bias_row(h: &Array2<f64>, b: &Array1<f64>) -> f64 {
     (h + b).mapv(f64::sin).sum()
 }
 
-#[differentiate]
+#[differentiate(jvp)]
 fn bias_first(b: &Array1<f64>, h: &Array2<f64>) -> f64 {
     (b * h).mapv(f64::sin).sum()
 }
 
-#[differentiate]
+#[differentiate(jvp)]
 fn compound(a: &Array2<f64>, b: &Array1<f64>) -> f64 {
     let mut h = a.to_owned();
     h += b;
@@ -154,13 +162,13 @@ fn compound(a: &Array2<f64>, b: &Array1<f64>) -> f64 {
 
 /// The lecture's bias `b = np.zeros((1, K))`: a `(1, K)` row of the same rank as the batch,
 /// stretched by broadcasting; its gradient is summed back over the batch.
-#[differentiate]
+#[differentiate(jvp)]
 fn bias_as_a_matrix_row(h: &Array2<f64>, b: &Array2<f64>) -> f64 {
     (h + b).mapv(f64::sin).sum()
 }
 
 /// An `(n, 1)` column times an `(n, m)` matrix, and a `(1, 1)` matrix times it.
-#[differentiate]
+#[differentiate(jvp)]
 fn column_and_single(a: &Array2<f64>, column: &Array2<f64>, single: &Array2<f64>) -> f64 {
     let scaled = a * column;
     (&scaled * single).mapv(f64::cos).sum()
@@ -182,20 +190,20 @@ fn element_by_element() {
 
 /// An `(n, 1)` column stretched by a vector of fewer axes: `(n, 1) + (m,)` is `(n, m)`, as
 /// numpy's rules say (the vector gets a leading axis, then both stretch their length-1 axes).
-#[differentiate]
+#[differentiate(jvp)]
 fn column_plus_vector(column: &Array2<f64>, row: &Array1<f64>) -> f64 {
     (column + row).mapv(f64::sin).sum() + (row * column).mapv(f64::cos).sum()
 }
 
 /// A length-1 vector stretched along a matrix's rows.
-#[differentiate]
+#[differentiate(jvp)]
 fn single_times_matrix(a: &Array2<f64>, single: &Array1<f64>) -> f64 {
     (a * single).mapv(f64::sin).sum()
 }
 
 /// An intermediate `(n, 1)` column (a product with a one-column matrix) stretched by a
 /// vector: its gradient is summed back to one column before it reaches the product.
-#[differentiate]
+#[differentiate(jvp)]
 fn product_column_plus_vector(x: &Array2<f64>, w: &Array2<f64>, row: &Array1<f64>) -> f64 {
     let column = x.dot(w);
     (&column + row).mapv(f64::sin).sum() + (row * &column).mapv(f64::cos).sum()
@@ -240,7 +248,7 @@ fn broadcasting_between_arrays_of_the_same_rank() {
 // ---------------------------------------------------------------------------------------------
 // Activations and float methods on whole arrays
 
-#[differentiate]
+#[differentiate(jvp)]
 fn mapv_forms(z: &Array2<f64>) -> f64 {
     let a = z.mapv(f64::tanh);
     let b = z.mapv(sigmoid);
@@ -250,7 +258,7 @@ fn mapv_forms(z: &Array2<f64>) -> f64 {
     (&a * &b + &c * 2.0 + &d * 3.0 + &e).sum()
 }
 
-#[differentiate]
+#[differentiate(jvp)]
 fn activations(z: &Array2<f64>, other: &Array2<f64>) -> f64 {
     let a = relu(z);
     let b = sigmoid(z);
@@ -261,7 +269,7 @@ fn activations(z: &Array2<f64>, other: &Array2<f64>) -> f64 {
     (&a * 1.5 + &b * &c + &d * 2.5 + &e * 3.5 + &f).sum()
 }
 
-#[differentiate]
+#[differentiate(jvp)]
 fn float_methods(x: &Array1<f64>) -> f64 {
     let p = x.mapv(|v| v * v + 1.0);
     let a = p.mapv(f64::ln);
@@ -273,7 +281,7 @@ fn float_methods(x: &Array1<f64>) -> f64 {
 }
 
 /// The ReLU layer's backward pass: a mask of the upstream array, times the upstream float.
-#[differentiate]
+#[differentiate(jvp)]
 fn relu_layer(x: &Array1<f64>, dy: &Array1<f64>) -> f64 {
     relu(x).dot(dy) + 0.5 * leaky_relu(x, 0.1).dot(dy)
 }
@@ -295,7 +303,7 @@ fn kinks_as_for_floats() {
     let z = array![[-1.0, 0.0, 2.0]];
     let (_, g) = activations::grad(&z, &z);
     let (_, scalar) = {
-        #[differentiate]
+        #[differentiate(jvp)]
         fn one(z: f64, other: f64) -> f64 {
             relu(z) * 1.5
                 + sigmoid(z) * tanh(z)
@@ -314,14 +322,14 @@ fn kinks_as_for_floats() {
 // ---------------------------------------------------------------------------------------------
 // Reductions, axes, indexing
 
-#[differentiate]
+#[differentiate(jvp)]
 fn reductions(a: &Array2<f64>) -> f64 {
     let rows = a.sum_axis(Axis(1));
     let cols = a.sum_axis(Axis(0));
     rows.mapv(f64::sin).sum() + cols.mapv(f64::cos).mean().unwrap() + a.mean().unwrap() * a.sum()
 }
 
-#[differentiate]
+#[differentiate(jvp)]
 fn softmax_written_out(z: &Array2<f64>, w: &Array2<f64>) -> f64 {
     let e = z.mapv(f64::exp);
     let s = e.sum_axis(Axis(1));
@@ -329,12 +337,12 @@ fn softmax_written_out(z: &Array2<f64>, w: &Array2<f64>) -> f64 {
     (&p * w).sum()
 }
 
-#[differentiate]
+#[differentiate(jvp)]
 fn log_softmax_loss_written_out(scores: &Array1<f64>, y: usize) -> f64 {
     scores.mapv(f64::exp).sum().ln() - scores[y]
 }
 
-#[differentiate]
+#[differentiate(jvp)]
 fn indexing(a: &Array2<f64>, x: &Array1<f64>) -> f64 {
     let row = a.row(1);
     (&row * x).sum() + a[[0, 2]] * x[1] + a.row(0).dot(x)
@@ -358,40 +366,40 @@ fn reductions_and_indexing() {
 // ---------------------------------------------------------------------------------------------
 // Softmax and the classifiers' losses
 
-#[differentiate]
+#[differentiate(jvp)]
 fn softmaxes(z: &Array2<f64>, w: &Array2<f64>) -> f64 {
     let p = chainrule::softmax(z);
     let l = chainrule::log_softmax(z);
     (&p * w).sum() + (&l * w).sum()
 }
 
-#[differentiate]
+#[differentiate(jvp)]
 fn cross_entropy_batch(scores: &Array2<f64>, labels: &[usize]) -> f64 {
     chainrule::cross_entropy(scores, labels)
 }
 
-#[differentiate]
+#[differentiate(jvp)]
 fn cross_entropy_array_labels(scores: &Array2<f64>, labels: &Array1<usize>) -> f64 {
     chainrule::cross_entropy(scores, labels)
 }
 
-#[differentiate]
+#[differentiate(jvp)]
 fn cross_entropy_one(scores: &Array1<f64>, label: usize) -> f64 {
     chainrule::cross_entropy(scores, &label)
 }
 
-#[differentiate]
+#[differentiate(jvp)]
 fn hinge(scores: &Array2<f64>, labels: &[usize]) -> f64 {
     chainrule::svm_loss(scores, labels)
 }
 
-#[differentiate]
+#[differentiate(jvp)]
 fn l2(w: &Array2<f64>, reg: f64) -> f64 {
     0.5 * reg * (w * w).sum()
 }
 
 /// Maxout over two affine maps of a batch.
-#[differentiate]
+#[differentiate(jvp)]
 fn maxout_layer(
     w1: &Array2<f64>,
     b1: &Array1<f64>,
@@ -443,12 +451,12 @@ fn losses() {
 // ---------------------------------------------------------------------------------------------
 // Views, owned arrays, f32
 
-#[differentiate]
+#[differentiate(jvp)]
 fn views_and_owned(a: ArrayView2<f64>, b: Array2<f64>) -> f64 {
     (&a * &b).mapv(f64::sin).sum()
 }
 
-#[differentiate]
+#[differentiate(jvp)]
 fn in_f32(w: &Array2<f32>, x: &Array1<f32>) -> f32 {
     sigmoid(&w.dot(x)).sum() * 0.5
 }
@@ -480,7 +488,7 @@ fn views_owned_and_f32() {
 // The lecture's networks, on small sizes
 
 /// f = W2 max(0, W1 x + b1) + b2, for one input vector; a scalar of it is checked.
-#[differentiate]
+#[differentiate(jvp)]
 fn two_layer(w1: &Array2<f64>, b1: &Array1<f64>, w2: &Array2<f64>, b2: &Array1<f64>, x: &Array1<f64>) -> f64 {
     let h = relu(&(w1.dot(x) + b1));
     let f = w2.dot(&h) + b2;
@@ -552,7 +560,7 @@ fn networks() {
 // Array operations anywhere: in loops and branches, over rows
 
 /// A loop carrying an array: three tanh layers of the same weights.
-#[differentiate]
+#[differentiate(jvp)]
 fn layers(w: &Array2<f64>, b: &Array1<f64>, x: &Array1<f64>) -> f64 {
     let mut h = x.clone();
     for _ in 0..3 {
@@ -562,7 +570,7 @@ fn layers(w: &Array2<f64>, b: &Array1<f64>, x: &Array1<f64>) -> f64 {
 }
 
 /// Arrays computed in branches, and a branch's array result.
-#[differentiate]
+#[differentiate(jvp)]
 fn array_branches(x: &Array1<f64>, y: &Array1<f64>) -> f64 {
     let z = if x[0] > 0.0 { x.mapv(f64::exp) * 2.0 } else { x - y };
     let mut total = 0.0;
@@ -575,7 +583,7 @@ fn array_branches(x: &Array1<f64>, y: &Array1<f64>) -> f64 {
 }
 
 /// Rows of a matrix in a loop.
-#[differentiate]
+#[differentiate(jvp)]
 fn over_rows(a: &Array2<f64>, x: &Array1<f64>) -> f64 {
     let mut total = 0.0;
     for i in 0..a.nrows() {
@@ -586,7 +594,7 @@ fn over_rows(a: &Array2<f64>, x: &Array1<f64>) -> f64 {
 }
 
 /// A `while` loop updating an array until its sum passes a bound.
-#[differentiate]
+#[differentiate(jvp)]
 fn grow(x: &Array1<f64>) -> f64 {
     let mut v = x.mapv(f64::exp);
     let mut steps = 0;
@@ -611,7 +619,7 @@ fn array_operations_in_loops_and_branches() {
 
 /// A matrix built from zeros row by row in a loop (`row_mut(i).assign`), its rows summed by
 /// iterating over them.
-#[differentiate]
+#[differentiate(jvp)]
 fn built_rows(a: &Array2<f64>, x: &Array1<f64>) -> f64 {
     let (n, d) = a.dim();
     let mut out = Array2::zeros((n, d));
@@ -631,7 +639,7 @@ fn built_rows(a: &Array2<f64>, x: &Array1<f64>) -> f64 {
 }
 
 /// Slices of vectors and matrices, columns, and lengths.
-#[differentiate]
+#[differentiate(jvp)]
 fn slices_and_columns(a: &Array2<f64>, x: &Array1<f64>) -> f64 {
     let head = x.slice(s![..2]);
     let tail = x.slice(s![1..]);
@@ -648,7 +656,7 @@ fn slices_and_columns(a: &Array2<f64>, x: &Array1<f64>) -> f64 {
 }
 
 /// Elements of ndarray arrays written and increased one by one, in loops and a branch.
-#[differentiate]
+#[differentiate(jvp)]
 fn element_writes(a: &Array2<f64>, x: &Array1<f64>) -> f64 {
     let (n, d) = a.dim();
     let mut h = Array2::zeros((n, d));
@@ -672,7 +680,7 @@ fn element_writes(a: &Array2<f64>, x: &Array1<f64>) -> f64 {
 /// Arrays times zero in products, transposes, sums over an axis, slices and a softmax: the
 /// gradient code folds each operation on a zero to zero (a float 0 is never an array
 /// operand), and the parameters' gradients are arrays of zeros where nothing else flows.
-#[differentiate]
+#[differentiate(jvp)]
 fn times_zero(a: &Array2<f64>, x: &Array1<f64>, unused: &Array2<f64>) -> f64 {
     let zero = &a.row(1) * 0.0;
     let zeros = a * 0.0;
@@ -704,12 +712,12 @@ fn rows_columns_slices_and_new_arrays() {
 
 /// A `#[differentiate]` function over arrays called from another, with parameters, views,
 /// rows and computed arrays as arguments.
-#[differentiate]
+#[differentiate(jvp)]
 fn tanh_layer(w: &Array2<f64>, b: &Array1<f64>, x: &Array1<f64>) -> f64 {
     (&w.dot(x) + b).mapv(f64::tanh).sum()
 }
 
-#[differentiate]
+#[differentiate(jvp)]
 fn calls_with_arrays(w: &Array2<f64>, b: &Array1<f64>, x: &Array1<f64>) -> f64 {
     let mut total = tanh_layer(w, b, x);
     let squashed = x.mapv(f64::sin);
@@ -726,17 +734,17 @@ fn calls_between_functions_over_arrays() {
 }
 
 /// Rows passed as views, arrays passed by value, a call in a branch, calls in a module.
-#[differentiate]
+#[differentiate(jvp)]
 fn row_energy(r: ArrayView1<f64>, scale: f64) -> f64 {
     r.mapv(|v| v * v).sum() * scale
 }
 
-#[differentiate]
+#[differentiate(jvp)]
 fn owned_sum(v: Array1<f64>) -> f64 {
     v.mapv(f64::exp).sum()
 }
 
-#[differentiate]
+#[differentiate(jvp)]
 fn views_and_values(a: &Array2<f64>, x: &Array1<f64>) -> f64 {
     let mut total = 0.0;
     for (i, r) in a.rows().into_iter().enumerate() {
@@ -749,7 +757,7 @@ fn views_and_values(a: &Array2<f64>, x: &Array1<f64>) -> f64 {
     total + owned_sum(x * 2.0)
 }
 
-#[differentiate]
+#[differentiate(jvp)]
 mod array_helpers {
     use chainrule::ndarray::{Array1, Array2};
 
@@ -772,7 +780,7 @@ fn calls_with_views_values_and_modules() {
 }
 
 /// `layers` and `built_rows` in f32: the same gradients as in f64, to f32's precision.
-#[differentiate]
+#[differentiate(jvp)]
 fn layers_f32(w: &Array2<f32>, b: &Array1<f32>, x: &Array1<f32>) -> f32 {
     let mut h = x.clone();
     for _ in 0..3 {
@@ -781,7 +789,7 @@ fn layers_f32(w: &Array2<f32>, b: &Array1<f32>, x: &Array1<f32>) -> f32 {
     h.sum()
 }
 
-#[differentiate]
+#[differentiate(jvp)]
 fn built_rows_f32(a: &Array2<f32>, x: &Array1<f32>) -> f32 {
     let (n, d) = a.dim();
     let mut out = Array2::zeros((n, d));
@@ -837,7 +845,7 @@ fn array_operations_anywhere_in_f32() {
 
 use chainrule::Real;
 
-#[differentiate]
+#[differentiate(jvp)]
 fn layers_generic<T: Real>(w: &Array2<T>, b: &Array1<T>, x: &Array1<T>) -> T {
     let mut h = x.clone();
     for _ in 0..3 {
@@ -847,7 +855,7 @@ fn layers_generic<T: Real>(w: &Array2<T>, b: &Array1<T>, x: &Array1<T>) -> T {
 }
 
 /// Arithmetic with floats on either side (`s * &a` is written `&a * s` for ndarray).
-#[differentiate]
+#[differentiate(jvp)]
 fn arithmetic_generic<T: Real>(a: &Array2<T>, b: &Array2<T>, s: T) -> T {
     let sum = a + b;
     let d = &sum - &(a * b);
@@ -856,7 +864,7 @@ fn arithmetic_generic<T: Real>(a: &Array2<T>, b: &Array2<T>, s: T) -> T {
     (&scaled * T::from_f64(2.0) - T::one()).mapv(T::sin).sum() - a.sum() * s
 }
 
-#[differentiate]
+#[differentiate(jvp)]
 fn built_rows_generic<T: Real>(a: &Array2<T>, x: &Array1<T>) -> T {
     let (n, d) = a.dim();
     let mut out = Array2::zeros((n, d));
@@ -874,7 +882,7 @@ fn built_rows_generic<T: Real>(a: &Array2<T>, x: &Array1<T>) -> T {
     acc.mapv(T::exp).sum() + weighted
 }
 
-#[differentiate]
+#[differentiate(jvp)]
 fn slices_and_elements_generic<T: Real>(a: &Array2<T>, x: &Array1<T>) -> T {
     let head = x.slice(s![..2]);
     let mut total = head.dot(&head);
@@ -890,7 +898,7 @@ fn slices_and_elements_generic<T: Real>(a: &Array2<T>, x: &Array1<T>) -> T {
     total + h.sum_axis(Axis(0)).dot(x)
 }
 
-#[differentiate]
+#[differentiate(jvp)]
 fn two_layer_generic<T: Real>(
     w1: &Array2<T>,
     b1: &Array1<T>,
@@ -953,4 +961,34 @@ fn arrays_in_generic_functions() {
             "{a32} against {a64}"
         );
     }
+}
+
+/// Forward mode through the classifiers' losses (their labels have no tangent): ∇L · v.
+#[test]
+fn losses_in_forward_mode() {
+    let labels = [2usize, 0, 3];
+    let scores = matrix(3, 4, 0.32);
+    let v = matrix(3, 4, 0.9);
+    let (_, g) = cross_entropy_batch::grad(&scores, &labels);
+    let (_, t) = cross_entropy_batch::jvp(
+        &scores,
+        &labels,
+        cross_entropy_batch::Tangent { scores: v.clone() },
+    );
+    assert!((t - (&g.scores * &v).sum()).abs() < 1e-13);
+    let (_, g) = hinge::grad(&scores, &labels);
+    let (_, t) = hinge::jvp(&scores, &labels, hinge::Tangent { scores: v.clone() });
+    assert!((t - (&g.scores * &v).sum()).abs() < 1e-13);
+    let (one, w) = (vector(4, 0.1), vector(4, 0.7));
+    let (_, g) = cross_entropy_one::grad(&one, 1);
+    let (_, t) = cross_entropy_one::jvp(&one, 1, cross_entropy_one::Tangent { scores: w.clone() });
+    assert!((t - (&g.scores * &w).sum()).abs() < 1e-13);
+    // log_softmax of a vector (its own case of the row)
+    let (_, g) = log_softmax_loss_written_out::grad(&one, 2);
+    let (_, t) = log_softmax_loss_written_out::jvp(
+        &one,
+        2,
+        log_softmax_loss_written_out::Tangent { scores: w.clone() },
+    );
+    assert!((t - (&g.scores * &w).sum()).abs() < 1e-13);
 }

@@ -7,7 +7,7 @@ use syn::ext::IdentExt;
 use syn::visit_mut::VisitMut;
 
 use crate::front::records::{self, Structs};
-use crate::{back, front, reverse};
+use crate::{back, forward, front, reverse};
 
 /// The whole expansion, on proc-macro2 tokens (so that it runs outside the compiler, in
 /// tests). Never panics: every problem becomes a `compile_error!` at its tokens, emitted
@@ -100,8 +100,36 @@ fn generate(
     let data_self = data_self(&attr, &function, method);
     let mut function = front::parse_method(attr, function, structs, data_self.as_ref())?;
     function.method = method;
+    // Forward mode reads the graph before the reverse pass adds to it.
+    let tangents = match function.extras.jvp && function.custom.is_none() {
+        true => forward::forward(&function.graph, function.output).ok(),
+        false => None,
+    };
     let (adjoints, backward_top) = reverse::reverse(&mut function.graph, function.output);
-    let generated = back::code::emit(&function, &adjoints, backward_top);
+    let mut generated = back::code::emit(&function, &adjoints, backward_top);
+    let jvp = back::code::jvp::items(&function, tangents, function.extras.jvp);
+    generated.rest.extend(jvp);
+    if function.extras.hessian {
+        let second = match &function.custom {
+            Some(custom) => Err(syn::Error::new_spanned(
+                custom,
+                "a custom rule has no second derivatives: `hessian` needs the function's body",
+            )),
+            None => forward::over_reverse(&function.graph, function.output, &adjoints.of_param, backward_top)
+                .map_err(|forward::Unsupported(what)| {
+                    syn::Error::new_spanned(
+                        &function.item.sig.ident,
+                        format!("`hessian` does not go through {what} yet"),
+                    )
+                }),
+        };
+        match second {
+            Ok(second) => generated
+                .rest
+                .extend(back::code::jvp::second_items(&function, second)),
+            Err(error) => generated.rest.extend(error.to_compile_error()),
+        }
+    }
     Ok(back::docs::explain(&function, &adjoints, backward_top, generated))
 }
 

@@ -13,6 +13,7 @@
 //! 4. [`front`]: the front end, syn → IR (attribute, signature, statements, expressions,
 //!    control flow, calls, arrays), with every error at its tokens;
 //! 5. [`reverse`]: the reverse-mode transformation, adjoints through the table's rows;
+//!    [`forward`]: forward mode, tangents through the same rows;
 //! 6. [`back`]: the back ends over the IR: math (formulas), code (`forward`, `backward`,
 //!    `grad`), DOT (`graph()`), trace (`trace(…)`) and docs;
 //! 7. [`expand`](mod@expand): all of them on proc-macro2 tokens;
@@ -27,6 +28,8 @@ pub mod analysis;
 pub mod front;
 
 pub mod reverse;
+
+pub mod forward;
 
 pub mod back;
 
@@ -45,6 +48,7 @@ pub const STAGES: &[&str] = &[
     "analysis",
     "front",
     "reverse",
+    "forward",
     "back::math",
     "back::code",
     "back::dot",

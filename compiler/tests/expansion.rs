@@ -477,7 +477,9 @@ fn generated_code_grows_linearly() {
         let (small, large) = (sized_source(shape, 500), sized_source(shape, 1000));
         let (small_out, large_out) = (expansion_size(&small), expansion_size(&large));
         let ratio = large_out as f64 / large.len() as f64;
-        assert!(ratio < 40.0, "{shape}: the expansion is {ratio:.1}× the input");
+        // (A product of 1,000 parameters is 43.5×: every module carries `__jvp`, forward
+        // mode for its callers, whose signature takes each parameter and its tangent.)
+        assert!(ratio < 45.0, "{shape}: the expansion is {ratio:.1}× the input");
         let growth = large_out as f64 / small_out as f64;
         assert!(
             (1.7..2.3).contains(&growth),

@@ -33,7 +33,7 @@ use chainrule_testgen::{ArrayProgram, Program, Rng, Value};
 use proc_macro2::TokenStream;
 use quote::quote;
 
-use chainrule_compiler::{front as parse, reverse};
+use chainrule_compiler::{forward, front as parse, reverse};
 
 #[path = "random/interpret.rs"]
 mod interpret;
@@ -60,6 +60,11 @@ struct Stats {
     unchecked: usize,
     /// Programs outside what the interpreter runs.
     skipped: usize,
+    /// Directions along which forward mode's tangent was compared with the gradient.
+    tangents: usize,
+    /// Points where the Hessian times a direction was compared with differences of the
+    /// gradient.
+    hvps: usize,
 }
 
 fn failure(program: &Program, message: &str) -> String {
@@ -69,6 +74,15 @@ fn failure(program: &Program, message: &str) -> String {
         program.seed,
         program.pretty()
     )
+}
+
+/// A value of `like`'s shape, its floats taken in order from `floats`.
+fn shaped(like: &Value, floats: &mut impl Iterator<Item = f64>) -> Value {
+    match like {
+        Value::Float(_) => Value::Float(floats.next().unwrap_or(0.0)),
+        Value::Array(items) => Value::Array(items.iter().map(|item| shaped(item, floats)).collect()),
+        other => other.clone(),
+    }
 }
 
 /// Mutable references to every float of the inputs, in order.
@@ -117,7 +131,38 @@ fn check(program: &Program, stats: &mut Stats) -> Result<(), String> {
     let function = parse::parse_method(attr, item, &structs, root)
         .map_err(|e| failure(program, &format!("the macro rejects it: {e}")))?;
     let (mut graph, output) = (function.graph, function.output);
+    // Forward mode, from the graph before the reverse pass: its tangent along a direction
+    // must be the gradient's dot product with it.
+    let tangents =
+        forward::forward(&graph, output).map_err(|e| failure(program, &format!("forward mode: {e:?}")))?;
+    let jvp = match interpret::Interpreter::forward(&tangents.graph, tangents.tangent) {
+        Ok(jvp) => Some(jvp),
+        Err(interpret::Error::Unsupported(_)) => None,
+        Err(error) => {
+            return Err(failure(
+                program,
+                &format!("forward mode: {error}\n{}", tangents.graph),
+            ))
+        }
+    };
     let (adjoints, backward_top) = reverse::reverse(&mut graph, output);
+    // Forward mode over the reverse pass: its gradient's tangent along a direction must be
+    // the central difference of the gradient (the Hessian times the direction).
+    let second = forward::over_reverse(&graph, output, &adjoints.of_param, backward_top).ok();
+    let hvp = match &second {
+        Some(second) => {
+            let roots = reverse::Adjoints {
+                of_param: second.gradient.iter().chain(&second.hvp).copied().collect(),
+                edges: Vec::new(),
+            };
+            match interpret::Interpreter::gradient(&second.graph, second.value, &roots, second.backward_top) {
+                Ok(hvp) => Some(hvp),
+                Err(interpret::Error::Unsupported(_)) => None,
+                Err(error) => return Err(failure(program, &format!("hvp: {error}\n{}", second.graph))),
+            }
+        }
+        None => None,
+    };
     let interpreters = interpret::Interpreter::gradient(&graph, output, &adjoints, backward_top)
         .and_then(|gradient| Ok((gradient, interpret::Interpreter::forward(&graph, output)?)));
     let (with_gradient, forward) = match interpreters {
@@ -129,6 +174,7 @@ fn check(program: &Program, stats: &mut Stats) -> Result<(), String> {
         Err(error) => return Err(failure(program, &format!("{error}\n{graph}"))),
     };
     let mut rng = Rng::new(program.seed ^ 0x0123_4567_89ab_cdef);
+    let mut second_rng = Rng::new(program.seed ^ 0x2d2d_2d2d_2d2d_2d2d);
     let mut checked = 0;
     'points: for _ in 0..8 {
         if checked == 3 {
@@ -245,6 +291,36 @@ fn check(program: &Program, stats: &mut Stats) -> Result<(), String> {
         for (what, direction) in directions {
             let analytic: f64 = gradient.iter().zip(&direction).map(|(g, v)| g * v).sum();
             let magnitude: f64 = gradient.iter().zip(&direction).map(|(g, v)| (g * v).abs()).sum();
+            if let Some(jvp) = &jvp {
+                // Forward mode: the value bit for bit, and ∇f · v to rounding.
+                let mut with_tangents = inputs.clone();
+                let mut floats = direction.iter().copied();
+                for (k, input) in inputs.iter().enumerate() {
+                    let tangent = shaped(input, &mut floats);
+                    if tangents.of_param[k].is_some() {
+                        with_tangents.push(tangent);
+                    }
+                }
+                let run = jvp.run(&with_tangents).map_err(|e| {
+                    failure(
+                        program,
+                        &format!("at {inputs:?}: forward mode: {e}\n{}", tangents.graph),
+                    )
+                })?;
+                let tangent = run.value;
+                let tolerance =
+                    1e-12 * (analytic.abs().max(tangent.abs()).max(magnitude) + 1e-3 * run.largest);
+                if (tangent - analytic).abs() > tolerance && !(tangent.is_nan() && analytic.is_nan()) {
+                    return Err(failure(
+                        program,
+                        &format!(
+                            "at {inputs:?}: along {what} forward mode gives {tangent:?} but the gradient {analytic:?}\n{}",
+                            tangents.graph
+                        ),
+                    ));
+                }
+                stats.tangents += 1;
+            }
             let close = |a: f64, b: f64, scale: f64| {
                 (a - b).abs() <= 1e-5 * a.abs().max(b.abs()).max(magnitude) + 1e-7 * (1.0 + scale)
             };
@@ -279,6 +355,100 @@ fn check(program: &Program, stats: &mut Stats) -> Result<(), String> {
                     "at {inputs:?}: along {what} the gradient gives {analytic:?} but finite differences {numeric:?} (steps 1e-4: {coarse:?}, 1e-6: {fine:?}); the gradient: {gradient:?}\n{graph}"
                 ),
             ));
+        }
+        if let (Some(hvp), Some(second)) = (&hvp, &second) {
+            // Along a random direction: the gradient bit for bit, and Hv against central
+            // differences of the gradient (where no kink lies between).
+            // (its own random numbers: the points stay those of the gradient's checks)
+            let direction: Vec<f64> = (0..n)
+                .map(|c| match taken[c] {
+                    true => (0.5 + second_rng.unit() / 2.0) * if second_rng.chance(0.5) { 1.0 } else { -1.0 },
+                    false => 0.0,
+                })
+                .collect();
+            let mut with_tangents = inputs.clone();
+            let mut floats = direction.iter().copied();
+            for (k, input) in inputs.iter().enumerate() {
+                let tangent = shaped(input, &mut floats);
+                if second.of_param[k].is_some() {
+                    with_tangents.push(tangent);
+                }
+            }
+            let run2 = hvp
+                .run(&with_tangents)
+                .map_err(|e| failure(program, &format!("at {inputs:?}: hvp: {e}\n{}", second.graph)))?;
+            let count = run.gradient.len();
+            let flat = |values: &[Option<Value>]| -> Vec<f64> {
+                let mut out = Vec::new();
+                for (input, value) in inputs.iter().zip(values) {
+                    match value {
+                        Some(value) => value.floats(&mut out),
+                        None => {
+                            let mut floats = Vec::new();
+                            input.floats(&mut floats);
+                            out.extend(floats.iter().map(|_| 0.0));
+                        }
+                    }
+                }
+                out
+            };
+            let (grad2, hv) = (flat(&run2.gradient[..count]), flat(&run2.gradient[count..]));
+            if grad2
+                .iter()
+                .zip(&gradient)
+                .any(|(a, b)| a.to_bits() != b.to_bits() && !(a.is_nan() && b.is_nan()))
+            {
+                return Err(failure(
+                    program,
+                    &format!(
+                        "at {inputs:?}: hvp's gradient {grad2:?} is not the gradient {gradient:?}\n{}",
+                        second.graph
+                    ),
+                ));
+            }
+            let gradient_at = |h: f64| -> Option<Vec<f64>> {
+                let mut nudged = inputs.clone();
+                for (slot, v) in slots(&mut nudged).into_iter().zip(&direction) {
+                    *slot += h * v;
+                }
+                if forward.run(&nudged).ok()?.trace != base.trace {
+                    return None;
+                }
+                let run = with_gradient.run(&nudged).ok()?;
+                Some(flat(&run.gradient))
+            };
+            let differences = |h: f64| -> Option<Vec<f64>> {
+                let (ahead, behind) = (gradient_at(h)?, gradient_at(-h)?);
+                Some(
+                    ahead
+                        .iter()
+                        .zip(&behind)
+                        .map(|(a, b)| (a - b) / (2.0 * h))
+                        .collect(),
+                )
+            };
+            if let (Some(coarse), Some(fine)) = (differences(1e-4), differences(1e-5)) {
+                let scale = hv.iter().chain(&coarse).fold(1.0_f64, |m, x| m.max(x.abs()));
+                let steady = coarse
+                    .iter()
+                    .zip(&fine)
+                    .all(|(a, b)| (a - b).abs() <= 1e-4 * scale);
+                let close = |d: &[f64]| {
+                    hv.iter()
+                        .zip(d)
+                        .all(|(a, b)| (a - b).abs() <= 1e-5 * scale + 1e-6 * run.largest)
+                };
+                if steady && !close(&coarse) && !close(&fine) {
+                    return Err(failure(
+                        program,
+                        &format!(
+                            "at {inputs:?}: along {direction:?} hvp gives {hv:?} but differences of the gradient {fine:?}\n{}",
+                            second.graph
+                        ),
+                    ));
+                }
+                stats.hvps += 1;
+            }
         }
         checked += 1;
     }
@@ -343,6 +513,8 @@ fn on_threads(
         total.unsteady += stats.unsteady;
         total.unchecked += stats.unchecked;
         total.skipped += stats.skipped;
+        total.tangents += stats.tangents;
+        total.hvps += stats.hvps;
         failures.append(&mut f);
     }
     (total, failures)

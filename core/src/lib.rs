@@ -18,12 +18,14 @@ mod activation;
 mod check;
 mod differentiable;
 mod dot;
+mod hessian;
 #[cfg(feature = "ndarray")]
 mod tensor;
 
 pub use activation::{elu, leaky_relu, maxout, relu, sigmoid, tanh, Elementwise};
 pub use check::{check_gradient, numerical_gradient, relative_error, GradCheck};
 pub use differentiable::Differentiable;
+pub use hessian::{Flatten, Hessian};
 #[cfg(feature = "ndarray")]
 pub use ndarray;
 #[cfg(feature = "ndarray")]
@@ -180,6 +182,57 @@ pub mod __private {
     #[inline]
     pub fn add_assign<T: Add>(target: &mut T, value: T) {
         target.add_in_place(value);
+    }
+
+    /// The dot product of a gradient and a tangent of one shape (floats, arrays, vectors,
+    /// slices, ndarray views): `∇f · v` for a function's forward mode computed from its
+    /// gradient.
+    pub trait Dot<F> {
+        fn dot(&self, other: &Self) -> F;
+    }
+
+    impl<T: crate::Real> Dot<T> for T {
+        #[inline]
+        fn dot(&self, other: &Self) -> T {
+            *self * *other
+        }
+    }
+
+    impl<F: crate::Real, T: Dot<F>> Dot<F> for [T] {
+        #[inline]
+        fn dot(&self, other: &Self) -> F {
+            let mut sum = F::zero();
+            for (a, b) in self.iter().zip(other) {
+                sum += a.dot(b);
+            }
+            sum
+        }
+    }
+
+    impl<F: crate::Real, T: Dot<F>, const N: usize> Dot<F> for [T; N] {
+        #[inline]
+        fn dot(&self, other: &Self) -> F {
+            self[..].dot(&other[..])
+        }
+    }
+
+    impl<F: crate::Real, T: Dot<F>> Dot<F> for Vec<T> {
+        #[inline]
+        fn dot(&self, other: &Self) -> F {
+            self[..].dot(&other[..])
+        }
+    }
+
+    #[cfg(feature = "ndarray")]
+    impl<F: crate::Real, D: ndarray::Dimension> Dot<F> for ndarray::ArrayView<'_, F, D> {
+        #[inline]
+        fn dot(&self, other: &Self) -> F {
+            let mut sum = F::zero();
+            ndarray::Zip::from(self)
+                .and(other)
+                .for_each(|&a, &b| sum += a * b);
+            sum
+        }
     }
 
     /// A value that can be a gradient: floats, and arrays and vectors of them.

@@ -27,6 +27,9 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
+/// Forward mode at a point along a direction: the value and the directional derivative.
+pub type Jvp = fn(&[f64], &[f64]) -> (f64, f64);
+
 /// One random program, compiled.
 pub struct Case {
     pub seed: u64,
@@ -38,6 +41,9 @@ pub struct Case {
     /// `f::grad` there: its value, and the gradient flattened the same way (zeros for the
     /// parameters it is not taken for).
     pub call_grad: fn(&[f64]) -> (f64, Vec<f64>),
+    /// Forward mode there (`f::__jvp`) along a direction of the same flat layout: the value
+    /// and the directional derivative, for a plain function.
+    pub call_jvp: Option<Jvp>,
     /// An independent implementation of the same function at the same flat list, where the
     /// program has one (the array programs: plain loops over `Vec`s, see [`plain`]); `f`
     /// must agree with it to 1e-10 relative (the order of additions differs).
@@ -175,6 +181,8 @@ pub struct Stats {
     pub singular: usize,
     /// … differences of steps 1e-4 and 1e-6 disagree (ill-conditioned, or a kink between).
     pub unsteady: usize,
+    /// Directions along which forward mode's tangent was compared with the gradient.
+    pub tangents: usize,
 }
 
 impl Stats {
@@ -190,6 +198,7 @@ impl Stats {
         self.huge += other.huge;
         self.singular += other.singular;
         self.unsteady += other.unsteady;
+        self.tangents += other.tangents;
     }
 }
 
@@ -337,6 +346,24 @@ fn check_point(case: &Case, point: &Point, stats: &mut Stats) -> Result<Outcome,
             point.direction.to_vec(),
         ));
     }
+    if let Some(call_jvp) = case.call_jvp {
+        // Forward mode: the value bit for bit, ∇f · v to rounding, along each direction.
+        for (what, direction) in &directions {
+            let (jvp_value, tangent) = call_jvp(at, direction);
+            if !same(jvp_value, value) {
+                return Err(format!("`f::jvp` gives the value {jvp_value:?}, `f` {value:?}"));
+            }
+            let dot: f64 = gradient.iter().zip(direction).map(|(g, v)| g * v).sum();
+            let magnitude: f64 = gradient.iter().zip(direction).map(|(g, v)| (g * v).abs()).sum();
+            let tolerance = 1e-12 * (dot.abs().max(tangent.abs()).max(magnitude) + 1e-3 * largest);
+            if (tangent - dot).abs() > tolerance && !(tangent.is_nan() && dot.is_nan()) {
+                return Err(format!(
+                    "along {what} forward mode gives {tangent:?} but the gradient {dot:?}"
+                ));
+            }
+            stats.tangents += 1;
+        }
+    }
     let mut outcome = Outcome::Checked;
     for (what, direction) in directions {
         let analytic: f64 = gradient.iter().zip(&direction).map(|(g, v)| g * v).sum();
@@ -467,6 +494,7 @@ mod tests {
             source: "fn f(x: f64, y: f64) -> f64 { x * x + y }",
             call,
             call_grad,
+            call_jvp: None,
             reference: None,
             taken: &[true, true],
             points: POINTS,

@@ -9,6 +9,17 @@ use crate::ir::{Graph, NodeId, Op};
 /// with respect to (activity analysis: only such nodes carry gradients). Loops are
 /// iterated to a fixed point, since a carried value becomes active through its body.
 pub fn active(g: &Graph) -> Vec<bool> {
+    activity(g, false)
+}
+
+/// [`active`] over a graph with its backward pass: a loop's stack of saved values is
+/// active where the saved value is (forward mode over the reverse pass differentiates
+/// the gradient, which reads them).
+pub fn varied(g: &Graph) -> Vec<bool> {
+    activity(g, true)
+}
+
+fn activity(g: &Graph, through_stacks: bool) -> Vec<bool> {
     let mut active = vec![false; g.len()];
     loop {
         let mut changed = false;
@@ -56,6 +67,10 @@ pub fn active(g: &Graph) -> Vec<bool> {
                         _ => false,
                     }
                 }
+                Op::Stacked(k) if through_stacks => g
+                    .body_of(node.args[0])
+                    .and_then(|body| g.region(body).stacked.get(*k))
+                    .is_some_and(|saved| active[saved.index()]),
                 Op::Stacked(_) => false,
                 Op::Branch { .. } | Op::Loop { .. } | Op::While { .. } => false,
                 _ => node.args.iter().any(|a| active[a.index()]),

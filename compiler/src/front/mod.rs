@@ -67,6 +67,8 @@ pub fn parse_method(
     let trace_by_feature = cfg!(feature = "trace") && !extras.trace;
     extras.trace |= cfg!(feature = "trace");
     extras.source |= cfg!(feature = "source");
+    extras.jvp |= cfg!(feature = "jvp");
+    extras.hessian |= cfg!(feature = "hessian");
     let (float, generic) = signature(&item, &mut errors);
     let lifetimes = item
         .sig
@@ -240,7 +242,7 @@ fn parse_attr(attr: TokenStream, errors: &mut Errors) -> Options {
             } else {
                 return Err(syn::Error::new_spanned(
                     &keyword,
-                    "unknown argument: `#[differentiate]` takes `wrt(a, b)` (the parameters to differentiate with respect to), `backward = path` (a custom backward rule), `trace` (also generate `f::trace`) and `source` (also generate `f::SOURCE`), each once",
+                    "unknown argument: `#[differentiate]` takes `wrt(a, b)` (the parameters to differentiate with respect to), `backward = path` (a custom backward rule), `jvp` (also generate `f::jvp`, forward mode), `hessian` (also generate `f::hvp` and `f::hessian`), `trace` (also generate `f::trace`) and `source` (also generate `f::SOURCE`), each once",
                 ));
             }
             if !input.is_empty() {

@@ -370,6 +370,10 @@ pub struct Extras {
     pub trace: bool,
     /// `f::SOURCE`.
     pub source: bool,
+    /// `f::jvp(args…, tangent)`: forward mode.
+    pub jvp: bool,
+    /// `f::hvp(args…, tangent)` and `f::hessian(args…)`: forward mode over the reverse pass.
+    pub hessian: bool,
 }
 
 impl Extras {
@@ -380,6 +384,10 @@ impl Extras {
             &mut self.trace
         } else if keyword == "source" {
             &mut self.source
+        } else if keyword == "jvp" {
+            &mut self.jvp
+        } else if keyword == "hessian" {
+            &mut self.hessian
         } else {
             return None;
         };
@@ -487,6 +495,14 @@ pub enum Op {
     /// [`Graph::named`]); `by_ref` has bit k set where argument k is passed as `&arg`,
     /// `deref` where it is `*arg`. Outputs: the value, and the callee's cache.
     Call {
+        callee: usize,
+        by_ref: u64,
+        deref: u64,
+    },
+    /// The call in forward mode: args are the arguments, then one tangent per argument
+    /// (for an argument with none, an integer or a bool, the argument itself, unread).
+    /// Outputs: the value, and its tangent (`g::__jvp`).
+    CallJvp {
         callee: usize,
         by_ref: u64,
         deref: u64,
@@ -660,6 +676,8 @@ pub struct Graph {
     /// For a backward node, the forward node whose adjoint it is (the first one), so that
     /// it can be named after it (`d_q`).
     pub adjoint_of: HashMap<NodeId, NodeId>,
+    /// In forward mode's graph, for a tangent, the node whose tangent it is (`t_q`).
+    pub tangent_of: HashMap<NodeId, NodeId>,
     interned: HashMap<Node, NodeId>,
     /// The index in [`Graph::named`] of each path, by its text.
     named_by_text: HashMap<String, usize>,
@@ -684,8 +702,24 @@ impl Graph {
             phase: Phase::Forward,
             mirror_index: HashMap::new(),
             adjoint_of: HashMap::new(),
+            tangent_of: HashMap::new(),
             interned: HashMap::new(),
             named_by_text: HashMap::new(),
+        }
+    }
+
+    /// An empty graph for the same function: its float type, generics, named paths and
+    /// signature, without nodes, parameters or regions but the top one (forward mode builds
+    /// its graph anew from the function's).
+    pub fn derived(&self) -> Graph {
+        Graph {
+            named: self.named.clone(),
+            named_by_text: self.named_by_text.clone(),
+            signature: self.signature.clone(),
+            generic: self.generic.clone(),
+            lifetimes: self.lifetimes.clone(),
+            consts: self.consts.clone(),
+            ..Graph::new(self.float)
         }
     }
 
@@ -810,6 +844,7 @@ impl Graph {
                 | Op::RegionParam(_)
                 | Op::LoopIndex
                 | Op::Call { .. }
+                | Op::CallJvp { .. }
                 | Op::CallBackward { .. }
                 | Op::ArrayRepeat(Len::Runtime)
         ) || (node.op == Op::ZerosLike && node.args.is_empty());
@@ -846,7 +881,7 @@ impl Graph {
             Op::Index => arg_ty(0).element(args.len().saturating_sub(1)),
             Op::Update | Op::AddAt | Op::ZerosLike | Op::Push => arg_ty(0),
             Op::Branch { .. } | Op::Loop { .. } | Op::While { .. } => Ty::Unit,
-            Op::Call { .. } | Op::CallBackward { .. } => Ty::Unit,
+            Op::Call { .. } | Op::CallJvp { .. } | Op::CallBackward { .. } => Ty::Unit,
             // Adjoints of arrays add up element by element.
             Op::Prim(_) if matches!(arg_ty(0), Ty::Array(..)) => arg_ty(0),
             // Element by element on ndarray arrays (broadcast to the largest rank).

@@ -169,6 +169,13 @@ pub struct TensorRule {
     /// them is zero, so is the result. Gradient code folds such an operation on a zero
     /// (`d.dot(&0)`, the gradient of `v * 0.0` as the float 0) to 0.
     pub linear_in: &'static [usize],
+    /// Forward mode's rule, for an operation that is not linear in its arguments: per case
+    /// of ranks as [`TensorRule::vjp`], one derivative per argument, with `Up` standing for
+    /// that argument's tangent, each giving its share of the result's tangent. Empty for
+    /// an operation linear in each argument of [`TensorRule::linear_in`] (the tangent is the
+    /// operation applied to the tangent in that argument's place, summed over them: the
+    /// product rule for `dot`), and for the backward-only ones.
+    pub jvp: Vjp,
 }
 
 impl TensorOp {
@@ -237,6 +244,7 @@ impl TensorOp {
                 },
                 shape: false,
                 linear_in: &[0, 1],
+                jvp: &[],
             },
             T => &TensorRule {
                 name: "t",
@@ -251,6 +259,7 @@ impl TensorOp {
                 },
                 shape: false,
                 linear_in: &[0],
+                jvp: &[],
             },
             // A sum distributes: every element gets the upstream gradient.
             Sum => &TensorRule {
@@ -266,6 +275,7 @@ impl TensorOp {
                 },
                 shape: false,
                 linear_in: &[0],
+                jvp: &[],
             },
             Mean => &TensorRule {
                 name: "mean",
@@ -283,6 +293,7 @@ impl TensorOp {
                 },
                 shape: false,
                 linear_in: &[0],
+                jvp: &[],
             },
             // Summing over an axis: each element gets the gradient of its sum.
             SumAxis(_) => &TensorRule {
@@ -298,6 +309,7 @@ impl TensorOp {
                 },
                 shape: false,
                 linear_in: &[0],
+                jvp: &[],
             },
             // A new axis of length 1, which broadcasting may have stretched: its gradient
             // is summed over that axis.
@@ -314,6 +326,7 @@ impl TensorOp {
                 },
                 shape: false,
                 linear_in: &[0],
+                jvp: &[],
             },
             // From its value p: dz = p ⊙ (dp − Σ_row dp ⊙ p).
             Softmax => &TensorRule {
@@ -330,6 +343,8 @@ impl TensorOp {
                 },
                 shape: false,
                 linear_in: &[],
+                jvp: // Its Jacobian, diag(p) − p pᵀ row by row, is symmetric: the VJP's formula.
+                &[(None, &[Arr(SoftmaxBackward, &[Out, Up])])],
             },
             // From its value l: dz = dl − softmax(z) Σ_row dl, with softmax(z) = exp(l).
             LogSoftmax => &TensorRule {
@@ -346,6 +361,20 @@ impl TensorOp {
                 },
                 shape: false,
                 linear_in: &[],
+                jvp: // dl = dz − Σ_row softmax(z) ⊙ dz, with softmax(z) = exp(l).
+                &[
+                    (Some((1, 0)), &[P(Prim::Sub, &[Up, Arr(Sum, &[P(Prim::Mul, &[P(Prim::Exp, &[Out]), Up])])])]),
+                    (
+                        Some((2, 0)),
+                        &[P(
+                            Prim::Sub,
+                            &[
+                                Up,
+                                Arr(InsertAxis(1), &[Arr(SumAxis(1), &[P(Prim::Mul, &[P(Prim::Exp, &[Out]), Up])])]),
+                            ],
+                        )],
+                    ),
+                ],
             },
             // The labels get no gradient; the logits get (softmax − one-hot) / rows.
             CrossEntropy => &TensorRule {
@@ -362,6 +391,8 @@ impl TensorOp {
                 },
                 shape: false,
                 linear_in: &[],
+                jvp: // The gradient's dot product with the logits' tangent.
+                &[(None, &[Arr(Sum, &[P(Prim::Mul, &[Arr(CrossEntropyBackward, &[X(0), X(1), D::C(1.0)]), Up])]), NoGrad])],
             },
             // +1 to each class violating the margin, −(their number) to the label, over the
             // rows.
@@ -379,6 +410,19 @@ impl TensorOp {
                 },
                 shape: false,
                 linear_in: &[],
+                jvp: &[(
+                    None,
+                    &[
+                        Arr(
+                            Sum,
+                            &[P(
+                                Prim::Mul,
+                                &[Arr(SvmLossBackward, &[X(0), X(1), D::C(1.0)]), Up],
+                            )],
+                        ),
+                        NoGrad,
+                    ],
+                )],
             },
             Fill => &TensorRule {
                 name: "fill",
@@ -390,6 +434,7 @@ impl TensorOp {
                 code: Code::Fill,
                 shape: false,
                 linear_in: &[0],
+                jvp: &[],
             },
             Outer => &TensorRule {
                 name: "outer",
@@ -405,6 +450,7 @@ impl TensorOp {
                 },
                 shape: false,
                 linear_in: &[0, 1],
+                jvp: &[],
             },
             SpreadAxis(_) => &TensorRule {
                 name: "spread_axis",
@@ -420,6 +466,7 @@ impl TensorOp {
                 },
                 shape: false,
                 linear_in: &[0],
+                jvp: &[],
             },
             Count => &TensorRule {
                 name: "count",
@@ -431,6 +478,7 @@ impl TensorOp {
                 code: Code::Count,
                 shape: false,
                 linear_in: &[],
+                jvp: &[],
             },
             SoftmaxBackward => &TensorRule {
                 name: "softmax_backward",
@@ -446,6 +494,7 @@ impl TensorOp {
                 },
                 shape: false,
                 linear_in: &[1],
+                jvp: &[],
             },
             LogSoftmaxBackward => &TensorRule {
                 name: "log_softmax_backward",
@@ -461,6 +510,7 @@ impl TensorOp {
                 },
                 shape: false,
                 linear_in: &[1],
+                jvp: &[],
             },
             CrossEntropyBackward => &TensorRule {
                 name: "cross_entropy_backward",
@@ -476,6 +526,7 @@ impl TensorOp {
                 },
                 shape: false,
                 linear_in: &[2],
+                jvp: &[],
             },
             SvmLossBackward => &TensorRule {
                 name: "svm_loss_backward",
@@ -491,6 +542,7 @@ impl TensorOp {
                 },
                 shape: false,
                 linear_in: &[2],
+                jvp: &[],
             },
             Unbroadcast => &TensorRule {
                 name: "unbroadcast",
@@ -506,6 +558,7 @@ impl TensorOp {
                 },
                 shape: false,
                 linear_in: &[0],
+                jvp: &[],
             },
             // A new array: nothing flows into its lengths.
             Zeros => &TensorRule {
@@ -518,6 +571,7 @@ impl TensorOp {
                 code: Code::Zeros,
                 shape: false,
                 linear_in: &[],
+                jvp: &[],
             },
             // y = x[start..end] along an axis: dx is zero but for dy in the slice.
             Slice(_) => &TensorRule {
@@ -530,6 +584,7 @@ impl TensorOp {
                 code: Code::Slice,
                 shape: false,
                 linear_in: &[0],
+                jvp: &[],
             },
             Unslice(_) => &TensorRule {
                 name: "unslice",
@@ -545,6 +600,7 @@ impl TensorOp {
                 },
                 shape: false,
                 linear_in: &[0],
+                jvp: &[],
             },
             ShapeOf => &TensorRule {
                 name: "shape_of",
@@ -560,6 +616,7 @@ impl TensorOp {
                 },
                 shape: true,
                 linear_in: &[],
+                jvp: &[],
             },
         }
     }
@@ -594,6 +651,15 @@ impl TensorOp {
     }
 
     /// Its VJP for arguments of these ranks.
+    /// Forward mode's rule for arguments of these ranks (empty: see [`TensorRule::jvp`]).
+    pub fn jvp(self, ranks: (u8, u8)) -> &'static [D] {
+        self.rule()
+            .jvp
+            .iter()
+            .find(|(case, _)| case.is_none_or(|case| case == ranks))
+            .map_or(&[], |(_, tangents)| tangents)
+    }
+
     pub fn vjp(self, ranks: (u8, u8)) -> &'static [D] {
         self.rule()
             .vjp

@@ -23,6 +23,7 @@ use crate::ops::{Prim, Rule, Syntax};
 use crate::reverse::Adjoints;
 
 mod callees;
+pub mod jvp;
 mod tensor;
 
 /// An operator's tokens (`+`, `>=`, `%`): one punctuation token per character, joined.
@@ -44,7 +45,7 @@ pub fn operator(symbol: &str) -> TokenStream {
 
 /// Names the generated code uses itself; user variables with these names get a suffix.
 const RESERVED: &[&str] = &[
-    "cache", "upstream", "value", "forward", "backward", "grad", "Cache", "Grad",
+    "cache", "upstream", "value", "forward", "backward", "grad", "Cache", "Grad", "tangent", "jvp", "Tangent",
 ];
 
 /// How deep an expression may nest before a part of it gets a `let`.
@@ -1211,7 +1212,7 @@ impl<'f> Plan<'f> {
             // can go on in it (`let mut a = …; a[0] = …; for … { a[i] = … }`).
             let is_variable = !matches!(g.op(init), Op::Param(_) | Op::Upstream | Op::LoopIndex)
                 && !g.is_free(init)
-                && !matches!(g.op(init), Op::Project(_) if matches!(g.op(g.args(init)[0]), Op::Branch { .. } | Op::Call { .. }))
+                && !matches!(g.op(init), Op::Project(_) if matches!(g.op(g.args(init)[0]), Op::Branch { .. } | Op::Call { .. } | Op::CallJvp { .. }))
                 && !cached_set.contains(&init)
                 && g.region(g.region_of(id))
                     .owner
@@ -1245,8 +1246,10 @@ impl<'f> Plan<'f> {
                     .and_then(|b| g.region(b).stacked.get(k).copied()),
                 _ => None,
             };
-            // Else `d_q` after `q`.
-            carried.or_else(|| g.adjoint_of.get(&id).copied())
+            // Else `d_q` after `q` (and `t_q`).
+            carried
+                .or_else(|| g.adjoint_of.get(&id).copied())
+                .or_else(|| g.tangent_of.get(&id).copied())
         };
         let dependency_depth = |mut id: NodeId| {
             let mut depth = 0usize;
@@ -1361,6 +1364,14 @@ impl<'f> Plan<'f> {
                         .or(user_name)
                         .unwrap_or_else(|| stem(g, *of).to_string())
                 )
+            } else if let Some(of) = g.tangent_of.get(&id) {
+                // A tangent, named after its value (`t_q`).
+                let forward_name = plan.names[of.index()].clone();
+                let user_name = g.names[of.index()].as_ref().map(|n| n.unraw().to_string());
+                let name = forward_name
+                    .or(user_name)
+                    .unwrap_or_else(|| stem(g, *of).to_string());
+                format!("t_{}", name.trim_start_matches('_'))
             } else if id == function.output {
                 user_name.unwrap_or_else(|| fn_name.clone())
             } else if let Some(name) = user_name {
@@ -1369,7 +1380,7 @@ impl<'f> Plan<'f> {
                 stem(g, id).to_string()
             };
             let called = match *g.op(g.args(id).first().copied().unwrap_or(id)) {
-                Op::Call { callee, .. } => Some(callee),
+                Op::Call { callee, .. } | Op::CallJvp { callee, .. } => Some(callee),
                 _ => None,
             };
             let stem = match (g.op(id), called) {
@@ -1379,8 +1390,11 @@ impl<'f> Plan<'f> {
                         .last()
                         .map(|s| s.ident.unraw().to_string())
                         .unwrap_or_default();
+                    let jvp = matches!(g.op(g.args(id)[0]), Op::CallJvp { .. });
                     if *k == 0 && g.names[id.index()].is_none() {
                         format!("{callee}_value")
+                    } else if *k == 1 && jvp {
+                        stem
                     } else if *k == 1 {
                         format!("{callee}_cache")
                     } else {
@@ -1564,6 +1578,11 @@ impl<'f> Plan<'f> {
                     by_ref,
                     deref,
                 } => out.extend(self.call(id, *callee, *by_ref, *deref)),
+                Op::CallJvp {
+                    callee,
+                    by_ref,
+                    deref,
+                } => out.extend(self.call_jvp(id, *callee, *by_ref, *deref)),
                 Op::CallBackward { callee, arity } => out.extend(self.call_backward(id, *callee, *arity)),
                 Op::Project(_) | Op::Stacked(_) | Op::RegionParam(_) | Op::LoopIndex => {}
                 Op::Update | Op::AddAt if self.in_place.contains(&id) && g.ty(id).is_tensor() => {
@@ -1607,6 +1626,7 @@ impl<'f> Plan<'f> {
             | Op::Loop { .. }
             | Op::While { .. }
             | Op::Call { .. }
+            | Op::CallJvp { .. }
             | Op::CallBackward { .. } => g
                 .ids()
                 .filter(|&p| self.live[p.index()] && matches!(g.op(p), Op::Project(_)) && g.args(p)[0] == id)
@@ -1660,32 +1680,7 @@ impl<'f> Plan<'f> {
     /// pass needs the callee's cache.
     fn call(&self, node: NodeId, callee: usize, by_ref: u64, deref: u64) -> TokenStream {
         let path = self.path(callee);
-        let args = self.g.args(node).iter().enumerate().map(|(k, &a)| {
-            if k < 64 && by_ref & (1 << k) != 0 && self.is_view(a) {
-                // `&w.row(i)` for `&ArrayView1`, or `&w.row(i).to_owned()` for `&Array1`:
-                // the same node here, so the callee's parameter decides (`RefAs`).
-                let value = self.expr(a).tokens;
-                quote!(::chainrule::__private::tensor::RefAs::ref_as(&#value, &::core::cell::OnceCell::new()))
-            } else if k < 64 && by_ref & (1 << k) != 0 {
-                let value = self.place(a).at(UNARY);
-                quote!(&#value)
-            } else if k < 64 && deref & (1 << k) != 0 {
-                self.owned(a).tokens
-            } else if self.g.ty(a).is_tensor() && !self.is_reference(node, a) {
-                // An array by value, where the callee takes an array or a view: either,
-                // whichever this one is (`PassAs` picks by the parameter's type).
-                let value = match self.is_view(a) {
-                    true => self.expr(a).tokens,
-                    false => {
-                        let value = self.expr(a).at(UNARY);
-                        quote!(&#value)
-                    }
-                };
-                quote!(::chainrule::__private::tensor::PassAs::pass_as(#value))
-            } else {
-                self.expr(a).tokens
-            }
-        });
+        let args = self.call_args(node, self.g.args(node), by_ref, deref);
         let value = self.output(node, 0).map(|v| self.ident(v));
         match (value, self.output(node, 1).map(|c| self.ident(c))) {
             (value, Some(cache)) => {
@@ -1697,6 +1692,67 @@ impl<'f> Plan<'f> {
             (Some(value), None) => quote!(let #value = #path(#(#args),*);),
             (None, None) => TokenStream::new(),
         }
+    }
+
+    /// The arguments of a call as the callee takes them: `&w` where the user wrote `&w`,
+    /// `*w` where `*w`, an array as the callee's parameter wants it.
+    fn call_args(&self, node: NodeId, args: &[NodeId], by_ref: u64, deref: u64) -> Vec<TokenStream> {
+        args.iter()
+            .enumerate()
+            .map(|(k, &a)| {
+                if k < 64 && by_ref & (1 << k) != 0 && self.is_view(a) {
+                    // `&w.row(i)` for `&ArrayView1`, or `&w.row(i).to_owned()` for `&Array1`:
+                    // the same node here, so the callee's parameter decides (`RefAs`).
+                    let value = self.expr(a).tokens;
+                    quote!(::chainrule::__private::tensor::RefAs::ref_as(&#value, &::core::cell::OnceCell::new()))
+                } else if k < 64 && by_ref & (1 << k) != 0 {
+                    let value = self.place(a).at(UNARY);
+                    quote!(&#value)
+                } else if k < 64 && deref & (1 << k) != 0 {
+                    self.owned(a).tokens
+                } else if self.g.ty(a).is_tensor() && !self.is_reference(node, a) {
+                    // An array by value, where the callee takes an array or a view: either,
+                    // whichever this one is (`PassAs` picks by the parameter's type).
+                    let value = match self.is_view(a) {
+                        true => self.expr(a).tokens,
+                        false => {
+                            let value = self.expr(a).at(UNARY);
+                            quote!(&#value)
+                        }
+                    };
+                    quote!(::chainrule::__private::tensor::PassAs::pass_as(#value))
+                } else {
+                    self.expr(a).tokens
+                }
+            })
+            .collect()
+    }
+
+    /// `let (y, t_y) = g::__jvp(x, w, t_x, t_w);`: the callee's value and tangent, from its
+    /// arguments and theirs (as the arguments are passed; `()` for an integer's).
+    fn call_jvp(&self, node: NodeId, callee: usize, by_ref: u64, deref: u64) -> TokenStream {
+        let g = self.g;
+        let path = self.path(callee);
+        let all = g.args(node);
+        let (args, tangents) = all.split_at(all.len() / 2);
+        let mut passed = self.call_args(node, args, by_ref, deref);
+        let tangents = self.call_args(node, tangents, by_ref, deref);
+        passed.extend(
+            args.iter()
+                .zip(tangents)
+                .map(|(&a, t)| match g.ty(a).is_differentiable() {
+                    true => t,
+                    false => quote!(()),
+                }),
+        );
+        let value = self
+            .output(node, 0)
+            .map_or(quote!(_), |v| self.ident(v).into_token_stream());
+        let tangent = self
+            .output(node, 1)
+            .map_or(quote!(_), |t| self.ident(t).into_token_stream());
+        let span = g.spans[node.index()].unwrap_or_else(Span::call_site);
+        quote_spanned!(span=> let (#value, #tangent) = #path::__jvp(#(#passed),*);)
     }
 
     /// `let (d_a, _) = g::__vjp(&g_cache, d_y);`: the callee's gradient, one entry per
@@ -2244,6 +2300,7 @@ impl<'f> Plan<'f> {
             | Op::Loop { .. }
             | Op::While { .. }
             | Op::Call { .. }
+            | Op::CallJvp { .. }
             | Op::CallBackward { .. }
             | Op::Tensor(_) => Printed::new(quote!(()), POSTFIX),
         }
@@ -2503,6 +2560,7 @@ fn named_indices(g: &Graph, id: NodeId) -> Vec<usize> {
             named: Some(index), ..
         }
         | Op::Call { callee: index, .. }
+        | Op::CallJvp { callee: index, .. }
         | Op::CallBackward { callee: index, .. } => out.push(*index),
         Op::ArrayRepeat(len) => len.named(&mut out),
         _ => {}

@@ -72,7 +72,7 @@ impl Plan<'_> {
     fn is_owned_temporary(&self, id: NodeId) -> bool {
         let g = self.g;
         let view = match g.op(id) {
-            Op::Tensor(op) => matches!(op, TensorOp::T | TensorOp::InsertAxis(_)),
+            Op::Tensor(op) => matches!(op, TensorOp::T | TensorOp::InsertAxis(_) | TensorOp::Slice(_)),
             Op::Index => true,
             Op::Param(_) | Op::RegionParam(_) | Op::Project(_) | Op::Stacked(_) => true,
             _ => false,

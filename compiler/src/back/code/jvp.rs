@@ -1,0 +1,418 @@
+//! `f::jvp`: forward mode's code, from the graph [`crate::forward`] builds (each value
+//! followed by its tangent, `t_q` after `q`), and `f::__jvp`, what a caller's forward mode
+//! calls, in every module: the forward code where the function asks for `jvp`, else
+//! `∇f · v` from its gradient (one reverse pass instead of a forward one, the same number).
+
+use proc_macro2::TokenStream;
+use quote::{format_ident, quote, ToTokens};
+use syn::ext::IdentExt;
+
+use super::{grad_places, signature, Plan};
+use crate::forward::{Second, Tangents};
+use crate::ir::{Argument, Function, Passing, RegionId};
+use crate::reverse::Adjoints;
+
+/// The module's `jvp` (with `Tangent`, the name of `Grad` as a direction) where asked for,
+/// and its `__jvp`: from `tangents` where forward mode went through the function, else from
+/// the gradient.
+pub fn items(function: &Function, tangents: Option<Tangents>, public: bool) -> TokenStream {
+    let g = &function.graph;
+    // A `self` read as data: no caller can call the method (its `self` would be passed
+    // whole), so there is no `__jvp`, and `jvp` computes in place.
+    let opaque = g
+        .signature
+        .iter()
+        .any(|a| matches!(a, Argument::Record(record) if record.opaque));
+    let Some(tangents) = tangents else {
+        return match opaque {
+            true => TokenStream::new(),
+            false => from_gradient(function, public),
+        };
+    };
+    let Tangents {
+        graph,
+        value,
+        tangent,
+        of_param,
+    } = tangents;
+    let forward_mode = Function {
+        item: function.item.clone(),
+        graph,
+        output: value,
+        custom: None,
+        extras: function.extras,
+        method: function.method,
+    };
+    // The tangent is a root besides the value, as a parameter's adjoint would be.
+    let roots = Adjoints {
+        of_param: vec![Some(tangent)],
+        edges: Vec::new(),
+    };
+    let plan = Plan::new(&forward_mode, &roots);
+    let g = &forward_mode.graph;
+    let float = plan.float();
+    let (generics, type_args) = plan.generics();
+    let fn_generics = plan.fn_generics();
+    let (signature, bindings) = signature(g, &plan);
+    let mut unused = TokenStream::new();
+    for param in &g.params {
+        if !plan.live[param.node.index()] {
+            let ident = plan.ident(param.node);
+            unused.extend(quote!(let _ = #ident;));
+        }
+    }
+    let body = plan.region(RegionId::TOP);
+    let (value, tangent) = (plan.expr(value).tokens, plan.expr(tangent).tokens);
+    let body = quote! {
+        #unused
+        #body
+        (#value, #tangent)
+    };
+    // The tangents, bound from `tangent` as the parameters are passed (`let t_w = &tangent.w;`).
+    let places = grad_places(g);
+    let mut tangent_bindings = TokenStream::new();
+    for (k, of) in of_param.iter().enumerate() {
+        let Some(j) = *of else { continue };
+        let ident = plan.ident(g.params[j].node);
+        let place = renamed(&places[k]);
+        tangent_bindings.extend(bind_tangent(&ident, &place, g.params[k].passing));
+    }
+    let doc = jvp_doc(function);
+    let public_jvp = |inner: TokenStream| {
+        quote! {
+            /// The name of [`Grad`] as a direction: a tangent of the parameters, for [`jvp`].
+            pub type Tangent #generics = Grad #type_args;
+
+            #[doc = #doc]
+            #[inline]
+            pub fn jvp #fn_generics (#(#signature,)* tangent: Grad #type_args) -> (#float, #float) {
+                #inner
+            }
+        }
+    };
+    if opaque {
+        return match public {
+            true => public_jvp(quote!(#bindings #tangent_bindings #body)),
+            false => TokenStream::new(),
+        };
+    }
+    // `__jvp`: the parameters one by one (a struct's fields each), then one tangent each
+    // (`_` for those without: an integer, a parameter not differentiated).
+    let mut leaf_signature: Vec<TokenStream> = g.params[..of_param.len()]
+        .iter()
+        .map(|p| {
+            let (ident, ty) = (plan.ident(p.node), &p.written);
+            quote!(#ident: #ty)
+        })
+        .collect();
+    let mut tangent_args = Vec::new();
+    for (k, of) in of_param.iter().enumerate() {
+        match of {
+            Some(j) => {
+                let p = &g.params[*j];
+                let (ident, ty) = (plan.ident(p.node), &g.params[k].written);
+                leaf_signature.push(quote!(#ident: #ty));
+                tangent_args.push(ident.into_token_stream());
+            }
+            None => {
+                let ident = format_ident!("_t{k}");
+                leaf_signature.push(quote!(#ident: impl ::core::marker::Sized));
+                tangent_args.push(quote!(()));
+            }
+        }
+    }
+    let leaves: Vec<_> = g.params[..of_param.len()]
+        .iter()
+        .map(|p| plan.ident(p.node))
+        .collect();
+    let jvp = public
+        .then(|| public_jvp(quote!(#bindings #tangent_bindings __jvp(#(#leaves,)* #(#tangent_args),*))));
+    quote! {
+        #jvp
+
+        /// Forward mode for a `#[differentiate]` function calling this one: the value and the
+        /// tangent, from the parameters one by one and then their tangents.
+        #[doc(hidden)]
+        #[inline]
+        pub fn __jvp #fn_generics (#(#leaf_signature),*) -> (#float, #float) {
+            #body
+        }
+    }
+}
+
+/// `let t_w = &tangent.w;`: a parameter's tangent, bound from `tangent` as the parameter is
+/// passed (by reference, as a view, by value).
+fn bind_tangent(ident: &proc_macro2::Ident, place: &TokenStream, passing: Passing) -> TokenStream {
+    match passing {
+        Passing::View => quote!(let #ident = #place.view();),
+        passing if passing.is_reference() => quote!(let #ident = &#place;),
+        _ => quote!(let #ident = #place;),
+    }
+}
+
+/// `grad.p.w` as `tangent.p.w`.
+fn renamed(place: &TokenStream) -> TokenStream {
+    place
+        .clone()
+        .into_iter()
+        .map(|tree| match tree {
+            proc_macro2::TokenTree::Ident(ident) if ident == "grad" => {
+                proc_macro2::TokenTree::Ident(format_ident!("tangent"))
+            }
+            proc_macro2::TokenTree::Group(group) => {
+                let mut inner = proc_macro2::Group::new(group.delimiter(), renamed(&group.stream()));
+                inner.set_span(group.span());
+                proc_macro2::TokenTree::Group(inner)
+            }
+            other => other,
+        })
+        .collect()
+}
+
+fn jvp_doc(function: &Function) -> String {
+    let name = function.item.sig.ident.unraw();
+    format!(
+        " Forward mode: the value of `{name}` and its directional derivative ∇{name} · tangent \
+         (the sum over the parameters of each gradient entry times the tangent's), in one \
+         forward pass that carries each value's tangent beside it. No cache is built."
+    )
+}
+
+/// `__jvp` from the gradient: `__forward`, `__vjp` with upstream 1, and the dot product of
+/// the gradient with the tangents (for a function that did not ask for `jvp`, so that a
+/// caller's forward mode can call it).
+fn from_gradient(function: &Function, public: bool) -> TokenStream {
+    let g = &function.graph;
+    let plan_roots = Adjoints {
+        of_param: Vec::new(),
+        edges: Vec::new(),
+    };
+    let plan = Plan::new(function, &plan_roots);
+    let float = plan.float();
+    let fn_generics = plan.fn_generics();
+    let (generics, type_args) = plan.generics();
+    let mut leaf_signature = Vec::new();
+    let mut tangent_signature = Vec::new();
+    let mut terms = Vec::new();
+    let mut leaves = Vec::new();
+    for (k, p) in g.params.iter().enumerate() {
+        let leaf = format_ident!("x{k}");
+        let ty = &p.written;
+        leaf_signature.push(quote!(#leaf: #ty));
+        leaves.push(leaf);
+        let tangent = format_ident!("t{k}");
+        if !p.wrt || !g.ty(p.node).is_differentiable() {
+            tangent_signature.push(quote!(#tangent: impl ::core::marker::Sized));
+            continue;
+        }
+        tangent_signature.push(quote!(#tangent: #ty));
+        let index = syn::Index::from(k);
+        terms.push(match p.passing {
+            Passing::Value | Passing::RefFixed => {
+                quote!(::chainrule::__private::Dot::dot(&gradient.#index, &#tangent))
+            }
+            Passing::RefSlice => {
+                quote!(::chainrule::__private::Dot::dot(&gradient.#index[..], &#tangent[..]))
+            }
+            Passing::OwnedArray | Passing::RefArray | Passing::View => {
+                quote!(::chainrule::__private::Dot::dot(&gradient.#index.view(), &#tangent.view()))
+            }
+        });
+    }
+    let one = plan.literal(1.0, false).tokens;
+    let tangent = match terms.is_empty() {
+        true => plan.literal(0.0, true).tokens,
+        false => quote!(#(#terms)+*),
+    };
+    let jvp = public.then(|| {
+        // The public `jvp` by the same way: the tangents bound from `tangent`, then `__jvp`.
+        let (signature, bindings) = signature(g, &plan);
+        let places = grad_places(g);
+        let mut tangent_bindings = TokenStream::new();
+        let mut tangent_args = Vec::new();
+        for (k, p) in g.params.iter().enumerate() {
+            if !p.wrt || !g.ty(p.node).is_differentiable() {
+                tangent_args.push(quote!(()));
+                continue;
+            }
+            let ident = format_ident!("t_{}", p.ident.unraw());
+            let place = renamed(&places[k]);
+            tangent_bindings.extend(bind_tangent(&ident, &place, p.passing));
+            tangent_args.push(ident.into_token_stream());
+        }
+        let leaves = g.params.iter().map(|p| plan.ident(p.node));
+        let doc = jvp_doc(function);
+        quote! {
+            /// The name of [`Grad`] as a direction: a tangent of the parameters, for [`jvp`].
+            pub type Tangent #generics = Grad #type_args;
+
+            #[doc = #doc]
+            #[inline]
+            pub fn jvp #fn_generics (#(#signature,)* tangent: Grad #type_args) -> (#float, #float) {
+                #bindings
+                #tangent_bindings
+                __jvp(#(#leaves,)* #(#tangent_args),*)
+            }
+        }
+    });
+    quote! {
+        #jvp
+
+        /// Forward mode for a `#[differentiate]` function calling this one, from the gradient
+        /// (∇f · tangent, by one reverse pass).
+        #[doc(hidden)]
+        #[inline]
+        pub fn __jvp #fn_generics (#(#leaf_signature,)* #(#tangent_signature),*) -> (#float, #float) {
+            use ::chainrule::__private::Dot;
+            let (value, cache) = __forward(#(#leaves),*);
+            let gradient = __vjp(&cache, #one);
+            let _ = &gradient;
+            (value, #tangent)
+        }
+    }
+}
+
+/// `f::hvp` and `f::hessian`: forward mode over the reverse pass, from the graph
+/// [`crate::forward::over_reverse`] builds.
+pub fn second_items(function: &Function, second: Second) -> TokenStream {
+    let Second {
+        graph,
+        value,
+        gradient,
+        hvp,
+        backward_top,
+        of_param,
+    } = second;
+    let forward_mode = Function {
+        item: function.item.clone(),
+        graph,
+        output: value,
+        custom: None,
+        extras: function.extras,
+        method: function.method,
+    };
+    let roots = Adjoints {
+        of_param: gradient.iter().chain(&hvp).copied().collect(),
+        edges: Vec::new(),
+    };
+    let plan = Plan::new(&forward_mode, &roots);
+    let g = &forward_mode.graph;
+    let float = plan.float();
+    let (_, type_args) = plan.generics();
+    let fn_generics = plan.fn_generics();
+    let (signature, bindings) = signature(g, &plan);
+    let mut unused = TokenStream::new();
+    for param in &g.params {
+        if !plan.live[param.node.index()] {
+            let ident = plan.ident(param.node);
+            unused.extend(quote!(let _ = #ident;));
+        }
+    }
+    let forward = plan.region(RegionId::TOP);
+    let upstream = super::make_ident("upstream");
+    let one = plan.literal(1.0, false).tokens;
+    let reads_upstream = g
+        .ids()
+        .any(|id| plan.live[id.index()] && g.op(id) == &crate::ir::Op::Upstream);
+    let ignore_upstream = (!reads_upstream).then(|| quote!(let _ = #upstream;));
+    let backward = plan.region(backward_top);
+    let n = of_param.len();
+    let leaf = |nodes: &[Option<crate::ir::NodeId>]| -> Vec<TokenStream> {
+        g.params[..n]
+            .iter()
+            .zip(nodes)
+            .map(|(param, node)| match (param.wrt, node) {
+                (false, _) => quote!(::core::default::Default::default()),
+                (true, Some(node)) => plan.expr(*node).tokens,
+                (true, None) => plan.zero(g.ty(param.node), Some(param.node)),
+            })
+            .collect()
+    };
+    let (gradient, hvp) = (leaf(&gradient), leaf(&hvp));
+    let value = plan.expr(value).tokens;
+    let grad_fields = super::signature_fields(g, &gradient);
+    let hvp_fields = super::signature_fields(g, &hvp);
+    let marker = plan.grad_marker();
+    let places = grad_places(g);
+    let mut tangent_bindings = TokenStream::new();
+    for (k, of) in of_param.iter().enumerate() {
+        let Some(j) = *of else { continue };
+        let ident = plan.ident(g.params[j].node);
+        tangent_bindings.extend(bind_tangent(&ident, &renamed(&places[k]), g.params[k].passing));
+    }
+    let name = function.item.sig.ident.unraw();
+    let hvp_doc = format!(
+        " Forward mode over the reverse pass: the value of `{name}`, its gradient, and the Hessian \
+         times `tangent` (∇²{name} · v, the directional derivative of the gradient), in one \
+         pass that carries each value's and each gradient's tangent beside it."
+    );
+    // `hessian`: one such pass per parameter float, along each unit vector.
+    let args: Vec<TokenStream> = g
+        .signature
+        .iter()
+        .map(|argument| match argument {
+            Argument::Param(k) => plan.ident(g.params[*k].node).into_token_stream(),
+            Argument::Record(record) => record.ident.to_token_stream(),
+        })
+        .collect();
+    let wrt: Vec<&proc_macro2::Ident> = g
+        .signature
+        .iter()
+        .filter_map(|argument| match argument {
+            Argument::Param(k) if g.params[*k].wrt => Some(&g.params[*k].ident),
+            Argument::Record(record) if record.wrt => Some(&record.ident),
+            _ => None,
+        })
+        .collect();
+    let offsets: Vec<proc_macro2::Ident> = (0..wrt.len()).map(|k| format_ident!("offset_{k}")).collect();
+    let hessian_doc = format!(
+        " The Hessian of `{name}`, ∂²{name}/∂θᵢ∂θⱼ over the parameters flattened in declaration \
+         order (arrays row-major), with the value and the gradient: one [`hvp`] per parameter \
+         float, along each unit vector."
+    );
+    let previous = std::iter::once(quote!(0usize)).chain(
+        offsets
+            .iter()
+            .zip(&wrt)
+            .map(|(o, f)| quote!(#o + ::chainrule::Flatten::<#float>::count(&gradient.#f))),
+    );
+    let offset_lets = offsets
+        .iter()
+        .zip(previous)
+        .map(|(o, value)| quote!(let #o = #value;));
+    let size = match offsets.last().zip(wrt.last()) {
+        Some((o, f)) => quote!(#o + ::chainrule::Flatten::<#float>::count(&gradient.#f)),
+        None => quote!(0usize),
+    };
+    quote! {
+        #[doc = #hvp_doc]
+        #[inline]
+        pub fn hvp #fn_generics (#(#signature,)* tangent: Grad #type_args) -> (#float, Grad #type_args, Grad #type_args) {
+            #bindings
+            #tangent_bindings
+            #unused
+            #forward
+            let #upstream: #float = #one;
+            #ignore_upstream
+            #backward
+            (#value, Grad { #(#grad_fields,)* #marker }, Grad { #(#hvp_fields,)* #marker })
+        }
+
+        #[doc = #hessian_doc]
+        pub fn hessian #fn_generics (#(#signature),*) -> (#float, Grad #type_args, ::chainrule::Hessian<#float>) {
+            let (value, gradient) = grad(#(::core::clone::Clone::clone(&#args)),*);
+            #(#offset_lets)*
+            let size = #size;
+            let mut entries = ::std::vec::Vec::with_capacity(size * size);
+            for j in 0..size {
+                let tangent = Grad {
+                    #(#wrt: ::chainrule::Flatten::<#float>::unit(&gradient.#wrt, j.wrapping_sub(#offsets)),)*
+                    #marker
+                };
+                let (_, _, row) = hvp(#(::core::clone::Clone::clone(&#args),)* tangent);
+                #(::chainrule::Flatten::<#float>::flatten(&row.#wrt, &mut entries);)*
+            }
+            (value, gradient, ::chainrule::Hessian::from_rows(size, entries))
+        }
+    }
+}

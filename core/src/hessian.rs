@@ -1,0 +1,182 @@
+//! `f::hessian`'s result: the dense, symmetric matrix of second derivatives over the
+//! parameters flattened in declaration order (each array row-major, a struct's fields in
+//! order), and the flattening itself.
+
+use core::ops::Index;
+
+use crate::Real;
+
+/// The Hessian of a function at a point: `h[(i, j)]` = ∂²f/∂θᵢ∂θⱼ over the parameters
+/// flattened in declaration order (arrays row-major). Symmetric: computed row by row by
+/// forward mode over the reverse pass, each pair of mirrored entries is their mean.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Hessian<F> {
+    size: usize,
+    entries: Vec<F>,
+}
+
+impl<F: Real> Hessian<F> {
+    /// A `size × size` matrix from its rows (each the Hessian times a unit vector), made
+    /// exactly symmetric.
+    pub fn from_rows(size: usize, mut entries: Vec<F>) -> Self {
+        assert_eq!(
+            entries.len(),
+            size * size,
+            "a Hessian of {size} parameters has {size}² entries"
+        );
+        let half = F::from_f64(0.5);
+        for i in 0..size {
+            for j in i + 1..size {
+                let mean = (entries[i * size + j] + entries[j * size + i]) * half;
+                entries[i * size + j] = mean;
+                entries[j * size + i] = mean;
+            }
+        }
+        Hessian { size, entries }
+    }
+
+    /// The number of parameters (the matrix is `size × size`).
+    pub fn size(&self) -> usize {
+        self.size
+    }
+
+    /// Row `i`: the gradient of ∂f/∂θᵢ.
+    pub fn row(&self, i: usize) -> &[F] {
+        &self.entries[i * self.size..(i + 1) * self.size]
+    }
+
+    /// The rows in order.
+    pub fn rows(&self) -> impl Iterator<Item = &[F]> {
+        self.entries.chunks(self.size.max(1)).take(self.size)
+    }
+
+    /// The entries, row-major.
+    pub fn as_slice(&self) -> &[F] {
+        &self.entries
+    }
+
+    /// The entries as nested rows.
+    pub fn to_rows(&self) -> Vec<Vec<F>> {
+        self.rows().map(<[F]>::to_vec).collect()
+    }
+}
+
+impl<F> Index<(usize, usize)> for Hessian<F> {
+    type Output = F;
+
+    fn index(&self, (i, j): (usize, usize)) -> &F {
+        assert!(
+            i < self.size && j < self.size,
+            "({i}, {j}) is outside a {0}×{0} Hessian",
+            self.size
+        );
+        &self.entries[i * self.size + j]
+    }
+}
+
+/// A parameter's value flattened into floats (a gradient of its shape): how `hessian`
+/// numbers the parameters, and makes the unit vectors it multiplies the Hessian by.
+pub trait Flatten<F> {
+    /// How many floats it holds.
+    fn count(&self) -> usize;
+    /// Appends its floats, in order.
+    fn flatten(&self, out: &mut Vec<F>);
+    /// Zeros of its shape, 1 at float `k` (none if `k` is past its end).
+    fn unit(&self, k: usize) -> Self;
+}
+
+impl<T: Real> Flatten<T> for T {
+    fn count(&self) -> usize {
+        1
+    }
+    fn flatten(&self, out: &mut Vec<T>) {
+        out.push(*self);
+    }
+    fn unit(&self, k: usize) -> Self {
+        T::from_f64(if k == 0 { 1.0 } else { 0.0 })
+    }
+}
+
+fn unit_of<F, T: Flatten<F>>(items: &[T], mut k: usize, out: &mut dyn FnMut(T)) {
+    for item in items {
+        let count = item.count();
+        out(item.unit(k));
+        k = k.checked_sub(count).unwrap_or(usize::MAX);
+    }
+}
+
+impl<F: Real, T: Flatten<F>, const N: usize> Flatten<F> for [T; N] {
+    fn count(&self) -> usize {
+        self.iter().map(Flatten::count).sum()
+    }
+    fn flatten(&self, out: &mut Vec<F>) {
+        self.iter().for_each(|item| item.flatten(out));
+    }
+    fn unit(&self, k: usize) -> Self {
+        let mut units = Vec::with_capacity(N);
+        unit_of(self, k, &mut |u| units.push(u));
+        match units.try_into() {
+            Ok(array) => array,
+            Err(_) => unreachable!("N units of N elements"),
+        }
+    }
+}
+
+impl<F: Real, T: Flatten<F>> Flatten<F> for Vec<T> {
+    fn count(&self) -> usize {
+        self.iter().map(Flatten::count).sum()
+    }
+    fn flatten(&self, out: &mut Vec<F>) {
+        self.iter().for_each(|item| item.flatten(out));
+    }
+    fn unit(&self, k: usize) -> Self {
+        let mut units = Vec::with_capacity(self.len());
+        unit_of(self, k, &mut |u| units.push(u));
+        units
+    }
+}
+
+#[cfg(feature = "ndarray")]
+impl<F: Real, D: ndarray::Dimension> Flatten<F> for ndarray::Array<F, D> {
+    fn count(&self) -> usize {
+        self.len()
+    }
+    fn flatten(&self, out: &mut Vec<F>) {
+        out.extend(self.iter().copied());
+    }
+    fn unit(&self, k: usize) -> Self {
+        let mut unit = ndarray::Array::from_elem(self.raw_dim(), F::from_f64(0.0));
+        if let Some(entry) = unit.iter_mut().nth(k) {
+            *entry = F::from_f64(1.0);
+        }
+        unit
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn units_and_flattening() {
+        let x = [[1.0, 2.0], [3.0, 4.0]];
+        assert_eq!(x.count(), 4);
+        assert_eq!(x.unit(2), [[0.0, 0.0], [1.0, 0.0]]);
+        assert_eq!(x.unit(7), [[0.0; 2]; 2]);
+        let v = vec![5.0, 6.0, 7.0];
+        assert_eq!(v.unit(1), vec![0.0, 1.0, 0.0]);
+        let mut out = Vec::new();
+        x.flatten(&mut out);
+        v.flatten(&mut out);
+        assert_eq!(out, [1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0]);
+    }
+
+    #[test]
+    fn symmetric_by_the_mean() {
+        let h = Hessian::from_rows(2, vec![1.0, 2.0, 4.0, 3.0]);
+        assert_eq!(h[(0, 1)], 3.0);
+        assert_eq!(h[(1, 0)], 3.0);
+        assert_eq!(h.to_rows(), vec![vec![1.0, 3.0], vec![3.0, 3.0]]);
+        assert_eq!(h.size(), 2);
+    }
+}
