@@ -176,7 +176,7 @@ fn loops_and_branches_against_hyperdual_numbers() {
                 w: [v[2], v[3]],
             },
         );
-        assert_eq!((hv_value, hv_grad), (value, grad.clone()));
+        assert_eq!((hv_value, hv_grad), (value, grad));
         let flat = [hv.x, hv.y, hv.w[0], hv.w[1]];
         let step = 1e-5;
         let at = |sign: f64| {
