@@ -46,6 +46,8 @@ pub mod guide {
     pub mod arrays {}
     #[doc = include_str!("../guide/operations.md")]
     pub mod operations {}
+    #[doc = include_str!("../guide/derivatives.md")]
+    pub mod derivatives {}
     #[doc = include_str!("../guide/differentiation.md")]
     pub mod differentiation {}
     #[doc = include_str!("../guide/errors.md")]

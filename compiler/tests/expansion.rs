@@ -88,6 +88,36 @@ fn snapshot_lecture_neuron() {
     }));
 }
 
+/// Forward mode and second derivatives of the lecture's neuron and of a loop: `jvp`
+/// (tangents `t_…` beside the values), `hvp` (forward mode over the reverse pass) and
+/// `hessian`.
+#[test]
+fn snapshot_jvp_and_hessian() {
+    insta::assert_snapshot!(pretty(expand(
+        quote!(jvp, hessian),
+        quote! {
+            fn neuron(w: [f64; 3], x: [f64; 2]) -> f64 {
+                let dot = w[0] * x[0] + w[1] * x[1] + w[2];
+                1.0 / (1.0 + (-dot).exp())
+            }
+        }
+    )));
+    insta::assert_snapshot!(pretty(expand(
+        quote!(jvp, hessian),
+        quote! {
+            fn rosenbrock(x: &[f64]) -> f64 {
+                let mut s = 0.0;
+                for i in 0..x.len() - 1 {
+                    let a = x[i + 1] - x[i] * x[i];
+                    let b = 1.0 - x[i];
+                    s += 100.0 * a * a + b * b;
+                }
+                s
+            }
+        }
+    )));
+}
+
 /// Helpers inlined where they are called: a tuple result and a scratch vector written
 /// through `&mut`, their variables renamed (`s_polar`, `x_squares`).
 #[test]

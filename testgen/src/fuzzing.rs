@@ -833,6 +833,20 @@ impl Spring {
         p * q * u + buf[0] * buf[1] + buf[((theta.abs() * 2.0) as usize).clamp(0, 1)]
     }
 }",
+    // Forward mode and second derivatives: `jvp` through a branch, a `while` loop carrying
+    // an array, a call; `hessian` of a loop over a slice.
+    "#[differentiate(jvp, hessian)]
+fn curvature(x: &[f64], k: f64) -> f64 {
+    let mut s = [0.0, k];
+    let mut i = 0;
+    while i < x.len() {
+        let d = if x[i] > 0.5 { (x[i] * k).sin() } else { x[i].powi(2) - k.exp() };
+        s[0] += d * d;
+        s[1] = s[1].max(d);
+        i += 1;
+    }
+    s[0] / (1.0 + s[1].abs()) + x.iter().map(|v| v.tanh()).sum::<f64>()
+}",
 ];
 
 /// The definitions of structs the corpus's functions take whose derive is not beside them
@@ -842,6 +856,9 @@ pub const STRUCTS: &[&str] = &["struct Spring { k: f64, rest: f64 }"];
 /// The attribute arguments the mutations of attributes start from.
 pub const ATTRIBUTES: &[&str] = &[
     "",
+    "jvp",
+    "hessian",
+    "jvp, hessian, wrt(x)",
     "wrt(x)",
     "wrt(x, y)",
     "wrt(w, b,)",

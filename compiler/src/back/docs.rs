@@ -307,7 +307,18 @@ impl<'f> Docs<'f> {
                 out.push_str(&format!("\nwhere {}.\n", definitions.join(", ")));
             }
         }
-        out.push_str("\n# Seeing it\n\n[`graph`] draws the computational graph (Graphviz DOT).");
+        out.push_str("\n# Other derivatives\n\n");
+        out.push_str(if extras.jvp {
+            "[`jvp`] is forward mode: the value and the directional derivative along a [`Tangent`], in one forward pass."
+        } else {
+            "`#[differentiate(jvp)]` adds `jvp(…, tangent)`, forward mode: the directional derivative in one forward pass."
+        });
+        out.push_str(if extras.hessian {
+            " [`hvp`] is the Hessian times a vector (forward mode over the reverse pass), [`hessian`] the whole Hessian."
+        } else {
+            " `#[differentiate(hessian)]` adds `hvp(…, v)`, the Hessian times a vector, and `hessian(…)`."
+        });
+        out.push_str("\n\n# Seeing it\n\n[`graph`] draws the computational graph (Graphviz DOT).");
         out.push_str(if extras.trace {
             " [`trace`] draws it for one evaluation, each edge with its value and its gradient as in the lecture."
         } else {

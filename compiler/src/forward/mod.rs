@@ -32,7 +32,7 @@ pub struct Tangents {
 
 /// What forward mode does not go through yet (the caller falls back to the gradient).
 #[derive(Debug)]
-pub struct Unsupported(pub &'static str);
+pub struct Unsupported(pub &'static str, pub Option<proc_macro2::Span>);
 
 /// Builds the graph of the function `g` (its result `output`) with tangents, before the
 /// reverse pass has touched it.
@@ -288,7 +288,14 @@ impl Rebuild<'_> {
                     }
                 }
                 Op::CallBackward { .. } | Op::CallJvp { .. } => {
-                    return Err(Unsupported("a call of another function in the backward pass"))
+                    // (at the call: its cache's owner)
+                    let cache = old.args(id).first().copied();
+                    let call = cache.filter(|&c| matches!(old.op(c), Op::Project(_))).map(|c| old.args(c)[0]);
+                    let span = call.and_then(|c| old.spans[c.index()]);
+                    return Err(Unsupported(
+                        "calls of other functions yet (their second derivatives): write the callee's body into this function",
+                        span,
+                    ));
                 }
                 op => {
                     let node = self.copy(new, id, op);
@@ -341,7 +348,7 @@ impl Rebuild<'_> {
                     let term = match new.ty(node) {
                         // Gradients of arrays adding up in the backward pass: `d_w + d_w_1`.
                         Ty::Array(..) if new.is_const(partial, 1.0) => t,
-                        Ty::Array(..) => return Err(Unsupported("arithmetic on whole arrays")),
+                        Ty::Array(..) => return Err(Unsupported("arithmetic on whole arrays", None)),
                         _ => new.mul(partial, t),
                     };
                     let term = broadcast(new, term, node);
@@ -421,7 +428,7 @@ impl Rebuild<'_> {
                     moved[k] = t;
                     new.tensor(op, &moved)
                 }
-                None => return Err(Unsupported("an ndarray operation without a forward rule")),
+                None => return Err(Unsupported("an ndarray operation without a forward rule", None)),
             };
             let term = broadcast(new, term, node);
             sum = Some(match sum {

@@ -1,0 +1,246 @@
+//! Run time of forward mode and second derivatives: `cargo bench --bench derivatives`.
+//!
+//! In the same run, per function: chainrule's `f::jvp` against num-dual's `Dual64` (the same
+//! function in dual numbers) and against `f` alone; `f::hvp` against `f::grad`; and
+//! `f::hessian` against num-dual's `hessian` (`Dual2Vec`, one pass of n-vectors and n×n
+//! matrices) and against the Hessian written by hand (Rosenbrock's is tridiagonal).
+//! BENCHMARKS.md reports the ratios. Before measuring, every result is checked against the
+//! others.
+
+use std::hint::black_box;
+use std::time::Duration;
+
+use chainrule::differentiate;
+use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion};
+use nalgebra::DVector;
+use num_dual::{Dual2Vec64, Dual64, DualNum};
+
+#[differentiate(jvp, hessian)]
+fn rosenbrock(x: &[f64]) -> f64 {
+    let mut s = 0.0;
+    for i in 0..x.len() - 1 {
+        let a = x[i + 1] - x[i] * x[i];
+        let b = 1.0 - x[i];
+        s += 100.0 * a * a + b * b;
+    }
+    s
+}
+
+/// The same function over any of num-dual's numbers.
+fn rosenbrock_dual<D: DualNum<f64>>(x: &[D]) -> D {
+    let mut s = D::from(0.0);
+    for i in 0..x.len() - 1 {
+        let a = x[i + 1].clone() - x[i].clone() * x[i].clone();
+        let b = D::from(1.0) - x[i].clone();
+        s += a.clone() * a * 100.0 + b.clone() * b;
+    }
+    s
+}
+
+/// Rosenbrock's Hessian by hand: tridiagonal, written into a dense matrix (as
+/// `f::hessian` returns it).
+fn rosenbrock_hessian_by_hand(x: &[f64]) -> Vec<f64> {
+    let n = x.len();
+    let mut h = vec![0.0; n * n];
+    for i in 0..n - 1 {
+        h[i * n + i] += 1200.0 * x[i] * x[i] - 400.0 * x[i + 1] + 2.0;
+        h[(i + 1) * n + i + 1] += 200.0;
+        h[i * n + i + 1] -= 400.0 * x[i];
+        h[(i + 1) * n + i] -= 400.0 * x[i];
+    }
+    h
+}
+
+/// A small network: tanh hidden layer of 8, one output, squared error (the Hessian of a
+/// 2-layer net over its 3 · 8 + 8 + 1 = 33 weights).
+#[differentiate(jvp, hessian, wrt(w1, b1, w2, b2))]
+fn net(w1: &[f64], b1: &[f64], w2: &[f64], b2: f64, x: [f64; 3], y: f64) -> f64 {
+    let mut out = b2;
+    for j in 0..8 {
+        let mut z = b1[j];
+        for k in 0..3 {
+            z += w1[j * 3 + k] * x[k];
+        }
+        out += w2[j] * z.tanh();
+    }
+    (out - y) * (out - y)
+}
+
+fn net_dual<D: DualNum<f64>>(p: &[D], x: [f64; 3], y: f64) -> D {
+    let (w1, b1, w2) = (&p[..24], &p[24..32], &p[32..40]);
+    let mut out = p[40].clone();
+    for j in 0..8 {
+        let mut z = b1[j].clone();
+        for k in 0..3 {
+            z += w1[j * 3 + k].clone() * x[k];
+        }
+        out += w2[j].clone() * z.tanh();
+    }
+    let e = out - y;
+    e.clone() * e
+}
+
+fn point(n: usize) -> Vec<f64> {
+    (0..n).map(|i| (i as f64 * 0.37).sin() * 1.2).collect()
+}
+
+fn direction(n: usize) -> Vec<f64> {
+    (0..n).map(|i| (i as f64 * 0.61).cos()).collect()
+}
+
+fn close(a: f64, b: f64) -> bool {
+    (a - b).abs() <= 1e-10 * a.abs().max(b.abs()).max(1.0)
+}
+
+fn check() {
+    for n in [10, 100] {
+        let (x, v) = (point(n), direction(n));
+        let (value, t) = rosenbrock::jvp(&x, rosenbrock::Tangent { x: v.clone() });
+        let duals: Vec<Dual64> = x.iter().zip(&v).map(|(&a, &b)| Dual64::new(a, b)).collect();
+        let dual = rosenbrock_dual(&duals);
+        assert!(close(value, dual.re) && close(t, dual.eps), "jvp {n}");
+        let (_, _, h) = rosenbrock::hessian(&x);
+        let by_hand = rosenbrock_hessian_by_hand(&x);
+        assert!(
+            h.as_slice().iter().zip(&by_hand).all(|(a, b)| close(*a, *b)),
+            "hessian {n}"
+        );
+        let (_, _, h2) = num_dual::hessian(
+            |x: DVector<Dual2Vec64<nalgebra::Dyn>>| rosenbrock_dual(x.as_slice()),
+            DVector::from_vec(x.clone()),
+        );
+        assert!(
+            h.as_slice().iter().zip(h2.iter()).all(|(a, b)| close(*a, *b)),
+            "num-dual {n}"
+        );
+    }
+    let (w1, b1, w2) = (point(24), direction(8), point(8));
+    let (_, _, h) = net::hessian(&w1, &b1, &w2, 0.1, [0.5, -1.0, 2.0], 0.3);
+    let mut p = w1.clone();
+    p.extend(&b1);
+    p.extend(&w2);
+    p.push(0.1);
+    let (_, _, h2) = num_dual::hessian(
+        |p: DVector<Dual2Vec64<nalgebra::Dyn>>| net_dual(p.as_slice(), [0.5, -1.0, 2.0], 0.3),
+        DVector::from_vec(p),
+    );
+    assert!(
+        h.as_slice().iter().zip(h2.iter()).all(|(a, b)| close(*a, *b)),
+        "net hessian"
+    );
+}
+
+fn benches(c: &mut Criterion) {
+    check();
+    let mut group = c.benchmark_group("rosenbrock_jvp");
+    for n in [10, 100] {
+        let (x, v) = (point(n), direction(n));
+        group.bench_with_input(BenchmarkId::new("jvp", n), &n, |b, _| {
+            b.iter(|| {
+                rosenbrock::jvp(
+                    black_box(&x),
+                    rosenbrock::Tangent {
+                        x: black_box(&v).clone(),
+                    },
+                )
+            })
+        });
+        group.bench_with_input(BenchmarkId::new("num_dual", n), &n, |b, _| {
+            b.iter(|| {
+                let duals: Vec<Dual64> = black_box(&x)
+                    .iter()
+                    .zip(black_box(&v))
+                    .map(|(&a, &b)| Dual64::new(a, b))
+                    .collect();
+                rosenbrock_dual(&duals)
+            })
+        });
+        group.bench_with_input(BenchmarkId::new("forward", n), &n, |b, _| {
+            b.iter(|| rosenbrock(black_box(&x)))
+        });
+        group.bench_with_input(BenchmarkId::new("grad", n), &n, |b, _| {
+            b.iter(|| rosenbrock::grad(black_box(&x)))
+        });
+        group.bench_with_input(BenchmarkId::new("hvp", n), &n, |b, _| {
+            b.iter(|| {
+                rosenbrock::hvp(
+                    black_box(&x),
+                    rosenbrock::Tangent {
+                        x: black_box(&v).clone(),
+                    },
+                )
+            })
+        });
+    }
+    group.finish();
+
+    let mut group = c.benchmark_group("rosenbrock_hessian");
+    for n in [10, 100] {
+        let x = point(n);
+        group.bench_with_input(BenchmarkId::new("hessian", n), &n, |b, _| {
+            b.iter(|| rosenbrock::hessian(black_box(&x)))
+        });
+        group.bench_with_input(BenchmarkId::new("num_dual", n), &n, |b, _| {
+            b.iter(|| {
+                num_dual::hessian(
+                    |x: DVector<Dual2Vec64<nalgebra::Dyn>>| rosenbrock_dual(x.as_slice()),
+                    DVector::from_vec(black_box(&x).clone()),
+                )
+            })
+        });
+        group.bench_with_input(BenchmarkId::new("hand", n), &n, |b, _| {
+            b.iter(|| rosenbrock_hessian_by_hand(black_box(&x)))
+        });
+    }
+    group.finish();
+
+    let mut group = c.benchmark_group("net_hessian");
+    let (w1, b1, w2) = (point(24), direction(8), point(8));
+    group.bench_function("hessian", |b| {
+        b.iter(|| {
+            net::hessian(
+                black_box(&w1),
+                black_box(&b1),
+                black_box(&w2),
+                0.1,
+                [0.5, -1.0, 2.0],
+                0.3,
+            )
+        })
+    });
+    let mut p = w1.clone();
+    p.extend(&b1);
+    p.extend(&w2);
+    p.push(0.1);
+    group.bench_function("num_dual", |b| {
+        b.iter(|| {
+            num_dual::hessian(
+                |p: DVector<Dual2Vec64<nalgebra::Dyn>>| net_dual(p.as_slice(), [0.5, -1.0, 2.0], 0.3),
+                DVector::from_vec(black_box(&p).clone()),
+            )
+        })
+    });
+    group.bench_function("grad", |b| {
+        b.iter(|| {
+            net::grad(
+                black_box(&w1),
+                black_box(&b1),
+                black_box(&w2),
+                0.1,
+                [0.5, -1.0, 2.0],
+                0.3,
+            )
+        })
+    });
+    group.finish();
+}
+
+criterion_group! {
+    name = derivatives;
+    config = Criterion::default()
+        .sample_size(20)
+        .measurement_time(Duration::from_secs(2))
+        .warm_up_time(Duration::from_millis(300));
+    targets = benches
+}
+criterion_main!(derivatives);
