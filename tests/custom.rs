@@ -72,3 +72,40 @@ fn custom_rule_in_a_loop() {
         assert!((a - n).abs() < 1e-5 * n.abs().max(1.0), "{a} vs {n}");
     }
 }
+
+/// A custom rule with a forward rule beside its backward one: `jvp` and callers' forward
+/// mode use it.
+#[differentiate(backward = erf_backward_2, jvp = erf_jvp)]
+fn erf2(x: f64) -> f64 {
+    erf(x)
+}
+
+fn erf_backward_2(x: f64, _value: f64, upstream: f64) -> erf2::Grad {
+    erf2::Grad {
+        x: upstream * std::f64::consts::FRAC_2_SQRT_PI * (-x * x).exp(),
+    }
+}
+
+fn erf_jvp(x: f64, _value: f64, tangent: erf2::Tangent) -> f64 {
+    tangent.x * std::f64::consts::FRAC_2_SQRT_PI * (-x * x).exp()
+}
+
+#[differentiate(jvp)]
+fn uses_both(a: f64, b: f64) -> f64 {
+    erf2(a * b) * a + erf(b) * weighted([a, b, 1.0], 0.5)
+}
+
+#[test]
+fn custom_forward_rules() {
+    let (value, t) = erf2::jvp(0.4, erf2::Tangent { x: 2.0 });
+    assert_eq!(value, erf(0.4));
+    assert_eq!(t, 2.0 * std::f64::consts::FRAC_2_SQRT_PI * (-0.16f64).exp());
+    // Through calls: `erf2` by its forward rule, `erf` and `weighted` (no forward rule) by
+    // their gradients.
+    let (v, g) = uses_both::grad(0.7, 1.1);
+    for (ta, tb) in [(1.0, 0.0), (0.0, 1.0), (0.5, -2.0)] {
+        let (jv, jt) = uses_both::jvp(0.7, 1.1, uses_both::Tangent { a: ta, b: tb });
+        assert_eq!(jv, v);
+        assert!((jt - (g.a * ta + g.b * tb)).abs() < 1e-12, "{jt} {g:?}");
+    }
+}

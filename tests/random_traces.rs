@@ -97,8 +97,6 @@ mod p3 {
                         relu(buf[usize::max(k, 0)])
                     };
             }
-            let t = (p / ((p * p) + 1.0)).round();
-            p = ((value * std::f64::consts::LN_2).tanh() * 2.0).exp2();
             if (match k {
                 1 | 2 => xs[(3 - k)],
                 _ => upstream,
@@ -106,6 +104,8 @@ mod p3 {
             {
                 continue;
             }
+            let t = (p / ((p * p) + 1.0)).round();
+            p = ((value * std::f64::consts::LN_2).tanh() * 2.0).exp2();
         }
         if (2.03 != 0.0) || (p >= 1.43) {} else {
             if xs[3] < sigmoid(value) {} else {
@@ -2342,10 +2342,10 @@ mod p73 {
         ];
         let mut total: T = T::from_f64(0.1);
         for i in 0..1 {
-            let mut q = arr[i];
             if forward != forward {
                 continue;
             }
+            let mut q = arr[i];
             let mut rows = arr;
             p *= T::sqrt((T::from_f64(1.5) * T::from_f64(1.5)) + T::from_f64(2.0)).cos();
         }
@@ -2883,12 +2883,12 @@ mod p88 {
     pub fn f(y: f64, w: [f64; 2], v: &[f64; 2]) -> f64 {
         let mut total = v[0];
         for row in w.into_iter() {
-            let mut rows = *v;
-            total /= ((total * row) * (total * row)) + 0.25;
             if (total.tanh() * 2.0).sinh() > (std::f64::consts::SQRT_2 / ((row * row) + 1.0))
             {
                 continue;
             }
+            let mut rows = *v;
+            total /= ((total * row) * (total * row)) + 0.25;
         }
         total
             /= (((w[1] + total) / (total - std::f64::consts::SQRT_2).exp())

@@ -1144,7 +1144,13 @@ impl Gen {
             return;
         }
         let cond = self.cond(1);
-        let at = self.rng.below(body.len() + 1);
+        // Before the body's first `let`: one could shadow a variable the condition reads
+        // (`let w = [a, b];` after an outer `w` of four), which it was generated without.
+        let first_let = body
+            .iter()
+            .position(|s| matches!(s, Stmt::Let { .. }))
+            .unwrap_or(body.len());
+        let at = self.rng.below(first_let + 1);
         let brk = self.rng.chance(0.5);
         body.insert(at, Stmt::Jump { cond, brk });
     }

@@ -58,6 +58,8 @@ fn name_taken(function: &Function) -> Option<syn::Error> {
         "graph" | "__DOT" => true,
         "trace" => extras.trace,
         "SOURCE" => extras.source,
+        "jvp" | "Tangent" => extras.jvp,
+        "hvp" | "hessian" => extras.hessian,
         _ => false,
     };
     let path = function.graph.named.iter().find(|path| {
@@ -203,7 +205,8 @@ fn explained(
 fn linked(text: &str, module: &str) -> String {
     let mut text = text.to_string();
     for item in [
-        "forward", "backward", "grad", "graph", "trace", "SOURCE", "Cache", "Grad",
+        "forward", "backward", "grad", "graph", "trace", "SOURCE", "Cache", "Grad", "jvp", "Tangent", "hvp",
+        "hessian",
     ] {
         text = text.replace(&format!("[`{item}`]"), &format!("[`{item}`]({module}::{item})"));
     }

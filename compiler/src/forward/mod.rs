@@ -290,7 +290,9 @@ impl Rebuild<'_> {
                 Op::CallBackward { .. } | Op::CallJvp { .. } => {
                     // (at the call: its cache's owner)
                     let cache = old.args(id).first().copied();
-                    let call = cache.filter(|&c| matches!(old.op(c), Op::Project(_))).map(|c| old.args(c)[0]);
+                    let call = cache
+                        .filter(|&c| matches!(old.op(c), Op::Project(_)))
+                        .map(|c| old.args(c)[0]);
                     let span = call.and_then(|c| old.spans[c.index()]);
                     return Err(Unsupported(
                         "calls of other functions yet (their second derivatives): write the callee's body into this function",

@@ -128,6 +128,12 @@ pub fn parse_method(
             "a function with a custom backward rule takes floats and arrays, not a struct: pass the struct's fields",
         );
     }
+    if let (Some(rule), None) = (&options.jvp, &options.backward) {
+        lower.errors.at(
+            rule,
+            "`jvp = …` is a custom rule's forward rule: give its backward rule too (`backward = …, jvp = …`), or write `jvp` alone to have the body differentiated",
+        );
+    }
     if let Some(custom) = options.backward {
         // A custom rule: the body may be any Rust; its value comes from calling it.
         let output = lower.placeholder();
@@ -138,6 +144,7 @@ pub fn parse_method(
             graph,
             output,
             custom: Some(custom),
+            custom_jvp: options.jvp,
             extras,
             method: false,
         });
@@ -176,6 +183,7 @@ pub fn parse_method(
         graph,
         output,
         custom: None,
+        custom_jvp: None,
         extras,
         method: false,
     })
@@ -188,6 +196,8 @@ struct Options {
     wrt: Option<Vec<Ident>>,
     /// `backward = path`: a custom backward rule.
     backward: Option<syn::Path>,
+    /// `jvp = path`: its forward rule.
+    jvp: Option<syn::Path>,
     /// `trace`, `source`: what else to generate.
     extras: Extras,
 }
@@ -237,12 +247,16 @@ fn parse_attr(attr: TokenStream, errors: &mut Errors) -> Options {
                     ));
                 }
                 options.backward = Some(rule);
+            } else if keyword == "jvp" && input.peek(syn::Token![=]) && options.jvp.is_none() {
+                input.parse::<syn::Token![=]>()?;
+                options.jvp = Some(input.parse()?);
+                options.extras.jvp = true;
             } else if let Some(flag) = options.extras.flag(&keyword) {
                 *flag = true;
             } else {
                 return Err(syn::Error::new_spanned(
                     &keyword,
-                    "unknown argument: `#[differentiate]` takes `wrt(a, b)` (the parameters to differentiate with respect to), `backward = path` (a custom backward rule), `jvp` (also generate `f::jvp`, forward mode), `hessian` (also generate `f::hvp` and `f::hessian`), `trace` (also generate `f::trace`) and `source` (also generate `f::SOURCE`), each once",
+                    "unknown argument: `#[differentiate]` takes `wrt(a, b)` (the parameters to differentiate with respect to), `backward = path` (a custom backward rule), `jvp` (also generate `f::jvp`, forward mode; `jvp = path` a custom rule's forward rule), `hessian` (also generate `f::hvp` and `f::hessian`), `trace` (also generate `f::trace`) and `source` (also generate `f::SOURCE`), each once",
                 ));
             }
             if !input.is_empty() {

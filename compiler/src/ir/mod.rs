@@ -403,6 +403,8 @@ pub struct Function {
     /// `#[differentiate(backward = path)]`: the user's own backward rule; the body is
     /// not read.
     pub custom: Option<syn::Path>,
+    /// `#[differentiate(backward = …, jvp = path)]`: its forward rule beside it.
+    pub custom_jvp: Option<syn::Path>,
     /// `#[differentiate(trace, source)]`: what else to generate.
     pub extras: Extras,
     /// A method of a `#[differentiate] impl` block, read as a function of `self_` (its

@@ -23,6 +23,9 @@ pub fn items(function: &Function, tangents: Option<Tangents>, public: bool) -> T
         .signature
         .iter()
         .any(|a| matches!(a, Argument::Record(record) if record.opaque));
+    if let Some(rule) = &function.custom_jvp {
+        return custom(function, rule);
+    }
     let Some(tangents) = tangents else {
         return match opaque {
             true => TokenStream::new(),
@@ -40,6 +43,7 @@ pub fn items(function: &Function, tangents: Option<Tangents>, public: bool) -> T
         graph,
         output: value,
         custom: None,
+        custom_jvp: None,
         extras: function.extras,
         method: function.method,
     };
@@ -147,6 +151,80 @@ fn bind_tangent(ident: &proc_macro2::Ident, place: &TokenStream, passing: Passin
         Passing::View => quote!(let #ident = #place.view();),
         passing if passing.is_reference() => quote!(let #ident = &#place;),
         _ => quote!(let #ident = #place;),
+    }
+}
+
+/// `jvp` and `__jvp` of a custom rule with a forward rule (`backward = …, jvp = rule`): the
+/// function's value, and `rule(args…, value, tangent)`, the tangent a `Tangent` of its
+/// parameters.
+fn custom(function: &Function, rule: &syn::Path) -> TokenStream {
+    let g = &function.graph;
+    let plan_roots = Adjoints {
+        of_param: Vec::new(),
+        edges: Vec::new(),
+    };
+    let plan = Plan::new(function, &plan_roots);
+    let float = plan.float();
+    let fn_generics = plan.fn_generics();
+    let (generics, type_args) = plan.generics();
+    let (_, type_args_turbofish) = (0, plan.turbofish());
+    let rule = plan.user_path(rule);
+    let fn_name = &function.item.sig.ident;
+    let params: Vec<proc_macro2::Ident> = g.params.iter().map(|p| plan.ident(p.node)).collect();
+    let (signature, _) = signature(g, &plan);
+    // The arguments as the rule takes them (as `backward`'s rule does: slices by reference).
+    let arguments: Vec<TokenStream> = g
+        .params
+        .iter()
+        .zip(&params)
+        .map(|(p, ident)| match p.passing {
+            Passing::RefFixed | Passing::RefSlice | Passing::RefArray => quote!(#ident),
+            _ if !super::is_copy(g.ty(p.node)) => quote!(::core::clone::Clone::clone(&#ident)),
+            _ => quote!(#ident),
+        })
+        .collect();
+    let tangents: Vec<proc_macro2::Ident> = params.iter().map(|p| format_ident!("t_{}", p.unraw())).collect();
+    let leaf_signature = g.params.iter().zip(&params).map(|(p, ident)| {
+        let ty = &p.written;
+        quote!(#ident: #ty)
+    });
+    let tangent_signature = g.params.iter().zip(&tangents).map(|(p, t)| match p.wrt {
+        true => {
+            let ty = &p.written;
+            quote!(#t: #ty)
+        }
+        false => quote!(#t: impl ::core::marker::Sized),
+    });
+    let fields = g
+        .params
+        .iter()
+        .zip(&tangents)
+        .filter(|(p, _)| p.wrt)
+        .map(|(p, t)| {
+            let field = &p.ident;
+            let value = super::cache_value(p, t);
+            quote!(#field: #value)
+        });
+    let marker = plan.grad_marker();
+    let doc = jvp_doc(function);
+    quote! {
+        /// The name of [`Grad`] as a direction: a tangent of the parameters, for [`jvp`].
+        pub type Tangent #generics = Grad #type_args;
+
+        #[doc = #doc]
+        #[inline]
+        pub fn jvp #fn_generics (#(#signature,)* tangent: Grad #type_args) -> (#float, #float) {
+            let value = super::#fn_name #type_args_turbofish(#(#arguments),*);
+            let derivative = #rule(#(#arguments,)* value, tangent);
+            (value, derivative)
+        }
+
+        /// Forward mode for a `#[differentiate]` function calling this one, by its forward rule.
+        #[doc(hidden)]
+        #[inline]
+        pub fn __jvp #fn_generics (#(#leaf_signature,)* #(#tangent_signature),*) -> (#float, #float) {
+            jvp(#(#params,)* Grad { #(#fields,)* #marker })
+        }
     }
 }
 
@@ -288,6 +366,7 @@ pub fn second_items(function: &Function, second: Second) -> TokenStream {
         graph,
         output: value,
         custom: None,
+        custom_jvp: None,
         extras: function.extras,
         method: function.method,
     };
