@@ -38,15 +38,7 @@ pub fn items(function: &Function, tangents: Option<Tangents>, public: bool) -> T
         tangent,
         of_param,
     } = tangents;
-    let forward_mode = Function {
-        item: function.item.clone(),
-        graph,
-        output: value,
-        custom: None,
-        custom_jvp: None,
-        extras: function.extras,
-        method: function.method,
-    };
+    let forward_mode = rebuilt(function, graph, value);
     // The tangent is a root besides the value, as a parameter's adjoint would be.
     let roots = Adjoints {
         of_param: vec![Some(tangent)],
@@ -55,16 +47,9 @@ pub fn items(function: &Function, tangents: Option<Tangents>, public: bool) -> T
     let plan = Plan::new(&forward_mode, &roots);
     let g = &forward_mode.graph;
     let float = plan.float();
-    let (generics, type_args) = plan.generics();
     let fn_generics = plan.fn_generics();
     let (signature, bindings) = signature(g, &plan);
-    let mut unused = TokenStream::new();
-    for param in &g.params {
-        if !plan.live[param.node.index()] {
-            let ident = plan.ident(param.node);
-            unused.extend(quote!(let _ = #ident;));
-        }
-    }
+    let unused = unused_params(&plan);
     let body = plan.region(RegionId::TOP);
     let (value, tangent) = (plan.expr(value).tokens, plan.expr(tangent).tokens);
     let body = quote! {
@@ -81,19 +66,7 @@ pub fn items(function: &Function, tangents: Option<Tangents>, public: bool) -> T
         let place = renamed(&places[k]);
         tangent_bindings.extend(bind_tangent(&ident, &place, g.params[k].passing));
     }
-    let doc = jvp_doc(function);
-    let public_jvp = |inner: TokenStream| {
-        quote! {
-            /// The name of [`Grad`] as a direction: a tangent of the parameters, for [`jvp`].
-            pub type Tangent #generics = Grad #type_args;
-
-            #[doc = #doc]
-            #[inline]
-            pub fn jvp #fn_generics (#(#signature,)* tangent: Grad #type_args) -> (#float, #float) {
-                #inner
-            }
-        }
-    };
+    let public_jvp = |inner: TokenStream| public_jvp(function, &plan, &signature, inner);
     if opaque {
         return match public {
             true => public_jvp(quote!(#bindings #tangent_bindings #body)),
@@ -144,6 +117,49 @@ pub fn items(function: &Function, tangents: Option<Tangents>, public: bool) -> T
     }
 }
 
+/// `f::Tangent` and `f::jvp(signature…, tangent) { body }`.
+fn public_jvp(function: &Function, plan: &Plan, signature: &[TokenStream], body: TokenStream) -> TokenStream {
+    let float = plan.float();
+    let (generics, type_args) = plan.generics();
+    let fn_generics = plan.fn_generics();
+    let doc = jvp_doc(function);
+    quote! {
+        /// The name of [`Grad`] as a direction: a tangent of the parameters, for [`jvp`].
+        pub type Tangent #generics = Grad #type_args;
+
+        #[doc = #doc]
+        #[inline]
+        pub fn jvp #fn_generics (#(#signature,)* tangent: Grad #type_args) -> (#float, #float) {
+            #body
+        }
+    }
+}
+
+/// The function with the graph forward mode built for it, its result `output`.
+fn rebuilt(function: &Function, graph: crate::ir::Graph, output: crate::ir::NodeId) -> Function {
+    Function {
+        item: function.item.clone(),
+        graph,
+        output,
+        custom: None,
+        custom_jvp: None,
+        extras: function.extras,
+        method: function.method,
+    }
+}
+
+/// `let _ = x;` for each parameter the code does not read.
+fn unused_params(plan: &Plan) -> TokenStream {
+    let mut unused = TokenStream::new();
+    for param in &plan.g.params {
+        if !plan.live[param.node.index()] {
+            let ident = plan.ident(param.node);
+            unused.extend(quote!(let _ = #ident;));
+        }
+    }
+    unused
+}
+
 /// `let t_w = &tangent.w;`: a parameter's tangent, bound from `tangent` as the parameter is
 /// passed (by reference, as a view, by value).
 fn bind_tangent(ident: &proc_macro2::Ident, place: &TokenStream, passing: Passing) -> TokenStream {
@@ -166,7 +182,6 @@ fn custom(function: &Function, rule: &syn::Path) -> TokenStream {
     let plan = Plan::new(function, &plan_roots);
     let float = plan.float();
     let fn_generics = plan.fn_generics();
-    let (generics, type_args) = plan.generics();
     let (_, type_args_turbofish) = (0, plan.turbofish());
     let rule = plan.user_path(rule);
     let fn_name = &function.item.sig.ident;
@@ -206,18 +221,18 @@ fn custom(function: &Function, rule: &syn::Path) -> TokenStream {
             quote!(#field: #value)
         });
     let marker = plan.grad_marker();
-    let doc = jvp_doc(function);
-    quote! {
-        /// The name of [`Grad`] as a direction: a tangent of the parameters, for [`jvp`].
-        pub type Tangent #generics = Grad #type_args;
-
-        #[doc = #doc]
-        #[inline]
-        pub fn jvp #fn_generics (#(#signature,)* tangent: Grad #type_args) -> (#float, #float) {
+    let jvp = public_jvp(
+        function,
+        &plan,
+        &signature,
+        quote! {
             let value = super::#fn_name #type_args_turbofish(#(#arguments),*);
             let derivative = #rule(#(#arguments,)* value, tangent);
             (value, derivative)
-        }
+        },
+    );
+    quote! {
+        #jvp
 
         /// Forward mode for a `#[differentiate]` function calling this one, by its forward rule.
         #[doc(hidden)]
@@ -268,7 +283,6 @@ fn from_gradient(function: &Function, public: bool) -> TokenStream {
     let plan = Plan::new(function, &plan_roots);
     let float = plan.float();
     let fn_generics = plan.fn_generics();
-    let (generics, type_args) = plan.generics();
     let mut leaf_signature = Vec::new();
     let mut tangent_signature = Vec::new();
     let mut terms = Vec::new();
@@ -319,19 +333,16 @@ fn from_gradient(function: &Function, public: bool) -> TokenStream {
             tangent_args.push(ident.into_token_stream());
         }
         let leaves = g.params.iter().map(|p| plan.ident(p.node));
-        let doc = jvp_doc(function);
-        quote! {
-            /// The name of [`Grad`] as a direction: a tangent of the parameters, for [`jvp`].
-            pub type Tangent #generics = Grad #type_args;
-
-            #[doc = #doc]
-            #[inline]
-            pub fn jvp #fn_generics (#(#signature,)* tangent: Grad #type_args) -> (#float, #float) {
+        public_jvp(
+            function,
+            &plan,
+            &signature,
+            quote! {
                 #bindings
                 #tangent_bindings
                 __jvp(#(#leaves,)* #(#tangent_args),*)
-            }
-        }
+            },
+        )
     });
     quote! {
         #jvp
@@ -361,15 +372,7 @@ pub fn second_items(function: &Function, second: Second) -> TokenStream {
         backward_top,
         of_param,
     } = second;
-    let forward_mode = Function {
-        item: function.item.clone(),
-        graph,
-        output: value,
-        custom: None,
-        custom_jvp: None,
-        extras: function.extras,
-        method: function.method,
-    };
+    let forward_mode = rebuilt(function, graph, value);
     let roots = Adjoints {
         of_param: gradient.iter().chain(&hvp).copied().collect(),
         edges: Vec::new(),
@@ -380,13 +383,7 @@ pub fn second_items(function: &Function, second: Second) -> TokenStream {
     let (_, type_args) = plan.generics();
     let fn_generics = plan.fn_generics();
     let (signature, bindings) = signature(g, &plan);
-    let mut unused = TokenStream::new();
-    for param in &g.params {
-        if !plan.live[param.node.index()] {
-            let ident = plan.ident(param.node);
-            unused.extend(quote!(let _ = #ident;));
-        }
-    }
+    let unused = unused_params(&plan);
     let forward = plan.region(RegionId::TOP);
     let upstream = super::make_ident("upstream");
     let one = plan.literal(1.0, false).tokens;
