@@ -6,7 +6,7 @@
 #![allow(clippy::needless_range_loop)]
 
 use approx::assert_relative_eq;
-use chainrule::{differentiate, Real};
+use chainrule::{differentiate, Differentiable, Real};
 use num_dual::{DualNum, HyperDual64};
 
 #[differentiate(hessian)]
@@ -218,4 +218,42 @@ fn generic_and_f32() {
     }
     let (_, _, h32) = generic::hessian(0.5_f32, 2.0);
     assert_relative_eq!(f64::from(h32[(0, 1)]), expected[0][1], max_relative = 1e-5);
+}
+
+#[derive(Clone, Debug, PartialEq, Differentiable)]
+struct Line {
+    w: [f64; 2],
+    b: f64,
+    #[chainrule(data)]
+    name: &'static str,
+}
+
+#[differentiate(hessian)]
+fn fit(p: &Line, x: f64, y: f64) -> f64 {
+    (p.w[0] * x + p.w[1] * x * x + p.b - y).powi(2) + (p.b * x).sin()
+}
+
+/// A struct parameter: its floats numbered in declaration order (`w[0]`, `w[1]`, `b`), then
+/// the other parameters'.
+#[test]
+fn a_struct_parameter() {
+    let p = Line {
+        w: [0.5, -0.25],
+        b: 0.1,
+        name: "line",
+    };
+    let (x, y) = (1.5, 0.3);
+    let (value, grad, h) = fit::hessian(&p, x, y);
+    assert_eq!(value, fit(&p, x, y));
+    assert_eq!(grad, fit::grad(&p, x, y).1);
+    assert_eq!(h.size(), 5);
+    let expected = hyperdual_hessian(5, &[p.w[0], p.w[1], p.b, x, y], |v| {
+        let e = v[0] * v[3] + v[1] * v[3] * v[3] + v[2] - v[4];
+        e * e + (v[2] * v[3]).sin()
+    });
+    for i in 0..5 {
+        for j in 0..5 {
+            assert_relative_eq!(h[(i, j)], expected[i][j], max_relative = 1e-13, epsilon = 1e-13);
+        }
+    }
 }

@@ -115,12 +115,6 @@ fn generate(
                 custom,
                 "a custom rule has no second derivatives: `hessian` needs the function's body",
             )),
-            None if function.graph.signature.iter().any(|a| matches!(a, crate::ir::Argument::Record(_))) => {
-                Err(syn::Error::new_spanned(
-                    &function.item.sig.ident,
-                    "`hessian` of a function taking a struct is not supported yet: pass the struct's fields as parameters of their own (floats, arrays, slices), or use `jvp`",
-                ))
-            }
             None => forward::over_reverse(&function.graph, function.output, &adjoints.of_param, backward_top)
                 .map_err(|forward::Unsupported(what, span)| {
                     let message = format!("`hessian` does not go through {what}");

@@ -235,6 +235,23 @@ pub mod __private {
         }
     }
 
+    /// `f::hessian`'s numbering of a struct parameter's floats (its `Differentiable`
+    /// flattening, declaration order): how many there are.
+    pub fn struct_count<S: crate::Differentiable>(value: &S) -> usize {
+        value.to_flat().len()
+    }
+
+    /// Appends a struct's floats in declaration order.
+    pub fn struct_flatten<S: crate::Differentiable>(value: &S, out: &mut Vec<S::Scalar>) {
+        value.write_flat(out);
+    }
+
+    /// Zeros of a struct's shape (data fields as `like`'s), 1 at float `k` (none past its end).
+    pub fn struct_unit<S: crate::Differentiable>(like: &S, k: usize) -> S {
+        let mut floats = (0..).map(|i| <S::Scalar as crate::Real>::from_f64(if i == k { 1.0 } else { 0.0 }));
+        like.read_flat(&mut floats)
+    }
+
     /// A value that can be a gradient: floats, and arrays and vectors of them.
     #[diagnostic::on_unimplemented(
         message = "this argument needs a gradient, but the called function does not differentiate its parameter",

@@ -1,15 +1,4 @@
-use chainrule::{differentiate, Differentiable};
-
-#[derive(Clone, Debug, PartialEq, Differentiable)]
-struct Line {
-    w: f64,
-    b: f64,
-}
-
-#[differentiate(hessian)]
-fn fit(p: &Line, x: f64) -> f64 {
-    (p.w * x + p.b).powi(2)
-}
+use chainrule::differentiate;
 
 #[differentiate]
 fn square(x: f64) -> f64 {

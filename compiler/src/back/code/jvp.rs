@@ -431,15 +431,32 @@ pub fn second_items(function: &Function, second: Second) -> TokenStream {
             Argument::Record(record) => record.ident.to_token_stream(),
         })
         .collect();
-    let wrt: Vec<&proc_macro2::Ident> = g
+    // (a struct's floats numbered by its `Differentiable` flattening)
+    let wrt_fields: Vec<(&proc_macro2::Ident, bool)> = g
         .signature
         .iter()
         .filter_map(|argument| match argument {
-            Argument::Param(k) if g.params[*k].wrt => Some(&g.params[*k].ident),
-            Argument::Record(record) if record.wrt => Some(&record.ident),
+            Argument::Param(k) if g.params[*k].wrt => Some((&g.params[*k].ident, false)),
+            Argument::Record(record) if record.wrt => Some((&record.ident, true)),
             _ => None,
         })
         .collect();
+    let wrt: Vec<&proc_macro2::Ident> = wrt_fields.iter().map(|(ident, _)| *ident).collect();
+    let path = |name: &str, record: bool| -> TokenStream {
+        match record {
+            true => {
+                let name = format_ident!("struct_{name}");
+                quote!(::chainrule::__private::#name)
+            }
+            false => {
+                let name = format_ident!("{name}");
+                quote!(::chainrule::Flatten::<#float>::#name)
+            }
+        }
+    };
+    let counts: Vec<TokenStream> = wrt_fields.iter().map(|(_, r)| path("count", *r)).collect();
+    let units: Vec<TokenStream> = wrt_fields.iter().map(|(_, r)| path("unit", *r)).collect();
+    let flattens: Vec<TokenStream> = wrt_fields.iter().map(|(_, r)| path("flatten", *r)).collect();
     let offsets: Vec<proc_macro2::Ident> = (0..wrt.len()).map(|k| format_ident!("offset_{k}")).collect();
     let hessian_doc = format!(
         " The Hessian of `{name}`, ∂²{name}/∂θᵢ∂θⱼ over the parameters flattened in declaration \
@@ -449,16 +466,16 @@ pub fn second_items(function: &Function, second: Second) -> TokenStream {
     let previous = std::iter::once(quote!(0usize)).chain(
         offsets
             .iter()
-            .zip(&wrt)
-            .map(|(o, f)| quote!(#o + ::chainrule::Flatten::<#float>::count(&gradient.#f))),
+            .zip(wrt.iter().zip(&counts))
+            .map(|(o, (f, count))| quote!(#o + #count(&gradient.#f))),
     );
     let offset_lets = offsets
         .iter()
         .zip(previous)
         .map(|(o, value)| quote!(let #o = #value;));
-    let size = match offsets.last().zip(wrt.last()) {
-        Some((o, f)) => quote!(#o + ::chainrule::Flatten::<#float>::count(&gradient.#f)),
-        None => quote!(0usize),
+    let size = match (offsets.last(), wrt.last(), counts.last()) {
+        (Some(o), Some(f), Some(count)) => quote!(#o + #count(&gradient.#f)),
+        _ => quote!(0usize),
     };
     quote! {
         #[doc = #hvp_doc]
@@ -482,11 +499,11 @@ pub fn second_items(function: &Function, second: Second) -> TokenStream {
             let mut entries = ::std::vec::Vec::with_capacity(size * size);
             for j in 0..size {
                 let tangent = Grad {
-                    #(#wrt: ::chainrule::Flatten::<#float>::unit(&gradient.#wrt, j.wrapping_sub(#offsets)),)*
+                    #(#wrt: #units(&gradient.#wrt, j.wrapping_sub(#offsets)),)*
                     #marker
                 };
                 let (_, _, row) = hvp(#(::core::clone::Clone::clone(&#args),)* tangent);
-                #(::chainrule::Flatten::<#float>::flatten(&row.#wrt, &mut entries);)*
+                #(#flattens(&row.#wrt, &mut entries);)*
             }
             (value, gradient, ::chainrule::Hessian::from_rows(size, entries))
         }
