@@ -39,7 +39,7 @@ pub struct Unsupported(pub &'static str, pub Option<proc_macro2::Span>);
 pub fn forward(g: &Graph, output: NodeId) -> Result<Tangents, Unsupported> {
     let (mut new, mut pass, of_param) = start(g, crate::analysis::active(g));
     pass.region(&mut new, RegionId::TOP)?;
-    let value = pass.primal(output);
+    let value = pass.primal(output)?;
     let tangent = pass.tangent_or_zero(&mut new, output);
     Ok(Tangents {
         graph: new,
@@ -92,11 +92,11 @@ pub fn over_reverse(
         }
     }
     new.current = top;
-    let value = pass.primal(output);
+    let value = pass.primal(output)?;
     let mut grads = Vec::new();
     let mut hvps = Vec::new();
     for adjoint in gradient {
-        grads.push(adjoint.map(|a| pass.primal(a)));
+        grads.push(adjoint.map(|a| pass.primal(a)).transpose()?);
         hvps.push(adjoint.and_then(|a| pass.tangent[a.index()]));
     }
     new.phase = Phase::Reverse;
@@ -194,14 +194,13 @@ struct Rebuild<'g> {
 }
 
 impl Rebuild<'_> {
-    fn primal(&self, id: NodeId) -> NodeId {
-        self.map[id.index()].unwrap_or_else(|| {
-            panic!(
-                "forward mode: %{} read before it is built\n{}",
-                id.index(),
-                self.old
-            )
-        })
+    /// The new node of an old one, built already (the old graph's order is evaluation
+    /// order): an error rather than a panic should a graph break that.
+    fn primal(&self, id: NodeId) -> Result<NodeId, Unsupported> {
+        self.map[id.index()].ok_or(Unsupported(
+            "a value read before it is computed (a bug of chainrule's: please report the function)",
+            None,
+        ))
     }
 
     /// The new nodes of old ones; for one not built (nothing the result needs reads it: an
@@ -510,7 +509,7 @@ impl Rebuild<'_> {
             regions.push(region);
             new.current = outer;
         }
-        let cond = self.primal(old.args(id)[0]);
+        let cond = self.primal(old.args(id)[0])?;
         let node = new.add_typed(
             Op::Branch {
                 then: regions[0],
@@ -698,10 +697,10 @@ impl Rebuild<'_> {
         let old = self.old;
         let old_args = old.args(id).to_vec();
         let mut args = self.primals(new, &old_args);
-        for &a in &old_args {
+        for (k, &a) in old_args.iter().enumerate() {
             let tangent = match old.ty(a).is_differentiable() {
                 true => self.tangent_or_zero(new, a),
-                false => self.primal(a),
+                false => args[k],
             };
             args.push(tangent);
         }
