@@ -101,15 +101,32 @@ fn generate(
     let mut function = front::parse_method(attr, function, structs, data_self.as_ref())?;
     function.method = method;
     // Forward mode reads the graph before the reverse pass adds to it.
-    let tangents = match function.extras.jvp && function.custom.is_none() {
+    // A vector-valued function always has forward mode: its Jacobian's columns.
+    let vector = function.returns.is_vector();
+    let tangents = match (function.extras.jvp || vector) && function.custom.is_none() {
         true => forward::forward(&function.graph, function.output).ok(),
         false => None,
     };
+    let forward_mode = tangents.is_some();
     let (adjoints, backward_top) = reverse::reverse(&mut function.graph, function.output);
     let mut generated = back::code::emit(&function, &adjoints, backward_top);
-    let jvp = back::code::jvp::items(&function, tangents, function.extras.jvp);
+    let jvp = back::code::jvp::items(&function, tangents, function.extras.jvp || vector);
     generated.rest.extend(jvp);
-    if function.extras.hessian {
+    if vector {
+        generated
+            .rest
+            .extend(back::code::jvp::jacobian(&function, forward_mode));
+    }
+    if function.extras.hessian && vector {
+        let hessian_by_feature = cfg!(feature = "hessian");
+        if !hessian_by_feature {
+            let error = syn::Error::new_spanned(
+                &function.item.sig.output,
+                "`hessian` is for a float-valued function: a vector-valued one has a Hessian per output (differentiate `fn g(…) -> f64 { f(…)[i] }`); its `jacobian` is here",
+            );
+            generated.rest.extend(error.to_compile_error());
+        }
+    } else if function.extras.hessian {
         let second = match &function.custom {
             Some(custom) => Err(syn::Error::new_spanned(
                 custom,

@@ -74,8 +74,10 @@ impl<F> Index<(usize, usize)> for Hessian<F> {
     }
 }
 
-/// A parameter's value flattened into floats (a gradient of its shape): how `hessian`
-/// numbers the parameters, and makes the unit vectors it multiplies the Hessian by.
+/// A parameter's value, or a vector-valued function's result, flattened into floats (a
+/// gradient of its shape): how `hessian` and `jacobian` number the parameters and the
+/// outputs, and make the unit vectors they multiply by. Implemented for floats, arrays and
+/// `Vec`s of them, ndarray arrays, and tuples of up to 12 floats.
 pub trait Flatten<F> {
     /// How many floats it holds.
     fn count(&self) -> usize;
@@ -83,6 +85,9 @@ pub trait Flatten<F> {
     fn flatten(&self, out: &mut Vec<F>);
     /// Zeros of its shape, 1 at float `k` (none if `k` is past its end).
     fn unit(&self, k: usize) -> Self;
+    /// A value of its shape with its floats taken from `floats`, in order (zero where
+    /// `floats` runs out).
+    fn read(&self, floats: &mut dyn Iterator<Item = F>) -> Self;
 }
 
 impl<T: Real> Flatten<T> for T {
@@ -95,6 +100,42 @@ impl<T: Real> Flatten<T> for T {
     fn unit(&self, k: usize) -> Self {
         T::from_f64(if k == 0 { 1.0 } else { 0.0 })
     }
+    fn read(&self, floats: &mut dyn Iterator<Item = T>) -> Self {
+        floats.next().unwrap_or_else(T::zero)
+    }
+}
+
+macro_rules! tuples {
+    ($($n:literal: ($($t:ident $k:tt),*);)*) => {$(
+        impl<T: Real> Flatten<T> for ($($t,)*) {
+            fn count(&self) -> usize {
+                $n
+            }
+            fn flatten(&self, out: &mut Vec<T>) {
+                $(out.push(self.$k);)*
+            }
+            fn unit(&self, k: usize) -> Self {
+                ($(T::from_f64(if k == $k { 1.0 } else { 0.0 }),)*)
+            }
+            fn read(&self, floats: &mut dyn Iterator<Item = T>) -> Self {
+                ($(<$t as Flatten<T>>::read(&self.$k, floats),)*)
+            }
+        }
+    )*};
+}
+
+tuples! {
+    2: (T 0, T 1);
+    3: (T 0, T 1, T 2);
+    4: (T 0, T 1, T 2, T 3);
+    5: (T 0, T 1, T 2, T 3, T 4);
+    6: (T 0, T 1, T 2, T 3, T 4, T 5);
+    7: (T 0, T 1, T 2, T 3, T 4, T 5, T 6);
+    8: (T 0, T 1, T 2, T 3, T 4, T 5, T 6, T 7);
+    9: (T 0, T 1, T 2, T 3, T 4, T 5, T 6, T 7, T 8);
+    10: (T 0, T 1, T 2, T 3, T 4, T 5, T 6, T 7, T 8, T 9);
+    11: (T 0, T 1, T 2, T 3, T 4, T 5, T 6, T 7, T 8, T 9, T 10);
+    12: (T 0, T 1, T 2, T 3, T 4, T 5, T 6, T 7, T 8, T 9, T 10, T 11);
 }
 
 fn unit_of<F, T: Flatten<F>>(items: &[T], mut k: usize, out: &mut dyn FnMut(T)) {
@@ -120,6 +161,9 @@ impl<F: Real, T: Flatten<F>, const N: usize> Flatten<F> for [T; N] {
             Err(_) => unreachable!("N units of N elements"),
         }
     }
+    fn read(&self, floats: &mut dyn Iterator<Item = F>) -> Self {
+        core::array::from_fn(|k| self[k].read(floats))
+    }
 }
 
 impl<F: Real, T: Flatten<F>> Flatten<F> for Vec<T> {
@@ -133,6 +177,9 @@ impl<F: Real, T: Flatten<F>> Flatten<F> for Vec<T> {
         let mut units = Vec::with_capacity(self.len());
         unit_of(self, k, &mut |u| units.push(u));
         units
+    }
+    fn read(&self, floats: &mut dyn Iterator<Item = F>) -> Self {
+        self.iter().map(|item| item.read(floats)).collect()
     }
 }
 
@@ -150,6 +197,10 @@ impl<F: Real, D: ndarray::Dimension> Flatten<F> for ndarray::Array<F, D> {
             *entry = F::from_f64(1.0);
         }
         unit
+    }
+    fn read(&self, floats: &mut dyn Iterator<Item = F>) -> Self {
+        // Row-major, as `flatten` (whatever the memory layout).
+        ndarray::Array::from_shape_fn(self.raw_dim(), |_| floats.next().unwrap_or_else(F::zero))
     }
 }
 
@@ -169,6 +220,26 @@ mod tests {
         x.flatten(&mut out);
         v.flatten(&mut out);
         assert_eq!(out, [1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0]);
+        // Read back in the same order; zeros where the floats run out.
+        let mut floats = out.iter().copied();
+        assert_eq!(x.read(&mut floats), x);
+        assert_eq!(v.read(&mut floats), v);
+        assert_eq!(v.read(&mut [8.0].into_iter()), vec![8.0, 0.0, 0.0]);
+        let t = (1.5, 2.5, 3.5);
+        assert_eq!(t.count(), 3);
+        assert_eq!(t.unit(1), (0.0, 1.0, 0.0));
+        assert_eq!(t.read(&mut [4.0, 5.0].into_iter()), (4.0, 5.0, 0.0));
+    }
+
+    #[cfg(feature = "ndarray")]
+    #[test]
+    fn arrays_read_row_major_whatever_their_layout() {
+        let a = ndarray::array![[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]];
+        let t = a.t().to_owned();
+        let mut out = Vec::new();
+        t.flatten(&mut out);
+        assert_eq!(out, [1.0, 4.0, 2.0, 5.0, 3.0, 6.0]);
+        assert_eq!(t.read(&mut out.iter().copied()), t);
     }
 
     #[test]

@@ -252,6 +252,11 @@ pub mod __private {
         like.read_flat(&mut floats)
     }
 
+    /// A struct of `like`'s shape with its floats from `floats` (declaration order).
+    pub fn struct_read<S: crate::Differentiable>(like: &S, floats: &mut dyn Iterator<Item = S::Scalar>) -> S {
+        like.read_flat(floats)
+    }
+
     /// A value that can be a gradient: floats, and arrays and vectors of them.
     #[diagnostic::on_unimplemented(
         message = "this argument needs a gradient, but the called function does not differentiate its parameter",

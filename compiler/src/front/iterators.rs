@@ -121,6 +121,8 @@ enum Consumer {
     ForEach(Func),
     Any(Func),
     All(Func),
+    /// `collect()` into a `Vec`: pushed onto, element by element.
+    Collect,
     /// A `for` loop's pattern and body.
     Body(Pat, Block),
 }
@@ -246,7 +248,7 @@ fn substitute(elem: &Elem, pos: &Ident, with: &Expr) -> Elem {
 
 const ADAPTORS: &str = "`iter`, `into_iter`, `copied`, `cloned`, `map`, `filter`, `zip`, `enumerate`, `rev`, `skip`, `take`, `step_by`, `chain`, `windows`, `chunks`";
 const CONSUMERS: &str =
-    "`sum`, `product`, `fold`, `count`, `reduce(…).unwrap()`, `any`, `all`, `for_each`, or a `for` loop";
+    "`sum`, `product`, `fold`, `count`, `reduce(…).unwrap()`, `any`, `all`, `for_each`, `collect` (into a `Vec`), or a `for` loop";
 
 /// The methods that make an iterator from a collection, or change one.
 fn is_iterator_method(name: &str) -> bool {
@@ -1137,10 +1139,19 @@ impl Lowering<'_> {
                 ))
             }
             "collect" => {
-                return Err(error(
-                    &call.method,
-                    format_args!("collecting an iterator is not supported yet: consume it with {CONSUMERS}, or fill an array in a `for` loop"),
-                ))
+                arity(0)?;
+                // `collect()` and `collect::<Vec<_>>()` make a `Vec`; anything else is not read.
+                let into_vec = call.turbofish.as_ref().is_none_or(|turbofish| {
+                    matches!(turbofish.args.first(), Some(syn::GenericArgument::Type(syn::Type::Path(ty)))
+                        if ty.path.segments.last().is_some_and(|s| s.ident == "Vec"))
+                });
+                if !into_vec {
+                    return Err(error(
+                        call.turbofish.as_ref().map_or(&call.method as &dyn ToTokens, |t| t as &dyn ToTokens),
+                        "an iterator is collected into a `Vec` only: `collect::<Vec<f64>>()`",
+                    ));
+                }
+                Consumer::Collect
             }
             _ => {
                 return Err(error(
@@ -1244,6 +1255,11 @@ impl Lowering<'_> {
                 let acc = self.fresh(if any { "any" } else { "all" });
                 let init = !any;
                 stmts.push(parse_quote!(let mut #acc = #init;));
+                Some(acc)
+            }
+            Consumer::Collect => {
+                let acc = self.fresh("collected");
+                stmts.push(parse_quote!(let mut #acc = Vec::new();));
                 Some(acc)
             }
             Consumer::ForEach(_) | Consumer::Body(..) => None,
@@ -1364,6 +1380,10 @@ impl Lowering<'_> {
                 vec![parse_quote!(#acc *= #value;)]
             }
             Consumer::Count => vec![parse_quote!(#acc += 1;)],
+            Consumer::Collect => {
+                let value = value(elem, "collect")?;
+                vec![parse_quote!(#acc.push(#value);)]
+            }
             Consumer::Fold(_, func) | Consumer::Reduce(func, _) => {
                 let acc_expr = acc_expr.expect("an accumulator");
                 let value = self.apply(func, vec![Elem::Value(acc_expr), elem], at)?;

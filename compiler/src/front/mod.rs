@@ -19,7 +19,7 @@ use syn::{
 
 use crate::ir::{
     Argument, CmpOp, Extras, FloatType, Function, Graph, Header, IntOp, Len, NodeId, Op, Param, Passing,
-    Record, RegionId, Ty,
+    Record, RegionId, Returns, Ty,
 };
 use crate::ops::{self, Arg, Prim};
 use diag::Errors;
@@ -69,7 +69,7 @@ pub fn parse_method(
     extras.source |= cfg!(feature = "source");
     extras.jvp |= cfg!(feature = "jvp");
     extras.hessian |= cfg!(feature = "hessian");
-    let (float, generic) = signature(&item, &mut errors);
+    let (float, generic, returns) = signature(&item, &mut errors);
     let lifetimes = item
         .sig
         .generics
@@ -96,6 +96,7 @@ pub fn parse_method(
         pushed: Vec::new(),
         opaque: (None, Vec::new()),
         cutoff: None,
+        returns: returns.clone(),
         errors: &mut errors,
     };
     // `self` as data: its reads become parameters, the body naming them.
@@ -134,6 +135,12 @@ pub fn parse_method(
             "`jvp = …` is a custom rule's forward rule: give its backward rule too (`backward = …, jvp = …`), or write `jvp` alone to have the body differentiated",
         );
     }
+    if let (Some(rule), true) = (&options.backward, returns.is_vector()) {
+        lower.errors.at(
+            rule,
+            "a custom backward rule is for a float-valued function: write a rule for each component (`fn f0(…) -> f64`), or let chainrule differentiate the body",
+        );
+    }
     if let Some(custom) = options.backward {
         // A custom rule: the body may be any Rust; its value comes from calling it.
         let output = lower.placeholder();
@@ -143,6 +150,7 @@ pub fn parse_method(
             item,
             graph,
             output,
+            returns,
             custom: Some(custom),
             custom_jvp: options.jvp,
             extras,
@@ -155,14 +163,38 @@ pub fn parse_method(
         true => lower.body(&lowered.block),
         false => lower.placeholder(),
     };
-    if !matches!(lower.graph.ty(output), Ty::Float) {
+    let expected = match &returns {
+        Returns::Float => matches!(lower.graph.ty(output), Ty::Float),
+        Returns::Tuple(n) => lower.graph.ty(output) == &Ty::Array(Box::new(Ty::Float), Len::Lit(*n as u64)),
+        Returns::Vector { .. } => match lower.graph.ty(output) {
+            Ty::Array(element, _) => **element == Ty::Float,
+            ty => ty == &Ty::tensor(1),
+        },
+    };
+    // (A vector-valued function's other errors come first: its value may be one's result.)
+    if !expected && (!returns.is_vector() || lower.errors.is_empty()) {
         let found = describe(lower.graph.ty(output));
+        let wanted = match &returns {
+            Returns::Float => "a float".to_string(),
+            Returns::Tuple(n) => format!("a tuple of {n} floats"),
+            Returns::Vector { written, .. } => format!("`{written}`"),
+        };
         lower.errors.at(
             &item.block,
-            format_args!("the function returns {found}, not a float"),
+            format_args!("the function returns {found}, not {wanted}"),
         );
     }
     let over_arrays = lower.graph.ids().any(|id| lower.graph.ty(id).is_tensor());
+    if returns.is_vector() && extras.trace {
+        // The trace shows the gradient flowing back from upstream 1: a float's.
+        match trace_by_feature {
+            true => extras.trace = false,
+            false => lower.errors.at(
+                &item.sig.output,
+                "`trace` shows a gradient, and a vector-valued function has a Jacobian: trace a float-valued function of its result (`fn g(…) -> f64 { f(…)[0] }`), or see `f::graph()`",
+            ),
+        }
+    }
     if over_arrays && trace_by_feature {
         // The feature asks for every function; this one cannot have a trace.
         extras.trace = false;
@@ -182,6 +214,7 @@ pub fn parse_method(
         item,
         graph,
         output,
+        returns,
         custom: None,
         custom_jvp: None,
         extras,
@@ -284,7 +317,7 @@ impl ParseAnyIdent for Ident {
     }
 }
 
-fn signature(item: &ItemFn, errors: &mut Errors) -> (FloatType, Option<Ident>) {
+fn signature(item: &ItemFn, errors: &mut Errors) -> (FloatType, Option<Ident>, Returns) {
     let sig = &item.sig;
     if let Some(token) = &sig.constness {
         errors.at(token, "`const fn` cannot be differentiated: remove `const`");
@@ -305,30 +338,25 @@ fn signature(item: &ItemFn, errors: &mut Errors) -> (FloatType, Option<Ident>) {
     if let Some(variadic) = &sig.variadic {
         errors.at(variadic, "variadic functions cannot be differentiated");
     }
-    let returned = match &sig.output {
+    const RETURNS: &str = "a differentiated function returns a float (f64, f32), or a vector of floats: `[f64; 3]`, `Vec<f64>`, `Array1<f64>`, `(f64, f64)`";
+    let (returned, returns) = match &sig.output {
         ReturnType::Default => {
             errors.at(
                 &sig.ident,
-                format_args!(
-                    "`{}` has no return type: a differentiated function returns f64 or f32",
-                    sig.ident
-                ),
+                format_args!("`{}` has no return type: {RETURNS}", sig.ident),
             );
-            None
+            (None, Returns::Float)
         }
-        ReturnType::Type(_, ty) => {
-            let float = float_type(ty, generic.as_ref());
-            if float.is_none() {
+        ReturnType::Type(_, ty) => match returned_type(ty, generic.as_ref()) {
+            Some(found) => found,
+            None => {
                 errors.at(
                     ty,
-                    format_args!(
-                        "the return type `{}` is not a float: a differentiated function returns f64 or f32",
-                        tokens(ty)
-                    ),
+                    format_args!("the return type `{}` is not a float: {RETURNS}", tokens(ty)),
                 );
+                (None, Returns::Float)
             }
-            float
-        }
+        },
     };
     let float = returned
         .or_else(|| {
@@ -338,7 +366,53 @@ fn signature(item: &ItemFn, errors: &mut Errors) -> (FloatType, Option<Ident>) {
             })
         })
         .unwrap_or(FloatType::F64);
-    (float, generic)
+    (float, generic, returns)
+}
+
+/// A return type: a float, a fixed-size array, `Vec` or `Array1` of floats, or a tuple of
+/// two or more floats (all of one float type).
+fn returned_type(ty: &Type, generic: Option<&Ident>) -> Option<(Option<FloatType>, Returns)> {
+    if let Some(float) = float_type(ty, generic) {
+        return Some((Some(float), Returns::Float));
+    }
+    let element = |ty: &Type| float_type(ty, generic);
+    match ty {
+        Type::Paren(inner) => returned_type(&inner.elem, generic),
+        Type::Group(inner) => returned_type(&inner.elem, generic),
+        // (`From` converts tuples of up to 12 to arrays and back.)
+        Type::Tuple(tuple) if (2..=12).contains(&tuple.elems.len()) => {
+            let floats: Vec<Option<FloatType>> = tuple.elems.iter().map(element).collect();
+            let first = floats[0]?;
+            floats
+                .iter()
+                .all(|f| *f == Some(first))
+                .then(|| (Some(first), Returns::Tuple(floats.len())))
+        }
+        Type::Array(array) => Some((
+            Some(element(&array.elem)?),
+            Returns::Vector {
+                written: ty.to_token_stream(),
+                len: Some(array.len.to_token_stream()),
+            },
+        )),
+        Type::Path(path) if path.qself.is_none() => {
+            let last = path.path.segments.last()?;
+            if last.ident != "Vec" && last.ident != "Array1" {
+                return None;
+            }
+            let syn::PathArguments::AngleBracketed(args) = &last.arguments else {
+                return None;
+            };
+            match args.args.iter().collect::<Vec<_>>().as_slice() {
+                [syn::GenericArgument::Type(inner)] => {
+                    let written = ty.to_token_stream();
+                    Some((Some(element(inner)?), Returns::Vector { written, len: None }))
+                }
+                _ => None,
+            }
+        }
+        _ => None,
+    }
 }
 
 /// The one type parameter a generic function may have, `T: chainrule::Real` (in the
@@ -520,6 +594,8 @@ struct Lower<'e> {
     opaque: (Option<Ident>, Vec<opaque::Read>),
     /// After a mistake whose consequences would only repeat it: how many errors to keep.
     cutoff: Option<usize>,
+    /// What the function returns (a tuple's `(a, b)` in return position is read as `[a, b]`).
+    returns: Returns,
     errors: &'e mut Errors,
 }
 
@@ -1238,7 +1314,11 @@ impl Lower<'_> {
             .map(|binding| binding.ident.clone())
             .collect();
         let reported = self.errors.len();
-        let block = records::rewritten(block, &self.fields, self.errors);
+        let block = match self.returns {
+            Returns::Tuple(n) => returns::tuples_as_arrays(block, n, self.errors),
+            _ => block.clone(),
+        };
+        let block = records::rewritten(&block, &self.fields, self.errors);
         if self.errors.len() > reported {
             // A misused struct parameter: what follows from it would only repeat the error.
             return self.placeholder();
@@ -1280,8 +1360,12 @@ impl Lower<'_> {
                             "this `return` is inside an expression that has a value (`let y = { return x; };`): write it as a statement (`if c { return x; }`)",
                         );
                     }
+                    let expect = match self.returns.is_vector() {
+                        true => Expect::Any,
+                        false => Expect::Float,
+                    };
                     match &ret.expr {
-                        Some(expr) => value = Some(self.expr_as(expr, Expect::Float)),
+                        Some(expr) => value = Some(self.expr_as(expr, expect)),
                         None => {
                             self.errors.at(ret, "`return` needs the function's value: `return expr;`");
                             value = Some(self.placeholder());

@@ -179,3 +179,88 @@ fn as_block(expr: &Expr) -> Block {
         },
     }
 }
+
+/// The body of a function returning a tuple of `n` floats, with the tuples it returns read
+/// as arrays: `(a, b)` in return position (the body's value, a branch's or a block's value
+/// there, a `return`) is `[a, b]`; another expression there (`x.sin_cos()`, a call) is taken
+/// apart first: `{ let (r0, r1) = x.sin_cos(); [r0, r1] }`.
+pub fn tuples_as_arrays(block: &Block, n: usize, errors: &mut super::diag::Errors) -> Block {
+    use syn::visit_mut::VisitMut;
+    struct Returns<'e>(usize, &'e mut super::diag::Errors);
+    impl VisitMut for Returns<'_> {
+        fn visit_expr_mut(&mut self, expr: &mut Expr) {
+            syn::visit_mut::visit_expr_mut(self, expr);
+            if let Expr::Return(ret) = expr {
+                if let Some(value) = &mut ret.expr {
+                    **value = arrayed(value, self.0, self.1);
+                }
+            }
+        }
+        // A closure's `return` is the closure's.
+        fn visit_expr_closure_mut(&mut self, _: &mut syn::ExprClosure) {}
+    }
+    let mut block = block.clone();
+    Returns(n, errors).visit_block_mut(&mut block);
+    arrayed_block(&mut block, n, errors);
+    block
+}
+
+fn arrayed_block(block: &mut Block, n: usize, errors: &mut super::diag::Errors) {
+    if let Some(Stmt::Expr(tail, None)) = block.stmts.last_mut() {
+        *tail = arrayed(tail, n, errors);
+    }
+}
+
+fn arrayed(expr: &Expr, n: usize, errors: &mut super::diag::Errors) -> Expr {
+    match expr {
+        Expr::Tuple(tuple) if tuple.elems.len() == n => Expr::Array(syn::ExprArray {
+            attrs: tuple.attrs.clone(),
+            bracket_token: syn::token::Bracket(tuple.paren_token.span),
+            elems: tuple.elems.clone(),
+        }),
+        Expr::Paren(inner) => arrayed(&inner.expr, n, errors),
+        Expr::If(inner) => {
+            let mut inner = inner.clone();
+            arrayed_block(&mut inner.then_branch, n, errors);
+            if let Some((_, otherwise)) = &mut inner.else_branch {
+                **otherwise = arrayed(otherwise, n, errors);
+            }
+            Expr::If(inner)
+        }
+        Expr::Block(inner) if inner.label.is_none() => {
+            let mut inner = inner.clone();
+            arrayed_block(&mut inner.block, n, errors);
+            Expr::Block(inner)
+        }
+        Expr::Match(inner) => {
+            let mut inner = inner.clone();
+            for arm in &mut inner.arms {
+                *arm.body = arrayed(&arm.body, n, errors);
+            }
+            Expr::Match(inner)
+        }
+        // Already an array, a `return` (read where it is), a macro (`unreachable!()`).
+        Expr::Array(_) | Expr::Return(_) | Expr::Macro(_) => expr.clone(),
+        // What a `let (a, b) = …;` takes apart: `x.sin_cos()`, a helper's call.
+        Expr::Call(_) => taken_apart(expr, n),
+        Expr::MethodCall(call) if call.method == "sin_cos" && n == 2 => taken_apart(expr, n),
+        other => {
+            errors.at(
+                other,
+                format_args!(
+                    "the function returns a tuple of {n} floats: give its value as one here, `(a, b)`"
+                ),
+            );
+            expr.clone()
+        }
+    }
+}
+
+fn taken_apart(expr: &Expr, n: usize) -> Expr {
+    use syn::spanned::Spanned;
+    let span = expr.span();
+    let names: Vec<syn::Ident> = (0..n)
+        .map(|k| syn::Ident::new(&format!("__chainrule_returned_{k}"), span))
+        .collect();
+    syn::parse_quote_spanned!(span=> { let (#(#names),*) = #expr; [#(#names),*] })
+}

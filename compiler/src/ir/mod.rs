@@ -395,11 +395,46 @@ impl Extras {
     }
 }
 
+/// What a function returns, as the generated code's signatures write it.
+#[derive(Clone, Debug)]
+pub enum Returns {
+    /// A float: `f64`, `f32`, `T`.
+    Float,
+    /// A vector of floats, its type as written: `[f64; 3]`, `Vec<f64>`, `Array1<f64>` (the
+    /// output node is an array of floats, or a rank-1 ndarray array), and its length where
+    /// the type says it (`3`).
+    Vector {
+        written: proc_macro2::TokenStream,
+        len: Option<proc_macro2::TokenStream>,
+    },
+    /// A tuple of this many floats, `(f64, f64)`: in the graph an array of them (the front
+    /// end reads `(a, b)` in return position as `[a, b]`); the signatures convert.
+    Tuple(usize),
+}
+
+impl Returns {
+    /// Whether the function is vector-valued (it has a Jacobian rather than a gradient).
+    pub fn is_vector(&self) -> bool {
+        !matches!(self, Returns::Float)
+    }
+
+    /// The number of outputs, where the type says it: `3` for `[f64; 3]` or a tuple of 3.
+    pub fn len(&self) -> Option<proc_macro2::TokenStream> {
+        match self {
+            Returns::Float => Some(quote::quote!(1usize)),
+            Returns::Vector { len, .. } => len.clone(),
+            Returns::Tuple(n) => Some(quote::quote!(#n)),
+        }
+    }
+}
+
 /// A function, read: its graph and the node of its result.
 pub struct Function {
     pub item: syn::ItemFn,
     pub graph: Graph,
     pub output: NodeId,
+    /// What it returns: a float, or a vector of them.
+    pub returns: Returns,
     /// `#[differentiate(backward = path)]`: the user's own backward rule; the body is
     /// not read.
     pub custom: Option<syn::Path>,

@@ -53,7 +53,9 @@ pub fn reverse(g: &mut Graph, output: NodeId) -> (Adjoints, RegionId) {
     };
     let mut seeds = Vec::new();
     if pass.is_active(output) {
-        seeds.push((output, g.add(Op::Upstream, Vec::new())));
+        // Of the output's shape: a float, or a vector's (a vector-Jacobian product).
+        let ty = g.ty(output).clone();
+        seeds.push((output, g.add_typed(Op::Upstream, Vec::new(), ty)));
     }
     let adjoints = pass.region(g, RegionId::TOP, seeds, None);
     // A zero adjoint is no adjoint: the float 0 standing for an array's zeros becomes the

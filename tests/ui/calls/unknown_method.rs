@@ -2,7 +2,7 @@ use chainrule::differentiate;
 
 #[differentiate]
 fn f(x: f64) -> (f64, f64) {
-    x.sin_cos()
+    x.sin_tan()
 }
 
 fn main() {}

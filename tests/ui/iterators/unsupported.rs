@@ -2,7 +2,7 @@ use chainrule::differentiate;
 
 #[differentiate]
 fn collected(xs: &[f64]) -> f64 {
-    let doubled = xs.iter().map(|x| x * 2.0).collect::<Vec<f64>>();
+    let doubled = xs.iter().map(|x| x * 2.0).collect::<std::collections::VecDeque<f64>>();
     xs[0]
 }
 

@@ -7,7 +7,7 @@ use proc_macro2::TokenStream;
 use quote::{format_ident, quote, ToTokens};
 use syn::ext::IdentExt;
 
-use super::{grad_places, signature, Plan};
+use super::{grad_places, output_type, returned, signature, Plan};
 use crate::forward::{Second, Tangents};
 use crate::ir::{Argument, Function, Passing, RegionId};
 use crate::reverse::Adjoints;
@@ -51,7 +51,9 @@ pub fn items(function: &Function, tangents: Option<Tangents>, public: bool) -> T
     let (signature, bindings) = signature(g, &plan);
     let unused = unused_params(&plan);
     let body = plan.region(RegionId::TOP);
+    let out = output_type(function, &float);
     let (value, tangent) = (plan.expr(value).tokens, plan.expr(tangent).tokens);
+    let (value, tangent) = (returned(function, value), returned(function, tangent));
     let body = quote! {
         #unused
         #body
@@ -111,7 +113,7 @@ pub fn items(function: &Function, tangents: Option<Tangents>, public: bool) -> T
         /// tangent, from the parameters one by one and then their tangents.
         #[doc(hidden)]
         #[inline]
-        pub fn __jvp #fn_generics (#(#leaf_signature),*) -> (#float, #float) {
+        pub fn __jvp #fn_generics (#(#leaf_signature),*) -> (#out, #out) {
             #body
         }
     }
@@ -123,13 +125,14 @@ fn public_jvp(function: &Function, plan: &Plan, signature: &[TokenStream], body:
     let (generics, type_args) = plan.generics();
     let fn_generics = plan.fn_generics();
     let doc = jvp_doc(function);
+    let out = output_type(function, &float);
     quote! {
         /// The name of [`Grad`] as a direction: a tangent of the parameters, for [`jvp`].
         pub type Tangent #generics = Grad #type_args;
 
         #[doc = #doc]
         #[inline]
-        pub fn jvp #fn_generics (#(#signature,)* tangent: Grad #type_args) -> (#float, #float) {
+        pub fn jvp #fn_generics (#(#signature,)* tangent: Grad #type_args) -> (#out, #out) {
             #body
         }
     }
@@ -141,6 +144,7 @@ fn rebuilt(function: &Function, graph: crate::ir::Graph, output: crate::ir::Node
         item: function.item.clone(),
         graph,
         output,
+        returns: function.returns.clone(),
         custom: None,
         custom_jvp: None,
         extras: function.extras,
@@ -264,6 +268,13 @@ fn renamed(place: &TokenStream) -> TokenStream {
 
 fn jvp_doc(function: &Function) -> String {
     let name = function.item.sig.ident.unraw();
+    if function.returns.is_vector() {
+        return format!(
+            " Forward mode: the value of `{name}` and its tangent, the Jacobian times `tangent` \
+             (J · v, each output's directional derivative), in one forward pass that carries \
+             each value's tangent beside it. No cache is built."
+        );
+    }
     format!(
         " Forward mode: the value of `{name}` and its directional derivative ∇{name} · tangent \
          (the sum over the parameters of each gradient entry times the tangent's), in one \
@@ -316,6 +327,29 @@ fn from_gradient(function: &Function, public: bool) -> TokenStream {
         true => plan.literal(0.0, true).tokens,
         false => quote!(#(#terms)+*),
     };
+    let out = output_type(function, &float);
+    let body = match function.returns.is_vector() {
+        false => quote! {
+            let gradient = __vjp(&cache, #one);
+            let _ = &gradient;
+            (value, #tangent)
+        },
+        // A vector's tangent, output by output: each output's gradient · tangent.
+        true => {
+            let flatten = quote!(::chainrule::Flatten::<#float>);
+            quote! {
+                let outputs = #flatten::count(&value);
+                let mut tangents = ::std::vec::Vec::with_capacity(outputs);
+                for i in 0..outputs {
+                    let gradient = __vjp(&cache, #flatten::unit(&value, i));
+                    let _ = &gradient;
+                    tangents.push(#tangent);
+                }
+                let tangent = #flatten::read(&value, &mut tangents.into_iter());
+                (value, tangent)
+            }
+        }
+    };
     let jvp = public.then(|| {
         // The public `jvp` by the same way: the tangents bound from `tangent`, then `__jvp`.
         let (signature, bindings) = signature(g, &plan);
@@ -351,12 +385,10 @@ fn from_gradient(function: &Function, public: bool) -> TokenStream {
         /// (∇f · tangent, by one reverse pass).
         #[doc(hidden)]
         #[inline]
-        pub fn __jvp #fn_generics (#(#leaf_signature,)* #(#tangent_signature),*) -> (#float, #float) {
+        pub fn __jvp #fn_generics (#(#leaf_signature,)* #(#tangent_signature),*) -> (#out, #out) {
             use ::chainrule::__private::Dot;
             let (value, cache) = __forward(#(#leaves),*);
-            let gradient = __vjp(&cache, #one);
-            let _ = &gradient;
-            (value, #tangent)
+            #body
         }
     }
 }
@@ -431,52 +463,14 @@ pub fn second_items(function: &Function, second: Second) -> TokenStream {
             Argument::Record(record) => record.ident.to_token_stream(),
         })
         .collect();
-    // (a struct's floats numbered by its `Differentiable` flattening)
-    let wrt_fields: Vec<(&proc_macro2::Ident, bool)> = g
-        .signature
-        .iter()
-        .filter_map(|argument| match argument {
-            Argument::Param(k) if g.params[*k].wrt => Some((&g.params[*k].ident, false)),
-            Argument::Record(record) if record.wrt => Some((&record.ident, true)),
-            _ => None,
-        })
-        .collect();
-    let wrt: Vec<&proc_macro2::Ident> = wrt_fields.iter().map(|(ident, _)| *ident).collect();
-    let path = |name: &str, record: bool| -> TokenStream {
-        match record {
-            true => {
-                let name = format_ident!("struct_{name}");
-                quote!(::chainrule::__private::#name)
-            }
-            false => {
-                let name = format_ident!("{name}");
-                quote!(::chainrule::Flatten::<#float>::#name)
-            }
-        }
-    };
-    let counts: Vec<TokenStream> = wrt_fields.iter().map(|(_, r)| path("count", *r)).collect();
-    let units: Vec<TokenStream> = wrt_fields.iter().map(|(_, r)| path("unit", *r)).collect();
-    let flattens: Vec<TokenStream> = wrt_fields.iter().map(|(_, r)| path("flatten", *r)).collect();
-    let offsets: Vec<proc_macro2::Ident> = (0..wrt.len()).map(|k| format_ident!("offset_{k}")).collect();
+    let numbering = Numbering::new(g, &float, &quote!(gradient));
+    let Numbering { lets, units, .. } = &numbering;
+    let flattens = numbering.flattens(&quote!(row), &quote!(entries));
     let hessian_doc = format!(
         " The Hessian of `{name}`, ∂²{name}/∂θᵢ∂θⱼ over the parameters flattened in declaration \
          order (arrays row-major), with the value and the gradient: one [`hvp`] per parameter \
          float, along each unit vector."
     );
-    let previous = std::iter::once(quote!(0usize)).chain(
-        offsets
-            .iter()
-            .zip(wrt.iter().zip(&counts))
-            .map(|(o, (f, count))| quote!(#o + #count(&gradient.#f))),
-    );
-    let offset_lets = offsets
-        .iter()
-        .zip(previous)
-        .map(|(o, value)| quote!(let #o = #value;));
-    let size = match (offsets.last(), wrt.last(), counts.last()) {
-        (Some(o), Some(f), Some(count)) => quote!(#o + #count(&gradient.#f)),
-        _ => quote!(0usize),
-    };
     quote! {
         #[doc = #hvp_doc]
         #[inline]
@@ -494,18 +488,192 @@ pub fn second_items(function: &Function, second: Second) -> TokenStream {
         #[doc = #hessian_doc]
         pub fn hessian #fn_generics (#(#signature),*) -> (#float, Grad #type_args, ::chainrule::Hessian<#float>) {
             let (value, gradient) = grad(#(::core::clone::Clone::clone(&#args)),*);
-            #(#offset_lets)*
-            let size = #size;
+            #lets
             let mut entries = ::std::vec::Vec::with_capacity(size * size);
             for j in 0..size {
-                let tangent = Grad {
-                    #(#wrt: #units(&gradient.#wrt, j.wrapping_sub(#offsets)),)*
-                    #marker
-                };
+                let tangent = Grad { #units #marker };
                 let (_, _, row) = hvp(#(::core::clone::Clone::clone(&#args),)* tangent);
-                #(#flattens(&row.#wrt, &mut entries);)*
+                #flattens
             }
             (value, gradient, ::chainrule::Hessian::from_rows(size, entries))
+        }
+    }
+}
+
+/// The parameters' floats numbered in declaration order (arrays row-major, a struct's by
+/// its `Differentiable` flattening), from a `Grad` of their shape named `base`: `lets`
+/// binds each field's offset and their total, `size`; `units` are the fields of the unit
+/// `Grad` along float `j`.
+struct Numbering {
+    lets: TokenStream,
+    units: TokenStream,
+    /// Each gradient field, and whether it is a struct's.
+    wrt: Vec<(proc_macro2::Ident, bool)>,
+    float: proc_macro2::Ident,
+}
+
+impl Numbering {
+    fn new(g: &crate::ir::Graph, float: &proc_macro2::Ident, base: &TokenStream) -> Numbering {
+        let wrt: Vec<(proc_macro2::Ident, bool)> = g
+            .signature
+            .iter()
+            .filter_map(|argument| match argument {
+                Argument::Param(k) if g.params[*k].wrt => Some((g.params[*k].ident.clone(), false)),
+                Argument::Record(record) if record.wrt => Some((record.ident.clone(), true)),
+                _ => None,
+            })
+            .collect();
+        let numbering = Numbering {
+            lets: TokenStream::new(),
+            units: TokenStream::new(),
+            wrt,
+            float: float.clone(),
+        };
+        let offsets: Vec<proc_macro2::Ident> = (0..numbering.wrt.len())
+            .map(|k| format_ident!("offset_{k}"))
+            .collect();
+        let mut lets = TokenStream::new();
+        let mut units = TokenStream::new();
+        let mut previous = quote!(0usize);
+        for ((field, record), offset) in numbering.wrt.iter().zip(&offsets) {
+            let (count, unit) = (numbering.path("count", *record), numbering.path("unit", *record));
+            lets.extend(quote!(let #offset = #previous;));
+            units.extend(quote!(#field: #unit(&#base.#field, j.wrapping_sub(#offset)),));
+            previous = quote!(#offset + #count(&#base.#field));
+        }
+        lets.extend(quote!(let size = #previous;));
+        Numbering {
+            lets,
+            units,
+            ..numbering
+        }
+    }
+
+    /// `Flatten::count`, or `__private::struct_count` for a struct.
+    fn path(&self, name: &str, record: bool) -> TokenStream {
+        let float = &self.float;
+        match record {
+            true => {
+                let name = format_ident!("struct_{name}");
+                quote!(::chainrule::__private::#name)
+            }
+            false => {
+                let name = format_ident!("{name}");
+                quote!(::chainrule::Flatten::<#float>::#name)
+            }
+        }
+    }
+
+    /// Statements appending the floats of the `Grad` `value` to `out`.
+    fn flattens(&self, value: &TokenStream, out: &TokenStream) -> TokenStream {
+        self.wrt
+            .iter()
+            .map(|(field, record)| {
+                let flatten = self.path("flatten", *record);
+                quote!(#flatten(&#value.#field, &mut #out);)
+            })
+            .collect()
+    }
+
+    /// The fields of a `Grad` of `base`'s shape with its floats from the iterator `floats`.
+    fn reads(&self, base: &TokenStream, floats: &TokenStream) -> TokenStream {
+        self.wrt
+            .iter()
+            .map(|(field, record)| {
+                let read = self.path("read", *record);
+                quote!(#field: #read(&#base.#field, &mut #floats),)
+            })
+            .collect()
+    }
+}
+
+/// A vector-valued function's `f::Jacobian` and `f::jacobian`: one `Grad` per output, by
+/// one reverse pass per output (`backward` along each unit upstream) or, where the forward
+/// code exists (`forward_mode`) and there are fewer parameter floats than outputs, by one
+/// forward pass per parameter float (`jvp` along each unit tangent), column by column.
+pub fn jacobian(function: &Function, forward_mode: bool) -> TokenStream {
+    let g = &function.graph;
+    let roots = Adjoints {
+        of_param: Vec::new(),
+        edges: Vec::new(),
+    };
+    let plan = Plan::new(function, &roots);
+    let float = plan.float();
+    let out = output_type(function, &float);
+    let (generics, type_args) = plan.generics();
+    let fn_generics = plan.fn_generics();
+    let (signature, bindings) = signature(g, &plan);
+    let marker = plan.grad_marker();
+    let args: Vec<TokenStream> = g
+        .signature
+        .iter()
+        .map(|argument| match argument {
+            Argument::Param(k) => plan.ident(g.params[*k].node).into_token_stream(),
+            Argument::Record(record) => record.ident.to_token_stream(),
+        })
+        .collect();
+    // A `Grad` of zeros shaped like the parameters (a slice's of its length).
+    let zeros: Vec<TokenStream> = g
+        .params
+        .iter()
+        .map(|p| plan.zero(g.ty(p.node), Some(p.node)))
+        .collect();
+    let zero_fields = super::signature_fields(g, &zeros);
+    let numbering = Numbering::new(g, &float, &quote!(zero));
+    let Numbering { lets, units, .. } = &numbering;
+    let reads = numbering.reads(&quote!(zero), &quote!(floats));
+    let flatten = quote!(::chainrule::Flatten::<#float>);
+    let (jacobian_type, rows) = match function.returns.len() {
+        Some(len) => (
+            quote!([Grad #type_args; #len]),
+            quote!(::core::array::from_fn(row)),
+        ),
+        None => (
+            quote!(::std::vec::Vec<Grad #type_args>),
+            quote!((0..outputs).map(row).collect()),
+        ),
+    };
+    let by_columns = forward_mode.then(|| {
+        quote! {
+            if inputs < outputs {
+                // Fewer parameter floats than outputs: one forward pass per column.
+                let mut columns = ::std::vec::Vec::with_capacity(inputs * outputs);
+                for j in 0..inputs {
+                    let tangent = Grad { #units #marker };
+                    let (_, column) = jvp(#(::core::clone::Clone::clone(&#args),)* tangent);
+                    #flatten::flatten(&column, &mut columns);
+                }
+                let row = |i: usize| {
+                    let mut floats = (0..inputs).map(|j| columns[j * outputs + i]);
+                    Grad { #reads #marker }
+                };
+                let rows = #rows;
+                return (value, rows);
+            }
+        }
+    });
+    let name = function.item.sig.ident.unraw();
+    let doc = format!(
+        " The value of `{name}` and its Jacobian: one [`Grad`] per output, the gradient of that \
+         output (`jacobian[i].w[j]` = ∂{name}ᵢ/∂wⱼ), by one reverse pass per output or, where \
+         there are fewer parameter floats than outputs, one forward pass per parameter float."
+    );
+    quote! {
+        /// The Jacobian of the function: one [`Grad`] per output.
+        pub type Jacobian #generics = #jacobian_type;
+
+        #[doc = #doc]
+        pub fn jacobian #fn_generics (#(#signature),*) -> (#out, Jacobian #type_args) {
+            #bindings
+            let zero = Grad { #(#zero_fields,)* #marker };
+            #lets
+            let inputs = size;
+            let (value, cache) = forward(#(::core::clone::Clone::clone(&#args)),*);
+            let outputs = #flatten::count(&value);
+            #by_columns
+            let row = |i: usize| backward(&cache, #flatten::unit(&value, i));
+            let rows = #rows;
+            (value, rows)
         }
     }
 }

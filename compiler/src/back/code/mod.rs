@@ -17,7 +17,7 @@ use quote::{format_ident, quote, quote_spanned, ToTokens};
 use syn::ext::IdentExt;
 
 use crate::ir::Function;
-use crate::ir::{Argument, FloatType, Graph, IndexKind, Len, NodeId, Op, Passing, RegionId, Ty};
+use crate::ir::{Argument, FloatType, Graph, IndexKind, Len, NodeId, Op, Passing, RegionId, Returns, Ty};
 use crate::ops::precedence::{AND, CAST, COMPARE, IF, OR, POSTFIX, SUM, UNARY};
 use crate::ops::{Prim, Rule, Syntax};
 use crate::reverse::Adjoints;
@@ -91,13 +91,13 @@ pub fn emit(function: &Function, adjoints: &Adjoints, backward_top: RegionId) ->
         };
         module.output = value.to_token_stream();
         module.backward = quote!(#rule(#(#arguments,)* #value, #upstream));
-        module.grad = {
+        module.grad = Some({
             let one = plan.literal(1.0, false).tokens;
             quote! {
                 let (#value, #cache) = forward(#(#params),*);
                 (#value, backward(&#cache, #one))
             }
-        };
+        });
         return module.finish();
     }
 
@@ -111,6 +111,12 @@ pub fn emit(function: &Function, adjoints: &Adjoints, backward_top: RegionId) ->
     }
     let forward_body = plan.region(RegionId::TOP);
     let output = plan.expr(function.output).tokens;
+    // A vector the cache keeps too: the caller gets a copy.
+    let output = match plan.cached.contains(&function.output) && !is_copy(g.ty(function.output)) {
+        true => quote!(::core::clone::Clone::clone(&#output)),
+        false => output,
+    };
+    let output = returned(function, output);
     for &id in &plan.cached {
         let ident = plan.ident(id);
         let value = match g.op(id) {
@@ -124,7 +130,11 @@ pub fn emit(function: &Function, adjoints: &Adjoints, backward_top: RegionId) ->
     let reads_upstream = g
         .ids()
         .any(|id| plan.live[id.index()] && g.op(id) == &Op::Upstream && plan.backward(id));
-    let ignore_upstream = (!reads_upstream).then(|| quote!(let _ = #upstream;));
+    let ignore_upstream = match reads_upstream {
+        // A tuple's upstream, as the graph has it: an array.
+        true => upstream_in(function, &float),
+        false => quote!(let _ = #upstream;),
+    };
     let backward_body = plan.region(backward_top);
     let mut grad_lets = TokenStream::new();
     let mut leaf_grads = Vec::new();
@@ -174,18 +184,54 @@ pub fn emit(function: &Function, adjoints: &Adjoints, backward_top: RegionId) ->
         #grad_lets
         Grad { #(#grad_fields,)* #grad_marker }
     };
-    module.grad = quote! {
-        #bindings
-        #unused_params
-        #forward_body
-        let #upstream: #float = #one;
-        #ignore_upstream
-        #rebind
-        #backward_body
-        #grad_lets
-        (#output, Grad { #(#grad_fields,)* #grad_marker })
-    };
+    module.grad = (!function.returns.is_vector()).then(|| {
+        quote! {
+            #bindings
+            #unused_params
+            #forward_body
+            let #upstream: #float = #one;
+            #ignore_upstream
+            #rebind
+            #backward_body
+            #grad_lets
+            (#output, Grad { #(#grad_fields,)* #grad_marker })
+        }
+    });
     module.finish()
+}
+
+/// The type the generated functions give the function's value: the float type, or the
+/// vector type as written (a tuple of floats for a tuple).
+pub fn output_type(function: &Function, float: &Ident) -> TokenStream {
+    match &function.returns {
+        Returns::Float => float.to_token_stream(),
+        Returns::Vector { written, .. } => written.clone(),
+        Returns::Tuple(n) => {
+            let floats = std::iter::repeat_n(float, *n);
+            quote!((#(#floats,)*))
+        }
+    }
+}
+
+/// An expression of the output's value in the graph, as the signatures return it (a tuple
+/// from the graph's array).
+pub fn returned(function: &Function, value: TokenStream) -> TokenStream {
+    match function.returns {
+        Returns::Tuple(_) => quote!(::core::convert::Into::into(#value)),
+        _ => value,
+    }
+}
+
+/// `upstream` given as the signature has it, rebound as the graph reads it (an array for a
+/// tuple).
+pub fn upstream_in(function: &Function, float: &Ident) -> TokenStream {
+    match function.returns {
+        Returns::Tuple(n) => {
+            let upstream = make_ident("upstream");
+            quote!(let #upstream: [#float; #n] = ::core::convert::Into::into(#upstream);)
+        }
+        _ => TokenStream::new(),
+    }
 }
 
 /// The generated functions' parameters (`p: &Params`, `x: f64`), and the bindings of
@@ -376,8 +422,8 @@ struct Module<'p, 'f> {
     output: TokenStream,
     /// Statements of `backward` (after the cache is unpacked), ending in a `Grad`.
     backward: TokenStream,
-    /// The body of `grad`.
-    grad: TokenStream,
+    /// The body of `grad` (a float-valued function's).
+    grad: Option<TokenStream>,
     /// The signature's parameters (`p: &Params`, `x: f64`) and the bindings of struct
     /// fields from them (`let p_w = &p.w;`).
     signature: Vec<TokenStream>,
@@ -398,7 +444,7 @@ impl<'p, 'f> Module<'p, 'f> {
             forward: TokenStream::new(),
             output: TokenStream::new(),
             backward: TokenStream::new(),
-            grad: TokenStream::new(),
+            grad: None,
             signature: Vec::new(),
             bindings: TokenStream::new(),
         }
@@ -518,7 +564,9 @@ impl<'p, 'f> Module<'p, 'f> {
         // Array parameters keep their written types (`&Array2<f64>`), named beside the function.
         let array_params = g.params.iter().any(|p| p.passing.is_ndarray())
             || g.signature.iter().any(|a| matches!(a, Argument::Record(_)));
-        let uses_super = plan.uses_named || function.custom.is_some() || array_params;
+        // (A vector type as written may name the user's imports and constants: `Array1`, `N`.)
+        let uses_super =
+            plan.uses_named || function.custom.is_some() || array_params || function.returns.is_vector();
         let derive = |copy: bool| if copy { quote!(Clone, Copy) } else { quote!(Clone) };
         let (cache_derive, grad_derive) = (derive(self.cache_copy), derive(grad_copy));
         // How a caller's cache holds this one: boxed where this function calls others, so
@@ -549,14 +597,24 @@ impl<'p, 'f> Module<'p, 'f> {
             .map(|_| quote!(_float: ::core::marker::PhantomData,));
         let grad_marker = plan.grad_marker().map(|_| marker.clone());
         let grad_marker_value = plan.grad_marker();
-        let doc_module = format!(
-            " Gradient of `{fn_name}`, generated by `#[differentiate]`: [`forward`]({m}::forward) \
+        let doc_module = match function.returns.is_vector() {
+            true => format!(
+                " Derivatives of `{fn_name}`, a vector-valued function, generated by `#[differentiate]`: \
+                 [`forward`]({m}::forward) computes the value and a [`Cache`]({m}::Cache), \
+                 [`backward`]({m}::backward) turns the cache and an upstream gradient of the output's \
+                 shape into a [`Grad`]({m}::Grad) (a vector–Jacobian product), and \
+                 [`jacobian`]({m}::jacobian) gives the Jacobian, one `Grad` per output.",
+                m = fn_name
+            ),
+            false => format!(
+                " Gradient of `{fn_name}`, generated by `#[differentiate]`: [`forward`]({m}::forward) \
              computes the value and a [`Cache`]({m}::Cache), [`backward`]({m}::backward) turns \
              the cache and an upstream gradient into a [`Grad`]({m}::Grad), and \
              [`grad`]({m}::grad) does both with upstream 1.",
-            // Written from the module's parent, where rustdoc resolves a module's own links.
-            m = fn_name
-        );
+                // Written from the module's parent, where rustdoc resolves a module's own links.
+                m = fn_name
+            ),
+        };
         let doc_backward = format!(
             " The backward pass: given `upstream` = ∂L/∂{fn_name}, the gradient ∂L/∂(each parameter) — \
              each local gradient times the upstream gradient, by the chain rule."
@@ -575,7 +633,18 @@ impl<'p, 'f> Module<'p, 'f> {
             plan.rust_type(ty)
         });
         let uses_super = uses_super || !callees.is_empty();
-        let (forward, output, backward, grad) = (&self.forward, &self.output, &self.backward, &self.grad);
+        let (forward, output, backward) = (&self.forward, &self.output, &self.backward);
+        let out = output_type(function, &float);
+        let grad = self.grad.as_ref().map(|grad| {
+            quote! {
+                /// The value and the gradient at one point: `forward`, then `backward` with
+                /// upstream 1, in one function (no cache is built).
+                #[inline]
+                pub fn grad #fn_generics (#(#signature),*) -> (#float, Grad #type_args) {
+                    #grad
+                }
+            }
+        });
         Generated {
             // The function counts as used: its gradient is used (no dead-code warning for it
             // when only `grad` is called). Beside the module, so that it also works in a block.
@@ -620,7 +689,7 @@ impl<'p, 'f> Module<'p, 'f> {
             forward: match records {
                 false => quote! {
                     #[inline]
-                    pub fn forward #fn_generics (#(#signature),*) -> (#float, Cache #type_args) {
+                    pub fn forward #fn_generics (#(#signature),*) -> (#out, Cache #type_args) {
                         #bindings
                         #forward
                         (#output, Cache { #(#cache_values,)* #marker_value })
@@ -632,7 +701,7 @@ impl<'p, 'f> Module<'p, 'f> {
                 },
                 true => quote! {
                     #[inline]
-                    pub fn forward #fn_generics (#(#signature),*) -> (#float, Cache #type_args) {
+                    pub fn forward #fn_generics (#(#signature),*) -> (#out, Cache #type_args) {
                         #bindings
                         __forward(#(#leaves),*)
                     }
@@ -641,7 +710,7 @@ impl<'p, 'f> Module<'p, 'f> {
                     /// `#[differentiate]` function calling this one passes them.
                     #[doc(hidden)]
                     #[inline]
-                    pub fn __forward #fn_generics (#(#leaf_signature),*) -> (#float, Cache #type_args) {
+                    pub fn __forward #fn_generics (#(#leaf_signature),*) -> (#out, Cache #type_args) {
                         #forward
                         (#output, Cache { #(#cache_values,)* #marker_value })
                     }
@@ -650,7 +719,7 @@ impl<'p, 'f> Module<'p, 'f> {
             backward: quote! {
                 #[doc = #doc_backward]
                 #[inline]
-                pub fn backward #generics (#cache: &Cache #type_args, #upstream: #float) -> Grad #type_args {
+                pub fn backward #generics (#cache: &Cache #type_args, #upstream: #out) -> Grad #type_args {
                     let Cache { #(#cache_patterns,)* .. } = *#cache;
                     #backward
                 }
@@ -688,18 +757,13 @@ impl<'p, 'f> Module<'p, 'f> {
                 /// The gradient by position, for a `#[differentiate]` function calling this one.
                 #[doc(hidden)]
                 #[inline]
-                pub fn __vjp #generics (#cache: &Cache #type_args, #upstream: #float) -> (#(#vjp_types,)*) {
+                pub fn __vjp #generics (#cache: &Cache #type_args, #upstream: #out) -> (#(#vjp_types,)*) {
                     let grad = backward(#cache, #upstream);
                     let _ = &grad;
                     (#(#vjp_values,)*)
                 }
 
-                /// The value and the gradient at one point: `forward`, then `backward` with
-                /// upstream 1, in one function (no cache is built).
-                #[inline]
-                pub fn grad #fn_generics (#(#signature),*) -> (#float, Grad #type_args) {
-                    #grad
-                }
+                #grad
             },
         }
     }
