@@ -342,3 +342,63 @@ fn a_tuple_from_sin_cos_and_from_a_match() {
     assert_eq!(value, (0.3f64.cos(), -0.3f64.sin()));
     assert_eq!((jac[0].t, jac[1].t), (-0.3f64.sin(), -0.3f64.cos()));
 }
+
+/// A float-valued function calling vector-valued ones: the callee's vector–Jacobian product
+/// in the caller's backward pass (`let` says the vector's type), its Jacobian–vector product in
+/// the caller's forward mode.
+#[differentiate(jvp, wrt(p, r))]
+fn fit_loss(p: [f64; 3], xs: &[f64], ys: &[f64], r: f64) -> f64 {
+    let errors: Vec<f64> = residuals(p, xs, ys);
+    let point: [f64; 2] = polar(r, p[1]);
+    errors.iter().map(|e| e * e).sum::<f64>() + point[0] * point[1]
+}
+
+fn fit_loss_plain(p: [f64; 3], xs: &[f64], ys: &[f64], r: f64) -> f64 {
+    let errors = residuals(p, xs, ys);
+    let point = polar(r, p[1]);
+    errors.iter().map(|e| e * e).sum::<f64>() + point[0] * point[1]
+}
+
+#[test]
+fn calls_of_vector_valued_functions() {
+    let (xs, ys) = data();
+    let (p, r) = ([1.1, 0.4, 0.2], 1.3);
+    let (value, grad) = fit_loss::grad(p, &xs, &ys, r);
+    assert_eq!(value, fit_loss_plain(p, &xs, &ys, r));
+    // Through the callees' Jacobians: 2 rᵀ J_r + J_pointᵀ (point[1], point[0]).
+    let (errors, jac) = residuals::jacobian(p, &xs, &ys);
+    let (point, jac_point) = polar::jacobian(r, p[1]);
+    for j in 0..3 {
+        let mut exact: f64 = (0..errors.len()).map(|i| 2.0 * errors[i] * jac[i].p[j]).sum();
+        if j == 1 {
+            exact += jac_point[0].theta * point[1] + point[0] * jac_point[1].theta;
+        }
+        assert_relative_eq!(grad.p[j], exact, max_relative = 1e-13);
+    }
+    assert_relative_eq!(
+        grad.r,
+        jac_point[0].r * point[1] + point[0] * jac_point[1].r,
+        max_relative = 1e-13
+    );
+    // Central differences, and forward mode along a direction.
+    let h = 1e-6;
+    let direction = [0.3, -0.7, 0.5];
+    let shifted = |t: f64| {
+        let q = [
+            p[0] + t * direction[0],
+            p[1] + t * direction[1],
+            p[2] + t * direction[2],
+        ];
+        fit_loss_plain(q, &xs, &ys, r - t)
+    };
+    let difference = (shifted(h) - shifted(-h)) / (2.0 * h);
+    let along: f64 = (0..3).map(|j| grad.p[j] * direction[j]).sum::<f64>() - grad.r;
+    assert_relative_eq!(along, difference, max_relative = 1e-7);
+    let tangent = fit_loss::Tangent {
+        p: direction,
+        r: -1.0,
+    };
+    let (v, t) = fit_loss::jvp(p, &xs, &ys, r, tangent);
+    assert_eq!(v, value);
+    assert_relative_eq!(t, along, max_relative = 1e-13);
+}

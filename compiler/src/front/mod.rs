@@ -97,6 +97,7 @@ pub fn parse_method(
         opaque: (None, Vec::new()),
         cutoff: None,
         returns: returns.clone(),
+        annotated_call: None,
         errors: &mut errors,
     };
     // `self` as data: its reads become parameters, the body naming them.
@@ -596,6 +597,9 @@ struct Lower<'e> {
     cutoff: Option<usize>,
     /// What the function returns (a tuple's `(a, b)` in return position is read as `[a, b]`).
     returns: Returns,
+    /// The vector type a `let` annotation gives the call that is its value (`let r: [f64; 2]
+    /// = g(x);`): the result of a vector-valued `#[differentiate]` function.
+    annotated_call: Option<Ty>,
     errors: &'e mut Errors,
 }
 
@@ -1485,7 +1489,16 @@ impl Lower<'_> {
                 let element = self.pushed_type(first);
                 self.empty_vec(&element)
             }
-            (value, _, _) => self.expr_as(value, expect),
+            (value, _, _) => {
+                if let (Expr::Call(_), Some(ty)) = (unparen(value), &annotated) {
+                    let vector =
+                        matches!(ty, Ty::Array(element, _) if **element == Ty::Float) || ty == &Ty::tensor(1);
+                    if vector {
+                        self.annotated_call = Some(ty.clone());
+                    }
+                }
+                self.expr_as(value, expect)
+            }
         };
         if let (Some(annotated), Some(ident)) = (annotated, &ident) {
             let found = self.graph.ty(value).clone();
@@ -1897,13 +1910,21 @@ impl Lower<'_> {
         let depth = array_depth(self.graph.ty(array));
         if depth < indices.len() {
             let found = describe(self.graph.ty(array));
-            return (
-                self.error(
-                    index,
-                    format!("indexing {found}: only arrays and slices can be indexed"),
+            // The value of another `#[differentiate]` function, read as a float.
+            let callee = match self.graph.op(array) {
+                Op::Project(0) => match self.graph.op(self.graph.args(array)[0]) {
+                    Op::Call { callee, .. } => Some(tokens(&self.graph.named[*callee])),
+                    _ => None,
+                },
+                _ => None,
+            };
+            let message = match callee {
+                Some(callee) => format!(
+                    "indexing the value of `{callee}`, which `#[differentiate]` reads as a float: if `{callee}` returns a vector, say its type where it is called, `let value: [f64; 3] = {callee}(…);` (or `Vec<f64>`, `Array1<f64>`)"
                 ),
-                Vec::new(),
-            );
+                None => format!("indexing {found}: only arrays and slices can be indexed"),
+            };
+            return (self.error(index, message), Vec::new());
         }
         let indices = indices
             .into_iter()
@@ -2683,6 +2704,7 @@ impl Lower<'_> {
     }
 
     fn call(&mut self, call: &ExprCall, expect: Expect) -> NodeId {
+        let annotated = self.annotated_call.take();
         let args: Vec<&Expr> = call.args.iter().collect();
         let Expr::Path(func) = &*call.func else {
             self.args_for_diagnostics(&args);
@@ -2775,8 +2797,9 @@ impl Lower<'_> {
                     // Where an integer is expected (`xs[wrap(i, n)]`, `let k: usize = g(…)`): any
                     // function's integer, called as it is (an integer has no gradient).
                     _ if expect == Expect::Int => self.differentiated_call(path, &args, Ty::Int(None)),
-                    // Another `#[differentiate]` function: its forward and backward passes.
-                    _ => self.differentiated_call(path, &args, Ty::Float),
+                    // Another `#[differentiate]` function: its forward and backward passes (of
+                    // the vector type the `let` says it returns, else a float).
+                    _ => self.differentiated_call(path, &args, annotated.unwrap_or(Ty::Float)),
                 }
             }
         }
