@@ -118,6 +118,26 @@ fn snapshot_jvp_and_hessian() {
     )));
 }
 
+/// Vector-valued functions: the polar map (`forward` returns the array, `backward` takes an
+/// upstream of its shape, `jvp` carries tangents, `jacobian` chooses its passes), and residuals
+/// of run-time count collected from an iterator.
+#[test]
+fn snapshot_vector_valued() {
+    insta::assert_snapshot!(expand_fn(quote! {
+        fn polar(r: f64, theta: f64) -> (f64, f64) {
+            (r * theta.cos(), r * theta.sin())
+        }
+    }));
+    insta::assert_snapshot!(pretty(expand(
+        quote!(wrt(p)),
+        quote! {
+            fn residuals(p: [f64; 2], xs: &[f64], ys: &[f64]) -> Vec<f64> {
+                xs.iter().zip(ys).map(|(x, y)| p[0] * x + p[1] - y).collect()
+            }
+        }
+    )));
+}
+
 /// Helpers inlined where they are called: a tuple result and a scratch vector written
 /// through `&mut`, their variables renamed (`s_polar`, `x_squares`).
 #[test]

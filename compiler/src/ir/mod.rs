@@ -16,6 +16,7 @@ use std::collections::HashMap;
 use std::fmt;
 
 use proc_macro2::{Ident, Span};
+use quote::ToTokens;
 
 pub use crate::ops::Cmp;
 use crate::ops::{precedence, Prim};
@@ -423,7 +424,7 @@ impl Returns {
         match self {
             Returns::Float => Some(quote::quote!(1usize)),
             Returns::Vector { len, .. } => len.clone(),
-            Returns::Tuple(n) => Some(quote::quote!(#n)),
+            Returns::Tuple(n) => Some(proc_macro2::Literal::usize_unsuffixed(*n).into_token_stream()),
         }
     }
 }

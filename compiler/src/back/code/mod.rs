@@ -228,6 +228,7 @@ pub fn upstream_in(function: &Function, float: &Ident) -> TokenStream {
     match function.returns {
         Returns::Tuple(n) => {
             let upstream = make_ident("upstream");
+            let n = proc_macro2::Literal::usize_unsuffixed(n);
             quote!(let #upstream: [#float; #n] = ::core::convert::Into::into(#upstream);)
         }
         _ => TokenStream::new(),
