@@ -184,6 +184,40 @@ fn module(program: &Program) -> TokenStream {
         },
         _ => quote!(None),
     };
+    // The same body as a vector-valued function, `[v, v * v]` (an array, a tuple or a `Vec`
+    // by seed), for a plain function: its `jacobian`, its forward mode, compiled.
+    let (vector_definition, call_vector) = match (&bundle, &data_self) {
+        (None, None) => {
+            let vector = vector_variant(program);
+            let attribute = quote!(#[differentiate(#attr)]);
+            let value = match seed % 3 {
+                0 => quote!(value),
+                1 => quote!(<[f64; 2]>::from(value)),
+                _ => quote!([value[0], value[1]]),
+            };
+            let definition = quote!(#attribute #vector);
+            let call = quote! {
+                Some({
+                    fn call_vector(at: &[f64], direction: &[f64]) -> chainrule_e2e::VectorRun {
+                        let (value, jacobian) = f_vector::jacobian #turbofish (#(#args),*);
+                        let value = #value;
+                        let rows = [0, 1].map(|i| {
+                            let grad = &jacobian[i];
+                            let mut out = Vec::new();
+                            #(#flatten)*
+                            out
+                        });
+                        let (_, tangent) = f_vector::__jvp #turbofish (#(#args,)* #(#tangents),*);
+                        let tangent = { let value = tangent; #value };
+                        chainrule_e2e::VectorRun { value, rows, tangent }
+                    }
+                    call_vector
+                })
+            };
+            (definition, call)
+        }
+        _ => (TokenStream::new(), quote!(None)),
+    };
     // A method: called through its type, its gradient in the module beside the block.
     let (value_path, grad_path) = match (&data_self, program.is_generic()) {
         (None, _) => (quote!(f #turbofish), quote!(f::grad #turbofish)),
@@ -313,6 +347,8 @@ fn module(program: &Program) -> TokenStream {
 
             #definition
 
+            #vector_definition
+
             fn call(at: &[f64]) -> f64 {
                 #value_path (#(#args),*)
             }
@@ -330,6 +366,7 @@ fn module(program: &Program) -> TokenStream {
                 call,
                 call_grad,
                 call_jvp: #call_jvp,
+                call_vector: #call_vector,
                 reference: None,
                 taken: &[#(#taken),*],
                 points: &[#(#points),*],
@@ -441,6 +478,7 @@ fn array_module(program: &ArrayProgram) -> TokenStream {
                 call,
                 call_grad,
                 call_jvp: None,
+                call_vector: None,
                 reference: Some(call_reference),
                 taken: &[true; #count],
                 points: &[#(#points),*],
@@ -485,6 +523,49 @@ fn argument(kind: &Kind, passing: Passing, offset: &mut usize) -> (TokenStream, 
 }
 
 /// An argument's tokens with the point `at` replaced by the direction: its tangent.
+/// The program as `f_vector`, returning `[v, v * v]` for its value `v`: as an array, a tuple
+/// or a `Vec`, by seed.
+fn vector_variant(program: &Program) -> TokenStream {
+    let mut function = syn::parse2::<syn::ItemFn>(program.tokens()).expect("a program parses");
+    function.sig.ident = format_ident!("f_vector");
+    let float = match &function.sig.output {
+        syn::ReturnType::Type(_, ty) => ty.clone(),
+        syn::ReturnType::Default => panic!("a program returns a float"),
+    };
+    let (ty, pair): (syn::Type, fn(&Ident) -> syn::Expr) = match program.seed % 3 {
+        0 => (
+            syn::parse_quote!([#float; 2]),
+            |v| syn::parse_quote!([#v, #v * #v]),
+        ),
+        1 => (
+            syn::parse_quote!((#float, #float)),
+            |v| syn::parse_quote!((#v, #v * #v)),
+        ),
+        _ => (syn::parse_quote!(Vec<#float>), |v| {
+            syn::parse_quote!(vec![#v, #v * #v])
+        }),
+    };
+    function.sig.output = syn::parse_quote!(-> #ty);
+    let v = format_ident!("vector_value");
+    let pair = pair(&v);
+    let wrap = |value: &syn::Expr| -> syn::Expr { syn::parse_quote!({ let #v = #value; #pair }) };
+    // Every `return value;` (the guards' too), and the body's value.
+    struct Returns<'w>(&'w dyn Fn(&syn::Expr) -> syn::Expr);
+    impl syn::visit_mut::VisitMut for Returns<'_> {
+        fn visit_expr_return_mut(&mut self, ret: &mut syn::ExprReturn) {
+            if let Some(value) = &ret.expr {
+                ret.expr = Some(Box::new((self.0)(value)));
+            }
+        }
+        fn visit_expr_closure_mut(&mut self, _: &mut syn::ExprClosure) {}
+    }
+    syn::visit_mut::VisitMut::visit_block_mut(&mut Returns(&wrap), &mut function.block);
+    if let Some(syn::Stmt::Expr(value, None)) = function.block.stmts.last_mut() {
+        *value = wrap(value);
+    }
+    quote!(#function)
+}
+
 fn at_to_direction(tokens: TokenStream) -> TokenStream {
     tokens
         .into_iter()

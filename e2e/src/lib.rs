@@ -30,6 +30,18 @@ use std::time::{Duration, Instant};
 /// Forward mode at a point along a direction: the value and the directional derivative.
 pub type Jvp = fn(&[f64], &[f64]) -> (f64, f64);
 
+/// The program made vector-valued, `[v, v * v]` for its value `v`, at a point: its value
+/// and Jacobian (`f_vector::jacobian`, each row flattened as `grad` is), and its forward mode
+/// along the point's direction (`f_vector::__jvp`).
+pub struct VectorRun {
+    pub value: [f64; 2],
+    pub rows: [Vec<f64>; 2],
+    pub tangent: [f64; 2],
+}
+
+/// [`VectorRun`] at a point along a direction.
+pub type Vector = fn(&[f64], &[f64]) -> VectorRun;
+
 /// One random program, compiled.
 pub struct Case {
     pub seed: u64,
@@ -44,6 +56,8 @@ pub struct Case {
     /// Forward mode there (`f::__jvp`) along a direction of the same flat layout: the value
     /// and the directional derivative, for a plain function.
     pub call_jvp: Option<Jvp>,
+    /// The program as a vector-valued function, for a plain function.
+    pub call_vector: Option<Vector>,
     /// An independent implementation of the same function at the same flat list, where the
     /// program has one (the array programs: plain loops over `Vec`s, see [`plain`]); `f`
     /// must agree with it to 1e-10 relative (the order of additions differs).
@@ -183,6 +197,8 @@ pub struct Stats {
     pub unsteady: usize,
     /// Directions along which forward mode's tangent was compared with the gradient.
     pub tangents: usize,
+    /// Points where the program made vector-valued had its Jacobian and forward mode checked.
+    pub jacobians: usize,
 }
 
 impl Stats {
@@ -199,6 +215,7 @@ impl Stats {
         self.singular += other.singular;
         self.unsteady += other.unsteady;
         self.tangents += other.tangents;
+        self.jacobians += other.jacobians;
     }
 }
 
@@ -364,6 +381,16 @@ fn check_point(case: &Case, point: &Point, stats: &mut Stats) -> Result<Outcome,
             stats.tangents += 1;
         }
     }
+    if let Some(call_vector) = case.call_vector {
+        check_vector(
+            call_vector(at, &point.direction),
+            value,
+            &gradient,
+            &point.direction,
+            largest,
+        )?;
+        stats.jacobians += 1;
+    }
     let mut outcome = Outcome::Checked;
     for (what, direction) in directions {
         let analytic: f64 = gradient.iter().zip(&direction).map(|(g, v)| g * v).sum();
@@ -495,6 +522,7 @@ mod tests {
             call,
             call_grad,
             call_jvp: None,
+            call_vector: None,
             reference: None,
             taken: &[true, true],
             points: POINTS,
@@ -636,4 +664,42 @@ mod tests {
             "{failures:?}"
         );
     }
+}
+
+/// The vector-valued program `[v, v * v]` against the program: the value bit for bit, the
+/// Jacobian's rows ∇v and 2v∇v against the gradient, and J · direction against the rows.
+fn check_vector(
+    run: VectorRun,
+    value: f64,
+    gradient: &[f64],
+    direction: &[f64],
+    largest: f64,
+) -> Result<(), String> {
+    let same = |a: f64, b: f64| a.to_bits() == b.to_bits() || (a.is_nan() && b.is_nan());
+    if !same(run.value[0], value) || !same(run.value[1], value * value) {
+        return Err(format!("`f_vector` gives {:?} for `f`'s {value:?}", run.value));
+    }
+    let scale = [1.0, 2.0 * value];
+    for (i, row) in run.rows.iter().enumerate() {
+        for (j, (&entry, &g)) in row.iter().zip(gradient).enumerate() {
+            let expected = scale[i] * g;
+            let tolerance =
+                1e-12 * (entry.abs().max(expected.abs()) + 1e-3 * largest * scale[i].abs().max(1.0));
+            if (entry - expected).abs() > tolerance && !(entry.is_nan() && expected.is_nan()) {
+                return Err(format!(
+                    "`f_vector::jacobian`[{i}][{j}] is {entry:?}, the gradient says {expected:?}"
+                ));
+            }
+        }
+        let dot: f64 = row.iter().zip(direction).map(|(g, v)| g * v).sum();
+        let magnitude: f64 = row.iter().zip(direction).map(|(g, v)| (g * v).abs()).sum();
+        let tangent = run.tangent[i];
+        let tolerance = 1e-12 * (dot.abs().max(tangent.abs()).max(magnitude) + 1e-3 * largest);
+        if (tangent - dot).abs() > tolerance && !(tangent.is_nan() && dot.is_nan()) {
+            return Err(format!(
+                "`f_vector`'s forward mode gives {tangent:?} for output {i}, its Jacobian's row {dot:?}"
+            ));
+        }
+    }
+    Ok(())
 }

@@ -19,7 +19,7 @@ use syn::{
 
 use crate::ir::{
     Argument, CmpOp, Extras, FloatType, Function, Graph, Header, IntOp, Len, NodeId, Op, Param, Passing,
-    Record, RegionId, Returns, Ty,
+    Record, RegionId, Returns, Ty, VectorKind,
 };
 use crate::ops::{self, Arg, Prim};
 use diag::Errors;
@@ -167,9 +167,11 @@ pub fn parse_method(
     let expected = match &returns {
         Returns::Float => matches!(lower.graph.ty(output), Ty::Float),
         Returns::Tuple(n) => lower.graph.ty(output) == &Ty::Array(Box::new(Ty::Float), Len::Lit(*n as u64)),
-        Returns::Vector { .. } => match lower.graph.ty(output) {
-            Ty::Array(element, _) => **element == Ty::Float,
-            ty => ty == &Ty::tensor(1),
+        Returns::Vector { kind, .. } => match (kind, lower.graph.ty(output)) {
+            (VectorKind::Fixed, Ty::Array(element, len)) => **element == Ty::Float && *len != Len::Runtime,
+            (VectorKind::Vec, Ty::Array(element, _)) => **element == Ty::Float,
+            (VectorKind::Array1, ty) => ty == &Ty::tensor(1),
+            _ => false,
         },
     };
     // (A vector-valued function's other errors come first: its value may be one's result.)
@@ -394,6 +396,7 @@ fn returned_type(ty: &Type, generic: Option<&Ident>) -> Option<(Option<FloatType
             Returns::Vector {
                 written: ty.to_token_stream(),
                 len: Some(array.len.to_token_stream()),
+                kind: VectorKind::Fixed,
             },
         )),
         Type::Path(path) if path.qself.is_none() => {
@@ -407,7 +410,18 @@ fn returned_type(ty: &Type, generic: Option<&Ident>) -> Option<(Option<FloatType
             match args.args.iter().collect::<Vec<_>>().as_slice() {
                 [syn::GenericArgument::Type(inner)] => {
                     let written = ty.to_token_stream();
-                    Some((Some(element(inner)?), Returns::Vector { written, len: None }))
+                    let kind = match last.ident == "Vec" {
+                        true => VectorKind::Vec,
+                        false => VectorKind::Array1,
+                    };
+                    Some((
+                        Some(element(inner)?),
+                        Returns::Vector {
+                            written,
+                            len: None,
+                            kind,
+                        },
+                    ))
                 }
                 _ => None,
             }

@@ -407,10 +407,23 @@ pub enum Returns {
     Vector {
         written: proc_macro2::TokenStream,
         len: Option<proc_macro2::TokenStream>,
+        kind: VectorKind,
     },
     /// A tuple of this many floats, `(f64, f64)`: in the graph an array of them (the front
     /// end reads `(a, b)` in return position as `[a, b]`); the signatures convert.
     Tuple(usize),
+}
+
+/// Which vector type a function returns.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum VectorKind {
+    /// `[f64; M]`
+    Fixed,
+    /// `Vec<f64>` (in the graph, an array of run-time length, or of a length the body fixes:
+    /// `vec![a, b]`)
+    Vec,
+    /// `Array1<f64>`
+    Array1,
 }
 
 impl Returns {

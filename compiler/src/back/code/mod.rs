@@ -132,7 +132,7 @@ pub fn emit(function: &Function, adjoints: &Adjoints, backward_top: RegionId) ->
         .any(|id| plan.live[id.index()] && g.op(id) == &Op::Upstream && plan.backward(id));
     let ignore_upstream = match reads_upstream {
         // A tuple's upstream, as the graph has it: an array.
-        true => upstream_in(function, &float),
+        true => upstream_in(function, &float, plan.rust_type(g.ty(function.output))),
         false => quote!(let _ = #upstream;),
     };
     let backward_body = plan.region(backward_top);
@@ -213,24 +213,44 @@ pub fn output_type(function: &Function, float: &Ident) -> TokenStream {
     }
 }
 
+/// Whether the graph's output is a fixed-size array where the signature has a `Vec`
+/// (`vec![a, b]`).
+fn fixed_as_vec(function: &Function) -> bool {
+    matches!(
+        function.returns,
+        Returns::Vector {
+            kind: crate::ir::VectorKind::Vec,
+            ..
+        }
+    ) && matches!(function.graph.ty(function.output), Ty::Array(_, len) if *len != Len::Runtime)
+}
+
 /// An expression of the output's value in the graph, as the signatures return it (a tuple
-/// from the graph's array).
+/// from the graph's array; a `Vec` from an array of fixed size).
 pub fn returned(function: &Function, value: TokenStream) -> TokenStream {
     match function.returns {
         Returns::Tuple(_) => quote!(::core::convert::Into::into(#value)),
+        _ if fixed_as_vec(function) => quote!(::std::vec::Vec::from(#value)),
         _ => value,
     }
 }
 
-/// `upstream` given as the signature has it, rebound as the graph reads it (an array for a
-/// tuple).
-pub fn upstream_in(function: &Function, float: &Ident) -> TokenStream {
+/// `upstream` given as the signature has it, rebound as the graph reads it, of type `ty`
+/// (an array for a tuple; for a `Vec` the graph has as a fixed-size array, that array: an
+/// upstream of another length than the value's is a panic, as indexing out of bounds is).
+pub fn upstream_in(function: &Function, float: &Ident, ty: TokenStream) -> TokenStream {
+    let upstream = make_ident("upstream");
     match function.returns {
         Returns::Tuple(n) => {
-            let upstream = make_ident("upstream");
             let n = proc_macro2::Literal::usize_unsuffixed(n);
             quote!(let #upstream: [#float; #n] = ::core::convert::Into::into(#upstream);)
         }
+        _ if fixed_as_vec(function) => quote! {
+            let #upstream: #ty = match ::core::convert::TryInto::try_into(#upstream) {
+                ::core::result::Result::Ok(upstream) => upstream,
+                ::core::result::Result::Err(_) => ::core::panic!("the upstream gradient has another length than the function's value"),
+            };
+        },
         _ => TokenStream::new(),
     }
 }
