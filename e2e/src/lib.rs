@@ -383,10 +383,10 @@ fn check_point(case: &Case, point: &Point, stats: &mut Stats) -> Result<Outcome,
     }
     if let Some(call_vector) = case.call_vector {
         check_vector(
-            call_vector(at, &point.direction),
+            call_vector(at, point.direction),
             value,
             &gradient,
-            &point.direction,
+            point.direction,
             largest,
         )?;
         stats.jacobians += 1;
