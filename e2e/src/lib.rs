@@ -489,6 +489,44 @@ pub fn check_all(cases: &'static [&'static Case]) -> Stats {
     stats
 }
 
+/// The vector-valued program `[v, v * v]` against the program: the value bit for bit, the
+/// Jacobian's rows ∇v and 2v∇v against the gradient, and J · direction against the rows.
+fn check_vector(
+    run: VectorRun,
+    value: f64,
+    gradient: &[f64],
+    direction: &[f64],
+    largest: f64,
+) -> Result<(), String> {
+    let same = |a: f64, b: f64| a.to_bits() == b.to_bits() || (a.is_nan() && b.is_nan());
+    if !same(run.value[0], value) || !same(run.value[1], value * value) {
+        return Err(format!("`f_vector` gives {:?} for `f`'s {value:?}", run.value));
+    }
+    let scale = [1.0, 2.0 * value];
+    for (i, row) in run.rows.iter().enumerate() {
+        for (j, (&entry, &g)) in row.iter().zip(gradient).enumerate() {
+            let expected = scale[i] * g;
+            let tolerance =
+                1e-12 * (entry.abs().max(expected.abs()) + 1e-3 * largest * scale[i].abs().max(1.0));
+            if (entry - expected).abs() > tolerance && !(entry.is_nan() && expected.is_nan()) {
+                return Err(format!(
+                    "`f_vector::jacobian`[{i}][{j}] is {entry:?}, the gradient says {expected:?}"
+                ));
+            }
+        }
+        let dot: f64 = row.iter().zip(direction).map(|(g, v)| g * v).sum();
+        let magnitude: f64 = row.iter().zip(direction).map(|(g, v)| (g * v).abs()).sum();
+        let tangent = run.tangent[i];
+        let tolerance = 1e-12 * (dot.abs().max(tangent.abs()).max(magnitude) + 1e-3 * largest);
+        if (tangent - dot).abs() > tolerance && !(tangent.is_nan() && dot.is_nan()) {
+            return Err(format!(
+                "`f_vector`'s forward mode gives {tangent:?} for output {i}, its Jacobian's row {dot:?}"
+            ));
+        }
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     //! The checker itself, on hand-written cases: it must catch a wrong gradient and skip
@@ -664,42 +702,4 @@ mod tests {
             "{failures:?}"
         );
     }
-}
-
-/// The vector-valued program `[v, v * v]` against the program: the value bit for bit, the
-/// Jacobian's rows ∇v and 2v∇v against the gradient, and J · direction against the rows.
-fn check_vector(
-    run: VectorRun,
-    value: f64,
-    gradient: &[f64],
-    direction: &[f64],
-    largest: f64,
-) -> Result<(), String> {
-    let same = |a: f64, b: f64| a.to_bits() == b.to_bits() || (a.is_nan() && b.is_nan());
-    if !same(run.value[0], value) || !same(run.value[1], value * value) {
-        return Err(format!("`f_vector` gives {:?} for `f`'s {value:?}", run.value));
-    }
-    let scale = [1.0, 2.0 * value];
-    for (i, row) in run.rows.iter().enumerate() {
-        for (j, (&entry, &g)) in row.iter().zip(gradient).enumerate() {
-            let expected = scale[i] * g;
-            let tolerance =
-                1e-12 * (entry.abs().max(expected.abs()) + 1e-3 * largest * scale[i].abs().max(1.0));
-            if (entry - expected).abs() > tolerance && !(entry.is_nan() && expected.is_nan()) {
-                return Err(format!(
-                    "`f_vector::jacobian`[{i}][{j}] is {entry:?}, the gradient says {expected:?}"
-                ));
-            }
-        }
-        let dot: f64 = row.iter().zip(direction).map(|(g, v)| g * v).sum();
-        let magnitude: f64 = row.iter().zip(direction).map(|(g, v)| (g * v).abs()).sum();
-        let tangent = run.tangent[i];
-        let tolerance = 1e-12 * (dot.abs().max(tangent.abs()).max(magnitude) + 1e-3 * largest);
-        if (tangent - dot).abs() > tolerance && !(tangent.is_nan() && dot.is_nan()) {
-            return Err(format!(
-                "`f_vector`'s forward mode gives {tangent:?} for output {i}, its Jacobian's row {dot:?}"
-            ));
-        }
-    }
-    Ok(())
 }
