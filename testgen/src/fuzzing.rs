@@ -847,6 +847,35 @@ fn curvature(x: &[f64], k: f64) -> f64 {
     }
     s[0] / (1.0 + s[1].abs()) + x.iter().map(|v| v.tanh()).sum::<f64>()
 }",
+    // Vector-valued functions: a tuple from a branch and a `match`, residuals collected from
+    // an iterator, a fixed-size array filled in a loop, and a call of one with its type.
+    "#[differentiate]
+fn pair(x: f64, w: [f64; 2], k: usize) -> (f64, f64) {
+    if x > 1.0 {
+        return (w[0] * x, w[1]);
+    }
+    match k {
+        0 => x.sin_cos(),
+        _ => (x.exp(), w[0] + w[1] * x),
+    }
+}",
+    "#[differentiate(wrt(p))]
+fn residuals(p: [f64; 3], xs: &[f64], ys: &[f64]) -> Vec<f64> {
+    xs.iter().zip(ys).map(|(x, y)| p[0] * (p[1] * x).exp() + p[2] - y).collect()
+}",
+    "#[differentiate(jvp)]
+fn springs(q: [f64; 3], k: f64) -> [f64; 3] {
+    let mut force = [0.0; 3];
+    for i in 0..3 {
+        force[i] = k * (q[(i + 1) % 3] - q[i]).tanh();
+    }
+    force
+}",
+    "#[differentiate]
+fn energy(q: [f64; 3], k: f64) -> f64 {
+    let force: [f64; 3] = springs(q, k);
+    force.iter().map(|f| f * f).sum::<f64>()
+}",
 ];
 
 /// The definitions of structs the corpus's functions take whose derive is not beside them
@@ -857,6 +886,7 @@ pub const STRUCTS: &[&str] = &["struct Spring { k: f64, rest: f64 }"];
 pub const ATTRIBUTES: &[&str] = &[
     "",
     "jvp",
+    "jvp, wrt(p)",
     "hessian",
     "jvp, hessian, wrt(x)",
     "wrt(x)",

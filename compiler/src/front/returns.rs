@@ -259,8 +259,9 @@ fn arrayed(expr: &Expr, n: usize, errors: &mut super::diag::Errors) -> Expr {
 fn taken_apart(expr: &Expr, n: usize) -> Expr {
     use syn::spanned::Spanned;
     let span = expr.span();
+    // (The value is computed before the names are bound: they shadow nothing it reads.)
     let names: Vec<syn::Ident> = (0..n)
-        .map(|k| syn::Ident::new(&format!("__chainrule_returned_{k}"), span))
+        .map(|k| syn::Ident::new(&format!("returned_{k}"), span))
         .collect();
     syn::parse_quote_spanned!(span=> { let (#(#names),*) = #expr; [#(#names),*] })
 }
