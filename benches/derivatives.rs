@@ -3,7 +3,9 @@
 //! In the same run, per function: chainrule's `f::jvp` against num-dual's `Dual64` (the same
 //! function in dual numbers) and against `f` alone; `f::hvp` against `f::grad`; and
 //! `f::hessian` against num-dual's `hessian` (`Dual2Vec`, one pass of n-vectors and n×n
-//! matrices) and against the Hessian written by hand (Rosenbrock's is tridiagonal).
+//! matrices) and against the Hessian written by hand (Rosenbrock's is tridiagonal); and the
+//! `f::jacobian` of 100 residuals of 3 parameters against num-dual (`DualSVec64<3>`: one
+//! pass carrying all three tangents) and against the Jacobian written by hand.
 //! BENCHMARKS.md reports the ratios. Before measuring, every result is checked against the
 //! others.
 
@@ -13,7 +15,7 @@ use std::time::Duration;
 use chainrule::differentiate;
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion};
 use nalgebra::DVector;
-use num_dual::{Dual2Vec64, Dual64, DualNum};
+use num_dual::{Derivative, Dual2Vec64, Dual64, DualNum, DualSVec64};
 
 #[differentiate(jvp, hessian)]
 fn rosenbrock(x: &[f64]) -> f64 {
@@ -80,6 +82,54 @@ fn net_dual<D: DualNum<f64>>(p: &[D], x: [f64; 3], y: f64) -> D {
     e.clone() * e
 }
 
+/// Residuals of an exponential model: 100 outputs (the samples), 3 parameters.
+#[differentiate(wrt(p))]
+fn residuals(p: [f64; 3], xs: &[f64], ys: &[f64]) -> Vec<f64> {
+    xs.iter()
+        .zip(ys)
+        .map(|(x, y)| p[0] * (p[1] * x).exp() + p[2] - y)
+        .collect()
+}
+
+/// The residuals and their Jacobian's rows, written by hand: ∂r/∂p = (e, p₀ x e, 1), e = e^(p₁x).
+fn residuals_by_hand(p: [f64; 3], xs: &[f64], ys: &[f64]) -> (Vec<f64>, Vec<[f64; 3]>) {
+    let mut values = Vec::with_capacity(xs.len());
+    let mut rows = Vec::with_capacity(xs.len());
+    for (x, y) in xs.iter().zip(ys) {
+        let e = (p[1] * x).exp();
+        values.push(p[0] * e + p[2] - y);
+        rows.push([e, p[0] * x * e, 1.0]);
+    }
+    (values, rows)
+}
+
+/// The residuals in num-dual's dual numbers with three tangents at once: one pass.
+fn residuals_dual(p: [f64; 3], xs: &[f64], ys: &[f64]) -> (Vec<f64>, Vec<[f64; 3]>) {
+    let p: [DualSVec64<3>; 3] = std::array::from_fn(|i| {
+        DualSVec64::new(
+            p[i],
+            Derivative::derivative_generic(nalgebra::Const::<3>, nalgebra::Const::<1>, i),
+        )
+    });
+    xs.iter()
+        .zip(ys)
+        .map(|(&x, &y)| {
+            let r = p[0] * (p[1] * x).exp() + p[2] - y;
+            let eps = r.eps.unwrap_generic(nalgebra::Const::<3>, nalgebra::Const::<1>);
+            (r.re, [eps[0], eps[1], eps[2]])
+        })
+        .unzip()
+}
+
+fn samples() -> (Vec<f64>, Vec<f64>) {
+    let xs: Vec<f64> = (0..100).map(|i| i as f64 * 0.02).collect();
+    let ys = xs
+        .iter()
+        .map(|x| 2.0 * (0.5 * x).exp() + 1.0 + (7.0 * x).sin() * 0.1)
+        .collect();
+    (xs, ys)
+}
+
 fn point(n: usize) -> Vec<f64> {
     (0..n).map(|i| (i as f64 * 0.37).sin() * 1.2).collect()
 }
@@ -112,6 +162,25 @@ fn check() {
         assert!(
             h.as_slice().iter().zip(h2.iter()).all(|(a, b)| close(*a, *b)),
             "num-dual {n}"
+        );
+    }
+    let (xs, ys) = samples();
+    let p = [1.5, 0.4, 0.8];
+    let (values, jacobian) = residuals::jacobian(p, &xs, &ys);
+    for (by, (v, rows)) in [
+        ("hand", residuals_by_hand(p, &xs, &ys)),
+        ("num-dual", residuals_dual(p, &xs, &ys)),
+    ] {
+        assert!(
+            values.iter().zip(&v).all(|(a, b)| close(*a, *b)),
+            "residuals by {by}"
+        );
+        assert!(
+            jacobian
+                .iter()
+                .zip(&rows)
+                .all(|(row, by)| (0..3).all(|j| close(row.p[j], by[j]))),
+            "jacobian by {by}"
         );
     }
     let (w1, b1, w2) = (point(24), direction(8), point(8));
@@ -231,6 +300,23 @@ fn benches(c: &mut Criterion) {
                 0.3,
             )
         })
+    });
+    group.finish();
+
+    let mut group = c.benchmark_group("residuals_jacobian");
+    let (xs, ys) = samples();
+    let p = [1.5, 0.4, 0.8];
+    group.bench_function("jacobian", |b| {
+        b.iter(|| residuals::jacobian(black_box(p), black_box(&xs), &ys))
+    });
+    group.bench_function("num_dual", |b| {
+        b.iter(|| residuals_dual(black_box(p), black_box(&xs), &ys))
+    });
+    group.bench_function("hand", |b| {
+        b.iter(|| residuals_by_hand(black_box(p), black_box(&xs), &ys))
+    });
+    group.bench_function("forward", |b| {
+        b.iter(|| residuals(black_box(p), black_box(&xs), &ys))
     });
     group.finish();
 }

@@ -195,7 +195,8 @@ fn module(program: &Program) -> TokenStream {
                 1 => quote!(<[f64; 2]>::from(value)),
                 _ => quote!([value[0], value[1]]),
             };
-            let definition = quote!(#attribute #vector);
+            let caller = caller_variant(program);
+            let definition = quote!(#attribute #vector #attribute #caller);
             let call = quote! {
                 Some({
                     fn call_vector(at: &[f64], direction: &[f64]) -> chainrule_e2e::VectorRun {
@@ -209,7 +210,11 @@ fn module(program: &Program) -> TokenStream {
                         });
                         let (_, tangent) = f_vector::__jvp #turbofish (#(#args,)* #(#tangents),*);
                         let tangent = { let value = tangent; #value };
-                        chainrule_e2e::VectorRun { value, rows, tangent }
+                        let (caller_value, grad) = f_caller::grad #turbofish (#(#args),*);
+                        let mut out = Vec::new();
+                        #(#flatten)*
+                        let caller = (caller_value, out);
+                        chainrule_e2e::VectorRun { value, rows, tangent, caller }
                     }
                     call_vector
                 })
@@ -563,6 +568,51 @@ fn vector_variant(program: &Program) -> TokenStream {
     if let Some(syn::Stmt::Expr(value, None)) = function.block.stmts.last_mut() {
         *value = wrap(value);
     }
+    quote!(#function)
+}
+
+/// A caller of `f_vector`, `f_caller`, of the program's parameters: `v + v² / 2`, from the
+/// tuple taken apart (`let (a, b) = f_vector(…)`) or the vector named with its type, by seed.
+fn caller_variant(program: &Program) -> TokenStream {
+    let mut function = syn::parse2::<syn::ItemFn>(program.tokens()).expect("a program parses");
+    function.sig.ident = format_ident!("f_caller");
+    let float = match &function.sig.output {
+        syn::ReturnType::Type(_, ty) => ty.clone(),
+        syn::ReturnType::Default => panic!("a program returns a float"),
+    };
+    let args: Vec<Ident> = function
+        .sig
+        .inputs
+        .iter_mut()
+        .filter_map(|input| match input {
+            syn::FnArg::Typed(typed) => match &mut *typed.pat {
+                syn::Pat::Ident(binding) => {
+                    binding.mutability = None;
+                    Some(binding.ident.clone())
+                }
+                _ => None,
+            },
+            syn::FnArg::Receiver(_) => None,
+        })
+        .collect();
+    let half: syn::Expr = match program.is_generic() {
+        true => syn::parse_quote!(T::from_f64(0.5)),
+        false => syn::parse_quote!(0.5),
+    };
+    function.block = match program.seed % 3 {
+        0 => syn::parse_quote!({
+            let r: [#float; 2] = f_vector(#(#args),*);
+            r[0] + r[1] * #half
+        }),
+        1 => syn::parse_quote!({
+            let (a, b): (#float, #float) = f_vector(#(#args),*);
+            a + b * #half
+        }),
+        _ => syn::parse_quote!({
+            let r: Vec<#float> = f_vector(#(#args),*);
+            r[0] + r[1] * #half
+        }),
+    };
     quote!(#function)
 }
 

@@ -263,6 +263,42 @@ fn a_struct_of_parameters() {
     assert_relative_eq!(jac[1].arm.base, a.cos() + 0.5 * b.cos(), max_relative = 1e-15);
 }
 
+/// A `Grad` flattens (`chainrule::Flatten`) in declaration order, a struct's fields by its
+/// own order: the numbering of the matrix conversions.
+#[test]
+fn a_grad_flattens_in_declaration_order() {
+    use chainrule::Flatten;
+    let arm = Arm {
+        lengths: [1.0, 0.5],
+        base: 0.1,
+    };
+    let (_, jac) = hand::jacobian(&arm, [0.4, -0.9]);
+    let row = &jac[1];
+    assert_eq!(Flatten::<f64>::count(row), 5);
+    let mut floats = Vec::new();
+    row.flatten(&mut floats);
+    let expected = [
+        row.arm.lengths[0],
+        row.arm.lengths[1],
+        row.arm.base,
+        row.angles[0],
+        row.angles[1],
+    ];
+    assert_eq!(floats, expected);
+    let unit = row.unit(2);
+    assert_eq!(
+        (unit.arm.base, unit.arm.lengths, unit.angles),
+        (1.0, [0.0; 2], [0.0; 2])
+    );
+    let unit = row.unit(4);
+    assert_eq!((unit.arm.base, unit.angles), (0.0, [0.0, 1.0]));
+    let read = row.read(&mut (10..15).map(f64::from));
+    assert_eq!(
+        (read.arm.lengths, read.arm.base, read.angles),
+        ([10.0, 11.0], 12.0, [13.0, 14.0])
+    );
+}
+
 /// Generic over the float type: in f32 too.
 #[differentiate]
 fn rotate<T: Real>(v: [T; 2], angle: T) -> [T; 2] {
@@ -401,4 +437,46 @@ fn calls_of_vector_valued_functions() {
     let (v, t) = fit_loss::jvp(p, &xs, &ys, r, tangent);
     assert_eq!(v, value);
     assert_relative_eq!(t, along, max_relative = 1e-13);
+}
+
+/// A caller taking apart a tuple-valued callee's result, with the tuple's type and without:
+/// the callee's tuple upstream and tangent converted from the caller's arrays.
+#[differentiate(jvp)]
+fn through_pairs(x: f64, w: [f64; 3]) -> f64 {
+    let (a, b) = pair(x, w);
+    let (c, _): (f64, f64) = unit_circle(a * b, 1);
+    a * c + b
+}
+
+fn through_pairs_plain(x: f64, w: [f64; 3]) -> f64 {
+    let (a, b) = pair(x, w);
+    let (c, _) = unit_circle(a * b, 1);
+    a * c + b
+}
+
+#[test]
+fn calls_taking_apart_tuples() {
+    let w = [0.7, -1.2, 0.4];
+    for x in [0.8, -0.3] {
+        let (value, grad) = through_pairs::grad(x, w);
+        assert_eq!(value, through_pairs_plain(x, w));
+        let h = 1e-6;
+        let dx = (through_pairs_plain(x + h, w) - through_pairs_plain(x - h, w)) / (2.0 * h);
+        assert_relative_eq!(grad.x, dx, max_relative = 1e-7);
+        for j in 0..3 {
+            let (mut up, mut down) = (w, w);
+            up[j] += h;
+            down[j] -= h;
+            let dw = (through_pairs_plain(x, up) - through_pairs_plain(x, down)) / (2.0 * h);
+            assert_relative_eq!(grad.w[j], dw, max_relative = 1e-6, epsilon = 1e-9);
+        }
+        let tangent = through_pairs::Tangent {
+            x: 0.5,
+            w: [1.0, -2.0, 0.25],
+        };
+        let (v, t) = through_pairs::jvp(x, w, tangent);
+        assert_eq!(v, value);
+        let dot = 0.5 * grad.x + grad.w[0] - 2.0 * grad.w[1] + 0.25 * grad.w[2];
+        assert_relative_eq!(t, dot, max_relative = 1e-12);
+    }
 }

@@ -112,11 +112,13 @@ fn generate(
     let mut generated = back::code::emit(&function, &adjoints, backward_top);
     let jvp = back::code::jvp::items(&function, tangents, function.extras.jvp || vector);
     generated.rest.extend(jvp);
+    generated.rest.extend(back::code::jvp::grad_flatten(&function));
     if vector {
         generated
             .rest
             .extend(back::code::jvp::jacobian(&function, forward_mode));
     }
+    let mut has_hessian = false;
     if function.extras.hessian && vector {
         let hessian_by_feature = cfg!(feature = "hessian");
         if !hessian_by_feature {
@@ -142,11 +144,19 @@ fn generate(
                 }),
         };
         match second {
-            Ok(second) => generated
-                .rest
-                .extend(back::code::jvp::second_items(&function, second)),
+            Ok(second) => {
+                generated
+                    .rest
+                    .extend(back::code::jvp::second_items(&function, second));
+                has_hessian = true;
+            }
             Err(error) => generated.rest.extend(error.to_compile_error()),
         }
+    }
+    if cfg!(feature = "argmin") {
+        generated
+            .rest
+            .extend(back::argmin::problem(&function, has_hessian));
     }
     Ok(back::docs::explain(&function, &adjoints, backward_top, generated))
 }

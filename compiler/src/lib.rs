@@ -15,7 +15,7 @@
 //! 5. [`reverse`]: the reverse-mode transformation, adjoints through the table's rows;
 //!    [`forward`]: forward mode, tangents through the same rows;
 //! 6. [`back`]: the back ends over the IR: math (formulas), code (`forward`, `backward`,
-//!    `grad`), DOT (`graph()`), trace (`trace(…)`) and docs;
+//!    `grad`), DOT (`graph()`), trace (`trace(…)`), docs, and argmin (`f::Problem`);
 //! 7. [`expand`](mod@expand): all of them on proc-macro2 tokens;
 //! 8. [`derive`](mod@derive): `#[derive(Differentiable)]`, which tells `expand` a struct's fields.
 
@@ -54,6 +54,7 @@ pub const STAGES: &[&str] = &[
     "back::dot",
     "back::trace",
     "back::docs",
+    "back::argmin",
     "expand",
     "derive",
 ];

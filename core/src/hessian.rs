@@ -204,6 +204,53 @@ impl<F: Real, D: ndarray::Dimension> Flatten<F> for ndarray::Array<F, D> {
     }
 }
 
+/// `impl Flatten for Grad` of a generated module, from its fields in declaration order
+/// (`plain` ones by their own `Flatten`, `record` ones, structs, by their `Differentiable`
+/// flattening): what `#[differentiate]` writes in one line instead of the impl.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __flatten_grad {
+    (impl [$($impl:tt)*] for [$($ty:tt)*] where [$($bounds:tt)*] float $float:ty;
+     fields [$($field:ident $kind:ident),*] marker [$($marker:tt)*]) => {
+        impl $($impl)* $crate::Flatten<$float> for $($ty)* where $($bounds)* {
+            fn count(&self) -> usize {
+                0 $(+ $crate::__flatten_grad!(@count $kind $float, &self.$field))*
+            }
+            fn flatten(&self, out: &mut ::std::vec::Vec<$float>) {
+                let _ = &out;
+                $($crate::__flatten_grad!(@flatten $kind $float, &self.$field, out);)*
+            }
+            fn unit(&self, k: usize) -> Self {
+                let mut offset = 0usize;
+                let _ = (k, &mut offset);
+                Self {
+                    $($field: {
+                        let unit = $crate::__flatten_grad!(@unit $kind $float, &self.$field, k.wrapping_sub(offset));
+                        offset += $crate::__flatten_grad!(@count $kind $float, &self.$field);
+                        unit
+                    },)*
+                    $($marker)*
+                }
+            }
+            fn read(&self, floats: &mut dyn ::core::iter::Iterator<Item = $float>) -> Self {
+                let _ = &floats;
+                Self {
+                    $($field: $crate::__flatten_grad!(@read $kind $float, &self.$field, &mut *floats),)*
+                    $($marker)*
+                }
+            }
+        }
+    };
+    (@count plain $float:ty, $value:expr) => { $crate::Flatten::<$float>::count($value) };
+    (@count record $float:ty, $value:expr) => { $crate::__private::struct_count($value) };
+    (@flatten plain $float:ty, $value:expr, $out:expr) => { $crate::Flatten::<$float>::flatten($value, $out) };
+    (@flatten record $float:ty, $value:expr, $out:expr) => { $crate::__private::struct_flatten($value, $out) };
+    (@unit plain $float:ty, $value:expr, $k:expr) => { $crate::Flatten::<$float>::unit($value, $k) };
+    (@unit record $float:ty, $value:expr, $k:expr) => { $crate::__private::struct_unit($value, $k) };
+    (@read plain $float:ty, $value:expr, $floats:expr) => { $crate::Flatten::<$float>::read($value, $floats) };
+    (@read record $float:ty, $value:expr, $floats:expr) => { $crate::__private::struct_read($value, $floats) };
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -15,10 +15,14 @@
 #![warn(missing_docs)]
 
 mod activation;
+#[cfg(feature = "argmin")]
+pub mod argmin;
 mod check;
 mod differentiable;
 mod dot;
 mod hessian;
+#[cfg(feature = "nalgebra")]
+pub mod matrix;
 #[cfg(feature = "ndarray")]
 mod tensor;
 
@@ -26,6 +30,8 @@ pub use activation::{elu, leaky_relu, maxout, relu, sigmoid, tanh, Elementwise};
 pub use check::{check_gradient, numerical_gradient, relative_error, GradCheck};
 pub use differentiable::Differentiable;
 pub use hessian::{Flatten, Hessian};
+#[cfg(feature = "nalgebra")]
+pub use nalgebra;
 #[cfg(feature = "ndarray")]
 pub use ndarray;
 #[cfg(feature = "ndarray")]

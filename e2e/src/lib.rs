@@ -37,6 +37,8 @@ pub struct VectorRun {
     pub value: [f64; 2],
     pub rows: [Vec<f64>; 2],
     pub tangent: [f64; 2],
+    /// `f_caller`, `v + v² / 2` through a call of `f_vector`: its value and gradient.
+    pub caller: (f64, Vec<f64>),
 }
 
 /// [`VectorRun`] at a point along a direction.
@@ -521,6 +523,21 @@ fn check_vector(
         if (tangent - dot).abs() > tolerance && !(tangent.is_nan() && dot.is_nan()) {
             return Err(format!(
                 "`f_vector`'s forward mode gives {tangent:?} for output {i}, its Jacobian's row {dot:?}"
+            ));
+        }
+    }
+    // The caller: value v + v²/2, gradient (1 + v) ∇v.
+    let (caller_value, caller_gradient) = &run.caller;
+    let expected = value + value * value * 0.5;
+    if !same(*caller_value, expected) {
+        return Err(format!("`f_caller` gives {caller_value:?} for {expected:?}"));
+    }
+    for (j, (&entry, &g)) in caller_gradient.iter().zip(gradient).enumerate() {
+        let expected = (1.0 + value) * g;
+        let tolerance = 1e-12 * (entry.abs().max(expected.abs()) + 1e-3 * largest * (1.0 + value.abs()));
+        if (entry - expected).abs() > tolerance && !(entry.is_nan() && expected.is_nan()) {
+            return Err(format!(
+                "`f_caller::grad`[{j}] is {entry:?}, (1 + v) times the gradient is {expected:?}"
             ));
         }
     }

@@ -876,6 +876,13 @@ fn energy(q: [f64; 3], k: f64) -> f64 {
     let force: [f64; 3] = springs(q, k);
     force.iter().map(|f| f * f).sum::<f64>()
 }",
+    // A tuple-valued callee taken apart, with the tuple's type and without.
+    "#[differentiate(jvp)]
+fn through_pair(x: f64, w: [f64; 2]) -> f64 {
+    let (a, b) = pair(x, w, 1);
+    let (c, _): (f64, f64) = pair(a * b, w, 0);
+    a * c + b
+}",
 ];
 
 /// The definitions of structs the corpus's functions take whose derive is not beside them

@@ -1341,7 +1341,11 @@ impl Lower<'_> {
             // A misused struct parameter: what follows from it would only repeat the error.
             return self.placeholder();
         }
-        let block = tuples::flattened(&block);
+        let float: syn::Type = match &self.graph.generic {
+            Some(t) => syn::parse_quote!(#t),
+            None => syn::parse_str(self.graph.float.name()).unwrap_or_else(|_| syn::parse_quote!(f64)),
+        };
+        let block = tuples::flattened(&block, &float);
         let block = iterators::lowered(&block, &params, self.errors);
         let block = returns::structured(&deferred::initialized(&block));
         let block = exits::structured(&block, self.errors);
@@ -1452,7 +1456,7 @@ impl Lower<'_> {
                 match (pat, called) {
                     (Pat::Tuple(_), Some(function)) => self.errors.at(
                         pat,
-                        format_args!("`{function}` returns a tuple: a function returning a tuple or an array is inlined where it is called, when it is in the same `#[differentiate] mod` as its caller (`#[differentiate] mod m {{ fn {function}(…) -> (f64, f64) {{ … }} fn f(…) -> f64 {{ … }} }}`)"),
+                        format_args!("this pattern is not supported: take `{function}`'s tuple apart into names (`let (a, b) = {function}(…);`, `_` for one not needed), or name it whole with its type (`let r: [f64; 2] = …` for an array)"),
                     ),
                     _ => self.errors.at(
                         pat,

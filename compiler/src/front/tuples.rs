@@ -22,11 +22,13 @@ use super::names::{mentions, Names};
 /// is bound to (the front end reads it as a value never read).
 pub const UNSET: &str = "__chainrule_unset";
 
-/// The block with its tuple `let`s and assignments taken apart.
-pub fn flattened(block: &Block) -> Block {
+/// The block with its tuple `let`s and assignments taken apart; `float` is the function's
+/// float type (a tuple returned by a call is read as an array of it).
+pub fn flattened(block: &Block, float: &syn::Type) -> Block {
     let mut block = block.clone();
     let mut tuples = Tuples {
         names: Names::of(&block),
+        float: float.clone(),
     };
     tuples.visit_block_mut(&mut block);
     block
@@ -34,6 +36,7 @@ pub fn flattened(block: &Block) -> Block {
 
 struct Tuples {
     names: Names,
+    float: syn::Type,
 }
 
 impl VisitMut for Tuples {
@@ -69,6 +72,12 @@ impl Tuples {
                 }
                 let mut stmts = Vec::new();
                 let init = &local.init.as_ref()?.expr;
+                if let Some(value) = self.called(pat, ty, init, &mut stmts) {
+                    let mut pairs = Vec::new();
+                    flatten(pat, ty, value, &mut pairs)?;
+                    stmts.extend(self.bind(pairs));
+                    return Some(stmts);
+                }
                 let Some(value) = self.parts(init, &mut stmts) else {
                     return self.distributed(pat, init);
                 };
@@ -107,6 +116,64 @@ impl Tuples {
             }
             _ => None,
         }
+    }
+
+    /// `let (x, y) = g(…);` (or `: (f64, f64)`), a call of another `#[differentiate]`
+    /// function returning a tuple: `let g_value: [f64; 2] = g(…);`, whose elements are the
+    /// parts (the call then is of a vector-valued function, the array its value as the
+    /// generated code converts it).
+    fn called(
+        &mut self,
+        pat: &Pat,
+        ty: Option<&syn::Type>,
+        init: &Expr,
+        stmts: &mut Vec<Stmt>,
+    ) -> Option<Part> {
+        let Pat::Tuple(tuple) = unparen_pat(pat) else {
+            return None;
+        };
+        let Expr::Call(call) = unparen(init) else {
+            return None;
+        };
+        let Expr::Path(func) = &*call.func else {
+            return None;
+        };
+        let flat = tuple.elems.iter().all(|elem| match elem {
+            Pat::Ident(binding) => binding.subpat.is_none() && binding.by_ref.is_none(),
+            Pat::Wild(_) => true,
+            _ => false,
+        });
+        if !flat || tuple.elems.len() < 2 {
+            return None;
+        }
+        // The element type as written on the tuple, where every element has the same.
+        let float = match ty {
+            Some(syn::Type::Tuple(types)) => {
+                let first = types.elems.first()?;
+                let same = types
+                    .elems
+                    .iter()
+                    .all(|t| t.to_token_stream().to_string() == first.to_token_stream().to_string());
+                if !same || types.elems.len() != tuple.elems.len() {
+                    return None;
+                }
+                first.clone()
+            }
+            Some(_) => return None,
+            None => self.float.clone(),
+        };
+        let callee = syn::ext::IdentExt::unraw(&func.path.segments.last()?.ident).to_string();
+        let array = self.names.fresh(&format!("{callee}_value"));
+        let len = proc_macro2::Literal::usize_unsuffixed(tuple.elems.len());
+        stmts.push(parse_quote!(let #array: [#float; #len] = #init;));
+        Some(Part::Tuple(
+            (0..tuple.elems.len())
+                .map(|k| {
+                    let k = proc_macro2::Literal::usize_unsuffixed(k);
+                    Part::Value(parse_quote!(#array[#k]))
+                })
+                .collect(),
+        ))
     }
 
     /// The right side as parts: a tuple `(a, b)`, or `x.sin_cos()` (its receiver bound
@@ -232,6 +299,14 @@ impl Tuples {
             stmts.push(parse_quote!(let #pat = #temporary;));
         }
         stmts
+    }
+}
+
+/// An expression without its parentheses.
+fn unparen(expr: &Expr) -> &Expr {
+    match expr {
+        Expr::Paren(inner) => unparen(&inner.expr),
+        other => other,
     }
 }
 

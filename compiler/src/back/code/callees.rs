@@ -50,6 +50,8 @@ struct Callee {
     ident: Ident,
     args: Vec<TokenStream>,
     gradients: Vec<TokenStream>,
+    /// The type of the value the call returns.
+    output: TokenStream,
 }
 
 /// The imports, checks and stand-ins for the calls of `function` whose gradient is needed
@@ -100,10 +102,16 @@ pub fn fallbacks(
             });
         }
         let gradients = g.args(id).iter().map(|&a| rust_type(g.ty(a))).collect();
+        // The value's type as the call reads it (a vector where the `let` says so).
+        let output = g
+            .ids()
+            .find(|&user| matches!(g.op(user), Op::Project(0)) && g.args(user).first() == Some(&id))
+            .map_or_else(|| float.clone(), |value| rust_type(g.ty(value)));
         callees.push(Callee {
             ident: ident.clone(),
             args,
             gradients,
+            output,
         });
     }
     if callees.is_empty() {
@@ -122,11 +130,18 @@ pub fn fallbacks(
             "`{name}` is not a `#[differentiate]` function, so `{function}` cannot differentiate through this call"
         );
         let label = format!("`{name}` has no generated gradient");
-        let note = format!(
-            "put `#[differentiate]` on `fn {name}` (its body is then differentiated as this one is), \
-             or give it a custom rule: `#[differentiate(backward = {name}_backward)]` on `fn {name}`, \
-             with `fn {name}_backward(<{name}'s parameters>, value: f64, upstream: f64) -> {name}::Grad`"
-        );
+        let note = match callee.output.to_string() == float.to_string() {
+            true => format!(
+                "put `#[differentiate]` on `fn {name}` (its body is then differentiated as this one is), \
+                 or give it a custom rule: `#[differentiate(backward = {name}_backward)]` on `fn {name}`, \
+                 with `fn {name}_backward(<{name}'s parameters>, value: f64, upstream: f64) -> {name}::Grad`"
+            ),
+            false => format!(
+                "put `#[differentiate]` on `fn {name}` (a function returning a tuple or an array is \
+                 differentiated too), or make it a helper inlined where it is called: \
+                 `#[differentiate] mod m {{ fn {name}(…) -> … {{ … }} fn {function}(…) -> f64 {{ … }} }}`"
+            ),
+        };
         let generics: Vec<TokenStream> = callee
             .args
             .iter()
@@ -134,7 +149,7 @@ pub fn fallbacks(
             .cloned()
             .chain(float_generic.clone())
             .collect();
-        let (args, gradients) = (&callee.args, &callee.gradients);
+        let (args, gradients, output) = (&callee.args, &callee.gradients, &callee.output);
         let span = Span::call_site();
         quote_spanned! {span=>
             #[diagnostic::on_unimplemented(message = #message, label = #label, note = #note)]
@@ -147,10 +162,10 @@ pub fn fallbacks(
                     fn hold(_: ()) {}
                 }
                 pub fn __chainrule_check<M: super::#bound>(_: M) {}
-                pub fn __forward<#(#generics),*>(#(_: #args),*) -> (#float, ()) {
+                pub fn __forward<#(#generics),*>(#(_: #args),*) -> (#output, ()) {
                     loop {}
                 }
-                pub fn __vjp<C, #float_generic>(_: &C, _: #float) -> (#(#gradients,)*) {
+                pub fn __vjp<C, #float_generic>(_: &C, _: #output) -> (#(#gradients,)*) {
                     loop {}
                 }
             }

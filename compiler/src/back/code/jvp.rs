@@ -574,16 +574,39 @@ impl Numbering {
             })
             .collect()
     }
+}
 
-    /// The fields of a `Grad` of `base`'s shape with its floats from the iterator `floats`.
-    fn reads(&self, base: &TokenStream, floats: &TokenStream) -> TokenStream {
-        self.wrt
-            .iter()
-            .map(|(field, record)| {
-                let read = self.path("read", *record);
-                quote!(#field: #read(&#base.#field, &mut #floats),)
-            })
-            .collect()
+/// `impl Flatten for Grad`: the gradient's floats in declaration order (arrays row-major, a
+/// struct's by its `Differentiable` flattening), as `f::hessian` numbers them and as the
+/// rows of `f::jacobian` and the matrix conversions read them.
+pub fn grad_flatten(function: &Function) -> TokenStream {
+    let g = &function.graph;
+    let roots = Adjoints {
+        of_param: Vec::new(),
+        edges: Vec::new(),
+    };
+    let plan = Plan::new(function, &roots);
+    let float = plan.float();
+    let (generics, type_args) = plan.generics();
+    let marker = plan.grad_marker();
+    let numbering = Numbering::new(g, &float, &quote!(self));
+    let fields = numbering.wrt.iter().map(|(field, record)| match record {
+        true => quote!(#field record),
+        false => quote!(#field plain),
+    });
+    // A generic struct's `Differentiable` holds where its fields' types do.
+    let bounds = g.signature.iter().filter_map(|argument| match argument {
+        Argument::Record(record) if record.wrt && g.generic.is_some() => {
+            let owned = &record.owned;
+            Some(quote!(#owned: ::chainrule::Differentiable<Scalar = #float>,))
+        }
+        _ => None,
+    });
+    quote! {
+        ::chainrule::__flatten_grad! {
+            impl [#generics] for [Grad #type_args] where [#(#bounds)*] float #float;
+            fields [#(#fields),*] marker [#marker]
+        }
     }
 }
 
@@ -619,36 +642,37 @@ pub fn jacobian(function: &Function, forward_mode: bool) -> TokenStream {
         .map(|p| plan.zero(g.ty(p.node), Some(p.node)))
         .collect();
     let zero_fields = super::signature_fields(g, &zeros);
-    let numbering = Numbering::new(g, &float, &quote!(zero));
-    let Numbering { lets, units, .. } = &numbering;
-    let reads = numbering.reads(&quote!(zero), &quote!(floats));
     let flatten = quote!(::chainrule::Flatten::<#float>);
-    let (jacobian_type, rows) = match function.returns.len() {
+    let (jacobian_type, rows, by_columns_when) = match function.returns.len() {
         Some(len) => (
             quote!([Grad #type_args; #len]),
             quote!(::core::array::from_fn(row)),
+            quote!(inputs > 0 && inputs < #len),
         ),
         None => (
             quote!(::std::vec::Vec<Grad #type_args>),
             quote!((0..outputs).map(row).collect()),
+            quote!(inputs > 0),
         ),
     };
     let by_columns = forward_mode.then(|| {
         quote! {
-            if inputs < outputs {
-                // Fewer parameter floats than outputs: one forward pass per column.
-                let mut columns = ::std::vec::Vec::with_capacity(inputs * outputs);
-                for j in 0..inputs {
-                    let tangent = Grad { #units #marker };
-                    let (_, column) = jvp(#(::core::clone::Clone::clone(&#args),)* tangent);
+            if #by_columns_when {
+                // Fewer parameter floats than outputs: one forward pass per column (the
+                // first gives the value too).
+                let (value, column) = jvp(#(::core::clone::Clone::clone(&#args),)* #flatten::unit(&zero, 0));
+                let outputs = #flatten::count(&value);
+                if inputs < outputs {
+                    let mut columns = ::std::vec::Vec::with_capacity(inputs * outputs);
                     #flatten::flatten(&column, &mut columns);
+                    for j in 1..inputs {
+                        let (_, column) = jvp(#(::core::clone::Clone::clone(&#args),)* #flatten::unit(&zero, j));
+                        #flatten::flatten(&column, &mut columns);
+                    }
+                    let row = |i: usize| #flatten::read(&zero, &mut (0..inputs).map(|j| columns[j * outputs + i]));
+                    let rows = #rows;
+                    return (value, rows);
                 }
-                let row = |i: usize| {
-                    let mut floats = (0..inputs).map(|j| columns[j * outputs + i]);
-                    Grad { #reads #marker }
-                };
-                let rows = #rows;
-                return (value, rows);
             }
         }
     });
@@ -666,11 +690,10 @@ pub fn jacobian(function: &Function, forward_mode: bool) -> TokenStream {
         pub fn jacobian #fn_generics (#(#signature),*) -> (#out, Jacobian #type_args) {
             #bindings
             let zero = Grad { #(#zero_fields,)* #marker };
-            #lets
-            let inputs = size;
+            let inputs = #flatten::count(&zero);
+            #by_columns
             let (value, cache) = forward(#(::core::clone::Clone::clone(&#args)),*);
             let outputs = #flatten::count(&value);
-            #by_columns
             let row = |i: usize| backward(&cache, #flatten::unit(&value, i));
             let rows = #rows;
             (value, rows)

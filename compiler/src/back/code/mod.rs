@@ -1766,16 +1766,31 @@ impl<'f> Plan<'f> {
     fn call(&self, node: NodeId, callee: usize, by_ref: u64, deref: u64) -> TokenStream {
         let path = self.path(callee);
         let args = self.call_args(node, self.g.args(node), by_ref, deref);
-        let value = self.output(node, 0).map(|v| self.ident(v));
+        let output = self.output(node, 0);
+        let value = output.map(|v| self.ident(v));
+        let converted = output.map(|v| self.as_returned_by_callee(v)).unwrap_or_default();
         match (value, self.output(node, 1).map(|c| self.ident(c))) {
             (value, Some(cache)) => {
                 let value = value.map(|v| v.into_token_stream()).unwrap_or(quote!(_));
                 // The call's tokens at the callee's name: an error about it points there.
                 let span = self.g.spans[node.index()].unwrap_or_else(Span::call_site);
-                quote_spanned!(span=> let (#value, #cache) = #path::__forward(#(#args),*);)
+                quote_spanned!(span=> let (#value, #cache) = #path::__forward(#(#args),*); #converted)
             }
-            (Some(value), None) => quote!(let #value = #path(#(#args),*);),
+            (Some(value), None) => quote!(let #value = #path(#(#args),*); #converted),
             (None, None) => TokenStream::new(),
+        }
+    }
+
+    /// A fixed-size array returned by a call, as the callee returns it: an array, or a
+    /// tuple (`let (x, y) = polar(…)`), made the array here (`Into`: both convert).
+    fn as_returned_by_callee(&self, value: NodeId) -> TokenStream {
+        match self.g.ty(value) {
+            ty @ Ty::Array(element, len) if **element == Ty::Float && *len != Len::Runtime => {
+                let ident = self.ident(value);
+                let ty = self.rust_type(ty);
+                quote!(let #ident: #ty = ::core::convert::Into::into(#ident);)
+            }
+            _ => TokenStream::new(),
         }
     }
 
@@ -1837,7 +1852,12 @@ impl<'f> Plan<'f> {
             .output(node, 1)
             .map_or(quote!(_), |t| self.ident(t).into_token_stream());
         let span = g.spans[node.index()].unwrap_or_else(Span::call_site);
-        quote_spanned!(span=> let (#value, #tangent) = #path::__jvp(#(#passed),*);)
+        let converted: TokenStream = [self.output(node, 0), self.output(node, 1)]
+            .into_iter()
+            .flatten()
+            .map(|v| self.as_returned_by_callee(v))
+            .collect();
+        quote_spanned!(span=> let (#value, #tangent) = #path::__jvp(#(#passed),*); #converted)
     }
 
     /// `let (d_a, _) = g::__vjp(&g_cache, d_y);`: the callee's gradient, one entry per
@@ -2725,6 +2745,13 @@ pub(crate) fn call_backward_tokens(
             .unwrap_or_else(Span::call_site);
         Some(quote_spanned!(span=> let #mutable #ident = ::chainrule::__private::gradient(#ident);))
     });
+    // A fixed-size array's upstream as the callee takes it: an array, or a tuple.
+    let upstream = match g.ty(g.args(node)[1]) {
+        Ty::Array(element, len) if **element == Ty::Float && *len != Len::Runtime => {
+            quote!(::core::convert::Into::into(#upstream))
+        }
+        _ => upstream.clone(),
+    };
     quote! {
         let (#(#pattern,)*) = #path::__vjp(&#cache, #upstream);
         #(#checks)*
