@@ -318,6 +318,10 @@ fn benches(c: &mut Criterion) {
     group.bench_function("forward", |b| {
         b.iter(|| residuals(black_box(p), black_box(&xs), &ys))
     });
+    let along = residuals::Tangent { p: [1.0, 0.0, 0.0] };
+    group.bench_function("one_jvp", |b| {
+        b.iter(|| residuals::jvp(black_box(p), black_box(&xs), &ys, black_box(along.clone())))
+    });
     group.finish();
 }
 

@@ -88,6 +88,15 @@ pub trait Flatten<F> {
     /// A value of its shape with its floats taken from `floats`, in order (zero where
     /// `floats` runs out).
     fn read(&self, floats: &mut dyn Iterator<Item = F>) -> Self;
+    /// [`read`](Flatten::read) from a slice, without a call per float: its floats are
+    /// `floats[..count]` (zero past the slice's end).
+    fn read_slice(&self, floats: &[F]) -> Self
+    where
+        F: Copy,
+        Self: Sized,
+    {
+        self.read(&mut floats.iter().copied())
+    }
 }
 
 impl<T: Real> Flatten<T> for T {
@@ -102,6 +111,9 @@ impl<T: Real> Flatten<T> for T {
     }
     fn read(&self, floats: &mut dyn Iterator<Item = T>) -> Self {
         floats.next().unwrap_or_else(T::zero)
+    }
+    fn read_slice(&self, floats: &[T]) -> Self {
+        floats.first().copied().unwrap_or_else(T::zero)
     }
 }
 
@@ -119,6 +131,9 @@ macro_rules! tuples {
             }
             fn read(&self, floats: &mut dyn Iterator<Item = T>) -> Self {
                 ($(<$t as Flatten<T>>::read(&self.$k, floats),)*)
+            }
+            fn read_slice(&self, floats: &[T]) -> Self {
+                ($(floats.get($k).copied().unwrap_or_else(T::zero),)*)
             }
         }
     )*};
@@ -164,6 +179,17 @@ impl<F: Real, T: Flatten<F>, const N: usize> Flatten<F> for [T; N] {
     fn read(&self, floats: &mut dyn Iterator<Item = F>) -> Self {
         core::array::from_fn(|k| self[k].read(floats))
     }
+    fn read_slice(&self, floats: &[F]) -> Self {
+        let mut offset = 0;
+        core::array::from_fn(|k| read_at(&self[k], floats, &mut offset))
+    }
+}
+
+/// `item` read from `floats[offset..]`, the offset moved past it.
+fn read_at<F: Copy, T: Flatten<F>>(item: &T, floats: &[F], offset: &mut usize) -> T {
+    let value = item.read_slice(floats.get(*offset..).unwrap_or_default());
+    *offset += item.count();
+    value
 }
 
 impl<F: Real, T: Flatten<F>> Flatten<F> for Vec<T> {
@@ -180,6 +206,12 @@ impl<F: Real, T: Flatten<F>> Flatten<F> for Vec<T> {
     }
     fn read(&self, floats: &mut dyn Iterator<Item = F>) -> Self {
         self.iter().map(|item| item.read(floats)).collect()
+    }
+    fn read_slice(&self, floats: &[F]) -> Self {
+        let mut offset = 0;
+        self.iter()
+            .map(|item| read_at(item, floats, &mut offset))
+            .collect()
     }
 }
 
@@ -239,6 +271,18 @@ macro_rules! __flatten_grad {
                     $($marker)*
                 }
             }
+            fn read_slice(&self, floats: &[$float]) -> Self {
+                let mut offset = 0usize;
+                let _ = (floats, &mut offset);
+                Self {
+                    $($field: {
+                        let rest = floats.get(offset..).unwrap_or_default();
+                        offset += $crate::__flatten_grad!(@count $kind $float, &self.$field);
+                        $crate::__flatten_grad!(@read_slice $kind $float, &self.$field, rest)
+                    },)*
+                    $($marker)*
+                }
+            }
         }
     };
     (@count plain $float:ty, $value:expr) => { $crate::Flatten::<$float>::count($value) };
@@ -249,6 +293,8 @@ macro_rules! __flatten_grad {
     (@unit record $float:ty, $value:expr, $k:expr) => { $crate::__private::struct_unit($value, $k) };
     (@read plain $float:ty, $value:expr, $floats:expr) => { $crate::Flatten::<$float>::read($value, $floats) };
     (@read record $float:ty, $value:expr, $floats:expr) => { $crate::__private::struct_read($value, $floats) };
+    (@read_slice plain $float:ty, $value:expr, $floats:expr) => { $crate::Flatten::<$float>::read_slice($value, $floats) };
+    (@read_slice record $float:ty, $value:expr, $floats:expr) => { $crate::__private::struct_read($value, &mut $floats.iter().copied()) };
 }
 
 #[cfg(test)]

@@ -669,7 +669,11 @@ pub fn jacobian(function: &Function, forward_mode: bool) -> TokenStream {
                         let (_, column) = jvp(#(::core::clone::Clone::clone(&#args),)* #flatten::unit(&zero, j));
                         #flatten::flatten(&column, &mut columns);
                     }
-                    let row = |i: usize| #flatten::read(&zero, &mut (0..inputs).map(|j| columns[j * outputs + i]));
+                    // Row-major, each row read from its slice.
+                    let entries: ::std::vec::Vec<#float> = (0..inputs * outputs)
+                        .map(|k| columns[(k % inputs) * outputs + k / inputs])
+                        .collect();
+                    let row = |i: usize| #flatten::read_slice(&zero, &entries[i * inputs..(i + 1) * inputs]);
                     let rows = #rows;
                     return (value, rows);
                 }
