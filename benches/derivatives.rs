@@ -320,7 +320,7 @@ fn benches(c: &mut Criterion) {
     });
     let along = residuals::Tangent { p: [1.0, 0.0, 0.0] };
     group.bench_function("one_jvp", |b| {
-        b.iter(|| residuals::jvp(black_box(p), black_box(&xs), &ys, black_box(along.clone())))
+        b.iter(|| residuals::jvp(black_box(p), black_box(&xs), &ys, black_box(along)))
     });
     group.finish();
 }
