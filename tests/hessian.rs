@@ -257,3 +257,83 @@ fn a_struct_parameter() {
         }
     }
 }
+
+/// Calls of other `#[differentiate(hessian)]` functions: the callee's gradient and its
+/// tangent (`g::__hvp`) in the caller's second-order pass, the callee's value and tangent
+/// (`g::__jvp`) in its forward part; a callee called twice, one call's value the other's
+/// argument, an integer argument, and data.
+#[differentiate(hessian)]
+fn inner(x: f64, w: [f64; 2]) -> f64 {
+    (x * w[0]).sin() + w[1] * x * x
+}
+
+#[differentiate(hessian, wrt(x, w))]
+fn outer(x: f64, w: [f64; 2], k: usize, data: f64) -> f64 {
+    let a = inner(x, w);
+    let b = inner(a, [w[1], data]);
+    a * b + (k as f64) * x.exp()
+}
+
+fn inner_dual(x: HyperDual64, w: [HyperDual64; 2]) -> HyperDual64 {
+    (x * w[0]).sin() + w[1] * x * x
+}
+
+#[test]
+fn through_calls_against_hyperdual_numbers() {
+    let (x, w, k, data) = (0.7, [1.3, -0.4], 2, 0.5);
+    let (value, grad, h) = outer::hessian(x, w, k, data);
+    assert_eq!(value, outer(x, w, k, data));
+    assert_eq!(grad, outer::grad(x, w, k, data).1);
+    let expected = hyperdual_hessian(3, &[x, w[0], w[1]], |v| {
+        let a = inner_dual(v[0], [v[1], v[2]]);
+        let b = inner_dual(a, [v[2], HyperDual64::from(data)]);
+        a * b + HyperDual64::from(k as f64) * v[0].exp()
+    });
+    for i in 0..3 {
+        for j in 0..3 {
+            assert_relative_eq!(h[(i, j)], expected[i][j], max_relative = 1e-13, epsilon = 1e-13);
+        }
+    }
+    // The Hessian times a vector, against the rows.
+    let v = outer::Grad {
+        x: 0.5,
+        w: [-1.0, 2.0],
+    };
+    let (_, _, hv) = outer::hvp(x, w, k, data, v);
+    let rows = h.to_rows();
+    let dot = |row: &[f64]| row[0] * 0.5 - row[1] + 2.0 * row[2];
+    assert_relative_eq!(hv.x, dot(&rows[0]), max_relative = 1e-13);
+    assert_relative_eq!(hv.w[1], dot(&rows[2]), max_relative = 1e-13);
+}
+
+/// A generic callee, and a struct argument's fields passed one by one.
+#[differentiate(hessian)]
+fn energy<T: Real>(q: [T; 2], k: T) -> T {
+    k * (q[0] - q[1]).powi(2) + (q[0] * q[1]).cos()
+}
+
+#[differentiate(hessian)]
+fn total<T: Real>(q: [T; 2], k: T) -> T {
+    let e = energy(q, k);
+    e * e + energy([q[1], q[0]], k * k)
+}
+
+#[test]
+fn through_a_generic_call() {
+    let (q, k) = ([0.3, -0.8], 1.7);
+    let (_, _, h) = total::hessian(q, k);
+    let e = |v: &[HyperDual64], a: usize, b: usize, k: HyperDual64| {
+        k * (v[a] - v[b]).powi(2) + (v[a] * v[b]).cos()
+    };
+    let expected = hyperdual_hessian(3, &[q[0], q[1], k], |v| {
+        let first = e(v, 0, 1, v[2]);
+        first * first + e(v, 1, 0, v[2] * v[2])
+    });
+    for i in 0..3 {
+        for j in 0..3 {
+            assert_relative_eq!(h[(i, j)], expected[i][j], max_relative = 1e-12, epsilon = 1e-12);
+        }
+    }
+    let (_, _, h32) = total::hessian([0.3f32, -0.8], 1.7);
+    assert_relative_eq!(h32[(0, 1)], expected[0][1] as f32, max_relative = 1e-4);
+}

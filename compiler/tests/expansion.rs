@@ -116,6 +116,15 @@ fn snapshot_jvp_and_hessian() {
             }
         }
     )));
+    // Through calls: each call's `__jvp` forward, its `__hvp` backward.
+    insta::assert_snapshot!(pretty(expand(
+        quote!(hessian),
+        quote! {
+            fn two_springs(x: f64, y: f64, k: f64) -> f64 {
+                spring(x, k) + spring(y - x, 2.0 * k)
+            }
+        }
+    )));
 }
 
 /// Vector-valued functions: the polar map (`forward` returns the array, `backward` takes an

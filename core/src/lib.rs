@@ -241,6 +241,62 @@ pub mod __private {
         }
     }
 
+    /// A gradient by position (a float, an array, a `Vec`, an ndarray array) as `__hvp`
+    /// combines them: `a x + b y`, element by element.
+    pub trait Combine<F>: Sized {
+        fn combine(&self, x: F, other: &Self, y: F) -> Self;
+        fn scale(&self, x: F) -> Self;
+    }
+
+    impl<F: crate::Real> Combine<F> for F {
+        fn combine(&self, x: F, other: &Self, y: F) -> Self {
+            *self * x + *other * y
+        }
+        fn scale(&self, x: F) -> Self {
+            *self * x
+        }
+    }
+
+    impl<F: crate::Real, S: Combine<F>, const N: usize> Combine<F> for [S; N] {
+        fn combine(&self, x: F, other: &Self, y: F) -> Self {
+            core::array::from_fn(|k| self[k].combine(x, &other[k], y))
+        }
+        fn scale(&self, x: F) -> Self {
+            core::array::from_fn(|k| self[k].scale(x))
+        }
+    }
+
+    impl<F: crate::Real, S: Combine<F>> Combine<F> for Vec<S> {
+        fn combine(&self, x: F, other: &Self, y: F) -> Self {
+            self.iter().zip(other).map(|(a, b)| a.combine(x, b, y)).collect()
+        }
+        fn scale(&self, x: F) -> Self {
+            self.iter().map(|a| a.scale(x)).collect()
+        }
+    }
+
+    #[cfg(feature = "ndarray")]
+    impl<F: crate::Real, D: ndarray::Dimension> Combine<F> for ndarray::Array<F, D> {
+        fn combine(&self, x: F, other: &Self, y: F) -> Self {
+            ndarray::Zip::from(self)
+                .and(other)
+                .map_collect(|&a, &b| a * x + b * y)
+        }
+        fn scale(&self, x: F) -> Self {
+            self.mapv(|a| a * x)
+        }
+    }
+
+    /// `a x + b y` of two gradients of one shape.
+    pub fn combine<F, S: Combine<F>>(a: &S, x: F, b: &S, y: F) -> S {
+        a.combine(x, b, y)
+    }
+
+    /// `a x` of a gradient.
+    pub fn scale<F, S: Combine<F>>(a: &S, x: F) -> S {
+        a.scale(x)
+    }
+
     /// `f::hessian`'s numbering of a struct parameter's floats (its `Differentiable`
     /// flattening, declaration order): how many there are.
     pub fn struct_count<S: crate::Differentiable>(value: &S) -> usize {

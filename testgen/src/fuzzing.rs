@@ -883,6 +883,15 @@ fn through_pair(x: f64, w: [f64; 2]) -> f64 {
     let (c, _): (f64, f64) = pair(a * b, w, 0);
     a * c + b
 }",
+    // Second derivatives through calls of functions that have them.
+    "#[differentiate(hessian)]
+fn spring(x: f64, k: f64) -> f64 {
+    0.5 * k * x * x
+}",
+    "#[differentiate(hessian)]
+fn two_springs(x: f64, y: f64, k: f64) -> f64 {
+    spring(x, k) + spring(y - x, 2.0 * k)
+}",
 ];
 
 /// The definitions of structs the corpus's functions take whose derive is not beside them

@@ -53,6 +53,17 @@ fn activity(g: &Graph, through_stacks: bool) -> Vec<bool> {
                     let owner = node.args[0];
                     match g.op(owner) {
                         Op::Call { .. } => *k == 0 && g.args(owner).iter().any(|a| active[a.index()]),
+                        // A call's gradient varies with its arguments (through its cache) and
+                        // with its upstream.
+                        Op::CallBackward { .. } => {
+                            let (cache, upstream) = (g.args(owner)[0], g.args(owner)[1]);
+                            let call = match g.op(cache) {
+                                Op::Project(_) => Some(g.args(cache)[0]),
+                                _ => None,
+                            };
+                            active[upstream.index()]
+                                || call.is_some_and(|c| g.args(c).iter().any(|a| active[a.index()]))
+                        }
                         Op::Branch { then, otherwise } => [*then, *otherwise]
                             .iter()
                             .any(|r| g.region(*r).yields.get(*k).is_some_and(|y| active[y.index()])),

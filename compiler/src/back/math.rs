@@ -387,7 +387,7 @@ impl<'g> Math<'g> {
                         }
                         Ok(if_text(&cond.text, &a, &b))
                     }
-                    Op::Call { .. } | Op::CallBackward { .. } => Err(Opaque::Call),
+                    Op::Call { .. } | Op::CallBackward { .. } | Op::CallHvp { .. } => Err(Opaque::Call),
                     _ => Err(Opaque::Loop),
                 };
             }
@@ -395,7 +395,7 @@ impl<'g> Math<'g> {
                 return Err(Opaque::Loop)
             }
             Op::AddAt | Op::ZerosLike | Op::Sum | Op::Update => return Err(Opaque::Array),
-            Op::Call { .. } | Op::CallBackward { .. } => return Err(Opaque::Call),
+            Op::Call { .. } | Op::CallBackward { .. } | Op::CallHvp { .. } => return Err(Opaque::Call),
             _ => {}
         }
         let mut operands = Vec::with_capacity(args.len());

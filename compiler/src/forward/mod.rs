@@ -270,6 +270,12 @@ impl Rebuild<'_> {
                     let node = self.copy(new, id, Op::Param(i));
                     new.params[i].node = node;
                 }
+                // A call's cache, where the call became its forward mode (`CallJvp`): its
+                // backward pass (`CallHvp`) reads the arguments instead.
+                Op::Project(1)
+                    if matches!(old.op(old.args(id)[0]), Op::Call { .. })
+                        && self.map[old.args(id)[0].index()]
+                            .is_some_and(|call| matches!(new.op(call), Op::CallJvp { .. })) => {}
                 Op::Project(_) => {
                     // Made with the structured node (`outputs`), unless nobody reads it.
                     if self.map[id.index()].is_none() {
@@ -286,17 +292,10 @@ impl Rebuild<'_> {
                         self.tangent[id.index()] = Some(stack);
                     }
                 }
-                Op::CallBackward { .. } | Op::CallJvp { .. } => {
-                    // (at the call: its cache's owner)
-                    let cache = old.args(id).first().copied();
-                    let call = cache
-                        .filter(|&c| matches!(old.op(c), Op::Project(_)))
-                        .map(|c| old.args(c)[0]);
-                    let span = call.and_then(|c| old.spans[c.index()]);
-                    return Err(Unsupported(
-                        "calls of other functions yet (their second derivatives): write the callee's body into this function",
-                        span,
-                    ));
+                Op::CallBackward { callee, arity } => self.call_backward(new, id, callee, arity)?,
+                Op::CallJvp { .. } => {
+                    let span = old.spans[id.index()];
+                    return Err(Unsupported("a call's forward mode twice", span));
                 }
                 op => {
                     let node = self.copy(new, id, op);
@@ -455,9 +454,11 @@ impl Rebuild<'_> {
             .ids()
             .filter(|&p| matches!(old.op(p), Op::Project(_)) && old.args(p)[0] == owner)
             .collect();
+        // A call become its forward mode has no cache (its backward pass reads the arguments).
+        let no_cache = matches!(old.op(owner), Op::Call { .. }) && matches!(new.op(node), Op::CallJvp { .. });
         for p in projections {
             let Op::Project(k) = *old.op(p) else { continue };
-            if self.map[p.index()].is_some() {
+            if self.map[p.index()].is_some() || no_cache && k == 1 {
                 continue; // (a `while` loop's count, moved after the tangents)
             }
             let ty = old.ty(p).clone();
@@ -687,6 +688,80 @@ impl Rebuild<'_> {
             true => with_tangent.iter().position(|&j| j == k).map(|j| n + j),
             false => None,
         });
+        Ok(())
+    }
+
+    /// A call's backward pass (`g::__vjp(&cache, upstream)`), in forward mode: the callee's
+    /// gradient and its tangent from the call's arguments and their tangents, the upstream
+    /// and its (`g::__hvp`). For a call in the function's top region (whose arguments the
+    /// backward pass reads as they are).
+    fn call_backward(
+        &mut self,
+        new: &mut Graph,
+        id: NodeId,
+        callee: usize,
+        arity: usize,
+    ) -> Result<(), Unsupported> {
+        let old = self.old;
+        let (cache, upstream) = (old.args(id)[0], old.args(id)[1]);
+        // The call whose cache this is (read back from a loop's stack, in a loop).
+        let mut saved = cache;
+        while let Op::Index | Op::Stacked(_) = old.op(saved) {
+            saved = match old.op(saved) {
+                Op::Index => old.args(saved)[0],
+                Op::Stacked(j) => {
+                    match old
+                        .body_of(old.args(saved)[0])
+                        .and_then(|body| old.region(body).stacked.get(*j))
+                    {
+                        Some(&value) => value,
+                        None => break,
+                    }
+                }
+                _ => break,
+            };
+        }
+        let call = match old.op(saved) {
+            Op::Project(1) => old.args(saved)[0],
+            _ => return Err(Unsupported("a call's backward pass without its call", None)),
+        };
+        let Op::Call { by_ref, deref, .. } = *old.op(call) else {
+            return Err(Unsupported("a call's backward pass without its call", None));
+        };
+        let span = old.spans[call.index()];
+        if saved != cache || old.region_of(call) != RegionId::TOP {
+            return Err(Unsupported(
+                "a call of another function inside a loop or a branch yet (its second derivatives): call it outside, or write its body here",
+                span,
+            ));
+        }
+        let old_args = old.args(call).to_vec();
+        let mut args = self.primals(new, &old_args);
+        for (k, &a) in old_args.iter().enumerate() {
+            let tangent = match old.ty(a).is_differentiable() {
+                true => self.tangent_or_zero(new, a),
+                false => args[k],
+            };
+            args.push(tangent);
+        }
+        let up = self.primals(new, &[upstream])[0];
+        let t_up = self.tangent_or_zero(new, upstream);
+        args.extend([up, t_up]);
+        let node = new.add_typed(
+            Op::CallHvp {
+                callee,
+                by_ref,
+                deref,
+                arity,
+            },
+            args,
+            Ty::Unit,
+        );
+        if let Some(span) = span {
+            new.set_span(node, span);
+        }
+        self.map[id.index()] = Some(node);
+        self.outputs(new, id, node, &|k| (k < arity).then_some(arity + k));
         Ok(())
     }
 

@@ -564,6 +564,16 @@ pub enum Op {
         callee: usize,
         arity: usize,
     },
+    /// The call's backward pass in forward mode (second derivatives, `g::__hvp`): args are
+    /// the call's arguments, one tangent per argument (as [`Op::CallJvp`]), the upstream
+    /// and its tangent. Output k < `arity` is the gradient of argument k, output
+    /// `arity + k` its tangent.
+    CallHvp {
+        callee: usize,
+        by_ref: u64,
+        deref: u64,
+        arity: usize,
+    },
     /// An operation on whole arrays, of the rule table's array part
     /// ([`crate::ops::tensor`]). Arithmetic and the float methods applied to arrays
     /// are [`Op::Prim`] nodes of array type: element by element.
@@ -897,6 +907,7 @@ impl Graph {
                 | Op::Call { .. }
                 | Op::CallJvp { .. }
                 | Op::CallBackward { .. }
+                | Op::CallHvp { .. }
                 | Op::ArrayRepeat(Len::Runtime)
         ) || (node.op == Op::ZerosLike && node.args.is_empty());
         let internable = !unique;
@@ -932,7 +943,7 @@ impl Graph {
             Op::Index => arg_ty(0).element(args.len().saturating_sub(1)),
             Op::Update | Op::AddAt | Op::ZerosLike | Op::Push => arg_ty(0),
             Op::Branch { .. } | Op::Loop { .. } | Op::While { .. } => Ty::Unit,
-            Op::Call { .. } | Op::CallJvp { .. } | Op::CallBackward { .. } => Ty::Unit,
+            Op::Call { .. } | Op::CallJvp { .. } | Op::CallBackward { .. } | Op::CallHvp { .. } => Ty::Unit,
             // Adjoints of arrays add up element by element.
             Op::Prim(_) if matches!(arg_ty(0), Ty::Array(..)) => arg_ty(0),
             // Element by element on ndarray arrays (broadcast to the largest rank).

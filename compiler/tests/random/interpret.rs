@@ -202,7 +202,7 @@ impl<'g> Interpreter<'g> {
                 Op::Bool(b) => Some(Value::Bool(*b)),
                 Op::Named(index) => Some(Value::Float(named_constant(g, *index)?)),
                 Op::Upstream => Some(Value::Float(1.0)),
-                Op::Call { .. } | Op::CallJvp { .. } | Op::CallBackward { .. } => {
+                Op::Call { .. } | Op::CallJvp { .. } | Op::CallBackward { .. } | Op::CallHvp { .. } => {
                     return Err(Error::Unsupported("a call of another function".to_string()))
                 }
                 _ => None,
@@ -377,7 +377,7 @@ impl Machine<'_> {
             Op::Branch { then, otherwise } => return self.branch(id, *then, *otherwise),
             Op::Loop { body, rev } => return self.run_loop(id, *body, *rev),
             Op::While { cond, body } => return self.run_while(id, *cond, *body),
-            Op::Call { .. } | Op::CallJvp { .. } | Op::CallBackward { .. } => {
+            Op::Call { .. } | Op::CallJvp { .. } | Op::CallBackward { .. } | Op::CallHvp { .. } => {
                 return Err(Error::Unsupported("a call of another function".to_string()))
             }
             Op::Tensor(_) => return Err(Error::Unsupported("an ndarray operation".to_string())),

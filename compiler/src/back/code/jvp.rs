@@ -471,7 +471,104 @@ pub fn second_items(function: &Function, second: Second) -> TokenStream {
          order (arrays row-major), with the value and the gradient: one [`hvp`] per parameter \
          float, along each unit vector."
     );
+    // `__hvp`: for a caller's second derivatives, by position (the parameters one by one,
+    // then their tangents, `_` for those without), the upstream and its tangent: the
+    // gradient u ∇g and its tangent u̇ ∇g + u ∇²g · v, each entry `()` where the gradient
+    // has none (as `__vjp`'s).
+    let (leaves, leaf_types): (Vec<TokenStream>, Vec<TokenStream>) = g.params[..n]
+        .iter()
+        .map(|p| (plan.ident(p.node).into_token_stream(), p.written.clone()))
+        .unzip();
+    let (tangent_leaves, tangent_types): (Vec<TokenStream>, Vec<TokenStream>) = of_param
+        .iter()
+        .enumerate()
+        .map(|(k, of)| match of {
+            Some(j) => (
+                plan.ident(g.params[*j].node).into_token_stream(),
+                g.params[k].written.clone(),
+            ),
+            // (a caller passes a tangent for a float or an array, `()` for the rest)
+            None if g.ty(g.params[k].node).is_differentiable() => (quote!(_), g.params[k].written.clone()),
+            None => (quote!(_), quote!(())),
+        })
+        .unzip();
+    let positional = |nodes: &[TokenStream]| -> Vec<TokenStream> {
+        g.params[..n]
+            .iter()
+            .zip(nodes)
+            .map(|(p, node)| match p.wrt {
+                true => node.clone(),
+                false => quote!(()),
+            })
+            .collect()
+    };
+    let positional_types: Vec<TokenStream> = g.params[..n]
+        .iter()
+        .map(|p| match p.wrt {
+            true => plan.rust_type(g.ty(p.node)),
+            false => quote!(()),
+        })
+        .collect();
+    let (by_position, hvp_by_position) = (positional(&gradient), positional(&hvp));
+    let scaled: Vec<TokenStream> = g.params[..n]
+        .iter()
+        .enumerate()
+        .map(|(k, p)| {
+            let (g_k, h_k) = (format_ident!("gradient_{k}"), format_ident!("hvp_{k}"));
+            let _ = h_k;
+            match p.wrt {
+                true => quote!(::chainrule::__private::scale(&#g_k, call_upstream)),
+                false => quote!(()),
+            }
+        })
+        .collect();
+    let scaled_tangents: Vec<TokenStream> = g.params[..n]
+        .iter()
+        .enumerate()
+        .map(|(k, p)| {
+            let (g_k, h_k) = (format_ident!("gradient_{k}"), format_ident!("hvp_{k}"));
+            match p.wrt {
+                true => quote!(::chainrule::__private::combine(&#g_k, t_call_upstream, &#h_k, call_upstream)),
+                false => quote!(()),
+            }
+        })
+        .collect();
+    let names = |stem: &str| -> Vec<TokenStream> {
+        g.params[..n]
+            .iter()
+            .enumerate()
+            .map(|(k, p)| match p.wrt {
+                true => format_ident!("{stem}_{k}").into_token_stream(),
+                false => quote!(_),
+            })
+            .collect()
+    };
+    let (gradient_names, hvp_names) = (names("gradient"), names("hvp"));
+    let by_position_fn = quote! {
+        /// Second derivatives for a `#[differentiate(hessian)]` function calling this one.
+        #[doc(hidden)]
+        #[inline]
+        pub fn __hvp #fn_generics (
+            _: (),
+            (#(#leaves,)*): (#(#leaf_types,)*),
+            (#(#tangent_leaves,)*): (#(#tangent_types,)*),
+            call_upstream: #float,
+            t_call_upstream: #float,
+        ) -> ((#(#positional_types,)*), (#(#positional_types,)*)) {
+            let ((#(#gradient_names,)*), (#(#hvp_names,)*)) = {
+                #unused
+                #forward
+                let #upstream: #float = #one;
+                #ignore_upstream
+                #backward
+                ((#(#by_position,)*), (#(#hvp_by_position,)*))
+            };
+            ((#(#scaled,)*), (#(#scaled_tangents,)*))
+        }
+    };
     quote! {
+        #by_position_fn
+
         #[doc = #hvp_doc]
         #[inline]
         pub fn hvp #fn_generics (#(#signature,)* tangent: Grad #type_args) -> (#float, Grad #type_args, Grad #type_args) {

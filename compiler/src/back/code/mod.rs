@@ -565,6 +565,33 @@ impl<'p, 'f> Module<'p, 'f> {
             false => (quote!(()), quote!(())),
         });
         let (vjp_types, vjp_values): (Vec<TokenStream>, Vec<TokenStream>) = positional.unzip();
+        // Without `hessian`, what a caller's second derivatives would call: a stand-in whose
+        // first argument (the caller's `()`) fails a bound that says what to add.
+        let hvp_stand_in = (!function.extras.hessian).then(|| {
+            let message = format!(
+                "`{fn_name}` has no second derivatives, so the Hessian of a function calling it cannot go through this call"
+            );
+            let note = format!(
+                "add `hessian` to the attribute of `fn {fn_name}`: `#[differentiate(hessian)]` (a vector-valued function has none: call a float-valued one)"
+            );
+            let label = format!("`{fn_name}` has no `hessian`");
+            quote! {
+                #[doc(hidden)]
+                #[diagnostic::on_unimplemented(message = #message, label = #label, note = #note)]
+                pub trait __SecondDerivatives {}
+
+                #[doc(hidden)]
+                pub fn __hvp #fn_generics (
+                    _: impl __SecondDerivatives,
+                    _: impl ::core::marker::Sized,
+                    _: impl ::core::marker::Sized,
+                    _: impl ::core::marker::Sized,
+                    _: impl ::core::marker::Sized,
+                ) -> ((#(#vjp_types,)*), (#(#vjp_types,)*)) {
+                    ::core::unreachable!()
+                }
+            }
+        });
         // What callers call: `forward` of the parameters one by one (a struct's fields each).
         let leaf_signature: Vec<TokenStream> = g
             .params
@@ -783,6 +810,8 @@ impl<'p, 'f> Module<'p, 'f> {
                     let _ = &grad;
                     (#(#vjp_values,)*)
                 }
+
+                #hvp_stand_in
 
                 #grad
             },
@@ -1486,6 +1515,18 @@ impl<'f> Plan<'f> {
                         stem
                     }
                 }
+                (Op::Project(k), _) if matches!(g.op(g.args(id)[0]), Op::CallHvp { .. }) => {
+                    // The gradient of argument k of the call, and its tangent.
+                    let Op::CallHvp { arity, .. } = *g.op(g.args(id)[0]) else {
+                        unreachable!()
+                    };
+                    let argument = g.args(g.args(id)[0])[k % arity.max(1)];
+                    let argument = plan.names[argument.index()].clone().unwrap_or(stem);
+                    match *k < arity {
+                        true => format!("d_{argument}"),
+                        false => format!("t_d_{argument}"),
+                    }
+                }
                 (Op::Project(k), _)
                     if matches!(g.op(g.args(id)[0]), Op::CallBackward { .. }) && !stem.starts_with("d_") =>
                 {
@@ -1669,6 +1710,12 @@ impl<'f> Plan<'f> {
                     deref,
                 } => out.extend(self.call_jvp(id, *callee, *by_ref, *deref)),
                 Op::CallBackward { callee, arity } => out.extend(self.call_backward(id, *callee, *arity)),
+                Op::CallHvp {
+                    callee,
+                    by_ref,
+                    deref,
+                    arity,
+                } => out.extend(self.call_hvp(id, *callee, *by_ref, *deref, *arity)),
                 Op::Project(_) | Op::Stacked(_) | Op::RegionParam(_) | Op::LoopIndex => {}
                 Op::Update | Op::AddAt if self.in_place.contains(&id) && g.ty(id).is_tensor() => {
                     let target = self.ident(g.args(id)[0]).into_token_stream();
@@ -1712,7 +1759,8 @@ impl<'f> Plan<'f> {
             | Op::While { .. }
             | Op::Call { .. }
             | Op::CallJvp { .. }
-            | Op::CallBackward { .. } => g
+            | Op::CallBackward { .. }
+            | Op::CallHvp { .. } => g
                 .ids()
                 .filter(|&p| self.live[p.index()] && matches!(g.op(p), Op::Project(_)) && g.args(p)[0] == id)
                 .map(|p| hooks.value(p, &print))
@@ -1858,6 +1906,42 @@ impl<'f> Plan<'f> {
             .map(|v| self.as_returned_by_callee(v))
             .collect();
         quote_spanned!(span=> let (#value, #tangent) = #path::__jvp(#(#passed),*); #converted)
+    }
+
+    /// `let ((d_a, d_b), (t_d_a, t_d_b)) = g::__hvp(a, b, t_a, t_b, d_y, t_d_y);`: the
+    /// callee's gradient and its tangent, by the callee's forward mode over its reverse pass.
+    fn call_hvp(&self, node: NodeId, callee: usize, by_ref: u64, deref: u64, arity: usize) -> TokenStream {
+        let g = self.g;
+        let path = self.path(callee);
+        let all = g.args(node);
+        let (args, tangents) = all[..2 * arity].split_at(arity);
+        let passed = self.call_args(node, args, by_ref, deref);
+        let tangents: Vec<TokenStream> = args
+            .iter()
+            .zip(self.call_args(node, tangents, by_ref, deref))
+            .map(|(&a, t)| match g.ty(a).is_differentiable() {
+                true => t,
+                false => quote!(()),
+            })
+            .collect();
+        let (upstream, t_upstream) = (
+            self.expr(all[2 * arity]).tokens,
+            self.expr(all[2 * arity + 1]).tokens,
+        );
+        let pattern = |offset: usize| -> Vec<TokenStream> {
+            (0..arity)
+                .map(|k| {
+                    self.output(node, offset + k)
+                        .map_or(quote!(_), |o| self.ident(o).into_token_stream())
+                })
+                .collect()
+        };
+        let grads = pattern(0);
+        let span = g.spans[node.index()].unwrap_or_else(Span::call_site);
+        // (`()` first: the stand-in of a callee without `hessian` says so at the call.)
+        let unit = quote_spanned!(span=> ());
+        let (grad_tangents, passed_tangents) = (pattern(arity), tangents);
+        quote_spanned!(span=> let ((#(#grads,)*), (#(#grad_tangents,)*)) = #path::__hvp(#unit, (#(#passed,)*), (#(#passed_tangents,)*), #upstream, #t_upstream);)
     }
 
     /// `let (d_a, _) = g::__vjp(&g_cache, d_y);`: the callee's gradient, one entry per
@@ -2407,6 +2491,7 @@ impl<'f> Plan<'f> {
             | Op::Call { .. }
             | Op::CallJvp { .. }
             | Op::CallBackward { .. }
+            | Op::CallHvp { .. }
             | Op::Tensor(_) => Printed::new(quote!(()), POSTFIX),
         }
     }
@@ -2666,7 +2751,8 @@ fn named_indices(g: &Graph, id: NodeId) -> Vec<usize> {
         }
         | Op::Call { callee: index, .. }
         | Op::CallJvp { callee: index, .. }
-        | Op::CallBackward { callee: index, .. } => out.push(*index),
+        | Op::CallBackward { callee: index, .. }
+        | Op::CallHvp { callee: index, .. } => out.push(*index),
         Op::ArrayRepeat(len) => len.named(&mut out),
         _ => {}
     }
