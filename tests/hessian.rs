@@ -337,3 +337,27 @@ fn through_a_generic_call() {
     let (_, _, h32) = total::hessian([0.3f32, -0.8], 1.7);
     assert_relative_eq!(h32[(0, 1)], expected[0][1] as f32, max_relative = 1e-4);
 }
+
+/// Parameters entering linearly (a bias, a constant-coefficient term): their rows and
+/// columns are zero, and `hessian` makes no pass along them.
+#[differentiate(hessian)]
+fn with_offsets(w: [f64; 2], bias: f64, x: f64, c: f64) -> f64 {
+    (w[0] * x).sin() * w[1] + bias + 3.0 * c + x * x * w[1]
+}
+
+#[test]
+fn parameters_entering_linearly() {
+    let (w, bias, x, c) = ([0.4, -1.1], 0.3, 0.9, 2.0);
+    let (_, _, h) = with_offsets::hessian(w, bias, x, c);
+    let expected = hyperdual_hessian(5, &[w[0], w[1], bias, x, c], |v| {
+        (v[0] * v[3]).sin() * v[1] + v[2] + HyperDual64::from(3.0) * v[4] + v[3] * v[3] * v[1]
+    });
+    for i in 0..5 {
+        for j in 0..5 {
+            assert_relative_eq!(h[(i, j)], expected[i][j], max_relative = 1e-13, epsilon = 1e-13);
+        }
+    }
+    assert_eq!(h.row(2), [0.0; 5]);
+    assert_eq!(h.row(4), [0.0; 5]);
+    assert_eq!((h[(0, 2)], h[(3, 4)]), (0.0, 0.0));
+}

@@ -466,10 +466,49 @@ pub fn second_items(function: &Function, second: Second) -> TokenStream {
     let numbering = Numbering::new(g, &float, &quote!(gradient));
     let Numbering { lets, units, .. } = &numbering;
     let flattens = numbering.flattens(&quote!(row), &quote!(entries));
+    // A parameter whose tangent no row of `hvp` reads enters linearly (its gradient's
+    // entries depend on no parameter): its column of the Hessian is zero, and so its row
+    // (symmetry): no pass along it.
+    let wrt_params: Vec<Option<usize>> = g
+        .signature
+        .iter()
+        .filter_map(|argument| match argument {
+            Argument::Param(k) if g.params[*k].wrt => Some(Some(*k)),
+            Argument::Record(record) if record.wrt => Some(None),
+            _ => None,
+        })
+        .collect();
+    let conditions: Vec<TokenStream> = wrt_params
+        .iter()
+        .enumerate()
+        .filter_map(|(i, param)| {
+            let j = of_param.get((*param)?).copied().flatten()?;
+            if plan.live[g.params[j].node.index()] {
+                return None;
+            }
+            let from = format_ident!("offset_{i}");
+            let to = match i + 1 < wrt_params.len() {
+                true => format_ident!("offset_{}", i + 1),
+                false => format_ident!("size"),
+            };
+            Some(quote!((#from..#to).contains(&j)))
+        })
+        .collect();
+    let zero = plan.literal(0.0, false).tokens;
+    let linear = (!conditions.is_empty()).then(|| {
+        quote! {
+            if #(#conditions)||* {
+                // (a parameter entering linearly: its row is zero)
+                entries.extend((0..size).map(|_| #zero));
+                continue;
+            }
+        }
+    });
     let hessian_doc = format!(
         " The Hessian of `{name}`, ∂²{name}/∂θᵢ∂θⱼ over the parameters flattened in declaration \
          order (arrays row-major), with the value and the gradient: one [`hvp`] per parameter \
-         float, along each unit vector."
+         float, along each unit vector (none along a parameter that enters linearly, whose row \
+         and column are zero)."
     );
     // `__hvp`: for a caller's second derivatives, by position (the parameters one by one,
     // then their tangents, `_` for those without), the upstream and its tangent: the
@@ -588,6 +627,7 @@ pub fn second_items(function: &Function, second: Second) -> TokenStream {
             #lets
             let mut entries = ::std::vec::Vec::with_capacity(size * size);
             for j in 0..size {
+                #linear
                 let tangent = Grad { #units #marker };
                 let (_, _, row) = hvp(#(::core::clone::Clone::clone(&#args),)* tangent);
                 #flattens
