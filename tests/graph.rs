@@ -479,3 +479,90 @@ mod by_feature {
         assert!(plain::SOURCE.contains("pub fn backward(cache: &Cache, upstream: f64) -> Grad {"));
     }
 }
+
+// ---- forward mode's picture -------------------------------------------------------------
+
+#[differentiate(trace, jvp)]
+fn circuit(x: f64, y: f64, z: f64) -> f64 {
+    let q = x + y;
+    q * z
+}
+
+#[differentiate(trace, jvp)]
+fn looped_neuron(w: [f64; 3], x: [f64; 2]) -> f64 {
+    let mut dot = w[2];
+    for i in 0..2 {
+        dot += w[i] * x[i];
+    }
+    1.0 / (1.0 + (-dot).exp())
+}
+
+/// The (value, tangent) on an edge of `trace_jvp`'s picture.
+fn tangent_edge(dot: &Dot, from: &str, to: &str) -> (Vec<f64>, Vec<f64>) {
+    let from = node_named(dot, from);
+    let to = if to == "output" {
+        "output"
+    } else {
+        node_named(dot, to)
+    };
+    let (_, _, attributes) = dot
+        .edges
+        .iter()
+        .find(|(a, b, _)| a == from && b == to)
+        .unwrap_or_else(|| panic!("no edge {from} -> {to}"));
+    (
+        tooltip(attributes, "value", false).expect("a value"),
+        tooltip(attributes, "tangent", false).expect("a tangent"),
+    )
+}
+
+/// The lecture's circuit in forward mode along z: each edge carries its source's value and
+/// tangent, ż = 1 making q · z's tangent q = 3; along x, ∂f/∂x = z = −4.
+#[test]
+fn lecture_trace_in_forward_mode() {
+    let along_z = circuit::Tangent {
+        x: 0.0,
+        y: 0.0,
+        z: 1.0,
+    };
+    let text = circuit::trace_jvp(-2.0, 5.0, -4.0, along_z);
+    let dot = dot_syntax::check(&text);
+    assert_eq!(tangent_edge(&dot, "x", "q = x + y"), (vec![-2.0], vec![0.0]));
+    assert_eq!(tangent_edge(&dot, "q = x + y", "q · z"), (vec![3.0], vec![0.0]));
+    assert_eq!(tangent_edge(&dot, "z", "q · z"), (vec![-4.0], vec![1.0]));
+    assert_eq!(tangent_edge(&dot, "q · z", "output"), (vec![-12.0], vec![3.0]));
+    assert!(text.contains("#1565c0"), "tangents are blue");
+    insta::assert_snapshot!(text);
+    let along_x = circuit::Tangent {
+        x: 1.0,
+        y: 0.0,
+        z: 0.0,
+    };
+    let dot = dot_syntax::check(&circuit::trace_jvp(-2.0, 5.0, -4.0, along_x));
+    assert_eq!(tangent_edge(&dot, "q = x + y", "q · z"), (vec![3.0], vec![1.0]));
+    let (value, derivative) = circuit::jvp(-2.0, 5.0, -4.0, along_x);
+    assert_eq!(
+        tangent_edge(&dot, "q · z", "output"),
+        (vec![value], vec![derivative])
+    );
+}
+
+/// A loop: its values and tangents those of the last iteration; the neuron's output tangent
+/// along w₀ is σ'(1) · x₀ = −0.19661193324148185, `jvp`'s bits.
+#[test]
+fn a_loop_in_forward_mode() {
+    let (w, x) = ([2.0, -3.0, -3.0], [-1.0, -2.0]);
+    let along = looped_neuron::Tangent {
+        w: [1.0, 0.0, 0.0],
+        x: [0.0; 2],
+    };
+    let dot = dot_syntax::check(&looped_neuron::trace_jvp(w, x, along));
+    let (value, derivative) = looped_neuron::jvp(w, x, along);
+    assert_eq!(derivative, -0.19661193324148185);
+    assert_eq!(
+        tangent_edge(&dot, "σ(dot)", "output"),
+        (vec![value], vec![derivative])
+    );
+    assert_eq!(tangent_edge(&dot, "w[i]", "w[i] · x[i]"), (vec![-3.0], vec![0.0]));
+    assert_eq!(tangent_edge(&dot, "dot", "σ(dot)"), (vec![1.0], vec![-1.0]));
+}

@@ -21,6 +21,8 @@ pub const HOLE_END: char = '¤';
 /// Values' colour (as in the lecture's pictures: forward values green, gradients red).
 const VALUE_COLOUR: &str = "#2e7d32";
 const GRADIENT_COLOUR: &str = "#c62828";
+/// Forward mode's tangents (`trace_jvp`).
+const TANGENT_COLOUR: &str = "#1565c0";
 const FADED: &str = "#c4c4c4";
 
 /// The picture without its holes.
@@ -266,6 +268,9 @@ pub struct Trace {
     gradients: Vec<Option<Value>>,
     sources: Vec<usize>,
     frozen: Vec<bool>,
+    /// Forward mode (`trace_jvp`): by slot, the tangent of each node's value, which every
+    /// edge from it carries (instead of gradients).
+    tangents: Option<Vec<Option<Value>>>,
 }
 
 impl Trace {
@@ -286,7 +291,27 @@ impl Trace {
             gradients: vec![None; edges],
             sources,
             frozen: vec![false; edges],
+            tangents: None,
         }
+    }
+
+    /// An evaluation in forward mode to record: values and their tangents.
+    pub fn forward(template: &'static str, slots: usize, edges: usize) -> Trace {
+        Trace {
+            tangents: Some(vec![None; slots]),
+            ..Trace::new(template, slots, edges)
+        }
+    }
+
+    /// A node's tangent (the last one recorded counts).
+    pub fn tangent<R: Record + ?Sized>(&mut self, slot: usize, tangent: &R) {
+        if let Some(entry) = self.tangents.as_mut().and_then(|t| t.get_mut(slot)) {
+            *entry = Some(tangent.record());
+        }
+    }
+
+    fn tangent_of(&self, slot: usize) -> Option<&Value> {
+        self.tangents.as_ref()?.get(slot)?.as_ref()
     }
 
     /// A node's value (the last one recorded counts).
@@ -326,6 +351,9 @@ impl Trace {
     pub fn clear(&mut self, slots: &[usize]) {
         for &slot in slots {
             if let Some(entry) = self.values.get_mut(slot) {
+                *entry = None;
+            }
+            if let Some(entry) = self.tangents.as_mut().and_then(|t| t.get_mut(slot)) {
                 *entry = None;
             }
         }
@@ -401,9 +429,19 @@ impl Trace {
         let first = numbers.first().copied().unwrap_or(usize::MAX);
         match kind {
             'n' => match self.slot(first) {
-                Some(value) => {
-                    let _ = write!(out, " [tooltip=\"value {}\"]", value.exact());
-                }
+                Some(value) => match self.tangent_of(first) {
+                    Some(tangent) => {
+                        let _ = write!(
+                            out,
+                            " [tooltip=\"value {}; tangent {}\"]",
+                            value.exact(),
+                            tangent.exact()
+                        );
+                    }
+                    None => {
+                        let _ = write!(out, " [tooltip=\"value {}\"]", value.exact());
+                    }
+                },
                 None => {
                     let _ = write!(
                         out,
@@ -411,6 +449,17 @@ impl Trace {
                     );
                 }
             },
+            'i' if self.tangents.is_some() => {
+                let value = self.slot(first).map(Value::exact).unwrap_or_default();
+                match self.tangent_of(first) {
+                    Some(tangent) => {
+                        let _ = write!(out, " [tooltip=\"value {value}; tangent {}\"]", tangent.exact());
+                    }
+                    None => {
+                        let _ = write!(out, " [tooltip=\"value {value}\"]");
+                    }
+                }
+            }
             'i' => {
                 let value = self.slot(first).map(Value::exact).unwrap_or_default();
                 match self.inputs.get(first).and_then(Option::as_ref) {
@@ -444,6 +493,27 @@ impl Trace {
                 match value.filter(|_| taken) {
                     None => {
                         let _ = write!(out, " [style=dashed, color=\"{FADED}\"]");
+                    }
+                    Some(value) if self.tangents.is_some() => {
+                        // Forward mode: the edge carries its source's value and tangent.
+                        let tangent = numbers.get(1).and_then(|&s| self.tangent_of(s));
+                        let _ = write!(
+                            out,
+                            " [label=<<font color=\"{VALUE_COLOUR}\">{}</font>",
+                            value.rounded()
+                        );
+                        if let Some(tangent) = tangent {
+                            let _ = write!(
+                                out,
+                                "<br/><font color=\"{TANGENT_COLOUR}\">{}</font>",
+                                tangent.rounded()
+                            );
+                        }
+                        let _ = write!(out, ">, tooltip=\"value {}", value.exact());
+                        if let Some(tangent) = tangent {
+                            let _ = write!(out, "; tangent {}", tangent.exact());
+                        }
+                        out.push_str("\"]");
                     }
                     Some(value) => {
                         let gradient = self.gradients.get(edge).and_then(Option::as_ref);

@@ -902,6 +902,7 @@ pub const STRUCTS: &[&str] = &["struct Spring { k: f64, rest: f64 }"];
 pub const ATTRIBUTES: &[&str] = &[
     "",
     "jvp",
+    "trace, jvp",
     "jvp, wrt(p)",
     "hessian",
     "jvp, hessian, wrt(x)",

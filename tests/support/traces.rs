@@ -63,3 +63,13 @@ fn fields(debug: &str) -> Vec<(String, String)> {
         })
         .collect()
 }
+
+/// Checks forward mode's picture against `jvp`: the output edge's tangent, as `{:?}` writes it.
+pub fn check_tangent(name: &str, derivative: f64, trace: &str) {
+    let output = trace
+        .lines()
+        .find(|l| l.contains("-> output"))
+        .and_then(|l| between(l, "; tangent ", "\""))
+        .unwrap_or_else(|| panic!("{name}: no output tangent in\n{trace}"));
+    assert_eq!(output, format!("{derivative:?}"), "{name}: the tangent\n{trace}");
+}

@@ -405,3 +405,207 @@ pub fn param_ident(name: &str) -> Ident {
         Ident::new_raw(name, Span::mixed_site())
     }
 }
+
+/// `f::trace_jvp(args…, tangent)`: forward mode's picture — each edge with the value its
+/// source computes (green) and that value's tangent (blue), the directional derivative
+/// along `tangent` that forward mode carries beside it. It is `jvp`'s code with the recording
+/// in it: its numbers are `jvp`'s bit for bit.
+pub fn tangent_trace_body(
+    function: &Function,
+    tangents: crate::forward::Tangents,
+    picture: &Picture,
+    template: &TokenStream,
+) -> TraceBody {
+    let old = &function.graph;
+    let prefix = internal_prefix(old);
+    let recorder = Ident::new(&prefix, Span::mixed_site());
+    let crate::forward::Tangents {
+        graph,
+        value,
+        tangent,
+        of_param,
+        copies,
+        tangents,
+        regions,
+    } = tangents;
+    let region_of: HashMap<RegionId, RegionId> = regions.iter().copied().collect();
+    let forward_mode = crate::back::code::jvp::rebuilt(function, graph, value);
+    let g = &forward_mode.graph;
+    let mut value_slot: HashMap<NodeId, usize> = HashMap::new();
+    let mut tangent_slot: HashMap<NodeId, Vec<usize>> = HashMap::new();
+    let mut roots = vec![value, tangent];
+    for (slot, shown) in picture.nodes.iter().enumerate() {
+        if let Some(copy) = copies.get(shown.node.index()).copied().flatten() {
+            value_slot.entry(copy).or_insert(slot);
+            roots.push(copy);
+        }
+        if let Some(t) = tangents.get(shown.node.index()).copied().flatten() {
+            tangent_slot.entry(t).or_default().push(slot);
+            roots.push(t);
+        }
+    }
+    let cluster_slot: HashMap<RegionId, usize> = picture
+        .cluster_slot
+        .iter()
+        .filter_map(|(region, &slot)| Some((*region_of.get(region)?, slot)))
+        .collect();
+    // Per forward loop body: the slots to clear at the start of an iteration.
+    let loop_bodies: HashSet<RegionId> = picture
+        .clusters
+        .iter()
+        .filter(|c| c.loop_body)
+        .map(|c| c.region)
+        .collect();
+    let mut clear: HashMap<RegionId, Vec<usize>> = HashMap::new();
+    let mut enclosing = |region: RegionId, slot: usize, own: bool| {
+        let mut r = if own {
+            old.region(region).parent
+        } else {
+            Some(region)
+        };
+        while let Some(current) = r {
+            if let (true, Some(&new)) = (loop_bodies.contains(&current), region_of.get(&current)) {
+                clear.entry(new).or_default().push(slot);
+            }
+            r = old.region(current).parent;
+        }
+    };
+    for (slot, node) in picture.nodes.iter().enumerate() {
+        enclosing(node.region, slot, false);
+    }
+    for cluster in &picture.clusters {
+        enclosing(cluster.region, cluster.slot, true);
+    }
+    // The loops and branches the values shown are inside.
+    let mut owners = Vec::new();
+    for &root in &roots {
+        let mut region = Some(g.region_of(root));
+        while let Some(r) = region {
+            owners.extend(g.region(r).owner);
+            region = g.region(r).parent;
+        }
+    }
+    roots.extend(owners);
+    let recording = TangentRecording {
+        g,
+        value_slot,
+        tangent_slot,
+        cluster_slot,
+        clear,
+        recorder: recorder.clone(),
+        roots,
+    };
+    let code = crate::back::code::jvp::hooked_forward(&forward_mode, &of_param, tangent, &recording);
+    let slots = Int(picture.slots);
+    let edges = Int(picture.edges.len());
+    let mut body = code.bindings;
+    body.extend(quote! {
+        let mut #recorder = ::chainrule::__private::dot::Trace::forward(#template, #slots, #edges);
+    });
+    for (node, ident) in &code.params {
+        let reference = match g.op(*node) {
+            Op::Param(k) if g.params[*k].passing.is_reference() => ident.clone(),
+            _ => quote!(&#ident),
+        };
+        if let Some(&slot) = recording.value_slot.get(node) {
+            let slot = Int(slot);
+            body.extend(quote!(#recorder.value(#slot, #reference);));
+        }
+        for &slot in recording.tangent_slot.get(node).map(Vec::as_slice).unwrap_or(&[]) {
+            let slot = Int(slot);
+            body.extend(quote!(#recorder.tangent(#slot, #reference);));
+        }
+    }
+    body.extend(code.body);
+    // The result's tangent (zero where it depends on no parameter along `tangent`).
+    if let Some(edge) = picture
+        .edges
+        .iter()
+        .find(|e| e.kind == crate::back::dot::EdgeKind::Output)
+    {
+        let (slot, result) = (Int(edge.value), &code.tangent);
+        body.extend(quote!(#recorder.tangent(#slot, &#result);));
+    }
+    body.extend(quote!(#recorder.finish()));
+    let mut signature = code.signature;
+    let grad = match &g.generic {
+        Some(t) => quote!(Grad<#t>),
+        None => quote!(Grad),
+    };
+    signature.push(quote!(tangent: #grad));
+    TraceBody {
+        body,
+        signature,
+        uses_user_paths: code.uses_named,
+    }
+}
+
+/// What `trace_jvp` records: each value shown and its tangent.
+struct TangentRecording<'f> {
+    g: &'f Graph,
+    /// The slot of each (rebuilt) node shown, and the slots whose tangent each node is.
+    value_slot: HashMap<NodeId, usize>,
+    tangent_slot: HashMap<NodeId, Vec<usize>>,
+    cluster_slot: HashMap<RegionId, usize>,
+    clear: HashMap<RegionId, Vec<usize>>,
+    recorder: Ident,
+    roots: Vec<NodeId>,
+}
+
+impl Hooks for TangentRecording<'_> {
+    fn roots(&self) -> Vec<NodeId> {
+        self.roots.clone()
+    }
+
+    fn value(&self, id: NodeId, print: &dyn Fn(NodeId) -> TokenStream) -> TokenStream {
+        if matches!(self.g.op(id), Op::Param(_)) {
+            return TokenStream::new(); // (recorded before the body)
+        }
+        let recorder = &self.recorder;
+        let mut out = TokenStream::new();
+        let value = print(id);
+        if let Some(&slot) = self.value_slot.get(&id) {
+            let slot = Int(slot);
+            out.extend(quote!(#recorder.value(#slot, &#value);));
+        }
+        for &slot in self.tangent_slot.get(&id).map(Vec::as_slice).unwrap_or(&[]) {
+            let slot = Int(slot);
+            out.extend(quote!(#recorder.tangent(#slot, &#value);));
+        }
+        out
+    }
+
+    fn enter(&self, region: RegionId) -> TokenStream {
+        let recorder = &self.recorder;
+        let Some(&slot) = self.cluster_slot.get(&region) else {
+            return TokenStream::new();
+        };
+        let slot = Int(slot);
+        let loop_body = self
+            .g
+            .region(region)
+            .owner
+            .is_some_and(|owner| self.g.body_of(owner) == Some(region));
+        if loop_body {
+            let clear = self.clear.get(&region).into_iter().flatten().map(|&s| Int(s));
+            quote!(#recorder.clear(&[#(#clear),*]); #recorder.count(#slot);)
+        } else {
+            quote!(#recorder.taken(#slot);)
+        }
+    }
+
+    fn before_loop(&self, body: RegionId) -> TokenStream {
+        let recorder = &self.recorder;
+        match self.cluster_slot.get(&body) {
+            Some(&slot) => {
+                let slot = Int(slot);
+                quote!(#recorder.reset(#slot);)
+            }
+            None => TokenStream::new(),
+        }
+    }
+
+    fn leave(&self, _: RegionId, _: &dyn Fn(NodeId) -> TokenStream) -> TokenStream {
+        TokenStream::new()
+    }
+}

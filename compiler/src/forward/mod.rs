@@ -28,6 +28,11 @@ pub struct Tangents {
     /// For each parameter of the function differentiated with respect to, the index in
     /// `graph.params` of its tangent (a parameter of its own, after the function's).
     pub of_param: Vec<Option<usize>>,
+    /// By node of the function's graph: its copy, and its tangent, in `graph`.
+    pub copies: Vec<Option<NodeId>>,
+    pub tangents: Vec<Option<NodeId>>,
+    /// Each region of the function's graph and the region it became.
+    pub regions: Vec<(RegionId, RegionId)>,
 }
 
 /// What forward mode does not go through yet (the caller falls back to the gradient).
@@ -46,6 +51,9 @@ pub fn forward(g: &Graph, output: NodeId) -> Result<Tangents, Unsupported> {
         value,
         tangent,
         of_param,
+        copies: pass.map,
+        tangents: pass.tangent,
+        regions: pass.regions,
     })
 }
 

@@ -37,6 +37,7 @@ pub fn items(function: &Function, tangents: Option<Tangents>, public: bool) -> T
         value,
         tangent,
         of_param,
+        ..
     } = tangents;
     let forward_mode = rebuilt(function, graph, value);
     // The tangent is a root besides the value, as a parameter's adjoint would be.
@@ -119,6 +120,58 @@ pub fn items(function: &Function, tangents: Option<Tangents>, public: bool) -> T
     }
 }
 
+/// Forward mode as plain statements with a reader's hooks in them, for `trace_jvp`: the
+/// public signature (then `tangent: Grad`), the bindings of the parameters and of their
+/// tangents from `tangent`, the statements, and the names of the parameters' values and
+/// tangents (by parameter of the rebuilt graph).
+pub struct HookedForward {
+    pub signature: Vec<TokenStream>,
+    pub bindings: TokenStream,
+    pub body: TokenStream,
+    /// Each parameter node of the rebuilt graph and the name the code gives it.
+    pub params: Vec<(crate::ir::NodeId, TokenStream)>,
+    pub uses_named: bool,
+    /// The result's tangent, as the code names it after `body`.
+    pub tangent: TokenStream,
+}
+
+pub fn hooked_forward(
+    forward_mode: &Function,
+    of_param: &[Option<usize>],
+    tangent: crate::ir::NodeId,
+    hooks: &dyn super::Hooks,
+) -> HookedForward {
+    let roots = Adjoints {
+        of_param: vec![Some(tangent)],
+        edges: Vec::new(),
+    };
+    let plan = Plan::with_hooks(forward_mode, &roots, Some(hooks));
+    let g = &forward_mode.graph;
+    let (signature, bindings) = signature(g, &plan);
+    let places = grad_places(g);
+    let mut tangent_bindings = TokenStream::new();
+    for (k, of) in of_param.iter().enumerate() {
+        let Some(j) = *of else { continue };
+        let ident = plan.ident(g.params[j].node);
+        tangent_bindings.extend(bind_tangent(&ident, &renamed(&places[k]), g.params[k].passing));
+    }
+    let unused = unused_params(&plan);
+    let body = plan.region(RegionId::TOP);
+    let params = g
+        .params
+        .iter()
+        .map(|p| (p.node, plan.ident(p.node).into_token_stream()))
+        .collect();
+    HookedForward {
+        signature,
+        bindings: quote!(#bindings #tangent_bindings #unused),
+        body,
+        params,
+        uses_named: plan.uses_named,
+        tangent: plan.expr(tangent).tokens,
+    }
+}
+
 /// `f::Tangent` and `f::jvp(signature…, tangent) { body }`.
 fn public_jvp(function: &Function, plan: &Plan, signature: &[TokenStream], body: TokenStream) -> TokenStream {
     let float = plan.float();
@@ -139,7 +192,7 @@ fn public_jvp(function: &Function, plan: &Plan, signature: &[TokenStream], body:
 }
 
 /// The function with the graph forward mode built for it, its result `output`.
-fn rebuilt(function: &Function, graph: crate::ir::Graph, output: crate::ir::NodeId) -> Function {
+pub(crate) fn rebuilt(function: &Function, graph: crate::ir::Graph, output: crate::ir::NodeId) -> Function {
     Function {
         item: function.item.clone(),
         graph,
