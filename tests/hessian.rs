@@ -361,3 +361,48 @@ fn parameters_entering_linearly() {
     assert_eq!(h.row(4), [0.0; 5]);
     assert_eq!((h[(0, 2)], h[(3, 4)]), (0.0, 0.0));
 }
+
+/// Calls inside a loop and a branch: the arguments each backward iteration hands to the
+/// callee's `__hvp` are saved per iteration, with their tangents.
+#[differentiate(hessian)]
+fn looped_calls(x: f64, w: [f64; 2], n: usize) -> f64 {
+    let mut s = 0.0;
+    for i in 0..n {
+        let a = inner(x + i as f64 * 0.1, w);
+        if a > 0.0 {
+            s += a * inner(s, [w[1], 0.3]);
+        } else {
+            s -= inner(a, w);
+        }
+    }
+    s
+}
+
+fn looped_calls_dual(v: &[HyperDual64], n: usize) -> HyperDual64 {
+    let (x, w) = (v[0], [v[1], v[2]]);
+    let mut s = HyperDual64::from(0.0);
+    for i in 0..n {
+        let a = inner_dual(x + i as f64 * 0.1, w);
+        if a.re > 0.0 {
+            s += a * inner_dual(s, [w[1], HyperDual64::from(0.3)]);
+        } else {
+            s -= inner_dual(a, w);
+        }
+    }
+    s
+}
+
+#[test]
+fn through_calls_in_loops_and_branches() {
+    for (x, w) in [(0.7, [1.3, -0.4]), (-0.9, [0.8, 1.5]), (0.2, [-2.0, 0.6])] {
+        let (value, grad, h) = looped_calls::hessian(x, w, 4);
+        assert_eq!(value, looped_calls(x, w, 4));
+        assert_eq!(grad, looped_calls::grad(x, w, 4).1);
+        let expected = hyperdual_hessian(3, &[x, w[0], w[1]], |v| looped_calls_dual(v, 4));
+        for i in 0..3 {
+            for j in 0..3 {
+                assert_relative_eq!(h[(i, j)], expected[i][j], max_relative = 1e-12, epsilon = 1e-12);
+            }
+        }
+    }
+}

@@ -108,6 +108,14 @@ fn generate(
         false => None,
     };
     let forward_mode = tangents.is_some();
+    // Second derivatives reverse a copy of their own, whose calls' backward passes read the
+    // calls' arguments too (the first-order code saves nothing for them).
+    let second_order = (function.extras.hessian && !vector && function.custom.is_none()).then(|| {
+        let mut graph = function.graph.clone();
+        graph.second_order = true;
+        let (adjoints, backward_top) = reverse::reverse(&mut graph, function.output);
+        (graph, adjoints, backward_top)
+    });
     let (adjoints, backward_top) = reverse::reverse(&mut function.graph, function.output);
     let mut generated = back::code::emit(&function, &adjoints, backward_top);
     let jvp = back::code::jvp::items(&function, tangents, function.extras.jvp || vector);
@@ -134,7 +142,15 @@ fn generate(
                 custom,
                 "a custom rule has no second derivatives: `hessian` needs the function's body",
             )),
-            None => forward::over_reverse(&function.graph, function.output, &adjoints.of_param, backward_top)
+            None => second_order
+                .as_ref()
+                .ok_or(forward::Unsupported(
+                    "a function without its second-order graph",
+                    None,
+                ))
+                .and_then(|(graph, adjoints, backward_top)| {
+                    forward::over_reverse(graph, function.output, &adjoints.of_param, *backward_top)
+                })
                 .map_err(|forward::Unsupported(what, span)| {
                     let message = format!("`hessian` does not go through {what}");
                     match span {

@@ -300,7 +300,12 @@ impl Rebuild<'_> {
                         self.tangent[id.index()] = Some(stack);
                     }
                 }
-                Op::CallBackward { callee, arity } => self.call_backward(new, id, callee, arity)?,
+                Op::CallBackward {
+                    callee,
+                    arity,
+                    by_ref,
+                    deref,
+                } => self.call_backward(new, id, (callee, arity, by_ref, deref))?,
                 Op::CallJvp { .. } => {
                     let span = old.spans[id.index()];
                     return Err(Unsupported("a call's forward mode twice", span));
@@ -707,43 +712,27 @@ impl Rebuild<'_> {
         &mut self,
         new: &mut Graph,
         id: NodeId,
-        callee: usize,
-        arity: usize,
+        (callee, arity, by_ref, deref): (usize, usize, u64, u64),
     ) -> Result<(), Unsupported> {
         let old = self.old;
         let (cache, upstream) = (old.args(id)[0], old.args(id)[1]);
-        // The call whose cache this is (read back from a loop's stack, in a loop).
-        let mut saved = cache;
-        while let Op::Index | Op::Stacked(_) = old.op(saved) {
-            saved = match old.op(saved) {
-                Op::Index => old.args(saved)[0],
-                Op::Stacked(j) => {
-                    match old
-                        .body_of(old.args(saved)[0])
-                        .and_then(|body| old.region(body).stacked.get(*j))
-                    {
-                        Some(&value) => value,
-                        None => break,
-                    }
-                }
-                _ => break,
-            };
-        }
-        let call = match old.op(saved) {
-            Op::Project(1) => old.args(saved)[0],
-            _ => return Err(Unsupported("a call's backward pass without its call", None)),
+        // The call's arguments as the backward pass reads them (saved per iteration in a
+        // loop): there where the graph is `second_order`, else the call's own, at the top.
+        let call = match old.op(cache) {
+            Op::Project(1) => Some(old.args(cache)[0]),
+            _ => None,
         };
-        let Op::Call { by_ref, deref, .. } = *old.op(call) else {
-            return Err(Unsupported("a call's backward pass without its call", None));
+        let span = call.and_then(|c| old.spans[c.index()]);
+        let old_args = match (old.args(id).len() > 2, call) {
+            (true, _) => old.args(id)[2..].to_vec(),
+            (false, Some(call)) if old.region_of(call) == RegionId::TOP => old.args(call).to_vec(),
+            _ => {
+                return Err(Unsupported(
+                    "a call inside a loop or a branch without its arguments",
+                    span,
+                ))
+            }
         };
-        let span = old.spans[call.index()];
-        if saved != cache || old.region_of(call) != RegionId::TOP {
-            return Err(Unsupported(
-                "a call of another function inside a loop or a branch yet (its second derivatives): call it outside, or write its body here",
-                span,
-            ));
-        }
-        let old_args = old.args(call).to_vec();
         let mut args = self.primals(new, &old_args);
         for (k, &a) in old_args.iter().enumerate() {
             let tangent = match old.ty(a).is_differentiable() {

@@ -558,11 +558,15 @@ pub enum Op {
         by_ref: u64,
         deref: u64,
     },
-    /// Its backward pass, args [cache, upstream]; output k is the gradient of argument k
-    /// (of `arity`).
+    /// Its backward pass, args [cache, upstream] (then the call's arguments, where the
+    /// graph is [`Graph::second_order`]); output k is the gradient of argument k (of
+    /// `arity`).
     CallBackward {
         callee: usize,
         arity: usize,
+        /// The call's (see [`Op::Call`]).
+        by_ref: u64,
+        deref: u64,
     },
     /// The call's backward pass in forward mode (second derivatives, `g::__hvp`): args are
     /// the call's arguments, one tangent per argument (as [`Op::CallJvp`]), the upstream
@@ -706,6 +710,7 @@ pub enum Phase {
     Reverse,
 }
 
+#[derive(Clone)]
 pub struct Graph {
     pub nodes: Vec<Node>,
     pub tys: Vec<Ty>,
@@ -732,6 +737,10 @@ pub struct Graph {
     /// functions and structs declare too, and their names.
     pub consts: Vec<(proc_macro2::TokenStream, Ident)>,
     pub phase: Phase,
+    /// Second derivatives will be taken (`hessian`): a call's backward pass reads the call's
+    /// arguments too (saved per iteration in a loop), which forward mode over the reverse
+    /// pass hands to the callee's `__hvp`.
+    pub second_order: bool,
     /// Each forward loop body's index, as its reversed loop's index.
     pub mirror_index: HashMap<RegionId, NodeId>,
     /// For a backward node, the forward node whose adjoint it is (the first one), so that
@@ -761,6 +770,7 @@ impl Graph {
             lifetimes: Vec::new(),
             consts: Vec::new(),
             phase: Phase::Forward,
+            second_order: false,
             mirror_index: HashMap::new(),
             adjoint_of: HashMap::new(),
             tangent_of: HashMap::new(),

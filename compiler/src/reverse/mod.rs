@@ -259,7 +259,11 @@ impl Reverse {
                     let outs = outputs.remove(&id).unwrap_or_default();
                     self.repeat(g, id, body, &outs, &mut frame);
                 }
-                Op::Call { callee, .. } => {
+                Op::Call {
+                    callee,
+                    by_ref,
+                    deref,
+                } => {
                     let Some(&(_, upstream)) = outputs.get(&id).and_then(|o| o.iter().find(|(k, _)| *k == 0))
                     else {
                         continue;
@@ -271,9 +275,18 @@ impl Reverse {
                     g.current = outer;
                     let args = g.args(id).to_vec();
                     let arity = args.len();
+                    let mut reads = vec![cache, upstream];
+                    if g.second_order {
+                        reads.extend(&args);
+                    }
                     let backward = g.add_typed(
-                        Op::CallBackward { callee, arity },
-                        vec![cache, upstream],
+                        Op::CallBackward {
+                            callee,
+                            arity,
+                            by_ref,
+                            deref,
+                        },
+                        reads,
                         Ty::Unit,
                     );
                     for (k, &arg) in args.iter().enumerate() {

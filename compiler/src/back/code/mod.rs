@@ -1515,13 +1515,21 @@ impl<'f> Plan<'f> {
                         stem
                     }
                 }
-                (Op::Project(k), _) if matches!(g.op(g.args(id)[0]), Op::CallHvp { .. }) => {
+                (Op::Project(k), _)
+                    if matches!(g.op(g.args(id)[0]), Op::CallHvp { .. })
+                        && !stem.starts_with("d_")
+                        && !stem.starts_with("t_") =>
+                {
                     // The gradient of argument k of the call, and its tangent.
                     let Op::CallHvp { arity, .. } = *g.op(g.args(id)[0]) else {
                         unreachable!()
                     };
                     let argument = g.args(g.args(id)[0])[k % arity.max(1)];
                     let argument = plan.names[argument.index()].clone().unwrap_or(stem);
+                    let argument = argument
+                        .trim_start_matches("t_")
+                        .trim_start_matches("d_")
+                        .to_string();
                     match *k < arity {
                         true => format!("d_{argument}"),
                         false => format!("t_d_{argument}"),
@@ -1709,7 +1717,7 @@ impl<'f> Plan<'f> {
                     by_ref,
                     deref,
                 } => out.extend(self.call_jvp(id, *callee, *by_ref, *deref)),
-                Op::CallBackward { callee, arity } => out.extend(self.call_backward(id, *callee, *arity)),
+                Op::CallBackward { callee, arity, .. } => out.extend(self.call_backward(id, *callee, *arity)),
                 Op::CallHvp {
                     callee,
                     by_ref,
