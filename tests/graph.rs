@@ -69,6 +69,11 @@ fn node_named<'d>(dot: &'d Dot, label: &str) -> &'d str {
 /// The (value, gradient) on the edge between the nodes labelled `from` and `to`
 /// (`to` = `output` for the function's value).
 fn edge(dot: &Dot, from: &str, to: &str) -> (Vec<f64>, Option<Vec<f64>>) {
+    edge_numbers(dot, from, to, "gradient")
+}
+
+/// The value and the `what` (gradient, tangent) an edge's tooltip holds.
+fn edge_numbers(dot: &Dot, from: &str, to: &str, what: &str) -> (Vec<f64>, Option<Vec<f64>>) {
     let from = node_named(dot, from);
     let to = if to == "output" {
         "output"
@@ -82,7 +87,7 @@ fn edge(dot: &Dot, from: &str, to: &str) -> (Vec<f64>, Option<Vec<f64>>) {
         .unwrap_or_else(|| panic!("no edge {from} -> {to}"));
     (
         tooltip(attributes, "value", false).expect("a value"),
-        tooltip(attributes, "gradient", false),
+        tooltip(attributes, what, false),
     )
 }
 
@@ -499,21 +504,8 @@ fn looped_neuron(w: [f64; 3], x: [f64; 2]) -> f64 {
 
 /// The (value, tangent) on an edge of `trace_jvp`'s picture.
 fn tangent_edge(dot: &Dot, from: &str, to: &str) -> (Vec<f64>, Vec<f64>) {
-    let from = node_named(dot, from);
-    let to = if to == "output" {
-        "output"
-    } else {
-        node_named(dot, to)
-    };
-    let (_, _, attributes) = dot
-        .edges
-        .iter()
-        .find(|(a, b, _)| a == from && b == to)
-        .unwrap_or_else(|| panic!("no edge {from} -> {to}"));
-    (
-        tooltip(attributes, "value", false).expect("a value"),
-        tooltip(attributes, "tangent", false).expect("a tangent"),
-    )
+    let (value, tangent) = edge_numbers(dot, from, to, "tangent");
+    (value, tangent.expect("a tangent"))
 }
 
 /// The lecture's circuit in forward mode along z: each edge carries its source's value and

@@ -120,34 +120,7 @@ pub fn trace_body(
         list.dedup();
     }
 
-    // Per forward loop body: the slots to clear at the start of an iteration (the nodes
-    // and the clusters inside it, at any depth).
-    let loop_bodies: HashSet<RegionId> = picture
-        .clusters
-        .iter()
-        .filter(|c| c.loop_body)
-        .map(|c| c.region)
-        .collect();
-    let mut clear: HashMap<RegionId, Vec<usize>> = HashMap::new();
-    let mut enclosing = |region: RegionId, slot: usize, own: bool| {
-        let mut r = if own {
-            g.region(region).parent
-        } else {
-            Some(region)
-        };
-        while let Some(current) = r {
-            if loop_bodies.contains(&current) {
-                clear.entry(current).or_default().push(slot);
-            }
-            r = g.region(current).parent;
-        }
-    };
-    for (slot, node) in picture.nodes.iter().enumerate() {
-        enclosing(node.region, slot, false);
-    }
-    for cluster in &picture.clusters {
-        enclosing(cluster.region, cluster.slot, true);
-    }
+    let clear = loop_clears(g, picture);
 
     let recording = Recording {
         g,
@@ -309,6 +282,38 @@ impl Hooks for Recording<'_> {
     }
 }
 
+/// Per forward loop body: the slots to clear at the start of an iteration (the nodes and
+/// the clusters inside it, at any depth).
+fn loop_clears(g: &Graph, picture: &Picture) -> HashMap<RegionId, Vec<usize>> {
+    let loop_bodies: HashSet<RegionId> = picture
+        .clusters
+        .iter()
+        .filter(|c| c.loop_body)
+        .map(|c| c.region)
+        .collect();
+    let mut clear: HashMap<RegionId, Vec<usize>> = HashMap::new();
+    let mut enclosing = |region: RegionId, slot: usize, own: bool| {
+        let mut r = if own {
+            g.region(region).parent
+        } else {
+            Some(region)
+        };
+        while let Some(current) = r {
+            if loop_bodies.contains(&current) {
+                clear.entry(current).or_default().push(slot);
+            }
+            r = g.region(current).parent;
+        }
+    };
+    for (slot, node) in picture.nodes.iter().enumerate() {
+        enclosing(node.region, slot, false);
+    }
+    for cluster in &picture.clusters {
+        enclosing(cluster.region, cluster.slot, true);
+    }
+    clear
+}
+
 /// The trace of a function with a custom rule: its `forward`, then its `backward` with
 /// upstream 1; each input's edge carries its whole gradient.
 pub fn custom_trace_body(function: &Function, picture: &Picture, template: &TokenStream) -> TraceBody {
@@ -449,33 +454,10 @@ pub fn tangent_trace_body(
         .iter()
         .filter_map(|(region, &slot)| Some((*region_of.get(region)?, slot)))
         .collect();
-    // Per forward loop body: the slots to clear at the start of an iteration.
-    let loop_bodies: HashSet<RegionId> = picture
-        .clusters
-        .iter()
-        .filter(|c| c.loop_body)
-        .map(|c| c.region)
+    let clear: HashMap<RegionId, Vec<usize>> = loop_clears(old, picture)
+        .into_iter()
+        .filter_map(|(region, slots)| Some((*region_of.get(&region)?, slots)))
         .collect();
-    let mut clear: HashMap<RegionId, Vec<usize>> = HashMap::new();
-    let mut enclosing = |region: RegionId, slot: usize, own: bool| {
-        let mut r = if own {
-            old.region(region).parent
-        } else {
-            Some(region)
-        };
-        while let Some(current) = r {
-            if let (true, Some(&new)) = (loop_bodies.contains(&current), region_of.get(&current)) {
-                clear.entry(new).or_default().push(slot);
-            }
-            r = old.region(current).parent;
-        }
-    };
-    for (slot, node) in picture.nodes.iter().enumerate() {
-        enclosing(node.region, slot, false);
-    }
-    for cluster in &picture.clusters {
-        enclosing(cluster.region, cluster.slot, true);
-    }
     // The loops and branches the values shown are inside.
     let mut owners = Vec::new();
     for &root in &roots {

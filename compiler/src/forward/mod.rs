@@ -733,14 +733,7 @@ impl Rebuild<'_> {
                 ))
             }
         };
-        let mut args = self.primals(new, &old_args);
-        for (k, &a) in old_args.iter().enumerate() {
-            let tangent = match old.ty(a).is_differentiable() {
-                true => self.tangent_or_zero(new, a),
-                false => args[k],
-            };
-            args.push(tangent);
-        }
+        let mut args = self.with_tangents(new, &old_args);
         let up = self.primals(new, &[upstream])[0];
         let t_up = self.tangent_or_zero(new, upstream);
         args.extend([up, t_up]);
@@ -762,13 +755,11 @@ impl Rebuild<'_> {
         Ok(())
     }
 
-    /// A call of another `#[differentiate]` function with an argument that has a tangent:
-    /// the callee's forward mode, given every argument's tangent (zeros where it has none;
-    /// the argument itself, unread, for one without: an integer, a bool).
-    fn call(&mut self, new: &mut Graph, id: NodeId, callee: usize, by_ref: u64, deref: u64) {
+    /// A call's arguments, then one tangent each (zeros where it has none; the argument
+    /// itself, unread, for one without: an integer, a bool).
+    fn with_tangents(&mut self, new: &mut Graph, old_args: &[NodeId]) -> Vec<NodeId> {
         let old = self.old;
-        let old_args = old.args(id).to_vec();
-        let mut args = self.primals(new, &old_args);
+        let mut args = self.primals(new, old_args);
         for (k, &a) in old_args.iter().enumerate() {
             let tangent = match old.ty(a).is_differentiable() {
                 true => self.tangent_or_zero(new, a),
@@ -776,6 +767,16 @@ impl Rebuild<'_> {
             };
             args.push(tangent);
         }
+        args
+    }
+
+    /// A call of another `#[differentiate]` function with an argument that has a tangent:
+    /// the callee's forward mode, given every argument's tangent (zeros where it has none;
+    /// the argument itself, unread, for one without: an integer, a bool).
+    fn call(&mut self, new: &mut Graph, id: NodeId, callee: usize, by_ref: u64, deref: u64) {
+        let old = self.old;
+        let old_args = old.args(id).to_vec();
+        let args = self.with_tangents(new, &old_args);
         let node = new.add_typed(
             Op::CallJvp {
                 callee,

@@ -300,6 +300,18 @@ fn custom(function: &Function, rule: &syn::Path) -> TokenStream {
     }
 }
 
+/// The names of the signature's arguments, as the generated function binds them (a
+/// struct's whole).
+fn signature_args(g: &crate::ir::Graph, plan: &Plan) -> Vec<TokenStream> {
+    g.signature
+        .iter()
+        .map(|argument| match argument {
+            Argument::Param(k) => plan.ident(g.params[*k].node).into_token_stream(),
+            Argument::Record(record) => record.ident.to_token_stream(),
+        })
+        .collect()
+}
+
 /// `grad.p.w` as `tangent.p.w`.
 fn renamed(place: &TokenStream) -> TokenStream {
     place
@@ -508,14 +520,7 @@ pub fn second_items(function: &Function, second: Second) -> TokenStream {
          pass that carries each value's and each gradient's tangent beside it."
     );
     // `hessian`: one such pass per parameter float, along each unit vector.
-    let args: Vec<TokenStream> = g
-        .signature
-        .iter()
-        .map(|argument| match argument {
-            Argument::Param(k) => plan.ident(g.params[*k].node).into_token_stream(),
-            Argument::Record(record) => record.ident.to_token_stream(),
-        })
-        .collect();
+    let args = signature_args(g, &plan);
     let numbering = Numbering::new(g, &float, &quote!(gradient));
     let Numbering { lets, units, .. } = &numbering;
     let flattens = numbering.flattens(&quote!(row), &quote!(entries));
@@ -817,14 +822,7 @@ pub fn jacobian(function: &Function, forward_mode: bool) -> TokenStream {
     let fn_generics = plan.fn_generics();
     let (signature, bindings) = signature(g, &plan);
     let marker = plan.grad_marker();
-    let args: Vec<TokenStream> = g
-        .signature
-        .iter()
-        .map(|argument| match argument {
-            Argument::Param(k) => plan.ident(g.params[*k].node).into_token_stream(),
-            Argument::Record(record) => record.ident.to_token_stream(),
-        })
-        .collect();
+    let args = signature_args(g, &plan);
     // A `Grad` of zeros shaped like the parameters (a slice's of its length).
     let zeros: Vec<TokenStream> = g
         .params
