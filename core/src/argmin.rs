@@ -17,9 +17,9 @@
 //!
 //! ```ignore
 //! #[differentiate(hessian)]
-//! fn rosenbrock(x: &[f64]) -> f64 { … }
+//! fn rosenbrock(x: &[f64]) -> f64 { /* … */ }
 //!
-//! let solver = argmin::solver::newton::Newton::new();
+//! let solver = argmin::solver::newton::Newton::<f64>::new();
 //! let result = argmin::core::Executor::new(rosenbrock::Problem, solver)
 //!     .configure(|state| state.param(nalgebra::dvector![-1.2, 1.0]).max_iters(20))
 //!     .run()?;
