@@ -54,7 +54,7 @@ fn rosenbrock_hessian_by_hand(x: &[f64]) -> Vec<f64> {
 }
 
 /// A small network: tanh hidden layer of 8, one output, squared error (the Hessian of a
-/// 2-layer net over its 3 · 8 + 8 + 1 = 33 weights).
+/// 2-layer net over its 3 · 8 + 8 + 8 + 1 = 41 weights).
 #[differentiate(jvp, hessian, wrt(w1, b1, w2, b2))]
 fn net(w1: &[f64], b1: &[f64], w2: &[f64], b2: f64, x: [f64; 3], y: f64) -> f64 {
     let mut out = b2;

@@ -42,7 +42,9 @@ use nalgebra::{DVector, SVector};
 // =============================================================================================
 // The functions, chainrule and hand-written: those of benches/gradients.rs
 
+// Least squares is in it for benches/gradients.rs only (no peer version): dead code here.
 #[path = "../../functions.rs"]
+#[allow(dead_code)]
 mod functions;
 use functions::*;
 
