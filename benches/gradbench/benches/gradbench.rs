@@ -6,7 +6,7 @@
 use std::hint::black_box;
 use std::time::Duration;
 
-use chainrule_gradbench::{agree, llsq, lse};
+use chainrule_gradbench::{agree, llsq, lse, ode};
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion};
 
 fn benches(c: &mut Criterion) {
@@ -51,6 +51,30 @@ fn benches(c: &mut Criterion) {
         });
         group.bench_with_input(BenchmarkId::new("primal", n), &n, |b, _| {
             b.iter(|| llsq::llsq(black_box(&x), n))
+        });
+    }
+    group.finish();
+
+    let mut group = c.benchmark_group("ode");
+    // GradBench's sizes up to n · s = 1,000,000 (the largest, 10⁷, saves gigabytes).
+    for &(n, s) in ode::SIZES.iter().filter(|(n, s)| n * s <= 1_000_000) {
+        let x = ode::input(n);
+        agree(
+            &ode::ode_last::grad(&x, s).1.x,
+            &ode::gradient_by_hand(&x, s).1,
+            1e-9,
+            1e-300,
+        )
+        .expect("ode agrees");
+        let id = format!("{n}x{s}");
+        group.bench_with_input(BenchmarkId::new("grad", &id), &n, |b, _| {
+            b.iter(|| ode::ode_last::grad(black_box(&x), s))
+        });
+        group.bench_with_input(BenchmarkId::new("hand", &id), &n, |b, _| {
+            b.iter(|| ode::gradient_by_hand(black_box(&x), s))
+        });
+        group.bench_with_input(BenchmarkId::new("primal", &id), &n, |b, _| {
+            b.iter(|| ode::ode_last(black_box(&x), s))
         });
     }
     group.finish();

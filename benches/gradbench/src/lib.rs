@@ -9,6 +9,7 @@
 
 pub mod llsq;
 pub mod lse;
+pub mod ode;
 
 /// A deterministic generator of uniform floats in [0, 1) (SplitMix64): GradBench's inputs
 /// are numpy's `np.random.rand` under seed 31337, whose stream this does not reproduce; the
