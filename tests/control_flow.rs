@@ -1494,6 +1494,80 @@ fn vec_parameters_from_a_parameter() {
     check!(vec_parameter(xs: 4, x) at [[0.5, -1.25, 2.0, 0.75, 1.5]]);
 }
 
+/// A loop nest over run-time lengths (llsq's): the inner loop's saved values in one buffer
+/// of `n * x.len()` floats for the whole nest.
+#[differentiate]
+fn nest_of_two(x: &[f64], n: usize) -> f64 {
+    let mut sum = 0.0;
+    for i in 0..n {
+        let t = 0.3 * (i as f64) - 0.4;
+        let mut residual = t.sin();
+        let mut power = 1.0;
+        for &xj in x {
+            residual -= xj * power;
+            power *= t + xj;
+        }
+        sum += residual * residual;
+    }
+    sum
+}
+
+/// Three levels, from 1 and to `m - 1`, each level saving values of its own.
+#[allow(clippy::needless_range_loop)]
+#[differentiate]
+fn nest_of_three(w: &[f64], m: usize) -> f64 {
+    let mut total = 0.0;
+    for a in 1..m {
+        let scale = (a as f64 * w[0]).cos();
+        for b in 0..m - 1 {
+            let mut acc = scale;
+            for c in 0..w.len() {
+                acc = acc * w[c] + (b as f64 - w[c]).sin();
+            }
+            total += acc.tanh() * scale;
+        }
+    }
+    total
+}
+
+/// A signed index from -1, and a fixed array saved per inner iteration.
+#[allow(clippy::needless_range_loop)]
+#[differentiate]
+fn nest_signed(x: &[f64], n: i32) -> f64 {
+    let mut s = 0.0;
+    for i in -1..n {
+        let mut pair = [1.0, 0.5];
+        for j in 0..x.len() {
+            pair = [pair[0] * x[j] + i as f64, pair[1] * pair[0]];
+        }
+        s += pair[0] * pair[1];
+    }
+    s
+}
+
+#[test]
+fn loop_nests_keep_one_buffer() {
+    let mut points = support::Points::new(17);
+    let point = |points: &mut support::Points, len: usize| -> Vec<f64> {
+        (0..len).map(|_| points.next_f64()).collect()
+    };
+    let two: Vec<Vec<f64>> = (0..3).map(|_| point(&mut points, 4)).collect();
+    check!(nest_of_two(x: 4, n = 5) at two);
+    check!(nest_of_two(x: 4, n = 0) at two);
+    let three: Vec<Vec<f64>> = (0..3).map(|_| point(&mut points, 3)).collect();
+    check!(nest_of_three(w: 3, m = 4) at three);
+    check!(nest_of_three(w: 3, m = 1) at three);
+    check!(nest_of_three(w: 3, m = 0) at three);
+    let signed: Vec<Vec<f64>> = (0..3).map(|_| point(&mut points, 3)).collect();
+    check!(nest_signed(x: 3, n = 3) at signed);
+    check!(nest_signed(x: 3, n = -4) at signed);
+    // s = Σᵢ x₀·(x₀·1 + i)... at x = [2]: pair = [2 + i, 0.5], s = Σ_{i=-1}^{0} (2 + i)·0.5.
+    assert_eq!(
+        nest_signed::grad(&[2.0], 1),
+        (1.5, nest_signed::Grad { x: vec![1.0] })
+    );
+}
+
 // ---------------------------------------------------------------------------------------
 // wrt
 

@@ -1026,21 +1026,35 @@ mod p32 {
         let q: f64 = f64::tan(xs[(n as usize)].tanh())
             + relu({ w[((2 - n) as usize)][(n / 2)] });
         let forward: f64 = -upstream;
-        for i in (0..xs.len()).rev() {
-            y -= ((-d_x).exp() + 1.0).recip();
+        for i in 0..xs.len() {
+            for k in 0..n {
+                let s = w[((n + 2) % 3)][((i + 1) % 2)].abs();
+                let y = (f64::tanh(2.21) * 2.0).sinh() / s.atan().exp();
+            }
+            y = tanh(upstream).tanh().tan();
         }
-        let q = ((d_x * d_x) + 2.0).recip();
-        let x = f64::exp_m1(f64::tanh(upstream) * 2.0)
-            .min({
-                let c = xs[(n / 2)];
-                forward
-            })
-            + chainrule::maxout(
-                if n != 2 { xs[((n + 2) % 4)] } else { (n as f64) },
-                upstream.max(4f64),
-            );
-        (x.tanh().tan() + (forward * std::f64::consts::FRAC_PI_4))
-            .mul_add(f64::ln_1p(y * y), y.powi(4))
+        let h = (n as f64)
+            .mul_add(upstream, (f64::mul_add(0.75, upstream, upstream).tanh() * 0.9).acos());
+        for j in 0..xs.len() {
+            for _ in 0..(xs.len() as u8) {
+                let s = (match n {
+                    2 => xs[(n / 2)],
+                    _ => 0.1,
+                })
+                    .exp2();
+                y
+                    += match j {
+                        0 => leaky_relu(w[usize::min(j, 2)][usize::min(j, 1)], 0.1),
+                        1 | 2 => f64::powi(0.25, 1),
+                        3 => relu(s),
+                        _ => f64::log2((d_x * d_x) + 1.0),
+                    };
+            }
+            let mut a = (h + xs[(forward.abs().min(3.0) as u32 as usize).clamp(0, 3)])
+                * (1.0 / (1.0 + (-w[usize::min(n, 2)][((n + 1) % 2)]).exp()));
+            y += d_x;
+        }
+        upstream * 1.0
     }
 }
 
@@ -1465,10 +1479,35 @@ mod p46 {
         let mut a = 1.0 / (1.0 + (-std::f64::consts::PI).exp());
         let mut n1 = 0;
         while n1 < 2 {
-            let (a, _): (f64, f64) = (((n as f64) * (n as f64)) + 0.5).powi(-2).sin_cos();
+            let mut p = upstream.exp();
+            for k in (0..n).rev() {
+                let mut value: f64 = 2.0 / 0.5;
+                p += ((n1 as f64) + (k as f64)) + (a * a);
+            }
+            let mut w = [
+                d_x,
+                ((((p * p) + 0.5).ln() * ((p * p) + 0.5).ln()) + 0.5).ln(),
+                (d_x - d_x) * (n as f64).exp2(),
+                (if p < 2.0 {
+                    let a = p;
+                    2.5
+                } else {
+                    let cache = a;
+                    cache
+                }) - (a.tanh() * 2.0).exp_m1(),
+            ];
+            a = (if !((n % 2) >= 0) {
+                let h = w[n1];
+                h
+            } else {
+                let cache = d_x;
+                w[(3 - n1)]
+            })
+                .tanh()
+                .tan();
             n1 += 1;
         }
-        (2.0 / 0.5) + a
+        ((-f64::tanh(a)) - ((n + 1) as f64)) - a
     }
 }
 
@@ -2561,35 +2600,37 @@ mod p81 {
     pub fn f(upstream: f64, w: &[f64; 4], xs: &[f64]) -> f64 {
         let mut p = if w[0] > xs[2] { upstream } else { std::f64::consts::FRAC_PI_4 };
         for j in 0..3 {
-            p = match j {
-                0 => p,
-                1 => (j as f64) - xs[usize::max(j, 2)],
-                2 => maxout(upstream, upstream),
-                _ => {
-                    if std::f64::consts::LN_2 <= xs[((j / 2) as usize)] {
-                        w[usize::max(j, 1)]
+            for i in 0..xs.len() {
+                let mut d_x = f64::exp({ (i as f64) });
+                let t = if (w[2] - upstream)
+                    > (if p < upstream {
+                        let cache = std::f64::consts::E;
+                        d_x
                     } else {
-                        p
+                        d_x
+                    })
+                {
+                    match i {
+                        0 => 0.57,
+                        1 => xs[((i + 1) % 4)],
+                        2 | 3 => (xs.len() as f64),
+                        _ => upstream,
                     }
-                }
-            };
+                } else {
+                    if d_x >= d_x { upstream } else { xs[1] }
+                };
+                p = (((i + 1) as f64).tanh() * 2.0).exp()
+                    / ((if d_x >= 1.34 { 1.6 } else { 0.1f64 }).abs() + 1.0);
+            }
+            let a = f64::signum(0.38);
+            p += a.max(upstream + p);
         }
-        let cache = f64::abs(p) + elu(xs[(2 as usize)], p).tanh();
-        let mut total: f64 = 0.25;
-        for (j, &row) in xs.iter().enumerate().rev() {
-            if (-cache) <= (w[j] * xs[usize::min(j, 3)]) {
-                total += chainrule::relu(((upstream * upstream) + 0.25).ln());
-            } else {}
-            p = elu(upstream, row).max(cache.exp());
-        }
-        elu(
-            p
-                .max(xs[1])
-                .div_euclid(
-                    ((cache.tanh() * 2.0).exp() * (cache.tanh() * 2.0).exp()) + 0.25,
-                ),
-            0.5,
-        ) + total
+        p /= (p * p) + 0.25;
+        p = p
+            .abs()
+            .mul_add(upstream, { upstream })
+            .max((std::f64::consts::LN_2 + xs[3]).tanh());
+        (std::f64::consts::FRAC_PI_4.abs() + 0.5).powf(std::f64::consts::LN_2)
     }
 }
 

@@ -399,6 +399,28 @@ fn snapshot_branch_and_loops() {
     }));
 }
 
+/// A loop nest keeps its saved values in one buffer, allocated before the nest
+/// (`n * x.len()` floats), written and read at `i * x.len() + j`.
+#[test]
+fn snapshot_loop_nest_buffer() {
+    insta::assert_snapshot!(expand_fn(quote! {
+        fn llsq(x: &[f64], n: usize) -> f64 {
+            let mut sum = 0.0;
+            for i in 0..n {
+                let t = -1.0 + (i as f64) * 2.0 / ((n - 1) as f64);
+                let mut residual = t.signum();
+                let mut power = 1.0;
+                for &xj in x {
+                    residual -= xj * power;
+                    power *= t;
+                }
+                sum += residual * residual;
+            }
+            sum / 2.0
+        }
+    }));
+}
+
 #[test]
 fn snapshot_calls_custom_rule_and_generic() {
     insta::assert_snapshot!(expand_fn(quote! {

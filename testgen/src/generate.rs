@@ -25,6 +25,11 @@ pub(crate) struct Gen {
     chains: bool,
     /// Whether `for` loops may `break` and `continue` (one program in five).
     jumps: bool,
+    /// Whether a loop's body may begin with a loop over a run-time length, a nest whose
+    /// saved values have one buffer (one program in seven).
+    nests: bool,
+    /// The next `for` loop runs over a run-time length, if there is one.
+    nest_next: bool,
 }
 
 impl Program {
@@ -37,6 +42,8 @@ impl Program {
             fresh: 0,
             chains: seed % 4 == 2,
             jumps: seed % 5 == 3,
+            nests: seed % 7 == 4,
+            nest_next: false,
         };
         let mut params: Vec<Var> = Vec::new();
         let floats = 1 + gen.rng.below(3);
@@ -1130,6 +1137,10 @@ impl Gen {
     pub(crate) fn loop_body(&mut self, out: &mut Vec<Stmt>, outer: &[Var]) {
         self.loops += 1;
         self.scopes.push(Vec::new());
+        if self.nests && self.loops == 1 && self.run_time_length().is_some() {
+            self.nest_next = true;
+            self.for_loop(out);
+        }
         let count = self.rng.below(3);
         self.block(count, out);
         self.assign_outer(out, outer);
@@ -1160,7 +1171,8 @@ impl Gen {
         let outer = self.visible();
         let arrays = self.arrays();
         let mut body = Vec::new();
-        let stmt = if !arrays.is_empty() && self.rng.chance(0.3) {
+        let nest = std::mem::take(&mut self.nest_next);
+        let stmt = if !nest && !arrays.is_empty() && self.rng.chance(0.3) {
             let array = self.rng.pick(&arrays).clone();
             let Kind::Array(dims) = &array.kind else {
                 unreachable!()
@@ -1199,7 +1211,7 @@ impl Gen {
                 },
                 body,
             }
-        } else if let Some(end) = self.run_time_length().filter(|_| self.rng.chance(0.4)) {
+        } else if let Some(end) = self.run_time_length().filter(|_| nest || self.rng.chance(0.4)) {
             let last = match &end {
                 Int::Len(_, n) => *n,
                 Int::Var(name) => match self.visible().iter().find(|v| &v.name == name).map(|v| &v.kind) {

@@ -3,6 +3,8 @@
 
 use std::collections::{HashMap, HashSet};
 
+pub mod layout;
+
 use crate::ir::{Graph, NodeId, Op};
 
 /// For every node, whether its value depends on a parameter the gradient is taken

@@ -18,7 +18,7 @@ use syn::ext::IdentExt;
 
 use crate::ir::Function;
 use crate::ir::{Argument, FloatType, Graph, IndexKind, Len, NodeId, Op, Passing, RegionId, Returns, Ty};
-use crate::ops::precedence::{AND, CAST, COMPARE, IF, OR, POSTFIX, SUM, UNARY};
+use crate::ops::precedence::{AND, CAST, COMPARE, IF, OR, POSTFIX, PRODUCT, SUM, UNARY};
 use crate::ops::{Prim, Rule, Syntax};
 use crate::reverse::Adjoints;
 
@@ -123,7 +123,8 @@ pub fn emit(function: &Function, adjoints: &Adjoints, backward_top: RegionId) ->
             Op::Param(k) => cache_value(&g.params[*k], &ident),
             _ => ident.to_token_stream(),
         };
-        module.cache_field(ident, g.ty(id), value);
+        let buffer = plan.layout.buffer_ty(g, id);
+        module.cache_field(ident, buffer.as_ref().unwrap_or(g.ty(id)), value);
     }
 
     // backward
@@ -1010,6 +1011,8 @@ struct Plan<'f> {
     closure: RefCell<tensor::Closure>,
     /// What a reader adds to the code (`trace`'s records), if anything.
     hooks: Option<&'f dyn Hooks>,
+    /// Loop nests with one buffer for their saved values.
+    layout: crate::analysis::layout::Layout,
 }
 
 /// What another back end adds to the code this one writes, at the points where the code
@@ -1107,7 +1110,18 @@ impl<'f> Plan<'f> {
         let len = g.len();
         let mut roots: Vec<NodeId> = adjoints.of_param.iter().flatten().copied().collect();
         roots.extend(hooks.map(|h| h.roots()).unwrap_or_default());
-        let (live, live_slots) = crate::analysis::liveness(g, roots.iter().copied().chain([function.output]));
+        let (mut live, live_slots) =
+            crate::analysis::liveness(g, roots.iter().copied().chain([function.output]));
+        // Nests with one buffer for their saved values: the innermost iteration writes at a
+        // position computed from every level's index.
+        let layout = crate::analysis::layout::layout(g, &live);
+        for nest in &layout.nests {
+            for &level in &nest.levels {
+                if let Some(index) = g.body_of(level).and_then(|b| g.region(b).index) {
+                    live[index.index()] = true;
+                }
+            }
+        }
 
         // The cache: top-level forward values read by live backward code.
         let is_backward = |id: NodeId| g.region(g.region_of(id)).backward;
@@ -1306,6 +1320,7 @@ impl<'f> Plan<'f> {
             uses_named: false,
             closure: RefCell::new(tensor::Closure::default()),
             hooks,
+            layout,
         };
         for param in &g.params {
             let name = plan.fresh(&param.ident.unraw().to_string());
@@ -1392,6 +1407,10 @@ impl<'f> Plan<'f> {
             }
             if g.op(id) == &Op::Upstream {
                 plan.names[id.index()] = Some("upstream".to_string());
+                continue;
+            }
+            // A nest's inner stacks and the rows of its buffer are never written.
+            if plan.layout.inner.contains(&id) || plan.layout.rows.contains(&id) {
                 continue;
             }
             if plan.in_place.contains(&id) {
@@ -1547,9 +1566,13 @@ impl<'f> Plan<'f> {
                 }
                 (Op::Stacked(k), _) => {
                     let owner = g.args(id)[0];
-                    let saved = g
-                        .body_of(owner)
-                        .and_then(|b| g.region(b).stacked.get(*k).copied());
+                    let saved = match plan.layout.buffers.get(&id) {
+                        // A nest's buffer, after the value its innermost loop saves.
+                        Some(&nest) => Some(plan.layout.nests[nest].saved),
+                        None => g
+                            .body_of(owner)
+                            .and_then(|b| g.region(b).stacked.get(*k).copied()),
+                    };
                     let base = saved.and_then(|s| plan.names[s.index()].clone()).unwrap_or(stem);
                     format!("{base}_saved")
                 }
@@ -2088,7 +2111,18 @@ impl<'f> Plan<'f> {
             let Some(&saved) = g.region(body).stacked.get(*k) else {
                 continue;
             };
+            if self.layout.inner.contains(&id) {
+                continue; // in its nest's buffer
+            }
             let ident = self.ident(id);
+            if let Some(&nest) = self.layout.buffers.get(&id) {
+                // The nest's buffer, allocated once: trip(outer) · trip(inner) · … entries.
+                let nest = &self.layout.nests[nest];
+                let zero = self.zero(g.ty(nest.saved), None);
+                let count = self.nest_count(&nest.levels);
+                declarations.extend(quote!(let mut #ident = ::std::vec![#zero; #count];));
+                continue;
+            }
             let element = g.ty(saved);
             let zero = self.zero(element, None);
             let init = match g.ty(id) {
@@ -2107,7 +2141,60 @@ impl<'f> Plan<'f> {
                 quote!(#ident[#position] = #value;)
             });
         }
+        // The value of a nest whose innermost loop this is, saved in the nest's buffer.
+        for nest in self.layout.innermost(node) {
+            let buffer = self.ident(nest.stacks[0]);
+            let levels = nest.levels.iter().map(|&level| {
+                let index = g.body_of(level).and_then(|b| g.region(b).index);
+                let here = match index {
+                    Some(i) => {
+                        let tokens = self.stack_position(level, i);
+                        let precedence = if tokens.clone().into_iter().count() == 1 {
+                            POSTFIX
+                        } else {
+                            SUM
+                        };
+                        Printed::new(tokens, precedence)
+                    }
+                    None => Printed::new(quote!(0), POSTFIX),
+                };
+                (self.trip_count(level), here)
+            });
+            let position = flat_position(levels);
+            let value = self.moved(nest.saved).tokens;
+            saves.extend(quote!(#buffer[#position] = #value;));
+        }
         (declarations, saves)
+    }
+
+    /// How many values a nest's buffer holds, computed before the nest: the product of its
+    /// levels' trip counts. An inner bound computed in the nest (`xs.len()`, `m - 1`) is
+    /// computed again here; one that could panic (`m - 1`) only where the user's code
+    /// computes it, when the levels around it run: `match m { 0 => 0, trips => trips * (m - 1) }`.
+    fn nest_count(&self, levels: &[NodeId]) -> TokenStream {
+        let g = self.g;
+        let before = |id: NodeId| g.is_free(id) || g.region_of(id) == RegionId::TOP;
+        let bound = |id: NodeId| match before(id) {
+            true => self.expr(id).at(CAST),
+            false => self.inline(id).at(CAST),
+        };
+        let count = |level: NodeId| {
+            let (start, end) = (g.args(level)[0], g.args(level)[1]);
+            trip_count(g, level, &bound(start), &bound(end))
+        };
+        let Some((&level, inner)) = levels.split_first() else {
+            return quote!(1);
+        };
+        let here = count(level);
+        if inner.is_empty() {
+            return here;
+        }
+        let rest = self.nest_count(inner);
+        let safe = |id: NodeId| before(id) || !matches!(g.op(id), Op::IntBin(_));
+        match inner.iter().all(|&l| g.args(l)[..2].iter().all(|&b| safe(b))) {
+            true => quote!(#here * #rest),
+            false => quote!(match #here { 0 => 0, trips => trips * #rest }),
+        }
     }
 
     /// How many times the `for` loop `node` runs (see [`trip_count`]).
@@ -2225,6 +2312,9 @@ impl<'f> Plan<'f> {
         let g = self.g;
         let inlined = self.names[id.index()].is_none() && self.closure_param(id).is_none();
         match g.op(id) {
+            Op::Index if inlined && self.layout.reads.contains_key(&id) => {
+                Printed::new(self.buffer_read(id), POSTFIX)
+            }
             Op::Index if inlined && !g.ty(g.args(id)[0]).is_tensor() => {
                 let args = g.args(id);
                 let array = self.place(args[0]).at(POSTFIX);
@@ -2233,6 +2323,17 @@ impl<'f> Plan<'f> {
             }
             _ => self.expr(id),
         }
+    }
+
+    /// An element of a nest's buffer, `s[a][b]` of the graph: `s[a * trip + b]`.
+    fn buffer_read(&self, id: NodeId) -> TokenStream {
+        let read = &self.layout.reads[&id];
+        let nest = &self.layout.nests[read.nest];
+        let buffer = self.ident(nest.stacks[0]);
+        // Each level's trip count as the backward loop running it again has it.
+        let levels = read.loops.iter().zip(&read.positions);
+        let position = flat_position(levels.map(|(&level, &at)| (self.trip_count(level), self.expr(at))));
+        quote!(#buffer[#position])
     }
 
     /// As [`Plan::expr`], where the value is moved into an array (`v.push(row)`,
@@ -2409,6 +2510,13 @@ impl<'f> Plan<'f> {
             }
             // A row of run-time length (`data[i]` of `&[Vec<f64>]`) is cloned: it cannot be
             // moved out of its array.
+            Op::Index if self.layout.reads.contains_key(&id) => {
+                let place = self.buffer_read(id);
+                match is_copy(g.ty(id)) {
+                    true => Printed::new(place, POSTFIX),
+                    false => Printed::new(quote!(::core::clone::Clone::clone(&#place)), POSTFIX),
+                }
+            }
             Op::Index if !is_copy(g.ty(id)) && !g.ty(args[0]).is_tensor() => {
                 let array = self.place(args[0]).at(POSTFIX);
                 let indices = args[1..].iter().map(|&i| self.expr(i).tokens);
@@ -2703,6 +2811,22 @@ pub fn tuple(values: &[TokenStream]) -> TokenStream {
     }
 }
 
+/// The position in a nest's buffer from each level's trip count and position, outermost
+/// first: `(a * trip_b + b) * trip_c + c`.
+fn flat_position(levels: impl Iterator<Item = (TokenStream, Printed)>) -> TokenStream {
+    let mut position: Option<Printed> = None;
+    for (count, here) in levels {
+        position = Some(match position {
+            None => here,
+            Some(outer) => {
+                let (outer, here) = (outer.at(PRODUCT), here.at(SUM + 1));
+                Printed::new(quote!(#outer * #count + #here), SUM)
+            }
+        });
+    }
+    position.map(|p| p.tokens).unwrap_or_default()
+}
+
 /// The key under which a loop's carried variable `k` is named once, for its initial
 /// value, its parameter in the body (and condition), and its final value.
 fn carried_key(g: &Graph, owner: NodeId, k: usize) -> NodeId {
@@ -2879,6 +3003,11 @@ pub(crate) fn call_argument(g: &Graph, backward: NodeId, k: usize) -> Option<Nod
 /// operands: `n`, `n.saturating_sub(k)` (an empty range runs no iteration), `n as usize`,
 /// and in `i64` for signed types. The length of the loop's stacks.
 pub(crate) fn trip_count(g: &Graph, node: NodeId, start: &TokenStream, end: &TokenStream) -> TokenStream {
+    if let (Some(a), Some(b)) = (g.int_value(g.args(node)[0]), g.int_value(g.args(node)[1])) {
+        // Literal bounds: the count itself (`4.saturating_sub(2)` has no integer type).
+        let count = proc_macro2::Literal::u64_unsuffixed(u64::try_from(b.saturating_sub(a)).unwrap_or(0));
+        return quote!(#count);
+    }
     let from_zero = g.int_value(g.args(node)[0]) == Some(0);
     match g.index_kind(node) {
         IndexKind::Usize if from_zero => end.clone(),
