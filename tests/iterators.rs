@@ -70,7 +70,12 @@ fn windows_and_chunks(xs: &[f64]) -> f64 {
     for c in xs.chunks(2) {
         blocks += c.iter().product::<f64>() * c.len() as f64;
     }
-    smooth + blocks
+    // A window's elements past its first (its length `end - start`, then `skip`'s).
+    let tails: f64 = xs
+        .windows(3)
+        .map(|w| w.iter().skip(1).map(|v| v * v).sum::<f64>())
+        .sum();
+    smooth + blocks + tails
 }
 
 #[differentiate]
@@ -92,6 +97,13 @@ fn iterator_chains_match_central_differences() {
     check!(adaptors(xs: 5) at [[0.5, -1.0, 2.0, 0.25, 0.75], [-0.3, 0.6, 1.2, -0.9, 0.4]]);
     check!(windows_and_chunks(xs: 5) at [[0.5, -1.0, 2.0, 0.25, 0.75]]);
     check!(ranges(x, n = 4) at [[0.5], [1.5]]);
+    // tails: Σ over 3 windows of 5 of their last two squared, (-1, 2), (2, 0.25), (0.25, 0.75).
+    let xs: [f64; 5] = [0.5, -1.0, 2.0, 0.25, 0.75];
+    let smooth: f64 = xs.windows(2).map(|w| (w[1] - w[0]).powi(2)).sum();
+    let blocks = -(0.5 * 2.0) + 2.0 * 0.25 * 2.0 + 0.75;
+    let tails = 1.0 + 4.0 + 4.0 + 0.0625 + 0.0625 + 0.5625;
+    assert_eq!(windows_and_chunks(&xs), smooth + blocks + tails);
+    assert_eq!(windows_and_chunks::grad(&xs).0, smooth + blocks + tails);
 }
 
 #[differentiate]

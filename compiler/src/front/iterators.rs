@@ -964,7 +964,11 @@ impl Lowering<'_> {
                         let n = group(&n);
                         match name.as_str() {
                             "skip" => (
-                                parse_quote!(#len.max(#n) - #n),
+                                {
+                                    // (`len` of a window is `end - start`: one operand.)
+                                    let len = int_method(&len, &n, "max");
+                                    parse_quote!(#len - #n)
+                                },
                                 substitute(&seq.elem, &pos, &parse_quote!(#pos + #n)),
                             ),
                             "take" => (int_method(&len, &n, "min"), seq.elem),
