@@ -844,3 +844,28 @@ fn rows_of_run_time_length() {
     approx::assert_relative_eq!(grad32[0][0], 0.6f32, max_relative = 1e-6);
     approx::assert_relative_eq!(grad32[0][1], 0.8f32, max_relative = 1e-6);
 }
+
+/// A vector a loop updates whose result nothing reads after the loop (lstm's state, as
+/// GradBench's lstm first had it): the reverse loop starts its gradient from zeros shaped
+/// like the loop's result. It was shaped like an iteration's value, read outside the loop
+/// (`vec![0.0; st_saved[i].len()]` before `i` existed: generated code that did not compile),
+/// and the vector was copied and saved in every iteration for that.
+#[differentiate]
+fn state_left_unread(p: &[f64]) -> f64 {
+    let mut st = vec![1.0; p.len()];
+    let mut total = 0.0;
+    for j in 0..p.len() {
+        st[j] = p[j].sin() * st[j];
+        total += st[j];
+    }
+    total
+}
+
+#[test]
+fn a_loop_result_nobody_reads() {
+    let p = [0.5, -1.0, 2.0];
+    let (value, grad) = state_left_unread::grad(&p);
+    assert_eq!(value, state_left_unread(&p));
+    let cosines: Vec<f64> = p.iter().map(|x: &f64| x.cos()).collect();
+    assert_eq!(grad.p, cosines);
+}

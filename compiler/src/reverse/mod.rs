@@ -523,7 +523,13 @@ impl Reverse {
             let init = match outs.iter().find(|(o, _)| *o == k) {
                 Some(&(_, upstream)) => upstream,
                 None => {
-                    let like = g.import(params[k]);
+                    // Zeros shaped like the loop's result, which the reverse loop's first
+                    // iteration stands for (not like an iteration's value: out here, no
+                    // iteration is current).
+                    g.current = g.region_of(node);
+                    let result = g.project(node, k, g.ty(params[k]).clone());
+                    g.current = outer;
+                    let like = g.import(result);
                     g.zeros_like(like)
                 }
             };
