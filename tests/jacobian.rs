@@ -480,3 +480,31 @@ fn calls_taking_apart_tuples() {
         assert_relative_eq!(t, dot, max_relative = 1e-12);
     }
 }
+
+/// A vector-valued function with its own attribute in a `#[differentiate] mod` (bundle
+/// adjustment's reprojection beside its helpers): it gets its module, and the module's other
+/// functions still inline it (as a helper returning an array).
+#[differentiate]
+mod reprojection {
+    #[differentiate(wrt(x))]
+    pub fn scaled(x: [f64; 2], k: f64) -> [f64; 2] {
+        [x[0] * k, x[1] * x[0]]
+    }
+
+    pub fn norm_of_scaled(x: [f64; 2], k: f64) -> f64 {
+        let s = scaled(x, k);
+        s[0] * s[0] + s[1] * s[1]
+    }
+}
+
+#[test]
+fn vector_valued_functions_in_a_module() {
+    let (value, jac) = reprojection::scaled::jacobian([2.0, 3.0], 0.5);
+    assert_eq!(value, [1.0, 6.0]);
+    assert_eq!(jac[0].x, [0.5, 0.0]);
+    assert_eq!(jac[1].x, [3.0, 2.0]);
+    // ∂/∂x of s₀² + s₁² = (0.5x₀)² + (x₀x₁)²: (x₀/2 + 2x₀x₁², 2x₀²x₁).
+    let (value, grad) = reprojection::norm_of_scaled::grad([2.0, 3.0], 0.5);
+    assert_eq!(value, 37.0);
+    assert_eq!(grad.x, [1.0 + 36.0, 24.0]);
+}

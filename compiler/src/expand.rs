@@ -458,7 +458,10 @@ fn expand_module(attr: &TokenStream, mut module: syn::ItemMod) -> TokenStream {
                     .iter()
                     .position(is_differentiate)
                     .map(|k| function.attrs.remove(k));
-                if front::helpers::is_inlined(&function) {
+                // A helper is inlined where the module's functions call it; one with an
+                // attribute of its own (a vector-valued function, `-> [f64; 2]`) also gets
+                // its module.
+                if front::helpers::is_inlined(&function) && own.is_none() {
                     expanded.push(quote!(#function));
                     continue;
                 }
