@@ -7,8 +7,13 @@
 //! at GradBench's sizes; `cargo bench --manifest-path benches/gradbench/Cargo.toml` times
 //! them (BENCHMARKS.md, "GradBench").
 
+pub mod ba;
+pub mod det;
+pub mod gmm;
+pub mod kmeans;
 pub mod llsq;
 pub mod lse;
+pub mod lstm;
 pub mod ode;
 
 /// A deterministic generator of uniform floats in [0, 1) (SplitMix64): GradBench's inputs
