@@ -414,6 +414,8 @@ impl<'g> Math<'g> {
                     if_text(&cond, &operands[2], &operands[3])
                 }
             }
+            Op::Choose if operands[1].text == operands[2].text => operands[1].clone(),
+            Op::Choose => if_text(&operands[0].text, &operands[1], &operands[2]),
             op => generic_text(g, &op, &operands),
         })
     }
@@ -579,6 +581,10 @@ fn generic_text(g: &Graph, op: &Op, operands: &[Text]) -> Text {
                 a(1).at(COMPARE + 1)
             ),
             COMPARE,
+        ),
+        Op::Choose => Text::new(
+            format!("if {} {{ {} }} else {{ {} }}", a(0).text, a(1).text, a(2).text),
+            IF,
         ),
         Op::Select(cmp) => Text::new(
             format!(

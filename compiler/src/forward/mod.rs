@@ -377,6 +377,11 @@ impl Rebuild<'_> {
                 let otherwise = self.tangent_or_zero(new, args[3]);
                 Some(new.select(cmp, new_args[0], new_args[1], then, otherwise))
             }
+            Op::Choose => {
+                let then = self.tangent_or_zero(new, args[1]);
+                let otherwise = self.tangent_or_zero(new, args[2]);
+                Some(new.choose(new_args[0], then, otherwise))
+            }
             // The tangent moves as the value does: an element of an array's tangent, an
             // array's tangent with an element's written, pushed, gathered, repeated, summed.
             Op::Index => tangents[0].map(|t| new.index(t, &new_args[1..])),

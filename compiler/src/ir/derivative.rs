@@ -31,7 +31,7 @@ impl Graph {
             }
             D::If(cmp, [lhs, rhs, then, otherwise]) => {
                 let [lhs, rhs, then, otherwise] = [lhs, rhs, then, otherwise].map(|d| self.derivative(d, at));
-                self.select(cmp, lhs?, rhs?, then?, otherwise?)
+                self.routed(cmp, lhs?, rhs?, then?, otherwise?)
             }
             D::IfConst(k, [constant, otherwise]) => {
                 let is_constant = self.const_value(*at.args.get(k)?).is_some_and(|c| !c.is_nan());

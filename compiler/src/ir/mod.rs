@@ -12,7 +12,7 @@
 //! [`Op::Project`] nodes beside the structured node); a loop body's `params` are the
 //! loop-carried values at the start of an iteration (SSA with block parameters).
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::fmt;
 
 use proc_macro2::{Ident, Span};
@@ -491,6 +491,10 @@ pub enum Op {
     /// `if args[0] CMP args[1] { args[2] } else { args[3] }`: how kinks (relu, abs, max)
     /// route gradients.
     Select(Cmp),
+    /// `if args[0] { args[1] } else { args[2] }` on a bool: a kink's routing decided in the
+    /// forward pass, where backward code would otherwise keep both operands of the
+    /// comparison per iteration (see [`Graph::routed`]).
+    Choose,
     /// A comparison (bool).
     Compare(CmpOp),
     Bool(bool),
@@ -748,6 +752,9 @@ pub struct Graph {
     pub adjoint_of: HashMap<NodeId, NodeId>,
     /// In forward mode's graph, for a tangent, the node whose tangent it is (`t_q`).
     pub tangent_of: HashMap<NodeId, NodeId>,
+    /// Comparisons made in the forward pass for backward code's routing
+    /// ([`Graph::routed`]): named `routing`.
+    pub routing: HashSet<NodeId>,
     interned: HashMap<Node, NodeId>,
     /// The index in [`Graph::named`] of each path, by its text.
     named_by_text: HashMap<String, usize>,
@@ -774,6 +781,7 @@ impl Graph {
             mirror_index: HashMap::new(),
             adjoint_of: HashMap::new(),
             tangent_of: HashMap::new(),
+            routing: HashSet::new(),
             interned: HashMap::new(),
             named_by_text: HashMap::new(),
         }
@@ -948,6 +956,7 @@ impl Graph {
             Op::Len => Ty::Int(Some("usize".to_string())),
             Op::IntCast(name) => Ty::Int(Some(name.clone())),
             Op::Compare(_) | Op::Bool(_) | Op::And | Op::Or | Op::Not => Ty::Bool,
+            Op::Choose => arg_ty(1),
             Op::ArrayLit => Ty::Array(Box::new(arg_ty(0)), Len::Lit(args.len() as u64)),
             Op::ArrayRepeat(len) => Ty::Array(Box::new(arg_ty(0)), len.clone()),
             Op::Index => arg_ty(0).element(args.len().saturating_sub(1)),
@@ -1285,6 +1294,57 @@ impl Graph {
         self.add(Op::Select(cmp), vec![lhs, rhs, then, otherwise])
     }
 
+    /// `if lhs CMP rhs { then } else { otherwise }` in backward code, which routes a kink's
+    /// gradient: where the comparison reads forward values of a loop or a branch that the
+    /// backward pass would keep for it (`max`'s result and first argument, two floats an
+    /// iteration), it is made in the forward pass, where they are, and the backward pass
+    /// keeps its outcome: the routing bit, one `bool` an iteration. The same comparison of
+    /// the same values, so the same side. Elsewhere (top-level values, values cheaper to
+    /// compute again, arrays), a [`Graph::select`].
+    pub fn routed(&mut self, cmp: Cmp, lhs: NodeId, rhs: NodeId, then: NodeId, otherwise: NodeId) -> NodeId {
+        let forward = |g: &Graph, id: NodeId| !g.region(g.region_of(id)).backward;
+        let kept =
+            |g: &Graph, id: NodeId| !g.is_free(id) && g.region_of(id) != RegionId::TOP && !g.recomputable(id);
+        let floats = [lhs, rhs, then, otherwise]
+            .iter()
+            .all(|&a| self.ty(a) == &Ty::Float);
+        if !self.region(self.current).backward
+            || !floats
+            || !forward(self, lhs)
+            || !forward(self, rhs)
+            || !(kept(self, lhs) || kept(self, rhs))
+        {
+            return self.select(cmp, lhs, rhs, then, otherwise);
+        }
+        // Where both are: the inner of their blocks (one holds the other, as both are
+        // operands of one operation).
+        let (a, b) = (self.region_of(lhs), self.region_of(rhs));
+        let region = match (self.is_free(lhs), self.is_free(rhs)) {
+            (true, _) => b,
+            (_, true) => a,
+            _ if self.is_within(a, b) => a,
+            _ if self.is_within(b, a) => b,
+            _ => return self.select(cmp, lhs, rhs, then, otherwise),
+        };
+        let op = match cmp {
+            Cmp::Gt => CmpOp::Gt,
+            Cmp::Ge => CmpOp::Ge,
+            Cmp::Lt => CmpOp::Lt,
+            Cmp::Eq => CmpOp::Eq,
+        };
+        let saved = self.current;
+        self.current = region;
+        let taken = self.add_typed(Op::Compare(op), vec![lhs, rhs], Ty::Bool);
+        self.current = saved;
+        self.routing.insert(taken);
+        self.choose(taken, then, otherwise)
+    }
+
+    /// `if cond { then } else { otherwise }` on a bool.
+    pub fn choose(&mut self, cond: NodeId, then: NodeId, otherwise: NodeId) -> NodeId {
+        self.add(Op::Choose, vec![cond, then, otherwise])
+    }
+
     /// An integer `n` as a float, exactly.
     pub fn int_to_float(&mut self, int: NodeId) -> NodeId {
         self.add(Op::IntToFloat, vec![int])
@@ -1380,6 +1440,7 @@ impl fmt::Display for Graph {
                 Op::Int { named: None, offset } => write!(f, "int {offset}")?,
                 Op::Prim(prim) => write!(f, "{}", prim.rule().name)?,
                 Op::Select(cmp) => write!(f, "select {}", cmp.symbol())?,
+                Op::Choose => write!(f, "choose")?,
                 Op::Compare(cmp) => write!(f, "compare {}", cmp.symbol())?,
                 Op::IntBin(op) => write!(f, "int {}", op.symbol())?,
                 Op::Branch { then, otherwise } => write!(f, "branch r{} r{}", then.0, otherwise.0)?,

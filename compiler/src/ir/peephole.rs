@@ -60,6 +60,13 @@ pub fn peephole(g: &mut Graph, op: &Op, args: &[NodeId]) -> Option<NodeId> {
             }
             common_float_factor(g, *cmp, args)
         }
+        Op::Choose => {
+            let [cond, then, otherwise] = [args[0], args[1], args[2]];
+            match g.op(cond) {
+                Op::Bool(taken) => Some(if *taken { then } else { otherwise }),
+                _ => (then == otherwise).then_some(then),
+            }
+        }
         _ => None,
     }
 }
@@ -269,6 +276,18 @@ fn reciprocal(g: &Graph, id: NodeId) -> Option<NodeId> {
 /// `factor × select(c, p, q)` as `select(c, factor × p, factor × q)`, keeping the
 /// factors' order (`select_first`: the select was the left factor).
 fn push_into_select(g: &mut Graph, factor: NodeId, select: NodeId, select_first: bool) -> Option<NodeId> {
+    if g.op(select) == &Op::Choose {
+        let [cond, then, otherwise] = [g.args(select)[0], g.args(select)[1], g.args(select)[2]];
+        let mut times = |arm: NodeId| {
+            if select_first {
+                g.mul(arm, factor)
+            } else {
+                g.mul(factor, arm)
+            }
+        };
+        let (then, otherwise) = (times(then), times(otherwise));
+        return Some(g.choose(cond, then, otherwise));
+    }
     let Op::Select(cmp) = *g.op(select) else {
         return None;
     };

@@ -480,6 +480,10 @@ impl Machine<'_> {
                 self.kink(id, side);
                 chosen
             }
+            Op::Choose => {
+                let taken = matches!(self.arg(id, 0)?, Value::Bool(true));
+                self.arg(id, if taken { 1 } else { 2 })?.clone()
+            }
             Op::Compare(cmp) => {
                 let side = match (self.arg(id, 0)?, self.arg(id, 1)?) {
                     (Value::Float(a), Value::Float(b)) => {

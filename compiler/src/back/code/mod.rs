@@ -1573,7 +1573,11 @@ impl<'f> Plan<'f> {
                             .body_of(owner)
                             .and_then(|b| g.region(b).stacked.get(*k).copied()),
                     };
-                    let base = saved.and_then(|s| plan.names[s.index()].clone()).unwrap_or(stem);
+                    let base = saved.and_then(|s| plan.names[s.index()].clone());
+                    let base = base.unwrap_or_else(|| match saved {
+                        Some(s) if is_routing(g, id) || g.routing.contains(&s) => "routing".to_string(),
+                        _ => stem,
+                    });
                     format!("{base}_saved")
                 }
                 // A noun like `_shape` names the result after its argument: `b1_shape`.
@@ -2596,6 +2600,19 @@ impl<'f> Plan<'f> {
                 };
                 Printed::new(quote!(if #lhs #op #rhs { #then } else #otherwise), IF)
             }
+            Op::Choose => {
+                let cond = self.expr(args[0]).at(COMPARE);
+                let constants = g.const_value(args[1]).is_some() && g.const_value(args[2]).is_some();
+                let arm = |a: NodeId| if constants { self.typed(a) } else { self.expr(a) };
+                let then = arm(args[1]).tokens;
+                let otherwise = arm(args[2]);
+                let otherwise = if otherwise.precedence == IF && self.names[args[2].index()].is_none() {
+                    otherwise.tokens // `else if …`
+                } else {
+                    Group::new(Delimiter::Brace, otherwise.tokens).into_token_stream()
+                };
+                Printed::new(quote!(if #cond { #then } else #otherwise), IF)
+            }
             Op::Prim(Prim::Add) if matches!(g.ty(id), Ty::Array(..)) => {
                 let (a, b) = (self.expr(args[0]).tokens, self.expr(args[1]).tokens);
                 Printed::new(quote!(::chainrule::__private::add(#a, #b)), POSTFIX)
@@ -2892,12 +2909,23 @@ fn named_indices(g: &Graph, id: NodeId) -> Vec<usize> {
     out
 }
 
+/// Whether a value is a stack of routing bits ([`Graph::routed`]).
+fn is_routing(g: &Graph, stack: NodeId) -> bool {
+    let Op::Stacked(k) = *g.op(stack) else {
+        return false;
+    };
+    let saved = g
+        .body_of(g.args(stack)[0])
+        .and_then(|b| g.region(b).stacked.get(k).copied());
+    saved.is_some_and(|s| g.routing.contains(&s) || is_routing(g, s))
+}
+
 /// A readable stem for an unnamed value, from its operation.
 fn stem(g: &Graph, id: NodeId) -> &'static str {
     match g.op(id) {
         Op::Prim(prim) => prim.rule().noun,
         Op::Tensor(op) => op.rule().noun,
-        Op::Select(_) => "routed",
+        Op::Select(_) | Op::Choose => "routed",
         Op::LoopIndex => "i",
         Op::Len => "len",
         Op::Project(k)
@@ -2907,8 +2935,10 @@ fn stem(g: &Graph, id: NodeId) -> &'static str {
         {
             "iterations"
         }
+        Op::Index if is_routing(g, g.args(id)[0]) => "routing",
         Op::Index => "element",
         Op::ZerosLike => "zeros",
+        Op::Compare(_) if g.routing.contains(&id) => "routing",
         Op::Compare(_) | Op::And | Op::Or | Op::Not => "condition",
         Op::Stacked(_) => "saved",
         Op::Project(_) => "value",
