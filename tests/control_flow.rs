@@ -1545,6 +1545,42 @@ fn nest_signed(x: &[f64], n: i32) -> f64 {
     s
 }
 
+/// The squared distance to the nearest centre (kmeans' term): the backward pass runs the
+/// distance loop of the nearest centre only, the others' gradient flowing back being zero.
+#[allow(clippy::needless_range_loop)]
+#[differentiate]
+fn nearest(p: &[f64], centres: &[f64]) -> f64 {
+    let d = p.len();
+    let mut best = f64::INFINITY;
+    for c in 0..centres.len() / d {
+        let mut distance = 0.0;
+        for j in 0..d {
+            let difference = p[j] - centres[c * d + j];
+            distance += difference * difference;
+        }
+        best = best.min(distance);
+    }
+    best
+}
+
+#[test]
+fn only_the_nearest_centre_gets_a_gradient() {
+    let p = [0.5, -1.0];
+    let centres = [3.0, 3.0, 0.75, -0.5, -2.0, 1.0];
+    check!(nearest(p: 2, centres: 6) at [[0.5, -1.0, 3.0, 3.0, 0.75, -0.5, -2.0, 1.0]]);
+    let (value, grad) = nearest::grad(&p, &centres);
+    assert_eq!(value, 0.25 * 0.25 + 0.5 * 0.5);
+    assert_eq!(grad.p, vec![-0.5, -1.0]);
+    assert_eq!(grad.centres, vec![0.0, 0.0, 0.5, 1.0, 0.0, 0.0]);
+    // A centre infinitely far: its distance is ∞, and its gradient 0 (not 0 · ∞ = NaN), as the
+    // loop that would multiply by its zero gradient does not run.
+    let far = [f64::INFINITY, 3.0, 0.75, -0.5];
+    let (value, grad) = nearest::grad(&p, &far);
+    assert_eq!(value, 0.25 * 0.25 + 0.5 * 0.5);
+    assert_eq!(grad.p, vec![-0.5, -1.0]);
+    assert_eq!(grad.centres, vec![0.0, 0.0, 0.5, 1.0]);
+}
+
 #[test]
 fn loop_nests_keep_one_buffer() {
     let mut points = support::Points::new(17);

@@ -67,6 +67,17 @@ impl Layout {
     }
 }
 
+/// Whether an integer is computed from values computed before any loop, by integer
+/// arithmetic, casts and lengths (`(xs.len() + d - 1) / d`), at most `depth` operations deep:
+/// the same in every iteration of a nest, and computed again before it.
+pub fn invariant(g: &Graph, id: NodeId, depth: usize) -> bool {
+    g.is_free(id)
+        || g.region_of(id) == RegionId::TOP
+        || depth > 0
+            && matches!(g.op(id), Op::Len | Op::IntBin(_) | Op::IntCast(_))
+            && g.args(id).iter().all(|&a| invariant(g, a, depth - 1))
+}
+
 /// The nests of `g` that can be laid out flat, given which nodes are live.
 pub fn layout(g: &Graph, live: &[bool]) -> Layout {
     let mut users: Vec<Vec<NodeId>> = vec![Vec::new(); g.len()];
@@ -78,12 +89,7 @@ pub fn layout(g: &Graph, live: &[bool]) -> Layout {
     let for_loop = |id: NodeId| matches!(g.op(id), Op::Loop { .. });
     // Computed before the nest (or from such values by integer arithmetic and lengths,
     // `xs.len()`): the same in every iteration of it.
-    let before = |id: NodeId| g.is_free(id) || g.region_of(id) == RegionId::TOP;
-    let invariant = |id: NodeId| {
-        before(id)
-            || matches!(g.op(id), Op::Len | Op::IntBin(_) | Op::IntCast(_))
-                && g.args(id).iter().all(|&a| before(a))
-    };
+    let invariant = |id: NodeId| invariant(g, id, 8);
     // The backward loop running a forward loop's iterations again, around `region`.
     let mirror = |level: NodeId, region: RegionId| -> Option<NodeId> {
         let index = *g.mirror_index.get(&g.body_of(level)?)?;

@@ -349,6 +349,10 @@ pub struct Region {
     /// Loop bodies: values the backward pass needs from every iteration, kept in
     /// per-iteration stacks ([`Op::Stacked`]).
     pub stacked: Vec<NodeId>,
+    /// A reverse loop's body: how many of its carried values (the first) are the gradients
+    /// flowing back through the loop, its only sources; the others accumulate gradients of
+    /// values from outside it. Where the sources are all zero, the loop adds only zeros.
+    pub sources: usize,
     /// A loop as the user wrote it (`for i in 0..n`, `while z < 10.0`) and the name of its
     /// index, for the pictures of the graph.
     pub header: Option<Header>,

@@ -503,6 +503,7 @@ impl Reverse {
             params: Vec::new(),
             first_index: carried.len(),
         };
+        g.region_mut(backward).sources = carried.len();
         let adjoints = self.region(g, body, seeds, Some(&mut acc));
         let mut yields: Vec<NodeId> = carried
             .iter()

@@ -1013,6 +1013,8 @@ struct Plan<'f> {
     hooks: Option<&'f dyn Hooks>,
     /// Loop nests with one buffer for their saved values.
     layout: crate::analysis::layout::Layout,
+    /// Writing a nest's bounds before the nest: values of the nest written out whole.
+    hoisting: std::cell::Cell<bool>,
 }
 
 /// What another back end adds to the code this one writes, at the points where the code
@@ -1321,6 +1323,7 @@ impl<'f> Plan<'f> {
             closure: RefCell::new(tensor::Closure::default()),
             hooks,
             layout,
+            hoisting: std::cell::Cell::new(false),
         };
         for param in &g.params {
             let name = plan.fresh(&param.ident.unraw().to_string());
@@ -2177,10 +2180,12 @@ impl<'f> Plan<'f> {
     /// computes it, when the levels around it run: `match m { 0 => 0, trips => trips * (m - 1) }`.
     fn nest_count(&self, levels: &[NodeId]) -> TokenStream {
         let g = self.g;
-        let before = |id: NodeId| g.is_free(id) || g.region_of(id) == RegionId::TOP;
-        let bound = |id: NodeId| match before(id) {
-            true => self.expr(id).at(CAST),
-            false => self.inline(id).at(CAST),
+        // Written out whole: the nest's own variables for its parts are not there yet.
+        let bound = |id: NodeId| {
+            self.hoisting.set(true);
+            let tokens = self.expr(id).at(CAST);
+            self.hoisting.set(false);
+            tokens
         };
         let count = |level: NodeId| {
             let (start, end) = (g.args(level)[0], g.args(level)[1]);
@@ -2194,8 +2199,13 @@ impl<'f> Plan<'f> {
             return here;
         }
         let rest = self.nest_count(inner);
-        let safe = |id: NodeId| before(id) || !matches!(g.op(id), Op::IntBin(_));
-        match inner.iter().all(|&l| g.args(l)[..2].iter().all(|&b| safe(b))) {
+        // (Arithmetic may panic, `m - 1`: a length may not.)
+        fn safe(g: &Graph, id: NodeId) -> bool {
+            g.is_free(id)
+                || g.region_of(id) == RegionId::TOP
+                || !matches!(g.op(id), Op::IntBin(_)) && g.args(id).iter().all(|&a| safe(g, a))
+        }
+        match inner.iter().all(|&l| g.args(l)[..2].iter().all(|&b| safe(g, b))) {
             true => quote!(#here * #rest),
             false => quote!(match #here { 0 => 0, trips => trips * #rest }),
         }
@@ -2239,10 +2249,7 @@ impl<'f> Plan<'f> {
         } else {
             quote!(#start..#end)
         };
-        quote! {
-            #declarations
-            #stack_declarations
-            #before
+        let looped = quote! {
             for #index_ident in #range {
                 #enter
                 #statements
@@ -2250,7 +2257,55 @@ impl<'f> Plan<'f> {
                 #leave
                 #assignment
             }
+        };
+        let looped = match self.zero_sources(node, body) {
+            Some(condition) => quote!(if #condition { #looped }),
+            None => looped,
+        };
+        quote! {
+            #declarations
+            #stack_declarations
+            #before
+            #looped
         }
+    }
+
+    /// A reverse loop inside another whose gradients flowing back are floats: the test that
+    /// one of them is not zero (`d_dist != 0.0`), under which it runs. Where all are zero it
+    /// would add only zeros (`0 · x`) to the gradients it accumulates: the distance loop of
+    /// a centroid that is not the nearest, a ReLU's inputs where it is off. (Skipping it
+    /// leaves them as they are where `0 · x` would add NaN for an infinite or NaN `x`, and
+    /// a `-0.0` where the sum was `-0.0`.)
+    fn zero_sources(&self, node: NodeId, body: RegionId) -> Option<TokenStream> {
+        let g = self.g;
+        let region = g.region(body);
+        let around = g.region(g.region_of(node));
+        let nested = around.backward
+            && around
+                .owner
+                .is_some_and(|o| matches!(g.op(o), Op::Loop { .. } | Op::While { .. }));
+        if !region.backward
+            || !nested
+            || self.hooks.is_some()
+            || !g.tangent_of.is_empty()
+            || region.sources == 0
+        {
+            return None;
+        }
+        let sources = region.params.get(..region.sources)?;
+        if sources.iter().any(|&p| g.ty(p) != &Ty::Float) {
+            return None;
+        }
+        let zero = self.literal(0.0, false).tokens;
+        let tests: Vec<TokenStream> = sources
+            .iter()
+            .filter(|&&p| self.live[p.index()])
+            .map(|&p| {
+                let variable = self.ident(p);
+                quote!(#variable != #zero)
+            })
+            .collect();
+        (!tests.is_empty()).then(|| quote!(#(#tests)||*))
     }
 
     /// `while cond { … }`, counting its iterations where the backward pass needs them.
@@ -2302,7 +2357,8 @@ impl<'f> Plan<'f> {
         if let Some(param) = self.closure_param(id) {
             return param;
         }
-        if self.names[id.index()].is_some() {
+        let hoisted = self.hoisting.get() && !self.g.is_free(id) && self.g.region_of(id) != RegionId::TOP;
+        if self.names[id.index()].is_some() && !hoisted {
             Printed::new(self.ident(id).into_token_stream(), POSTFIX)
         } else {
             self.inline(id)
@@ -2910,7 +2966,10 @@ fn named_indices(g: &Graph, id: NodeId) -> Vec<usize> {
 }
 
 /// Whether a value is a stack of routing bits ([`Graph::routed`]).
-fn is_routing(g: &Graph, stack: NodeId) -> bool {
+fn is_routing(g: &Graph, mut stack: NodeId) -> bool {
+    while g.op(stack) == &Op::Index {
+        stack = g.args(stack)[0]; // a row of a stack of stacks
+    }
     let Op::Stacked(k) = *g.op(stack) else {
         return false;
     };
