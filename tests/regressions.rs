@@ -869,3 +869,27 @@ fn a_loop_result_nobody_reads() {
     let cosines: Vec<f64> = p.iter().map(|x: &f64| x.cos()).collect();
     assert_eq!(grad.p, cosines);
 }
+
+/// A slice whose backward pass reads only its length (llsq's powers, det's minors): the
+/// cache keeps the length, not a copy of the slice.
+#[differentiate(wrt(x))]
+fn powers_of(x: &[f64], t: f64) -> f64 {
+    let mut sum = 0.0;
+    let mut power = 1.0;
+    for &xj in x {
+        sum += xj * power;
+        power *= t;
+    }
+    sum
+}
+
+#[test]
+fn the_cache_keeps_a_length_not_a_copy() {
+    let x = [1.0, 2.0, 3.0];
+    let (value, cache) = powers_of::forward(&x, 0.5);
+    assert_eq!(value, 1.0 + 1.0 + 0.75);
+    let kept = format!("{cache:?}");
+    assert!(kept.contains("len: 3") && !kept.contains("x: ["), "{kept}");
+    let grad = powers_of::backward(&cache, 1.0);
+    assert_eq!(grad.x, vec![1.0, 0.5, 0.25]);
+}

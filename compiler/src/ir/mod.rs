@@ -901,6 +901,22 @@ impl Graph {
 
     /// Adds a node of a given type, without simplification.
     pub fn add_typed(&mut self, op: Op, mut args: Vec<NodeId>, ty: Ty) -> NodeId {
+        if self.region(self.current).backward
+            && op == Op::Len
+            && args.len() == 1
+            && self.region_of(args[0]) == RegionId::TOP
+            && !self.is_free(args[0])
+            && !self.region(RegionId::TOP).backward
+        {
+            // The length of a top-level array, read by backward code: taken in the forward
+            // pass, so that the cache keeps a `usize`, not a copy of the array only its
+            // length is read of.
+            let saved = self.current;
+            self.current = RegionId::TOP;
+            let len = self.add_typed(op, args, ty);
+            self.current = saved;
+            return len;
+        }
         if self.region(self.current).backward {
             // Backward code reads forward values through the cache and the stacks.
             for arg in &mut args {
@@ -1392,6 +1408,17 @@ impl Graph {
             }
         }
         match self.ty(like).clone() {
+            // A top-level vector of floats, in backward code: from its length, which the
+            // cache keeps, not the vector (`vec![0.0; len]`).
+            ty @ Ty::Array(_, Len::Runtime)
+                if ty.element(1) == Ty::Float
+                    && self.region(self.current).backward
+                    && self.region_of(like) == RegionId::TOP
+                    && !self.is_free(like) =>
+            {
+                let len = self.add(Op::Len, vec![like]);
+                self.add_typed(Op::ZerosLike, vec![len], ty)
+            }
             // Only a run-time length needs the value itself (`vec![0.0; like.len()]`).
             ty @ Ty::Array(..) if !runtime_length(&ty) => self.add_typed(Op::ZerosLike, Vec::new(), ty),
             Ty::Array(..) | Ty::Tensor { .. } => self.add(Op::ZerosLike, vec![like]),

@@ -569,6 +569,13 @@ impl Machine<'_> {
                 array
             }
             Op::ZerosLike => match g.args(id).first() {
+                // Zeros of a length: a vector of floats.
+                Some(_) if matches!(self.arg(id, 0)?, Value::Int(_)) => {
+                    let Value::Int(n) = *self.arg(id, 0)? else {
+                        unreachable!()
+                    };
+                    Value::Array(vec![Value::Float(0.0); n.max(0) as usize])
+                }
                 Some(_) => self.arg(id, 0)?.zeros(),
                 None => zeros(g.ty(id))?,
             },

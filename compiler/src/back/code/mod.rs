@@ -2752,7 +2752,12 @@ impl<'f> Plan<'f> {
             Ty::Bool => quote!(false),
             Ty::Unit => quote!(()),
             Ty::Opaque(_) => quote!(::core::default::Default::default()),
-            Ty::Array(_, Len::Runtime) => match like {
+            Ty::Array(element, Len::Runtime) => match like {
+                // Zeros of a length (`vec![0.0; len]`).
+                Some(like) if matches!(self.g.ty(like), Ty::Int(_)) => {
+                    let (zero, len) = (self.zero(element, None), self.expr(like).tokens);
+                    quote!(::std::vec![#zero; #len])
+                }
                 Some(like) => {
                     let like = self.place(like).at(POSTFIX);
                     self.zero_shaped(ty, &like)
