@@ -1581,6 +1581,38 @@ fn only_the_nearest_centre_gets_a_gradient() {
     assert_eq!(grad.centres, vec![0.0, 0.0, 0.5, 1.0]);
 }
 
+/// A running counter into a triangle (gmm's `l[index]`, `index += 1`): the backward pass
+/// computes it again from its value before the inner loop and the loop's index, and reads
+/// `l[index]` again, saving nothing per inner iteration.
+#[allow(clippy::needless_range_loop)]
+#[differentiate(wrt(l, centred))]
+fn triangle(l: &[f64], centred: &[f64], d: usize, c: usize) -> f64 {
+    let mut product = vec![0.0; d];
+    let mut index = c * d;
+    for j in 0..d {
+        for r in (j + 1)..d {
+            product[r] += l[index] * centred[j];
+            index += 1;
+        }
+    }
+    product.iter().map(|p| p * p).sum()
+}
+
+#[test]
+fn counters_are_computed_again() {
+    let mut points = support::Points::new(29);
+    let point: Vec<Vec<f64>> = (0..3)
+        .map(|_| (0..9).map(|_| points.next_f64()).collect())
+        .collect();
+    // l of 6 (c = 1, d = 3: index 3..6), centred of 3.
+    check!(triangle(l: 6, centred: 3, d = 3, c = 1) at point);
+    // product = [0, l₃c₀, l₄c₀ + l₅c₁]; at l = 1…, c = 1: [0, 1, 2], Σp² = 5.
+    let (value, grad) = triangle::grad(&[0.0, 0.0, 0.0, 1.0, 1.0, 1.0], &[1.0, 1.0, 1.0], 3, 1);
+    assert_eq!(value, 5.0);
+    assert_eq!(grad.l, vec![0.0, 0.0, 0.0, 2.0, 4.0, 4.0]);
+    assert_eq!(grad.centred, vec![2.0 + 4.0, 4.0, 0.0]);
+}
+
 #[test]
 fn loop_nests_keep_one_buffer() {
     let mut points = support::Points::new(17);

@@ -1014,6 +1014,15 @@ impl Graph {
         if region == RegionId::TOP || self.is_free(id) || self.region(region).backward {
             return id;
         }
+        if let Some((owner, init, step)) = self.induction(id) {
+            // A counter the loop steps by the same amount each iteration (`index += 1`):
+            // its value at iteration t is its value before the loop plus t steps.
+            if let Some(&index) = self.mirror_index.get(&region) {
+                let position = self.stack_position(owner, index);
+                let offset = self.int_bin(IntOp::Mul, position, step);
+                return self.int_bin(IntOp::Add, init, offset);
+            }
+        }
         if self.recomputable(id) {
             // Cheaper to compute again than to save: `i + 1`, `xs.len()`, `w[i]` of a
             // cached `w`.
@@ -1095,11 +1104,45 @@ impl Graph {
         self.recompute_within(id, &mut budget)
     }
 
+    /// A `usize` counter a `for` loop carries and steps by the same amount each iteration
+    /// (`let mut index = c * n; for r in 0..m { …; index += 1; }`, the step computed before
+    /// the loop): the loop, the counter's value before it, and the step.
+    pub fn induction(&self, id: NodeId) -> Option<(NodeId, NodeId, NodeId)> {
+        let Op::RegionParam(k) = *self.op(id) else {
+            return None;
+        };
+        if self.ty(id) != &Ty::Int(Some("usize".to_string())) {
+            return None;
+        }
+        let region = self.region_of(id);
+        let owner = self.region(region).owner?;
+        if !matches!(self.op(owner), Op::Loop { .. }) || self.region(region).backward {
+            return None;
+        }
+        let next = *self.region(region).yields.get(k)?;
+        let init = *self.args(owner).get(2 + k)?;
+        let Op::IntBin(IntOp::Add) = self.op(next) else {
+            return None;
+        };
+        let step = match *self.args(next) {
+            [a, b] if a == id => b,
+            [a, b] if b == id => a,
+            _ => return None,
+        };
+        let outside = |n: NodeId| self.is_free(n) || !self.is_within(self.region_of(n), region);
+        outside(step).then_some((owner, init, step))
+    }
+
     /// [`Graph::recomputable`], spending at most `budget` floating-point operations.
     fn recompute_within(&self, id: NodeId, budget: &mut usize) -> bool {
         let region = self.region_of(id);
         if region == RegionId::TOP || self.is_free(id) {
             return true;
+        }
+        if self.induction(id).is_some() {
+            // From the counter before the loop (kept once per outer iteration, if it is not
+            // computed again) and the loop's index.
+            return self.mirror_index.contains_key(&region);
         }
         match self.op(id) {
             Op::LoopIndex => self.mirror_index.contains_key(&region),
